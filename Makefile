@@ -1,0 +1,32 @@
+# The README's two commands: `make demo` (set up, then the main job) and `make test` (set up, then tests).
+PYTHON ?= python3
+VENV ?= .venv
+TORCH ?= torch==2.13.0
+BIN := $(VENV)/bin
+NS := $(BIN)/neuralsolvers
+
+.PHONY: install demo test lint clean-data
+
+# A venv inside the repo. A torch already in the venv (e.g. your own CUDA build) is kept;
+# otherwise $(TORCH) is installed first so the range in pyproject.toml pulls nothing more.
+$(BIN)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/pip install "$(TORCH)"
+	$(BIN)/pip install -e '.[dev]'
+	touch $@
+
+install: $(BIN)/.installed
+
+# Main job: DeepONet learns the antiderivative operator, from data generation to an evaluated,
+# W&B-tracked run (offline unless you are logged in).
+demo: install
+	$(NS) generate --config configs/data/antiderivative.yaml
+	$(NS) generate --config configs/data/antiderivative_ood.yaml
+	$(NS) fit --config configs/deeponet_antiderivative.yaml
+	$(NS) evaluate --config configs/eval/deeponet_antiderivative.yaml
+
+test: install
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .

@@ -1,0 +1,54 @@
+"""Load trained networks from checkpoints without Lightning.
+
+Checkpoints written by the training modules carry ``neuralsolvers_model``: the registered model name
+and its constructor arguments. :func:`load` rebuilds the network from them and loads its weights with
+``torch.load(weights_only=True)``: no code is unpickled.
+"""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from neuralsolvers.errors import CheckpointError
+from neuralsolvers.models.registry import build_model
+
+__all__ = ["load", "read_checkpoint"]
+
+
+def read_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict:
+    """The checkpoint dict, read safely (``weights_only=True``); errors name the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint file")
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as error:
+        first_line = str(error).strip().splitlines()[0]
+        raise CheckpointError(f"{path}: refused, it holds objects beyond tensors and plain data ({first_line})") from None
+    except (RuntimeError, EOFError, OSError, ValueError) as error:
+        raise CheckpointError(f"{path}: not a readable checkpoint ({error})") from None
+
+
+def load(path: str | Path, map_location: str | torch.device = "cpu") -> nn.Module:
+    """The trained network of a checkpoint, in eval mode, ready to call on new inputs.
+
+    Args:
+        path: a ``.ckpt`` file written by ``neuralsolvers fit``.
+        map_location: device to load the weights on.
+    """
+    checkpoint = read_checkpoint(path, map_location)
+    spec = checkpoint.get("neuralsolvers_model")
+    if not isinstance(spec, dict) or "name" not in spec:
+        raise CheckpointError(f"{path}: not a neuralsolvers checkpoint (no model specification in it)")
+    model = build_model(spec["name"], spec.get("init_args", {}))
+    prefix = "model."
+    state = {key[len(prefix) :]: value for key, value in checkpoint.get("state_dict", {}).items() if key.startswith(prefix)}
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as error:
+        raise CheckpointError(f"{path}: weights do not fit model {spec['name']!r}: {error}") from None
+    return model.to(map_location).eval()

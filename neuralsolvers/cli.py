@@ -1,0 +1,138 @@
+"""The ``neuralsolvers`` command: ``generate | fit | validate | test | evaluate``.
+
+``fit``, ``validate`` and ``test`` are Lightning's ``LightningCLI``; ``generate`` and ``evaluate``
+are jsonargparse parsers of the same kind, so every stage takes ``--config`` YAML files (they stack,
+later ones win), dotted command-line overrides and ``--print_config``. A bad key, a wrong type, a
+missing file or bad data ends with one ``error:`` line naming it and a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from jsonargparse import ActionConfigFile, ArgumentParser
+from jsonargparse import ArgumentError as ParserError
+
+from neuralsolvers.errors import NeuralSolversError
+
+__all__ = ["main"]
+
+COMMANDS = {
+    "generate": "make a sharded HDF5 dataset from a generator config",
+    "fit": "train a model (LightningCLI)",
+    "validate": "run the validation loop on a checkpoint (LightningCLI)",
+    "test": "run the test loop on a checkpoint (LightningCLI)",
+    "evaluate": "compare trained and classical methods on held-out data; tables, plots, W&B",
+}
+
+
+def _usage() -> str:
+    lines = ["usage: neuralsolvers {" + ",".join(COMMANDS) + "} [--config FILE.yaml ...] [--key value ...]", ""]
+    lines += [f"  {name:<9} {text}" for name, text in COMMANDS.items()]
+    lines += ["", "Run `neuralsolvers COMMAND --help` for the options of a command."]
+    return "\n".join(lines)
+
+
+def generate_parser() -> ArgumentParser:
+    """Parser of ``neuralsolvers generate``."""
+    from neuralsolvers.data_gen.base import Generator
+    from neuralsolvers.data_gen.runner import Split
+
+    parser = ArgumentParser(prog="neuralsolvers generate", description=COMMANDS["generate"], exit_on_error=False, allow_abbrev=False)
+    parser.add_argument("--config", action=ActionConfigFile, help="YAML config file(s); later ones override")
+    parser.add_subclass_arguments(Generator, "generator", required=True, help="the problem generator")
+    parser.add_argument("--out", type=str, required=True, help="dataset directory; each split in a sub-directory")
+    parser.add_argument("--splits", type=list[Split], required=True, help="splits: name, num_samples, seed")
+    parser.add_argument("--shard_size", type=int, default=1000, help="samples per shard file")
+    parser.add_argument("--shard", type=int, default=0, help="index of this job among --num_shards jobs")
+    parser.add_argument("--num_shards", type=int, default=1, help="number of jobs sharing the work")
+    parser.add_argument("--overwrite", type=bool, default=False, help="replace shards of another dataset")
+    return parser
+
+
+def run_generate(args: Sequence[str]) -> None:
+    from neuralsolvers.data_gen.runner import generate_split
+
+    parser = generate_parser()
+    config = parser.instantiate_classes(parser.parse_args(list(args)))
+    for split in config.splits:
+        paths = generate_split(
+            config.generator,
+            f"{config.out}/{split.name}",
+            split.num_samples,
+            split.seed,
+            shard_size=config.shard_size,
+            shard=config.shard,
+            num_shards=config.num_shards,
+            overwrite=config.overwrite,
+        )
+        print(f"{split.name}: {len(paths)} shard(s) in {config.out}/{split.name}")
+
+
+def evaluate_parser() -> ArgumentParser:
+    """Parser of ``neuralsolvers evaluate``."""
+    from neuralsolvers.evaluate.base import Evaluation
+
+    parser = ArgumentParser(prog="neuralsolvers evaluate", description=COMMANDS["evaluate"], exit_on_error=False, allow_abbrev=False)
+    parser.add_argument("--config", action=ActionConfigFile, help="YAML config file(s); later ones override")
+    parser.add_subclass_arguments(Evaluation, "task", required=True, help="what to evaluate")
+    parser.add_argument("--out", type=str, required=True, help="directory for results.md, results.json, plots")
+    parser.add_argument("--wandb", type=bool, default=True, help="log tables and plots to a W&B run")
+    return parser
+
+
+def run_evaluate(args: Sequence[str]) -> None:
+    parser = evaluate_parser()
+    config = parser.instantiate_classes(parser.parse_args(list(args)))
+    report = config.task.run(config.out, use_wandb=config.wandb)
+    print(report.markdown)
+    print(f"results written to {config.out}")
+
+
+def run_lightning(args: Sequence[str]) -> None:
+    import wandb
+
+    from neuralsolvers.train.cli import NeuralSolversCLI
+
+    try:
+        NeuralSolversCLI(args=list(args))
+    finally:
+        if wandb.run is not None:  # close the run so the next command in this process starts its own
+            wandb.finish()
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(line.strip() for line in str(error).strip().splitlines() if line.strip())
+    return text if len(text) < 600 else text[:600] + " ..."
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit code."""
+    from neuralsolvers.train.tracking import configure_wandb_defaults
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(_usage())
+        return 0 if argv else 2
+    command, rest = argv[0], argv[1:]
+    if command not in COMMANDS:
+        print(f"error: unknown command {command!r}; choose one of {', '.join(COMMANDS)}", file=sys.stderr)
+        return 2
+    configure_wandb_defaults()
+    try:
+        if command == "generate":
+            run_generate(rest)
+        elif command == "evaluate":
+            run_evaluate(rest)
+        else:
+            run_lightning([command, *rest])
+    except ParserError as error:
+        print(f"error: neuralsolvers {command}: {_one_line(error)}", file=sys.stderr)
+        return 2
+    except (NeuralSolversError, FileNotFoundError) as error:
+        print(f"error: {_one_line(error)}", file=sys.stderr)
+        return 1
+    except SystemExit as exit_:
+        return exit_.code if isinstance(exit_.code, int) else 1
+    return 0

@@ -1,0 +1,8 @@
+"""Problem-instance generators and the sharded HDF5 store (numpy/scipy; no training code)."""
+
+from neuralsolvers.data_gen.antiderivative import Antiderivative, antiderivative
+from neuralsolvers.data_gen.base import Generator
+from neuralsolvers.data_gen.grf import RBFField, SpectralField
+from neuralsolvers.data_gen.store import ShardedDataset
+
+__all__ = ["Antiderivative", "Generator", "RBFField", "ShardedDataset", "SpectralField", "antiderivative"]

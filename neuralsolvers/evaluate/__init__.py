@@ -1,0 +1,7 @@
+"""Evaluation: learned against classical methods on the same held-out data; tables, plots, W&B."""
+
+from neuralsolvers.evaluate.base import Evaluation
+from neuralsolvers.evaluate.operator import OperatorEvaluation
+from neuralsolvers.evaluate.report import Report
+
+__all__ = ["Evaluation", "OperatorEvaluation", "Report"]

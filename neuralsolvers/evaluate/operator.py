@@ -1,0 +1,105 @@
+"""Evaluate a trained neural operator on held-out datasets (in and out of distribution)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from neuralsolvers.checkpoints import load
+from neuralsolvers.data_gen.store import ShardedDataset
+from neuralsolvers.evaluate.base import Evaluation
+from neuralsolvers.evaluate.report import Report, environment
+from neuralsolvers.plotting import plot_predictions
+from neuralsolvers.train.losses import relative_l2
+
+__all__ = ["OperatorEvaluation"]
+
+
+class OperatorEvaluation(Evaluation):
+    """Relative L2 errors of a trained operator on one or more test datasets.
+
+    Args:
+        checkpoint: checkpoint written by ``neuralsolvers fit``.
+        datasets: name → dataset directory (e.g. ``in_distribution: data/antiderivative/test``).
+        input_key: input array name in the datasets.
+        target_key: target array name.
+        points_key: shared query-point array name, or ``None`` for grid models.
+        batch_size: samples per forward pass.
+        num_plot: samples drawn in each dataset's figure.
+        device: ``cpu``, ``cuda`` or ``auto``.
+    """
+
+    def __init__(
+        self,
+        checkpoint: str,
+        datasets: dict[str, str],
+        input_key: str = "u",
+        target_key: str = "s",
+        points_key: str | None = "points",
+        batch_size: int = 1000,
+        num_plot: int = 4,
+        device: str = "auto",
+    ):
+        self.checkpoint = checkpoint
+        self.datasets = datasets
+        self.input_key, self.target_key, self.points_key = input_key, target_key, points_key
+        self.batch_size = batch_size
+        self.num_plot = num_plot
+        self.device = device
+
+    def _device(self) -> torch.device:
+        if self.device == "auto":
+            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        return torch.device(self.device)
+
+    @torch.no_grad()
+    def _predict(self, model: torch.nn.Module, inputs: torch.Tensor, points: torch.Tensor | None) -> tuple[torch.Tensor, float]:
+        device = inputs.device
+        outputs, start = [], time.perf_counter()
+        for batch in inputs.split(self.batch_size):
+            outputs.append(model(batch) if points is None else model(batch, points))
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        return torch.cat(outputs), time.perf_counter() - start
+
+    def run(self, out: str | Path, use_wandb: bool = True) -> Report:
+        device = self._device()
+        model = load(self.checkpoint, map_location=device)
+        rows, figures = [], {}
+        for name, directory in self.datasets.items():
+            dataset = ShardedDataset(directory)
+            arrays = dataset.load([self.input_key, self.target_key])
+            inputs = torch.as_tensor(arrays[self.input_key], dtype=torch.float32, device=device)
+            targets = torch.as_tensor(arrays[self.target_key], dtype=torch.float32, device=device)
+            points = None
+            if self.points_key is not None:
+                points = torch.as_tensor(dataset.shared[self.points_key], dtype=torch.float32, device=device)
+            predictions, seconds = self._predict(model, inputs, points)
+            errors = relative_l2(predictions, targets).cpu().numpy()
+            rows.append(
+                {
+                    "dataset": name,
+                    "samples": len(errors),
+                    "rel_l2_mean": float(errors.mean()),
+                    "rel_l2_median": float(np.median(errors)),
+                    "rel_l2_max": float(errors.max()),
+                    "inference_ms_per_sample": 1e3 * seconds / len(errors),
+                    "parameters": dataset.metadata["parameters"],
+                }
+            )
+            n = min(self.num_plot, len(errors))
+            figures[f"predictions_{name}"] = plot_predictions(
+                targets[:n].cpu().numpy(),
+                predictions[:n].cpu().numpy(),
+                None if points is None else points.cpu().numpy(),
+                title=f"{type(model).__name__} on {name}",
+            )
+        config = {"checkpoint": str(self.checkpoint), "datasets": dict(self.datasets)}
+        report = Report(f"{type(model).__name__}: {Path(self.checkpoint).name}", rows, environment(device), config, figures)
+        report.write(out)
+        if use_wandb:
+            report.log_to_wandb(out)
+        return report

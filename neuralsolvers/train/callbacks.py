@@ -1,0 +1,98 @@
+"""Callbacks every training run gets: stop on a non-finite loss, prediction figures, LR logging."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import matplotlib.pyplot as plt
+import pytorch_lightning as pl
+import torch
+from pytorch_lightning.callbacks import LearningRateMonitor
+
+from neuralsolvers.errors import NeuralSolversError
+from neuralsolvers.plotting import plot_predictions
+from neuralsolvers.train.tracking import run_directory
+
+__all__ = ["LearningRateLog", "NonFiniteLossStop", "PredictionFigure", "TrainingDiverged"]
+
+
+class TrainingDiverged(NeuralSolversError):
+    """The training loss became NaN or infinite."""
+
+
+class NonFiniteLossStop(pl.Callback):
+    """Stop training with a clear message when the training loss is NaN or infinite."""
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int) -> None:
+        loss = outputs["loss"] if isinstance(outputs, dict) else outputs
+        if loss is None:
+            return
+        value = float(loss.detach()) if isinstance(loss, torch.Tensor) else float(loss)
+        if not math.isfinite(value):
+            raise TrainingDiverged(
+                f"training loss is {value} at epoch {trainer.current_epoch}, step {trainer.global_step}: "
+                "lower the learning rate or check the data for NaN/Inf"
+            )
+
+
+class LearningRateLog(LearningRateMonitor):
+    """``LearningRateMonitor`` that stays quiet (instead of failing) when the run has no logger."""
+
+    def on_train_start(self, trainer: pl.Trainer, *args: Any, **kwargs: Any) -> None:
+        if trainer.loggers:
+            super().on_train_start(trainer, *args, **kwargs)
+
+    def on_train_batch_start(self, trainer: pl.Trainer, *args: Any, **kwargs: Any) -> None:
+        if trainer.loggers:
+            super().on_train_batch_start(trainer, *args, **kwargs)
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, *args: Any, **kwargs: Any) -> None:
+        if trainer.loggers:
+            super().on_train_epoch_start(trainer, *args, **kwargs)
+
+
+class PredictionFigure(pl.Callback):
+    """After fit (validation data) and test (test data): a figure of prediction against truth.
+
+    Saved as PNG in the run directory and logged to W&B as an image.
+
+    Args:
+        num_samples: samples drawn in the figure.
+    """
+
+    def __init__(self, num_samples: int = 4):
+        self.num_samples = num_samples
+
+    def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._draw(trainer, pl_module, "val")
+
+    def on_test_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._draw(trainer, pl_module, "test")
+
+    def _draw(self, trainer: pl.Trainer, pl_module: pl.LightningModule, split: str) -> None:
+        datamodule = trainer.datamodule
+        if not trainer.is_global_zero or datamodule is None or self.num_samples < 1:
+            return
+        loader = getattr(datamodule, f"{split}_dataloader")()
+        batch = next(iter(loader))
+        batch = {key: value.to(pl_module.device) for key, value in batch.items()}
+        n = min(self.num_samples, len(batch["x"]))
+        with torch.no_grad():
+            prediction = pl_module(batch["x"][:n], batch.get("points"))
+        points = batch.get("points")
+        figure = plot_predictions(
+            batch["y"][:n].cpu().numpy(),
+            prediction.cpu().numpy(),
+            None if points is None or points.dim() != 2 else points.cpu().numpy(),
+            title=f"{type(pl_module.model).__name__}: {split} samples",
+        )
+        directory = run_directory(trainer)
+        path = Path(directory) / f"predictions_{split}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        figure.savefig(path, dpi=100)
+        for logger in trainer.loggers:
+            if hasattr(logger, "log_image"):
+                logger.log_image(key=f"{split}/predictions", images=[str(path)])
+        plt.close(figure)

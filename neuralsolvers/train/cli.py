@@ -1,0 +1,68 @@
+"""LightningCLI of ``neuralsolvers fit | validate | test`` with the project's trainer defaults.
+
+Every run gets: a W&B logger (offline unless logged in; the best checkpoint logged as an artifact),
+ModelCheckpoint (last + best, configurable under ``checkpoint``), a learning-rate monitor, prediction
+figures (``figures``), a stop on a non-finite loss, ``inference_mode: false`` and seed 0.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytorch_lightning as pl
+from pytorch_lightning.callbacks import ModelCheckpoint
+from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
+
+from neuralsolvers.train.callbacks import LearningRateLog, NonFiniteLossStop, PredictionFigure
+from neuralsolvers.train.tracking import SaveRunConfig
+
+__all__ = ["NeuralSolversCLI", "TRAINER_DEFAULTS"]
+
+# errors are raised to the command's one-line handler; no prefix matching, so a typo is an error
+STRICT_PARSER: dict[str, Any] = {"exit_on_error": False, "allow_abbrev": False}
+
+TRAINER_DEFAULTS: dict[str, Any] = {
+    "inference_mode": False,
+    "logger": {
+        "class_path": "pytorch_lightning.loggers.WandbLogger",
+        "init_args": {"project": "neuralsolvers", "save_dir": "runs", "log_model": True},
+    },
+}
+
+
+class NeuralSolversCLI(LightningCLI):
+    """``LightningCLI`` over any LightningModule / LightningDataModule given by class path."""
+
+    def __init__(self, args: list[str] | None = None, run: bool = True):
+        super().__init__(
+            model_class=pl.LightningModule,
+            datamodule_class=pl.LightningDataModule,
+            subclass_mode_model=True,
+            subclass_mode_data=True,
+            save_config_callback=SaveRunConfig,
+            trainer_defaults={**TRAINER_DEFAULTS, "callbacks": [NonFiniteLossStop(), LearningRateLog()]},
+            seed_everything_default=0,
+            parser_kwargs={**STRICT_PARSER, **{command: STRICT_PARSER for command in self.subcommands()}},
+            auto_configure_optimizers=False,
+            args=args,
+            run=run,
+        )
+
+    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
+        parser.set_defaults(
+            {
+                "checkpoint.monitor": "val/loss",
+                "checkpoint.mode": "min",
+                "checkpoint.save_last": True,
+                "checkpoint.save_top_k": 1,
+            }
+        )
+        parser.add_lightning_class_args(PredictionFigure, "figures")
+
+    def after_fit(self) -> None:
+        checkpoint = self.trainer.checkpoint_callback
+        if self.trainer.is_global_zero and checkpoint is not None and checkpoint.best_model_path:
+            score = checkpoint.best_model_score
+            shown = f" ({checkpoint.monitor} = {float(score):.4g})" if score is not None else ""
+            print(f"best checkpoint: {checkpoint.best_model_path}{shown}")

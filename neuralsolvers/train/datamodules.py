@@ -1,0 +1,165 @@
+"""Data modules that read the HDF5 datasets written by ``neuralsolvers generate``.
+
+Batches are dicts: ``x`` (inputs), ``y`` (targets) and, for models that take query points (DeepONet),
+``points``. Whole datasets are held in memory and batches are sliced from them directly (no
+per-sample collation), which is what keeps small operator-learning runs fast on a CPU.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
+
+from neuralsolvers.data_gen.store import ShardedDataset
+from neuralsolvers.errors import ConfigError
+
+__all__ = ["OperatorDataModule", "TensorBatches"]
+
+
+class TensorBatches(Dataset):
+    """Index with a list of sample indices, get the batch dict.
+
+    Args:
+        x: inputs ``(N, ...)``; y: targets ``(N, P)`` or ``(N, ...)``.
+        points: query points ``(P, d)`` shared by all samples, or ``None``.
+        points_per_sample: if set, each sample of a batch gets its own random subset of that many
+            query points (aligned DeepONet form); ``x`` → ``(B, m)``, ``points`` → ``(B, k, d)``.
+    """
+
+    def __init__(
+        self,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        points: torch.Tensor | None = None,
+        points_per_sample: int | None = None,
+        seed: int = 0,
+    ):
+        self.x, self.y, self.points = x, y, points
+        self.points_per_sample = points_per_sample
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def __getitem__(self, indices: list[int]) -> dict[str, torch.Tensor]:
+        index = torch.as_tensor(indices)
+        batch = {"x": self.x[index], "y": self.y[index]}
+        if self.points is None:
+            return batch
+        if self.points_per_sample is None:
+            batch["points"] = self.points
+            return batch
+        chosen = torch.randint(len(self.points), (len(index), self.points_per_sample), generator=self.generator)
+        batch["points"] = self.points[chosen]
+        batch["y"] = torch.gather(batch["y"], 1, chosen)
+        return batch
+
+
+class OperatorDataModule(pl.LightningDataModule):
+    """Supervised operator-learning data: input functions and target functions.
+
+    Args:
+        train: dataset directory of the training split (e.g. ``data/antiderivative/train``).
+        test: dataset directory of the test split.
+        val: dataset directory of the validation split; if ``None`` the last ``val_fraction`` of the
+            training set is held out.
+        input_key: name of the input array in the dataset (e.g. ``u``).
+        target_key: name of the target array (e.g. ``s``).
+        points_key: name of the shared query-point array, or ``None`` for grid models.
+        generator: the generator name the datasets must come from (checked).
+        expect: generator parameters the datasets must have been generated with (checked).
+        num_train: use only the first ``num_train`` training samples.
+        batch_size: samples per batch.
+        val_fraction: fraction held out for validation when ``val`` is not given.
+        points_per_sample: random query points per sample per batch (aligned form) instead of all.
+        seed: seed of the shuffling and point sampling.
+    """
+
+    def __init__(
+        self,
+        train: str,
+        test: str | None = None,
+        val: str | None = None,
+        input_key: str = "u",
+        target_key: str = "s",
+        points_key: str | None = "points",
+        generator: str | None = None,
+        expect: dict[str, Any] | None = None,
+        num_train: int | None = None,
+        batch_size: int = 64,
+        val_fraction: float = 0.1,
+        points_per_sample: int | None = None,
+        seed: int = 0,
+    ):
+        super().__init__()
+        if batch_size < 1:
+            raise ConfigError(f"data.batch_size must be positive, got {batch_size}")
+        if not 0.0 < val_fraction < 1.0:
+            raise ConfigError(f"data.val_fraction must lie in (0, 1), got {val_fraction}")
+        self.save_hyperparameters()
+        self.splits: dict[str, TensorBatches] = {}
+        self.points: torch.Tensor | None = None
+
+    def _read(self, directory: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        hp = self.hparams
+        dataset = ShardedDataset(Path(directory), expect=hp.expect, generator=hp.generator)
+        arrays = dataset.load([hp.input_key, hp.target_key])
+        points = None
+        if hp.points_key is not None:
+            if hp.points_key not in dataset.shared:
+                raise ConfigError(f"{directory}: no shared array {hp.points_key!r} (data.points_key)")
+            points = _tensor(dataset.shared[hp.points_key])
+        return _tensor(arrays[hp.input_key]), _tensor(arrays[hp.target_key]), points
+
+    def setup(self, stage: str | None = None) -> None:
+        hp = self.hparams
+        if stage in (None, "fit", "validate") and "train" not in self.splits:
+            x, y, self.points = self._read(hp.train)
+            if hp.num_train is not None:
+                x, y = x[: hp.num_train], y[: hp.num_train]
+            if hp.val is not None:
+                xv, yv, _ = self._read(hp.val)
+            else:
+                num_val = max(1, int(round(hp.val_fraction * len(x))))
+                if num_val >= len(x):
+                    raise ConfigError(f"{hp.train}: {len(x)} samples are too few to hold out a validation set")
+                x, xv, y, yv = x[:-num_val], x[-num_val:], y[:-num_val], y[-num_val:]
+            self.splits["train"] = TensorBatches(x, y, self.points, hp.points_per_sample, hp.seed)
+            self.splits["val"] = TensorBatches(xv, yv, self.points)
+        if stage in (None, "test") and "test" not in self.splits:
+            if hp.test is None:
+                raise ConfigError("data.test is not set: give the test split's dataset directory")
+            x, y, self.points = self._read(hp.test)
+            self.splits["test"] = TensorBatches(x, y, self.points)
+
+    def train_tensors(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """The training inputs, targets and points (for fitting normalization statistics)."""
+        train = self.splits["train"]
+        return train.x, train.y, self.points
+
+    def _loader(self, split: str, shuffle: bool) -> DataLoader:
+        dataset = self.splits[split]
+        if shuffle:
+            sampler = RandomSampler(dataset, generator=torch.Generator().manual_seed(self.hparams.seed))
+        else:
+            sampler = SequentialSampler(dataset)
+        batches = BatchSampler(sampler, self.hparams.batch_size, drop_last=False)
+        return DataLoader(dataset, sampler=batches, batch_size=None)
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val", shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test", shuffle=False)
+
+
+def _tensor(array: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32))

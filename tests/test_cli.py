@@ -1,0 +1,119 @@
+"""The real ``neuralsolvers`` command, run in-process on tiny data in a temporary directory."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from neuralsolvers.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIGS = ROOT / "configs"
+DATA_CONFIGS = sorted((CONFIGS / "data").glob("*.yaml"))
+TRAIN_CONFIGS = sorted(CONFIGS.glob("*.yaml"))
+EVAL_CONFIGS = sorted((CONFIGS / "eval").glob("*.yaml"))
+TINY = ["--trainer.enable_progress_bar=false", "--trainer.enable_model_summary=false"]
+
+
+def tiny_generate(config: Path) -> int:
+    """Generate a committed data config with a handful of samples per split (into the cwd)."""
+    splits = yaml.safe_load(config.read_text())["splits"]
+    tiny = [{**split, "num_samples": 24} for split in splits]
+    return main(["generate", "--config", str(config), "--splits", yaml.safe_dump(tiny, default_flow_style=True), "--shard_size", "10"])
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("WANDB_MODE", "disabled")
+    return tmp_path
+
+
+@pytest.fixture
+def tiny_data(workdir):
+    for config in DATA_CONFIGS:
+        assert tiny_generate(config) == 0, config
+    return workdir
+
+
+def test_every_data_config_generates(tiny_data):
+    shards = sorted(p.relative_to(tiny_data) for p in tiny_data.rglob("*.h5"))
+    assert shards, "no shard written"
+    assert all("shard-" in p.name for p in shards)
+
+
+@pytest.mark.parametrize("config", TRAIN_CONFIGS, ids=lambda p: p.stem)
+def test_every_training_config_runs_fast_dev_run(tiny_data, config):
+    assert main(["fit", "--config", str(config), "--trainer.fast_dev_run=true", *TINY]) == 0
+
+
+def test_generate_fit_evaluate_end_to_end(tiny_data, capsys):
+    config = str(CONFIGS / "deeponet_antiderivative.yaml")
+    assert main(["fit", "--config", config, "--trainer.max_steps=3", "--trainer.limit_val_batches=1", *TINY]) == 0
+    best = tiny_data / "checkpoints/deeponet_antiderivative/best.ckpt"
+    assert best.is_file() and (best.parent / "last.ckpt").is_file()
+    assert main(["test", "--config", config, "--ckpt_path", str(best), *TINY]) == 0
+    for eval_config in EVAL_CONFIGS:
+        assert main(["evaluate", "--config", str(eval_config), "--wandb=false"]) == 0
+    results = tiny_data / "results/deeponet_antiderivative"
+    assert (results / "results.json").is_file() and (results / "results.md").is_file()
+    assert "rel_l2_mean" in (results / "results.md").read_text()
+
+
+@pytest.mark.parametrize("command", ["generate", "fit", "validate", "test", "evaluate"])
+def test_help_of_every_command(command, capsys):
+    assert main([command, "--help"]) == 0
+    assert "--config" in capsys.readouterr().out
+
+
+def test_top_level_usage_and_unknown_command(capsys):
+    assert main(["--help"]) == 0
+    assert "generate" in capsys.readouterr().out
+    assert main(["train"]) == 2
+    assert "unknown command 'train'" in capsys.readouterr().err
+
+
+def test_print_config_shows_resolved_values(workdir, capsys):
+    config = str(CONFIGS / "deeponet_antiderivative.yaml")
+    assert main(["fit", "--config", config, "--trainer.max_epochs=7", "--print_config"]) == 0
+    printed = yaml.safe_load(capsys.readouterr().out)
+    assert printed["trainer"]["max_epochs"] == 7
+    assert printed["trainer"]["inference_mode"] is False
+
+
+def _error_line(capsys) -> str:
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(err) == 1, err
+    assert err[0].startswith("error:")
+    return err[0]
+
+
+def test_mistyped_key_is_one_clear_line(workdir, capsys):
+    config = str(CONFIGS / "deeponet_antiderivative.yaml")
+    assert main(["fit", "--config", config, "--trainer.max_epoch=3"]) == 2
+    assert "max_epoch" in _error_line(capsys)
+
+
+def test_wrong_type_is_one_clear_line(workdir, capsys):
+    config = str(CONFIGS / "deeponet_antiderivative.yaml")
+    assert main(["fit", "--config", config, "--data.init_args.batch_size=many"]) == 2
+    assert "batch_size" in _error_line(capsys)
+
+
+def test_missing_config_file_is_one_clear_line(workdir, capsys):
+    assert main(["generate", "--config", "configs/data/nope.yaml"]) == 2
+    assert "nope.yaml" in _error_line(capsys)
+
+
+def test_missing_dataset_is_one_clear_line(workdir, capsys):
+    config = str(CONFIGS / "deeponet_antiderivative.yaml")
+    assert main(["fit", "--config", config, "--trainer.fast_dev_run=true"]) == 1
+    line = _error_line(capsys)
+    assert "data/antiderivative_l0.2/train" in line and "generate" in line
+
+
+def test_mismatched_dataset_is_refused(tiny_data, capsys):
+    config = str(CONFIGS / "deeponet_antiderivative.yaml")
+    args = ["fit", "--config", config, "--trainer.fast_dev_run=true", "--data.init_args.train=data/antiderivative_l0.1/test"]
+    assert main(args) == 1
+    assert "length_scale" in _error_line(capsys)

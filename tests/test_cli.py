@@ -3,8 +3,10 @@
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 
+import neuralsolvers
 from neuralsolvers.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,6 +60,9 @@ def test_generate_fit_evaluate_end_to_end(tiny_data, capsys):
     results = tiny_data / "results/deeponet_antiderivative"
     assert (results / "results.json").is_file() and (results / "results.md").is_file()
     assert "rel_l2_mean" in (results / "results.md").read_text()
+    net = neuralsolvers.load(best)
+    assert not net.training
+    assert net(torch.zeros(2, 100), torch.linspace(0, 1, 7)[:, None]).shape == (2, 7)
 
 
 @pytest.mark.parametrize("command", ["generate", "fit", "validate", "test", "evaluate"])
@@ -117,3 +122,18 @@ def test_mismatched_dataset_is_refused(tiny_data, capsys):
     args = ["fit", "--config", config, "--trainer.fast_dev_run=true", "--data.init_args.train=data/antiderivative_l0.1/test"]
     assert main(args) == 1
     assert "length_scale" in _error_line(capsys)
+
+
+def test_diverging_run_stops_with_one_line(tiny_data, capsys):
+    config = str(CONFIGS / "deeponet_antiderivative.yaml")
+    args = ["fit", "--config", config, "--trainer.max_steps=20", "--model.init_args.optimizer.init_args.lr=1e30", *TINY]
+    assert main(args) == 1
+    assert "training loss is" in _error_line(capsys)
+
+
+def test_python_dash_m_runs_the_command():
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "neuralsolvers", "--help"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and "evaluate" in result.stdout

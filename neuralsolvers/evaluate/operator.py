@@ -68,9 +68,10 @@ class OperatorEvaluation(Evaluation):
     def run(self, out: str | Path, use_wandb: bool = True) -> Report:
         device = self._device()
         model = load(self.checkpoint, map_location=device)
-        rows, figures = [], {}
+        rows, figures, parameters = [], {}, {}
         for name, directory in self.datasets.items():
             dataset = ShardedDataset(directory)
+            parameters[name] = {"generator": dataset.metadata["generator"], **dataset.metadata["parameters"]}
             arrays = dataset.load([self.input_key, self.target_key])
             inputs = torch.as_tensor(arrays[self.input_key], dtype=torch.float32, device=device)
             targets = torch.as_tensor(arrays[self.target_key], dtype=torch.float32, device=device)
@@ -87,7 +88,6 @@ class OperatorEvaluation(Evaluation):
                     "rel_l2_median": float(np.median(errors)),
                     "rel_l2_max": float(errors.max()),
                     "inference_ms_per_sample": 1e3 * seconds / len(errors),
-                    "parameters": dataset.metadata["parameters"],
                 }
             )
             n = min(self.num_plot, len(errors))
@@ -97,7 +97,10 @@ class OperatorEvaluation(Evaluation):
                 None if points is None else points.cpu().numpy(),
                 title=f"{type(model).__name__} on {name}",
             )
-        config = {"checkpoint": str(self.checkpoint), "datasets": dict(self.datasets)}
+        config = {
+            "checkpoint": str(self.checkpoint),
+            "datasets": {name: {"path": path, **parameters[name]} for name, path in self.datasets.items()},
+        }
         report = Report(f"{type(model).__name__}: {Path(self.checkpoint).name}", rows, environment(device), config, figures)
         report.write(out)
         if use_wandb:

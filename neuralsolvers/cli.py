@@ -44,9 +44,9 @@ def generate_parser() -> ArgumentParser:
     parser.add_subclass_arguments(Generator, "generator", required=True, help="the problem generator")
     parser.add_argument("--out", type=str, required=True, help="dataset directory; each split in a sub-directory")
     parser.add_argument("--splits", type=list[Split], required=True, help="splits: name, num_samples, seed")
-    parser.add_argument("--shard_size", type=int, default=1000, help="samples per shard file")
+    parser.add_argument("--shard_size", "--shard-size", type=int, default=1000, help="samples per shard file")
     parser.add_argument("--shard", type=int, default=0, help="index of this job among --num_shards jobs")
-    parser.add_argument("--num_shards", type=int, default=1, help="number of jobs sharing the work")
+    parser.add_argument("--num_shards", "--num-shards", type=int, default=1, help="number of jobs sharing the work")
     parser.add_argument("--overwrite", type=bool, default=False, help="replace shards of another dataset")
     return parser
 

@@ -137,3 +137,15 @@ def test_python_dash_m_runs_the_command():
 
     result = subprocess.run([sys.executable, "-m", "neuralsolvers", "--help"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and "evaluate" in result.stdout
+
+
+def test_shards_made_by_separate_jobs_read_back_as_one(workdir):
+    from neuralsolvers.data_gen import ShardedDataset
+
+    config = str(CONFIGS / "data/antiderivative.yaml")
+    splits = ["--splits", "[{name: train, num_samples: 30, seed: 0}]", "--shard_size", "10"]
+    for job in range(2):
+        assert main(["generate", "--config", config, *splits, "--out", "jobs", "--shard", str(job), "--num-shards", "2"]) == 0
+    assert main(["generate", "--config", config, *splits, "--out", "single"]) == 0
+    jobs, single = ShardedDataset("jobs/train").load(), ShardedDataset("single/train").load()
+    assert (jobs["u"] == single["u"]).all() and len(jobs["u"]) == 30

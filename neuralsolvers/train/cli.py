@@ -7,6 +7,8 @@ figures (``figures``), a stop on a non-finite loss, ``inference_mode: false`` an
 
 from __future__ import annotations
 
+import logging
+import warnings
 from typing import Any
 
 import pytorch_lightning as pl
@@ -30,10 +32,20 @@ TRAINER_DEFAULTS: dict[str, Any] = {
 }
 
 
+class _DropAdvertisement(logging.Filter):
+    """Lightning logs an advertisement for another logger on every run; keep the output about the run."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "litlogger" not in record.getMessage()
+
+
 class NeuralSolversCLI(LightningCLI):
     """``LightningCLI`` over any LightningModule / LightningDataModule given by class path."""
 
     def __init__(self, args: list[str] | None = None, run: bool = True):
+        logging.getLogger("pytorch_lightning.utilities.rank_zero").addFilter(_DropAdvertisement())
+        # the command line is handed over as `args` by `neuralsolvers`, on purpose
+        warnings.filterwarnings("ignore", message="LightningCLI's args parameter")
         super().__init__(
             model_class=pl.LightningModule,
             datamodule_class=pl.LightningDataModule,

@@ -3,8 +3,10 @@
 * :class:`RBFField`: squared-exponential covariance ``σ² exp(−|x − y|² / 2l²)`` (scikit-learn's RBF
   convention, used for the DeepONet benchmarks), 1D or on a 2D tensor grid.
 * :class:`SpectralField`: periodic field with covariance operator ``σ² (−Δ + τ² I)^(−α)``, sampled
-  by FFT: the input distribution of the FNO paper's Darcy benchmark (their ``GaussianRF(2, s,
-  alpha=2, tau=3)``).
+  by FFT: the Darcy input distribution of the FNO code (``GaussianRF(2, s, alpha=2, tau=3)``). The
+  paper's released Darcy data came from a MATLAB variant (Neumann boundaries, cosine series,
+  ``π²|k|²``), which is not the same distribution.
+* :func:`threshold_field`, :func:`lognormal_field`: coefficients ``a(x)`` built from a field.
 """
 
 from __future__ import annotations
@@ -15,7 +17,11 @@ __all__ = ["RBFField", "SpectralField", "lognormal_field", "rbf_kernel", "thresh
 
 
 def rbf_kernel(x: np.ndarray, y: np.ndarray, length_scale: float, variance: float = 1.0) -> np.ndarray:
-    """Squared-exponential kernel matrix: x ``(n, d)`` or ``(n,)``, y ``(k, d)`` or ``(k,)`` → ``(n, k)``."""
+    """Squared-exponential kernel ``variance · exp(−|x − y|² / (2 l²))`` (scikit-learn's RBF).
+
+    x ``(n, d)`` or ``(n,)``, y ``(k, d)`` or ``(k,)`` → ``(n, k)``; ``length_scale`` ``l`` is in the
+    units of the coordinates, ``variance`` in squared field units.
+    """
     x = np.asarray(x, dtype=float).reshape(len(x), -1)
     y = np.asarray(y, dtype=float).reshape(len(y), -1)
     squared = ((x[:, None, :] - y[None, :, :]) ** 2).sum(-1)
@@ -23,15 +29,17 @@ def rbf_kernel(x: np.ndarray, y: np.ndarray, length_scale: float, variance: floa
 
 
 class RBFField:
-    """Zero-mean GRF with squared-exponential covariance.
+    """Zero-mean GRF with squared-exponential covariance on a grid of [0, 1]^dim (dim 1 or 2).
+
+    The square-root factor of the 1D kernel matrix is computed once per point set and cached.
 
     Args:
-        length_scale: ``l`` (same units as the coordinates).
+        length_scale: ``l`` (same units as the coordinates, e.g. 0.2 of the unit interval).
         variance: pointwise variance ``σ²``.
         dim: 1 (points on a line) or 2 (tensor-product grid of the given 1D points).
     """
 
-    def __init__(self, length_scale: float, variance: float = 1.0, dim: int = 1):
+    def __init__(self, length_scale: float, variance: float = 1.0, dim: int = 1) -> None:
         if not length_scale > 0:
             raise ValueError(f"length_scale must be positive, got {length_scale}")
         if not variance > 0:
@@ -42,7 +50,8 @@ class RBFField:
         self._factors: dict[bytes, np.ndarray] = {}
 
     def _factor(self, points: np.ndarray) -> np.ndarray:
-        """A square root ``L`` of the 1D kernel matrix, ``L Lᵀ = K``, robust to its near-singularity."""
+        """A square root ``L = V √Λ₊`` of the 1D kernel matrix ``K = V Λ Vᵀ`` (eigenvalues clipped at
+        0, so a numerically singular ``K``, e.g. l = 0.2 on 1000+ points, is fine): ``L Lᵀ ≈ K``."""
         key = points.tobytes()
         if key not in self._factors:
             variance = 1.0 if self.dim == 2 else self.variance
@@ -66,13 +75,16 @@ class RBFField:
 
 
 class SpectralField:
-    """Periodic GRF on a grid of ``size`` (or ``size × size``) points of [0, 1), sampled by FFT.
+    """Periodic GRF on a grid of ``size`` (or ``size × size``) points ``j / N`` of [0, 1), by FFT.
 
     Covariance operator ``C = σ² (−Δ + τ² I)^(−α)``: the Fourier mode with integer wavenumber ``k``
-    has variance ``λ_k = σ² (4π²|k|² + τ²)^(−α)``, the ``k = 0`` mode is removed (zero mean). With
-    the default ``σ = τ^(α − d/2)`` this is the FNO Darcy input field. Convention: the grid field is
-    ``f = Re(IDFT(N^d √λ ξ))`` with ``ξ`` complex with independent N(0, 1) real and imaginary parts,
-    so its covariance is ``c(Δ) = Σ_k λ_k cos(2π k·Δ)`` (see :meth:`covariance`).
+    (``np.fft.fftfreq(N, 1/N)`` per axis) has ``λ_k = σ² (4π²|k|² + τ²)^(−α)``; the ``k = 0`` mode
+    is removed, so every sample has zero spatial mean. With the default ``σ = τ^(α − d/2)`` this is
+    the FNO ``GaussianRF(d, N, alpha, tau)`` (Li et al. 2021). Convention: the grid field is
+    ``f = Re(IDFT(N^d √λ ξ))`` (``IDFT`` = ``np.fft.ifftn``, which divides by ``N^d``) with ``ξ``
+    complex white noise whose real and imaginary parts are independent N(0, 1): the same as FNO's
+    ``sqrt(2)``-scaled ``torch.randn(..., dtype=cfloat)``. Hence ``f(x) = Σ_k √λ_k Re(ξ_k e^{2πik·x})``
+    and ``Cov(f(x), f(x + Δ)) = c(Δ) = Σ_k λ_k cos(2π k·Δ)``, exactly what :meth:`covariance` returns.
 
     Args:
         size: grid points per dimension ``N``.
@@ -82,14 +94,18 @@ class SpectralField:
         sigma: amplitude ``σ``; default ``τ^(α − d/2)``.
     """
 
-    def __init__(self, size: int, dim: int = 2, alpha: float = 2.0, tau: float = 3.0, sigma: float | None = None):
-        if size < 2:
-            raise ValueError(f"size must be at least 2, got {size}")
+    def __init__(
+        self, size: int, dim: int = 2, alpha: float = 2.0, tau: float = 3.0, sigma: float | None = None
+    ) -> None:
+        if int(size) != size or size < 2:
+            raise ValueError(f"size must be an integer of at least 2, got {size}")
         if dim not in (1, 2):
             raise ValueError(f"dim must be 1 or 2, got {dim}")
         if not (alpha > 0 and tau > 0):
             raise ValueError(f"alpha and tau must be positive, got alpha={alpha}, tau={tau}")
-        self.size, self.dim, self.alpha, self.tau = size, dim, alpha, tau
+        if sigma is not None and not sigma > 0:
+            raise ValueError(f"sigma must be positive, got {sigma}")
+        self.size, self.dim, self.alpha, self.tau = int(size), dim, alpha, tau
         self.sigma = tau ** (0.5 * (2 * alpha - dim)) if sigma is None else sigma
 
     def eigenvalues(self) -> np.ndarray:
@@ -102,7 +118,10 @@ class SpectralField:
         return values
 
     def sample(self, num_samples: int, rng: np.random.Generator) -> np.ndarray:
-        """Draw fields: → ``(num_samples, N)`` or ``(num_samples, N, N)``."""
+        """Draw fields at the grid points: → ``(num_samples, N)`` or ``(num_samples, N, N)``.
+
+        In 2D ``field[s, i, j] = f(i / N, j / N)``. Consumes ``2 · num_samples · N^d`` normals of ``rng``.
+        """
         shape = (num_samples,) + (self.size,) * self.dim
         noise = rng.standard_normal(shape) + 1j * rng.standard_normal(shape)
         coefficients = self.size**self.dim * np.sqrt(self.eigenvalues()) * noise
@@ -110,7 +129,10 @@ class SpectralField:
         return np.fft.ifftn(coefficients, axes=axes).real
 
     def covariance(self) -> np.ndarray:
-        """Exact covariance of the grid field as a function of the offset: ``(N,)`` or ``(N, N)``."""
+        """Exact covariance ``c[Δ] = Cov(f(x), f(x + Δ/N))`` for grid offsets ``Δ``: ``(N,)`` or ``(N, N)``.
+
+        ``c[0]`` (``c[0, 0]``) is the pointwise variance ``Σ_k λ_k``.
+        """
         return self.size**self.dim * np.fft.ifftn(self.eigenvalues()).real
 
 

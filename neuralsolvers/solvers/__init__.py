@@ -1,0 +1,46 @@
+"""Iterative solvers and preconditioners in torch, on any device, with SciPy-like signatures.
+
+No Lightning or W&B here: the solvers run with no network at all, and learned preconditioners
+enter through :class:`ModulePreconditioner`.
+"""
+
+from neuralsolvers.solvers.amg import AMG
+from neuralsolvers.solvers.ic0 import IncompleteCholesky, ic0_factor
+from neuralsolvers.solvers.krylov import SolverResult, cg, fcg
+from neuralsolvers.solvers.operators import (
+    DenseOperator,
+    LinearOperator,
+    MatrixFreeOperator,
+    ScipyOperator,
+    SparseOperator,
+    as_operator,
+)
+from neuralsolvers.solvers.preconditioners import (
+    Jacobi,
+    ModulePreconditioner,
+    OperatorPreconditioner,
+    Preconditioner,
+    as_preconditioner,
+)
+from neuralsolvers.solvers.stencils import DiffusionStencil
+
+__all__ = [
+    "AMG",
+    "DenseOperator",
+    "DiffusionStencil",
+    "IncompleteCholesky",
+    "Jacobi",
+    "LinearOperator",
+    "MatrixFreeOperator",
+    "ModulePreconditioner",
+    "OperatorPreconditioner",
+    "Preconditioner",
+    "ScipyOperator",
+    "SolverResult",
+    "SparseOperator",
+    "as_operator",
+    "as_preconditioner",
+    "cg",
+    "fcg",
+    "ic0_factor",
+]

@@ -1,0 +1,249 @@
+"""Conjugate gradients (``cg``) and flexible conjugate gradients (``fcg``) in torch, batched.
+
+Signatures mirror ``scipy.sparse.linalg.cg``. ``b`` may be ``(n,)`` or ``(n, k)``: k systems are solved
+at once, each column stopping on its own (a converged column's step length is set to zero). The
+stopping test ``‖r‖ ≤ max(rtol·‖b‖, atol)`` is first met by the updated residual; the true residual
+``b − Ax`` of those columns is then recomputed and must pass too (otherwise the updated residual is
+replaced by the true one and the iteration goes on). The final true residual is always recomputed.
+Breakdown (``pᵀAp ≤ 0``: the operator or preconditioner is not SPD; NaN/Inf anywhere) stops the
+affected columns with a negative ``info`` and a message; they are never reported as converged.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from neuralsolvers.solvers.operators import LinearOperator, as_operator
+from neuralsolvers.solvers.preconditioners import Preconditioner, as_preconditioner
+
+__all__ = ["BREAKDOWN_INDEFINITE", "BREAKDOWN_NONFINITE", "SolverResult", "cg", "fcg"]
+
+BREAKDOWN_INDEFINITE = -1
+BREAKDOWN_NONFINITE = -2
+
+
+@dataclass
+class SolverResult:
+    """Outcome of an iterative solve.
+
+    Attributes:
+        x: solution, shaped like ``b``.
+        converged: bool (``(k,)`` bool tensor for batched ``b``): true residual below tolerance.
+        iterations: iterations done (``(k,)`` tensor for batched ``b``).
+        residuals: relative residual norms ``‖r_j‖ / ‖b‖`` per iteration, ``(iterations + 1,)`` or
+            ``(iterations + 1, k)``; the last row is the recomputed true residual.
+        info: 0 converged; > 0 iterations done without converging; −1 breakdown (not SPD); −2 NaN/Inf.
+        message: ``info`` in words.
+        true_residual: final ``‖b − Ax‖ / ‖b‖`` (per column when batched).
+        time: wall time in seconds (synchronized on CUDA).
+    """
+
+    x: torch.Tensor
+    converged: bool | torch.Tensor
+    iterations: int | torch.Tensor
+    residuals: torch.Tensor
+    info: int
+    message: str
+    true_residual: float | torch.Tensor
+    time: float
+
+
+def _norms(r: torch.Tensor) -> torch.Tensor:
+    return torch.linalg.vector_norm(r, dim=0)
+
+
+def _dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return (a * b).sum(0)
+
+
+class _Run:
+    """State shared by both methods: set-up, stopping, breakdown bookkeeping and the result."""
+
+    def __init__(self, A: Any, b: torch.Tensor, x0: torch.Tensor | None, rtol: float, atol: float, maxiter: int | None):
+        if rtol < 0 or atol < 0:
+            raise ValueError(f"rtol and atol must be non-negative, got {rtol} and {atol}")
+        self.start = time.perf_counter()
+        self.A: LinearOperator = as_operator(A, device=b.device)
+        n = self.A.shape[0]
+        if b.shape[0] != n or b.dim() not in (1, 2):
+            raise ValueError(f"b must have shape ({n},) or ({n}, k), got {tuple(b.shape)}")
+        if b.device != self.A.device or b.dtype != self.A.dtype:
+            raise ValueError(f"b is {b.dtype} on {b.device} but A is {self.A.dtype} on {self.A.device}")
+        self.vector = b.dim() == 1
+        self.b = b[:, None] if self.vector else b
+        self.x = torch.zeros_like(self.b) if x0 is None else x0.reshape(self.b.shape).clone()
+        self.maxiter = 10 * n if maxiter is None else int(maxiter)
+        self.b_norm = _norms(self.b)
+        self.target = torch.clamp(rtol * self.b_norm, min=atol)
+        self.r = self.b - self.A @ self.x
+        k = self.b.shape[1]
+        self.iterations = torch.zeros(k, dtype=torch.long, device=b.device)
+        self.status = torch.zeros(k, dtype=torch.long, device=b.device)
+        norm = _norms(self.r)
+        self.history = [norm]
+        self.active = norm > self.target
+
+    def stop_broken(self, bad: torch.Tensor, code: int) -> None:
+        self.status = torch.where(bad & self.active, torch.full_like(self.status, code), self.status)
+        self.active = self.active & ~bad
+
+    def check_converged(self, norm: torch.Tensor) -> None:
+        """Columns whose updated residual passed: confirm with the true residual."""
+        candidates = self.active & (norm <= self.target)
+        if not bool(candidates.any()):
+            return
+        true = self.b - self.A @ self.x
+        true_norm = _norms(true)
+        done = candidates & (true_norm <= self.target)
+        self.active = self.active & ~done
+        drifted = candidates & ~done
+        if bool(drifted.any()):
+            self.r = torch.where(drifted, true, self.r)
+
+    def result(self) -> SolverResult:
+        residual = self.b - self.A @ self.x
+        scale = torch.where(self.b_norm > 0, self.b_norm, torch.ones_like(self.b_norm))
+        true = _norms(residual) / scale
+        finite = torch.isfinite(self.x).all(0) & torch.isfinite(true)
+        converged = (_norms(residual) <= self.target) & finite & (self.status == 0)
+        history = torch.stack(self.history[:-1] + [_norms(residual)]) / scale
+        if self.b.device.type == "cuda":
+            torch.cuda.synchronize(self.b.device)
+        if bool((self.status == BREAKDOWN_NONFINITE).any()) or not bool(finite.all()):
+            info, message = BREAKDOWN_NONFINITE, "breakdown: NaN or Inf in the iteration (operator or preconditioner output)"
+        elif bool((self.status == BREAKDOWN_INDEFINITE).any()):
+            info, message = BREAKDOWN_INDEFINITE, "breakdown: pᵀAp ≤ 0 or rᵀz ≤ 0 (operator or preconditioner not SPD)"
+        elif bool(converged.all()):
+            info, message = 0, "converged"
+        else:
+            info = int(self.iterations.max())
+            message = f"not converged in {info} iterations (maxiter={self.maxiter})"
+        x = self.x[:, 0] if self.vector else self.x
+        return SolverResult(
+            x=x,
+            converged=bool(converged[0]) if self.vector else converged,
+            iterations=int(self.iterations[0]) if self.vector else self.iterations,
+            residuals=history[:, 0] if self.vector else history,
+            info=info,
+            message=message,
+            true_residual=float(true[0]) if self.vector else true,
+            time=time.perf_counter() - self.start,
+        )
+
+
+def _precondition(M: Preconditioner | None, r: torch.Tensor) -> torch.Tensor:
+    return r.clone() if M is None else M.apply(r)
+
+
+def cg(
+    A: Any,
+    b: torch.Tensor,
+    x0: torch.Tensor | None = None,
+    *,
+    rtol: float = 1e-5,
+    atol: float = 0.0,
+    maxiter: int | None = None,
+    M: Any = None,
+    callback: Callable[[torch.Tensor], None] | None = None,
+) -> SolverResult:
+    """Preconditioned conjugate gradients for SPD ``A`` (``scipy.sparse.linalg.cg`` semantics).
+
+    Args:
+        A: matrix or operator (see :func:`~neuralsolvers.solvers.operators.as_operator`).
+        b: right-hand side ``(n,)`` or ``(n, k)``.
+        x0: initial guess, shaped like ``b``.
+        rtol, atol: stop when ``‖b − Ax‖ ≤ max(rtol·‖b‖, atol)``.
+        maxiter: iteration cap (default ``10 n``).
+        M: preconditioner approximating ``A⁻¹``; must be linear and SPD (use :func:`fcg` otherwise).
+        callback: called with the current ``x`` after each iteration.
+    """
+    preconditioner = as_preconditioner(M)
+    if preconditioner is not None and not preconditioner.linear_spd:
+        raise ValueError(
+            f"cg needs a linear SPD preconditioner; {preconditioner!r} is not known to be one: use fcg, "
+            "the flexible method, for nonlinear or changing preconditioners"
+        )
+    run = _Run(A, b, x0, rtol, atol, maxiter)
+    z = _precondition(preconditioner, run.r)
+    p = z
+    rz = _dot(run.r, z)
+    for _ in range(run.maxiter):
+        if not bool(run.active.any()):
+            break
+        Ap = run.A @ p
+        pAp = _dot(p, Ap)
+        run.stop_broken(~torch.isfinite(pAp) | ~torch.isfinite(rz), BREAKDOWN_NONFINITE)
+        run.stop_broken(pAp <= 0, BREAKDOWN_INDEFINITE)
+        alpha = torch.where(run.active, rz / torch.where(pAp == 0, torch.ones_like(pAp), pAp), torch.zeros_like(pAp))
+        run.x = run.x + alpha * p
+        run.r = run.r - alpha * Ap
+        run.iterations += run.active.long()
+        norm = _norms(run.r)
+        run.history.append(norm)
+        run.check_converged(norm)
+        if callback is not None:
+            callback(run.x[:, 0] if run.vector else run.x)
+        z = _precondition(preconditioner, run.r)
+        rz_new = _dot(run.r, z)
+        run.stop_broken(~torch.isfinite(rz_new), BREAKDOWN_NONFINITE)
+        run.stop_broken(rz_new <= 0, BREAKDOWN_INDEFINITE)
+        beta = torch.where(run.active, rz_new / torch.where(rz == 0, torch.ones_like(rz), rz), torch.zeros_like(rz))
+        p = z + beta * p
+        rz = rz_new
+    return run.result()
+
+
+def fcg(
+    A: Any,
+    b: torch.Tensor,
+    x0: torch.Tensor | None = None,
+    *,
+    rtol: float = 1e-5,
+    atol: float = 0.0,
+    maxiter: int | None = None,
+    M: Any = None,
+    callback: Callable[[torch.Tensor], None] | None = None,
+    truncation: int = 1,
+) -> SolverResult:
+    """Flexible conjugate gradients FCG(m) (Notay 2000) for nonlinear or changing preconditioners.
+
+    Each direction is ``p = z − Σ_j (zᵀAp_j / p_jᵀAp_j) p_j`` over the last ``m = truncation``
+    directions (Polak–Ribière form; with a fixed SPD ``M`` and ``m = 1`` it equals PCG), with the
+    exact step ``α = pᵀr / pᵀAp``. Arguments as in :func:`cg`; ``M`` may be any preconditioner.
+    """
+    if truncation < 1:
+        raise ValueError(f"truncation must be at least 1, got {truncation}")
+    preconditioner = as_preconditioner(M)
+    run = _Run(A, b, x0, rtol, atol, maxiter)
+    directions: deque[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = deque(maxlen=truncation)
+    for _ in range(run.maxiter):
+        if not bool(run.active.any()):
+            break
+        z = _precondition(preconditioner, run.r)
+        run.stop_broken(~torch.isfinite(z).all(0), BREAKDOWN_NONFINITE)
+        z = torch.where(run.active, z, torch.zeros_like(z))
+        p = z
+        for p_j, Ap_j, pAp_j in directions:
+            p = p - (_dot(z, Ap_j) / pAp_j) * p_j
+        Ap = run.A @ p
+        pAp = _dot(p, Ap)
+        run.stop_broken(~torch.isfinite(pAp), BREAKDOWN_NONFINITE)
+        run.stop_broken(pAp <= 0, BREAKDOWN_INDEFINITE)
+        safe = torch.where(run.active, pAp, torch.ones_like(pAp))
+        alpha = torch.where(run.active, _dot(p, run.r) / safe, torch.zeros_like(pAp))
+        run.x = run.x + alpha * p
+        run.r = run.r - alpha * Ap
+        directions.append((p, Ap, safe))
+        run.iterations += run.active.long()
+        norm = _norms(run.r)
+        run.history.append(norm)
+        run.check_converged(norm)
+        if callback is not None:
+            callback(run.x[:, 0] if run.vector else run.x)
+    return run.result()

@@ -1,0 +1,184 @@
+"""Linear operators for the solvers: one small interface over dense, sparse, SciPy and matrix-free.
+
+Every operator has ``shape``, ``dtype``, ``device``, ``matvec(x)`` for ``x`` of shape ``(n,)`` and
+``matmat(X)`` for ``X`` of shape ``(n, k)`` (``k`` right-hand sides at once); ``A @ x`` dispatches
+on the dimension. ``diagonal()`` is available where it is cheap (Jacobi, IC(0), AMG need it).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+import torch
+
+__all__ = ["DenseOperator", "LinearOperator", "MatrixFreeOperator", "ScipyOperator", "SparseOperator", "as_operator", "scipy_to_torch_csr"]
+
+
+class LinearOperator:
+    """Base class: ``y = A x`` on torch tensors of one dtype and device."""
+
+    shape: tuple[int, int]
+    dtype: torch.dtype
+    device: torch.device
+
+    def matmat(self, x: torch.Tensor) -> torch.Tensor:
+        """``(n, k) -> (n, k)``."""
+        raise NotImplementedError
+
+    def matvec(self, x: torch.Tensor) -> torch.Tensor:
+        """``(n,) -> (n,)``."""
+        return self.matmat(x[:, None])[:, 0]
+
+    def __matmul__(self, x: torch.Tensor) -> torch.Tensor:
+        return self.matvec(x) if x.dim() == 1 else self.matmat(x)
+
+    def diagonal(self) -> torch.Tensor:
+        """The main diagonal ``(n,)``."""
+        raise NotImplementedError(f"{type(self).__name__} does not provide its diagonal")
+
+    def to_scipy(self) -> sp.csr_matrix:
+        """The same operator as a SciPy CSR matrix (float64, CPU), for references and set-up on the CPU."""
+        raise NotImplementedError(f"{type(self).__name__} cannot be assembled as a SciPy matrix")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(shape={self.shape}, dtype={self.dtype}, device={self.device})"
+
+
+class DenseOperator(LinearOperator):
+    """A dense ``(n, n)`` tensor."""
+
+    def __init__(self, matrix: torch.Tensor):
+        if matrix.dim() != 2 or matrix.shape[0] != matrix.shape[1]:
+            raise ValueError(f"the matrix must be square, got shape {tuple(matrix.shape)}")
+        self.matrix = matrix
+        self.shape, self.dtype, self.device = tuple(matrix.shape), matrix.dtype, matrix.device
+
+    def matmat(self, x: torch.Tensor) -> torch.Tensor:
+        return self.matrix @ x
+
+    def matvec(self, x: torch.Tensor) -> torch.Tensor:
+        return self.matrix @ x
+
+    def diagonal(self) -> torch.Tensor:
+        return self.matrix.diagonal()
+
+    def to_scipy(self) -> sp.csr_matrix:
+        return sp.csr_matrix(self.matrix.detach().cpu().double().numpy())
+
+
+def scipy_to_torch_csr(matrix: Any, dtype: torch.dtype = torch.float64, device: str | torch.device = "cpu") -> torch.Tensor:
+    """A SciPy sparse matrix as a torch sparse CSR tensor (converted once, moved to ``device``)."""
+    csr = sp.csr_matrix(matrix)
+    csr.sort_indices()
+    return torch.sparse_csr_tensor(
+        torch.from_numpy(csr.indptr.astype(np.int64)),
+        torch.from_numpy(csr.indices.astype(np.int64)),
+        torch.from_numpy(csr.data).to(dtype),
+        size=csr.shape,
+        check_invariants=False,
+    ).to(device)
+
+
+class SparseOperator(LinearOperator):
+    """A torch sparse CSR matrix (built from torch or SciPy)."""
+
+    def __init__(self, matrix: torch.Tensor):
+        if matrix.layout != torch.sparse_csr:
+            matrix = matrix.to_sparse_csr()
+        if matrix.shape[0] != matrix.shape[1]:
+            raise ValueError(f"the matrix must be square, got shape {tuple(matrix.shape)}")
+        self.matrix = matrix
+        self.shape, self.dtype, self.device = tuple(matrix.shape), matrix.dtype, matrix.device
+
+    @classmethod
+    def from_scipy(cls, matrix: Any, dtype: torch.dtype = torch.float64, device: str | torch.device = "cpu") -> SparseOperator:
+        return cls(scipy_to_torch_csr(matrix, dtype, device))
+
+    def matmat(self, x: torch.Tensor) -> torch.Tensor:
+        return self.matrix @ x
+
+    def matvec(self, x: torch.Tensor) -> torch.Tensor:
+        return (self.matrix @ x[:, None])[:, 0]
+
+    def diagonal(self) -> torch.Tensor:
+        crow, col, values = self.matrix.crow_indices(), self.matrix.col_indices(), self.matrix.values()
+        rows = torch.repeat_interleave(torch.arange(self.shape[0], device=self.device), crow.diff())
+        diagonal = torch.zeros(self.shape[0], dtype=self.dtype, device=self.device)
+        on_diagonal = rows == col
+        return diagonal.index_add_(0, rows[on_diagonal], values[on_diagonal])
+
+    def to_scipy(self) -> sp.csr_matrix:
+        m = self.matrix.cpu()
+        return sp.csr_matrix(
+            (m.values().double().numpy(), m.col_indices().numpy(), m.crow_indices().numpy()), shape=self.shape
+        )
+
+
+class MatrixFreeOperator(LinearOperator):
+    """Wrap any object with ``shape`` and ``matvec`` (and optionally ``matmat``, ``diagonal``)."""
+
+    def __init__(self, operator: Any, dtype: torch.dtype | None = None, device: str | torch.device | None = None):
+        self.operator = operator
+        self.shape = tuple(operator.shape)
+        self.dtype = dtype or getattr(operator, "dtype", torch.float64)
+        self.device = torch.device(device or getattr(operator, "device", "cpu"))
+
+    def matvec(self, x: torch.Tensor) -> torch.Tensor:
+        return self.operator.matvec(x)
+
+    def matmat(self, x: torch.Tensor) -> torch.Tensor:
+        if hasattr(self.operator, "matmat"):
+            return self.operator.matmat(x)
+        return torch.stack([self.operator.matvec(column) for column in x.T], dim=1)
+
+    def diagonal(self) -> torch.Tensor:
+        if hasattr(self.operator, "diagonal"):
+            return self.operator.diagonal()
+        return super().diagonal()
+
+
+class ScipyOperator(LinearOperator):
+    """A ``scipy.sparse.linalg.LinearOperator`` (e.g. PyAMG's ``aspreconditioner()``) on torch tensors.
+
+    Each product goes through NumPy on the CPU; use it for interoperability, not for speed.
+    """
+
+    def __init__(self, operator: spla.LinearOperator, dtype: torch.dtype = torch.float64, device: str | torch.device = "cpu"):
+        self.operator = operator
+        self.shape, self.dtype, self.device = tuple(operator.shape), dtype, torch.device(device)
+
+    def matmat(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.operator.matmat(x.detach().cpu().double().numpy())
+        return torch.as_tensor(np.asarray(y), dtype=self.dtype, device=self.device)
+
+    def matvec(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.operator.matvec(x.detach().cpu().double().numpy())
+        return torch.as_tensor(np.asarray(y).reshape(-1), dtype=self.dtype, device=self.device)
+
+
+def as_operator(
+    A: Any, dtype: torch.dtype | None = None, device: str | torch.device | None = None
+) -> LinearOperator:
+    """Any supported matrix as a :class:`LinearOperator`.
+
+    Accepts a :class:`LinearOperator`, a dense or sparse torch tensor, a SciPy sparse matrix or
+    dense ``ndarray`` (converted once, float64 unless ``dtype``), or an object with ``shape`` and
+    ``matvec``. ``device`` moves tensors; a matrix-free operator must already live there.
+    """
+    if isinstance(A, LinearOperator):
+        return A
+    if isinstance(A, torch.Tensor):
+        A = A.to(device=device or A.device, dtype=dtype or A.dtype)
+        return DenseOperator(A) if A.layout == torch.strided else SparseOperator(A)
+    if sp.issparse(A):
+        return SparseOperator.from_scipy(A, dtype or torch.float64, device or "cpu")
+    if isinstance(A, spla.LinearOperator):
+        return ScipyOperator(A, dtype or torch.float64, device or "cpu")
+    if isinstance(A, np.ndarray):
+        return DenseOperator(torch.as_tensor(A, dtype=dtype or torch.float64, device=device or "cpu"))
+    if hasattr(A, "matvec") and hasattr(A, "shape"):
+        return MatrixFreeOperator(A, dtype, device)
+    raise TypeError(f"cannot use {type(A).__name__} as a linear operator: give a tensor, a SciPy matrix or an object with shape and matvec")

@@ -59,6 +59,9 @@ def _norms(r: torch.Tensor) -> torch.Tensor:
 
 
 def _dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Column-wise dot products ``(n, k), (n, k) -> (k,)`` (a BLAS dot when ``k = 1``)."""
+    if a.shape[1] == 1:
+        return (a[:, 0] @ b[:, 0]).reshape(1)
     return (a * b).sum(0)
 
 
@@ -93,18 +96,30 @@ class _Run:
         self.status = torch.where(bad & self.active, torch.full_like(self.status, code), self.status)
         self.active = self.active & ~bad
 
-    def check_converged(self, norm: torch.Tensor) -> None:
-        """Columns whose updated residual passed: confirm with the true residual."""
+    def handle_events(self, norm: torch.Tensor, curvature: torch.Tensor, rz: torch.Tensor | None = None) -> bool:
+        """Stop broken columns, confirm converged ones on the true residual; True if ``r`` was replaced.
+
+        ``curvature`` is ``pᵀAp`` (must be > 0), ``rz`` is ``rᵀz`` for the next step (must be > 0);
+        a NaN anywhere fails these tests and is classified as non-finite.
+        """
+        finite = torch.isfinite(norm) & torch.isfinite(curvature)
+        positive = curvature > 0
+        if rz is not None:
+            finite &= torch.isfinite(rz)
+            positive &= rz > 0
+        self.stop_broken(~finite, BREAKDOWN_NONFINITE)
+        self.stop_broken(~positive, BREAKDOWN_INDEFINITE)
         candidates = self.active & (norm <= self.target)
         if not bool(candidates.any()):
-            return
+            return False
         true = self.b - self.A @ self.x
-        true_norm = _norms(true)
-        done = candidates & (true_norm <= self.target)
+        done = candidates & (_norms(true) <= self.target)
         self.active = self.active & ~done
         drifted = candidates & ~done
         if bool(drifted.any()):
             self.r = torch.where(drifted, true, self.r)
+            return True
+        return False
 
     def result(self) -> SolverResult:
         residual = self.b - self.A @ self.x
@@ -138,7 +153,8 @@ class _Run:
 
 
 def _precondition(M: Preconditioner | None, r: torch.Tensor) -> torch.Tensor:
-    return r.clone() if M is None else M.apply(r)
+    """``M(r)``; without a preconditioner ``r`` itself (callers never write into the result)."""
+    return r if M is None else M.apply(r)
 
 
 def cg(
@@ -171,30 +187,34 @@ def cg(
         )
     run = _Run(A, b, x0, rtol, atol, maxiter)
     z = _precondition(preconditioner, run.r)
-    p = z
+    p = z.clone()
     rz = _dot(run.r, z)
+    zero = torch.zeros_like(rz)
+    any_active = bool(run.active.any())
     for _ in range(run.maxiter):
-        if not bool(run.active.any()):
+        if not any_active:
             break
         Ap = run.A @ p
         pAp = _dot(p, Ap)
-        run.stop_broken(~torch.isfinite(pAp) | ~torch.isfinite(rz), BREAKDOWN_NONFINITE)
-        run.stop_broken(pAp <= 0, BREAKDOWN_INDEFINITE)
-        alpha = torch.where(run.active, rz / torch.where(pAp == 0, torch.ones_like(pAp), pAp), torch.zeros_like(pAp))
-        run.x = run.x + alpha * p
-        run.r = run.r - alpha * Ap
-        run.iterations += run.active.long()
+        alpha = torch.where(run.active, rz / pAp, zero)
+        run.x.addcmul_(p, alpha)
+        run.r.addcmul_(Ap, alpha, value=-1)
+        run.iterations += run.active
         norm = _norms(run.r)
         run.history.append(norm)
-        run.check_converged(norm)
-        if callback is not None:
-            callback(run.x[:, 0] if run.vector else run.x)
         z = _precondition(preconditioner, run.r)
         rz_new = _dot(run.r, z)
-        run.stop_broken(~torch.isfinite(rz_new), BREAKDOWN_NONFINITE)
-        run.stop_broken(rz_new <= 0, BREAKDOWN_INDEFINITE)
-        beta = torch.where(run.active, rz_new / torch.where(rz == 0, torch.ones_like(rz), rz), torch.zeros_like(rz))
-        p = z + beta * p
+        # one test per iteration: does any active column need attention (converged, broken, NaN)?
+        event = run.active & ~((norm > run.target) & (pAp > 0) & (rz_new > 0))
+        if bool(event.any()):
+            if run.handle_events(norm, pAp, rz_new):
+                z = _precondition(preconditioner, run.r)
+                rz_new = _dot(run.r, z)
+            any_active = bool(run.active.any())
+        if callback is not None:
+            callback(run.x[:, 0] if run.vector else run.x)
+        beta = torch.where(run.active, rz_new / rz, zero)
+        p.mul_(beta).add_(z)
         rz = rz_new
     return run.result()
 
@@ -228,22 +248,23 @@ def fcg(
         z = _precondition(preconditioner, run.r)
         run.stop_broken(~torch.isfinite(z).all(0), BREAKDOWN_NONFINITE)
         z = torch.where(run.active, z, torch.zeros_like(z))
+        if not bool(run.active.any()):
+            break
         p = z
         for p_j, Ap_j, pAp_j in directions:
             p = p - (_dot(z, Ap_j) / pAp_j) * p_j
         Ap = run.A @ p
         pAp = _dot(p, Ap)
-        run.stop_broken(~torch.isfinite(pAp), BREAKDOWN_NONFINITE)
-        run.stop_broken(pAp <= 0, BREAKDOWN_INDEFINITE)
-        safe = torch.where(run.active, pAp, torch.ones_like(pAp))
-        alpha = torch.where(run.active, _dot(p, run.r) / safe, torch.zeros_like(pAp))
-        run.x = run.x + alpha * p
-        run.r = run.r - alpha * Ap
+        active = run.active & torch.isfinite(pAp) & (pAp > 0)
+        safe = torch.where(active, pAp, torch.ones_like(pAp))
+        alpha = torch.where(active, _dot(p, run.r) / safe, torch.zeros_like(pAp))
+        run.x.addcmul_(p, alpha)
+        run.r.addcmul_(Ap, alpha, value=-1)
         directions.append((p, Ap, safe))
-        run.iterations += run.active.long()
+        run.iterations += active
         norm = _norms(run.r)
         run.history.append(norm)
-        run.check_converged(norm)
+        run.handle_events(norm, pAp)
         if callback is not None:
             callback(run.x[:, 0] if run.vector else run.x)
     return run.result()

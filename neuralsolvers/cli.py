@@ -41,6 +41,7 @@ def generate_parser() -> ArgumentParser:
 
     parser = ArgumentParser(prog="neuralsolvers generate", description=COMMANDS["generate"], exit_on_error=False, allow_abbrev=False)
     parser.add_argument("--config", action=ActionConfigFile, help="YAML config file(s); later ones override")
+    parser.add_argument("--list", action="store_true", help="list the generators and exit")
     parser.add_subclass_arguments(Generator, "generator", required=True, help="the problem generator")
     parser.add_argument("--out", type=str, required=True, help="dataset directory; each split in a sub-directory")
     parser.add_argument("--splits", type=list[Split], required=True, help="splits: name, num_samples, seed")
@@ -51,9 +52,33 @@ def generate_parser() -> ArgumentParser:
     return parser
 
 
+def list_generators() -> str:
+    """Every generator with the first line of its description."""
+    import neuralsolvers.data_gen  # noqa: F401  (defines the built-in generators)
+    from neuralsolvers.data_gen.base import Generator
+
+    lines = []
+    for cls in sorted(_subclasses(Generator), key=lambda c: c.name):
+        summary = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+        lines.append(f"{cls.name:<16} {cls.__module__}.{cls.__qualname__}: {summary}")
+    return "\n".join(lines)
+
+
+def _subclasses(cls: type) -> list[type]:
+    found = []
+    for sub in cls.__subclasses__():
+        if hasattr(sub, "name"):
+            found.append(sub)
+        found += _subclasses(sub)
+    return found
+
+
 def run_generate(args: Sequence[str]) -> None:
     from neuralsolvers.data_gen.runner import generate_split
 
+    if "--list" in args:
+        print(list_generators())
+        return
     parser = generate_parser()
     config = parser.instantiate_classes(parser.parse_args(list(args)))
     for split in config.splits:

@@ -149,3 +149,9 @@ def test_shards_made_by_separate_jobs_read_back_as_one(workdir):
     assert main(["generate", "--config", config, *splits, "--out", "single"]) == 0
     jobs, single = ShardedDataset("jobs/train").load(), ShardedDataset("single/train").load()
     assert (jobs["u"] == single["u"]).all() and len(jobs["u"]) == 30
+
+
+def test_generate_list_names_every_generator(capsys):
+    assert main(["generate", "--list"]) == 0
+    out = capsys.readouterr().out
+    assert "antiderivative" in out and "darcy2d" in out

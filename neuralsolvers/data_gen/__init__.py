@@ -2,7 +2,8 @@
 
 from neuralsolvers.data_gen.antiderivative import Antiderivative, antiderivative
 from neuralsolvers.data_gen.base import Generator
+from neuralsolvers.data_gen.darcy import Darcy2D, subsample
 from neuralsolvers.data_gen.grf import RBFField, SpectralField
 from neuralsolvers.data_gen.store import ShardedDataset
 
-__all__ = ["Antiderivative", "Generator", "RBFField", "ShardedDataset", "SpectralField", "antiderivative"]
+__all__ = ["Antiderivative", "Darcy2D", "Generator", "RBFField", "ShardedDataset", "SpectralField", "antiderivative", "subsample"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
@@ -22,20 +22,13 @@ import numpy as np
 
 from neuralsolvers.errors import DatasetError
 
-__all__ = [
-    "SHARD_GLOB",
-    "SHARD_PATTERN",
-    "ShardedDataset",
-    "progress",
-    "read_shard_attrs",
-    "shard_is_complete",
-    "shard_path",
-    "shard_ranges",
-    "write_shard",
-]
+__all__ = ["SHARD_GLOB", "SHARD_PATTERN", "ShardedDataset", "progress", "read_shard_attrs",
+           "shard_is_complete", "shard_path", "shard_ranges", "write_shard"]  # fmt: skip
 
 SHARD_PATTERN = "shard-{index:05d}-of-{count:05d}.h5"
 SHARD_GLOB = "shard-*-of-*.h5"
+_REQUIRED = ("generator", "parameters", "seed", "sample_start", "sample_stop", "shard_index",
+             "num_shards", "package_version", "shapes", "dtypes")  # fmt: skip
 T = TypeVar("T")
 
 
@@ -52,9 +45,23 @@ def shard_ranges(num_samples: int, shard_size: int) -> list[tuple[int, int]]:
 
 
 def _package_version() -> str:
-    from neuralsolvers import __version__
+    from importlib.metadata import PackageNotFoundError, version
 
-    return __version__
+    try:
+        return version("neuralsolvers")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _json(value: Any) -> str:
+    """Canonical JSON (sorted keys, no NaN); numpy scalars/arrays become plain numbers/lists."""
+
+    def plain(obj: Any) -> Any:
+        if isinstance(obj, np.generic | np.ndarray):
+            return obj.tolist()
+        raise TypeError(f"{type(obj).__name__} {obj!r} is not JSON-serializable")
+
+    return json.dumps(value, sort_keys=True, allow_nan=False, default=plain)
 
 
 def write_shard(
@@ -69,33 +76,45 @@ def write_shard(
     num_shards: int,
     shared: dict[str, np.ndarray] | None = None,
 ) -> Path:
-    """Write one shard atomically; per-sample arrays have leading dimension ``stop − start``."""
-    path = Path(path)
-    start, stop = sample_range
+    """Write one shard atomically: ``arrays[name]`` is ``(stop − start, ...)``, ``shared[name]`` any shape.
+
+    Raises ``ValueError`` for inconsistent arguments; the final path is only ever a complete shard.
+    """
+    path, (start, stop) = Path(path), (int(sample_range[0]), int(sample_range[1]))
+    if not 0 <= start <= stop or not 0 <= shard_index < num_shards:
+        raise ValueError(f"bad sample range {sample_range} or shard {shard_index} of {num_shards}")
+    arrays = {name: np.asarray(array) for name, array in arrays.items()}
+    shared = {name: np.asarray(array) for name, array in (shared or {}).items()}
+    for name in [*arrays, *shared]:
+        if not isinstance(name, str) or not name or "/" in name:
+            raise ValueError(f"array names must be non-empty strings without '/', got {name!r}")
     for name, array in arrays.items():
-        if np.shape(array)[:1] != (stop - start,):
-            raise ValueError(f"array {name!r} has {np.shape(array)[:1]} samples, the shard range needs {stop - start}")
+        if array.shape[:1] != (stop - start,):
+            raise ValueError(f"array {name!r} has {array.shape[:1]} samples, the shard range needs {stop - start}")
+    try:
+        parameters_json = _json(parameters)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"generator parameters must be JSON-serializable: {error}") from None
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f"{path.name}.tmp-{os.getpid()}")
     try:
         with h5py.File(temporary, "w") as file:
-            samples = file.create_group("samples")
+            samples, common = file.create_group("samples"), file.create_group("shared")
             for name, array in arrays.items():
-                samples.create_dataset(name, data=np.asarray(array))
-            common = file.create_group("shared")
-            for name, array in (shared or {}).items():
-                common.create_dataset(name, data=np.asarray(array))
+                samples.create_dataset(name, data=array)
+            for name, array in shared.items():
+                common.create_dataset(name, data=array)
             attrs = file.attrs
-            attrs["generator"] = generator
-            attrs["parameters"] = json.dumps(parameters, sort_keys=True)
-            attrs["seed"] = int(seed)
-            attrs["sample_start"], attrs["sample_stop"] = int(start), int(stop)
+            attrs["generator"], attrs["parameters"], attrs["seed"] = generator, parameters_json, int(seed)
+            attrs["sample_start"], attrs["sample_stop"] = start, stop
             attrs["shard_index"], attrs["num_shards"] = int(shard_index), int(num_shards)
             attrs["package_version"] = _package_version()
             attrs["created"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
-            attrs["shapes"] = json.dumps({k: list(np.shape(v)[1:]) for k, v in arrays.items()})
-            attrs["dtypes"] = json.dumps({k: str(np.asarray(v).dtype) for k, v in arrays.items()})
-            attrs["complete"] = True
+            attrs["shapes"] = _json({k: list(v.shape[1:]) for k, v in arrays.items()})
+            attrs["dtypes"] = _json({k: str(v.dtype) for k, v in arrays.items()})
+            attrs["complete"] = True  # last: a file without it was never finished
+        with open(temporary, "rb") as handle:  # durable before it becomes visible
+            os.fsync(handle.fileno())
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
@@ -103,19 +122,27 @@ def write_shard(
 
 
 def read_shard_attrs(path: str | Path) -> dict[str, Any]:
-    """Root attributes of a complete shard; ``DatasetError`` naming the file if it is not one."""
+    """Root attributes of a complete, self-consistent shard; ``DatasetError`` naming the file if not."""
     try:
         with h5py.File(path, "r") as file:
             attrs = dict(file.attrs)
-            lengths = {name: len(data) for name, data in file["samples"].items()}
-    except (OSError, KeyError, ValueError) as error:
+            if not attrs.get("complete"):
+                problem = "incomplete: no complete=True mark, written by an interrupted run?"
+            elif missing := [key for key in _REQUIRED if key not in attrs]:
+                problem = f"attributes {missing} missing"
+            else:
+                count = int(attrs["sample_stop"]) - int(attrs["sample_start"])
+                expected = {k: (count, *v) for k, v in json.loads(attrs["shapes"]).items()}
+                for key in ("parameters", "dtypes"):
+                    json.loads(attrs[key])  # must parse
+                found = {name: data.shape for name, data in file["samples"].items()}
+                problem = None if found == expected else f"arrays {found}, metadata says {expected}"
+                if "shared" not in file:
+                    problem = "group 'shared' missing"
+    except Exception as error:  # h5py raises OSError, KeyError, ValueError, RuntimeError, ...
         raise DatasetError(f"{path}: corrupt or truncated shard ({error})") from None
-    if not attrs.get("complete"):
-        raise DatasetError(f"{path}: incomplete shard (written by an interrupted run?)")
-    expected = int(attrs["sample_stop"]) - int(attrs["sample_start"])
-    bad = {name: n for name, n in lengths.items() if n != expected}
-    if bad:
-        raise DatasetError(f"{path}: corrupt shard, arrays {bad} should hold {expected} samples")
+    if problem:
+        raise DatasetError(f"{path}: corrupt or truncated shard ({problem})")
     return attrs
 
 
@@ -123,15 +150,22 @@ def shard_is_complete(path: str | Path) -> bool:
     """True iff ``path`` is a readable, complete shard (never raises)."""
     try:
         read_shard_attrs(path)
-    except DatasetError:
+    except Exception:
         return False
-    return Path(path).is_file()
+    return True
 
 
 def _same(expected: Any, found: Any) -> bool:
-    if isinstance(expected, int | float) and isinstance(found, int | float) and not isinstance(expected, bool):
+    """JSON values equal, numbers (not bools) compared with relative tolerance 1e-12."""
+    if isinstance(expected, bool) or isinstance(found, bool):
+        return type(expected) is type(found) and expected == found
+    if isinstance(expected, int | float) and isinstance(found, int | float):
         return math.isclose(expected, found, rel_tol=1e-12, abs_tol=0.0)
-    return json.loads(json.dumps(expected)) == found
+    if isinstance(expected, list) and isinstance(found, list):
+        return len(expected) == len(found) and all(map(_same, expected, found))
+    if isinstance(expected, dict) and isinstance(found, dict):
+        return expected.keys() == found.keys() and all(_same(v, found[k]) for k, v in expected.items())
+    return expected == found
 
 
 class ShardedDataset:
@@ -144,40 +178,44 @@ class ShardedDataset:
 
     Raises:
         DatasetError: missing directory, missing/corrupt/truncated/inconsistent shards, or data made
-            with other parameters; the message names the file.
+            with another generator or parameters; the message names the directory or file.
     """
 
     def __init__(self, directory: str | Path, expect: dict[str, Any] | None = None, generator: str | None = None):
         self.directory = Path(directory)
-        self.paths = sorted(self.directory.glob(SHARD_GLOB)) if self.directory.is_dir() else []
-        if not self.paths:
+        paths = sorted(self.directory.glob(SHARD_GLOB)) if self.directory.is_dir() else []
+        if not paths:
             raise DatasetError(f"no dataset at {self.directory}: run `neuralsolvers generate --config ...` first")
-        attrs = [read_shard_attrs(path) for path in self.paths]
-        first = attrs[0]
+        attrs = {path: read_shard_attrs(path) for path in paths}
+        first, head = attrs[paths[0]], paths[0]
         count = int(first["num_shards"])
-        indices = {int(a["shard_index"]) for a in attrs}
-        missing = sorted(set(range(count)) - indices)
+        for path, a in attrs.items():
+            for key in ("generator", "parameters", "seed", "shapes", "dtypes", "num_shards"):
+                if a[key] != first[key]:
+                    raise DatasetError(f"{path}: {key} differs from {head.name} in the same dataset")
+            index = int(a["shard_index"])
+            if not 0 <= index < count or path.name != SHARD_PATTERN.format(index=index, count=count):
+                raise DatasetError(f"{path}: holds shard {a['shard_index']} of {count}, not what its name says")
+        missing = sorted(set(range(count)) - {int(a["shard_index"]) for a in attrs.values()})
         if missing:
             raise DatasetError(f"{self.directory}: shards {missing} of {count} are missing (generation not finished?)")
-        for path, a in zip(self.paths, attrs, strict=True):
-            for key in ("generator", "parameters", "seed", "shapes", "num_shards"):
-                if a[key] != first[key]:
-                    raise DatasetError(f"{path}: {key} differs from {self.paths[0].name} in the same dataset")
-        ranges = sorted((int(a["sample_start"]), int(a["sample_stop"])) for a in attrs)
-        if ranges[0][0] != 0 or any(prev[1] != nxt[0] for prev, nxt in zip(ranges[:-1], ranges[1:], strict=True)):
+        self.paths = sorted(paths, key=lambda p: int(attrs[p]["sample_start"]))
+        ranges = [(int(attrs[p]["sample_start"]), int(attrs[p]["sample_stop"])) for p in self.paths]
+        if ranges[0][0] != 0 or any(a[1] != b[0] for a, b in zip(ranges[:-1], ranges[1:], strict=True)):
             raise DatasetError(f"{self.directory}: shard sample ranges {ranges} are not contiguous")
-        order = np.argsort([int(a["sample_start"]) for a in attrs])
-        self.paths = [self.paths[i] for i in order]
-        parameters = json.loads(first["parameters"])
         if generator is not None and first["generator"] != generator:
-            raise DatasetError(f"{self.paths[0]}: made by generator {first['generator']!r}, the config expects {generator!r}")
+            raise DatasetError(f"{head}: made by generator {first['generator']!r}, the config expects {generator!r}")
+        parameters = json.loads(first["parameters"])
         for key, value in (expect or {}).items():
             if key not in parameters:
-                raise DatasetError(f"{self.paths[0]}: dataset has no parameter {key!r} (config expects {key}={value!r})")
-            if not _same(value, parameters[key]):
+                raise DatasetError(f"{head}: dataset has no parameter {key!r} (the config expects {key}={value!r})")
+            try:
+                wanted = json.loads(_json(value))
+            except (TypeError, ValueError):
+                wanted = value
+            if not _same(wanted, parameters[key]):
                 raise DatasetError(
-                    f"{self.paths[0]}: dataset was generated with {key}={parameters[key]!r} "
-                    f"but the config expects {key}={value!r}"
+                    f"{head}: dataset was generated with {key}={parameters[key]!r} but the config expects {key}={value!r}"
                 )
         self.metadata: dict[str, Any] = {
             "generator": str(first["generator"]),
@@ -189,41 +227,51 @@ class ShardedDataset:
             "shapes": json.loads(first["shapes"]),
             "dtypes": json.loads(first["dtypes"]),
         }
-        with h5py.File(self.paths[0], "r") as file:
-            self.shared: dict[str, np.ndarray] = {name: data[()] for name, data in file["shared"].items()}
+        shared = [self._read(path, "shared", None) for path in self.paths]
+        for path, arrays in zip(self.paths, shared, strict=True):
+            if arrays.keys() != shared[0].keys() or not all(np.array_equal(v, shared[0][k]) for k, v in arrays.items()):
+                raise DatasetError(f"{path}: shared arrays differ from {self.paths[0].name} in the same dataset")
+        self.shared: dict[str, np.ndarray] = shared[0]
+
+    @staticmethod
+    def _read(path: Path, group: str, names: Sequence[str] | None) -> dict[str, np.ndarray]:
+        """Arrays of one group of one shard; NaN/Inf or unreadable data is an error naming the file."""
+        try:
+            with h5py.File(path, "r") as file:
+                data = file[group]
+                arrays = {name: data[name][()] for name in (list(data) if names is None else names)}
+        except Exception as error:
+            raise DatasetError(f"{path}: corrupt or truncated shard ({error})") from None
+        for name, array in arrays.items():
+            values = np.asarray(array)
+            if values.dtype.kind in "fc" and not np.isfinite(values).all():
+                raise DatasetError(f"{path}: {group} array {name!r} holds NaN or Inf values")
+        return arrays
 
     def __len__(self) -> int:
         return self.metadata["num_samples"]
 
     def load(self, names: Sequence[str] | None = None) -> dict[str, np.ndarray]:
-        """Arrays ``name → (N, ...)`` concatenated over shards; NaN/Inf is an error naming the file."""
+        """Arrays ``name → (N, *shapes[name])`` concatenated over shards in sample order (default all)."""
         names = list(self.metadata["shapes"]) if names is None else list(names)
         unknown = [name for name in names if name not in self.metadata["shapes"]]
         if unknown:
             raise DatasetError(f"{self.directory}: no arrays {unknown}; it holds {list(self.metadata['shapes'])}")
-        parts: dict[str, list[np.ndarray]] = {name: [] for name in names}
-        for path in self.paths:
-            try:
-                with h5py.File(path, "r") as file:
-                    for name in names:
-                        array = file["samples"][name][()]
-                        if array.dtype.kind in "fc" and not np.isfinite(array).all():
-                            raise DatasetError(f"{path}: array {name!r} holds NaN or Inf values")
-                        parts[name].append(array)
-            except (OSError, KeyError) as error:
-                raise DatasetError(f"{path}: corrupt or truncated shard ({error})") from None
-        return {name: np.concatenate(chunks) for name, chunks in parts.items()}
+        parts = [self._read(path, "samples", names) for path in self.paths]
+        return {name: np.concatenate([part[name] for part in parts]) for name in names}
 
     def __repr__(self) -> str:
         meta = self.metadata
-        return f"ShardedDataset({str(self.directory)!r}, generator={meta['generator']!r}, samples={len(self)}, shards={meta['num_shards']})"
+        return (
+            f"ShardedDataset({str(self.directory)!r}, generator={meta['generator']!r}, "
+            f"samples={len(self)}, shards={meta['num_shards']})"
+        )
 
 
-def progress(iterable: Iterable[T], total: int, description: str) -> Iterator[T]:
-    """A rich progress bar over ``iterable``; plain iteration when ``NEURALSOLVERS_NO_PROGRESS=1``."""
+def progress(iterable: Iterable[T], total: int, description: str) -> Iterable[T]:
+    """A rich progress bar over ``iterable``; the iterable itself when ``NEURALSOLVERS_NO_PROGRESS=1``."""
     if os.environ.get("NEURALSOLVERS_NO_PROGRESS") == "1":
-        yield from iterable
-        return
+        return iterable
     from rich.progress import track
 
-    yield from track(iterable, total=total, description=description, transient=False)
+    return track(iterable, total=total, description=description, transient=False)

@@ -31,11 +31,23 @@ def workdir(tmp_path, monkeypatch):
     return tmp_path
 
 
+@pytest.fixture(scope="module")
+def tiny_datasets(tmp_path_factory):
+    """Every committed data config, generated tiny, once for the module."""
+    root = tmp_path_factory.mktemp("tiny")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(root)
+        patch.setenv("WANDB_MODE", "disabled")
+        for config in DATA_CONFIGS:
+            assert tiny_generate(config) == 0, config
+    return root
+
+
 @pytest.fixture
-def tiny_data(workdir):
-    for config in DATA_CONFIGS:
-        assert tiny_generate(config) == 0, config
-    return workdir
+def tiny_data(tiny_datasets, monkeypatch):
+    monkeypatch.chdir(tiny_datasets)
+    monkeypatch.setenv("WANDB_MODE", "disabled")
+    return tiny_datasets
 
 
 def test_every_data_config_generates(tiny_data):

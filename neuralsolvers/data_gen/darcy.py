@@ -116,10 +116,12 @@ class Darcy2D(Generator):
 
     def generate(self, num_samples: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
         a = self.coefficients(num_samples, rng)
-        workers = min(self.workers or os.cpu_count() or 1, num_samples)
+        # a pool pays off from a few samples per worker; "spawn" because a forked child of a process
+        # that has run torch's thread pools can deadlock
+        workers = min(self.workers or os.cpu_count() or 1, num_samples // 8)
         if workers > 1:
             chunks = np.array_split(a, workers)
-            with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
+            with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
                 parts = list(pool.map(_solve, chunks, [self.forcing] * len(chunks)))
             u = np.concatenate([part[0] for part in parts])
             residual = np.concatenate([part[1] for part in parts])

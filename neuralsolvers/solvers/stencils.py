@@ -31,6 +31,9 @@ class DiffusionStencil(LinearOperator):
         mask: bool tensor of shape ``grid``, True where the cell is an unknown (fluid), False on
             obstacles; ``None`` for no obstacle.
         spacing: grid spacing ``h``.
+        dirichlet_walls: True (all walls Dirichlet), False (all Neumann: no flux), or one bool per
+            wall ordered (axis 0 low, axis 0 high, axis 1 low, ...). With no Dirichlet wall and no
+            obstacle the operator is singular: see ``neuralsolvers.data_gen.poisson`` for the fix.
         dtype, device: of the stored coefficients and of the vectors it acts on.
 
     Shapes: ``matvec``: ``(n,) → (n,)``; ``matmat``: ``(n, k) → (n, k)`` with ``n = prod(grid)``.
@@ -42,6 +45,7 @@ class DiffusionStencil(LinearOperator):
         coefficient: torch.Tensor | None = None,
         mask: torch.Tensor | None = None,
         spacing: float = 1.0,
+        dirichlet_walls: bool | Sequence[bool] = True,
         dtype: torch.dtype = torch.float64,
         device: str | torch.device = "cpu",
     ):
@@ -60,6 +64,9 @@ class DiffusionStencil(LinearOperator):
         if not bool(fluid.any()):
             raise ValueError("the mask has no fluid cell: there is nothing to solve for")
         self.mask = fluid
+        walls = [dirichlet_walls] * (2 * len(self.grid)) if isinstance(dirichlet_walls, bool) else list(dirichlet_walls)
+        if len(walls) != 2 * len(self.grid):
+            raise ValueError(f"dirichlet_walls needs {2 * len(self.grid)} entries (low, high per axis), got {len(walls)}")
         scale = 1.0 / spacing**2
         diagonal = torch.zeros(self.grid, dtype=dtype, device=self.device)
         self.couplings: list[torch.Tensor] = []
@@ -75,6 +82,10 @@ class DiffusionStencil(LinearOperator):
             plus.narrow(axis, 0, size - 1).copy_(torch.where(both, harmonic, plus.narrow(axis, 0, size - 1)))
             minus = torch.where(fluid, a, torch.zeros_like(a))
             minus.narrow(axis, 1, size - 1).copy_(torch.where(both, harmonic, minus.narrow(axis, 1, size - 1)))
+            if not walls[2 * axis + 1]:  # Neumann: no flux through the high wall
+                plus.narrow(axis, size - 1, 1).zero_()
+            if not walls[2 * axis]:
+                minus.narrow(axis, 0, 1).zero_()
             diagonal += plus + minus
             self.couplings.append(coupling * scale)
         self.diag = torch.where(fluid, diagonal * scale, torch.ones_like(diagonal))

@@ -28,8 +28,8 @@ def test_stored_solutions_solve_their_systems(coefficient):
 
 
 def test_process_pool_gives_the_same_data():
-    one = Darcy2D(resolution=17, workers=1).generate(4, np.random.default_rng(5))
-    two = Darcy2D(resolution=17, workers=2).generate(4, np.random.default_rng(5))
+    one = Darcy2D(resolution=17, workers=1).generate(16, np.random.default_rng(5))
+    two = Darcy2D(resolution=17, workers=2).generate(16, np.random.default_rng(5))
     np.testing.assert_array_equal(one["u"], two["u"])
 
 

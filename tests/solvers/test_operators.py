@@ -78,3 +78,15 @@ def test_bad_stencil_input():
         DiffusionStencil((3, 3), coefficient=-torch.ones(3, 3))
     with pytest.raises(ValueError, match="no fluid"):
         DiffusionStencil((3, 3), mask=torch.zeros(3, 3, dtype=torch.bool))
+
+
+def test_neumann_walls_remove_the_wall_terms():
+    dirichlet = DiffusionStencil((5, 4)).to_scipy()
+    neumann = DiffusionStencil((5, 4), dirichlet_walls=False).to_scipy()
+    ones = np.ones(20)
+    np.testing.assert_allclose(neumann @ ones, 0.0, atol=1e-14)  # constants are in the null space
+    assert (dirichlet - neumann).nnz == 14  # only boundary cells' diagonals differ (corners twice)
+    open_top = DiffusionStencil((5, 4), dirichlet_walls=[False, False, False, True]).to_scipy()
+    assert np.linalg.eigvalsh(open_top.toarray()).min() > 0
+    with pytest.raises(ValueError, match="dirichlet_walls"):
+        DiffusionStencil((5, 4), dirichlet_walls=[True, False])

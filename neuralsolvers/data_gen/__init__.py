@@ -5,7 +5,8 @@ from neuralsolvers.data_gen.base import Generator
 from neuralsolvers.data_gen.darcy import Darcy2D, subsample
 from neuralsolvers.data_gen.grf import RBFField, SpectralField
 from neuralsolvers.data_gen.krylov import KrylovVectors
+from neuralsolvers.data_gen.ode import ODEOperator
 from neuralsolvers.data_gen.poisson import PoissonObstacles
 from neuralsolvers.data_gen.store import ShardedDataset
 
-__all__ = ["Antiderivative", "Darcy2D", "Generator", "KrylovVectors", "PoissonObstacles", "RBFField", "ShardedDataset", "SpectralField", "antiderivative", "subsample"]
+__all__ = ["Antiderivative", "Darcy2D", "Generator", "KrylovVectors", "ODEOperator", "PoissonObstacles", "RBFField", "ShardedDataset", "SpectralField", "antiderivative", "subsample"]

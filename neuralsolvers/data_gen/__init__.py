@@ -7,6 +7,7 @@ from neuralsolvers.data_gen.grf import RBFField, SpectralField
 from neuralsolvers.data_gen.krylov import KrylovVectors
 from neuralsolvers.data_gen.ode import ODEOperator
 from neuralsolvers.data_gen.poisson import PoissonObstacles
+from neuralsolvers.data_gen.sequences import HeatSequence
 from neuralsolvers.data_gen.store import ShardedDataset
 
-__all__ = ["Antiderivative", "Darcy2D", "Generator", "KrylovVectors", "ODEOperator", "PoissonObstacles", "RBFField", "ShardedDataset", "SpectralField", "antiderivative", "subsample"]
+__all__ = ["Antiderivative", "Darcy2D", "Generator", "HeatSequence", "KrylovVectors", "ODEOperator", "PoissonObstacles", "RBFField", "ShardedDataset", "SpectralField", "antiderivative", "subsample"]

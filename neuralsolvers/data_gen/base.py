@@ -8,6 +8,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from neuralsolvers.errors import DatasetError
+
 __all__ = ["Generator"]
 
 
@@ -43,6 +45,13 @@ class Generator(ABC):
         Raises ``DatasetError`` when the error is above the generator's tolerance.
         """
         return 0.0
+
+    def _bounded(self, errors: np.ndarray, what: str, tolerance: float) -> float:
+        """The largest of ``errors``; ``DatasetError`` naming ``what`` when it exceeds ``tolerance`` (or is NaN)."""
+        worst = float(np.max(errors, initial=0.0))
+        if not worst <= tolerance:
+            raise DatasetError(f"{self.name} self-check failed: {what} {worst:.2e} > {tolerance:.0e}")
+        return worst
 
     def __repr__(self) -> str:
         args = ", ".join(f"{key}={value!r}" for key, value in self.get_params().items())

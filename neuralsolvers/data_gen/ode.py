@@ -96,7 +96,4 @@ class ODEOperator(Generator):
         return {"sensors": np.linspace(0.0, 1.0, self.num_sensors), "points": np.linspace(0.0, 1.0, self.num_points)[:, None]}
 
     def check(self, arrays: dict[str, np.ndarray]) -> float:
-        worst = float(np.max(arrays["_error"], initial=0.0))
-        if not worst <= self.tolerance:
-            raise DatasetError(f"ode_operator self-check failed: DOP853 and Radau differ by {worst:.2e} > {self.tolerance:.0e}")
-        return worst
+        return self._bounded(arrays["_error"], "DOP853 and Radau differ by", self.tolerance)

@@ -18,7 +18,7 @@ import pyamg
 import scipy.sparse as sp
 import torch
 
-from neuralsolvers.solvers.operators import as_operator, scipy_to_torch_csr
+from neuralsolvers.solvers.operators import assembled, scipy_to_torch_csr
 from neuralsolvers.solvers.preconditioners import Preconditioner
 
 __all__ = ["AMG"]
@@ -65,11 +65,8 @@ class AMG(Preconditioner):
     ):
         if method not in BUILDERS:
             raise ValueError(f"method must be one of {sorted(BUILDERS)}, got {method!r}")
-        operator = as_operator(A)
-        matrix = sp.csr_matrix(A) if sp.issparse(A) else operator.to_scipy()
-        self.shape = operator.shape
-        self.dtype = dtype or operator.dtype
-        self.device = torch.device(device or operator.device)
+        matrix, self.dtype, self.device = assembled(A, dtype, device)
+        self.shape = matrix.shape
         smoother = ("jacobi", {"omega": omega, "iterations": sweeps, "withrho": True})
         self.hierarchy = BUILDERS[method](
             matrix, presmoother=smoother, postsmoother=smoother, max_levels=max_levels,

@@ -17,7 +17,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 import torch
 
-from neuralsolvers.solvers.operators import as_operator
+from neuralsolvers.solvers.operators import assembled
 from neuralsolvers.solvers.preconditioners import Preconditioner
 from neuralsolvers.solvers.triangular import LevelScheduledTriangular
 
@@ -58,11 +58,9 @@ class IncompleteCholesky(Preconditioner):
     """
 
     def __init__(self, A: Any, dtype: torch.dtype | None = None, device: str | torch.device | None = None, backend: str = "auto"):
-        operator = as_operator(A)
-        self.dtype = dtype or operator.dtype
-        self.device = torch.device(device or operator.device)
-        self.shape = operator.shape
-        self.factor = ic0_factor(A if sp.issparse(A) else operator.to_scipy())
+        matrix, self.dtype, self.device = assembled(A, dtype, device)
+        self.shape = matrix.shape
+        self.factor = ic0_factor(matrix)
         if backend == "auto":
             backend = "superlu" if self.device.type == "cpu" else "levels"
         if backend not in ("levels", "superlu") or (backend == "superlu" and self.device.type != "cpu"):

@@ -14,7 +14,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 import torch
 
-__all__ = ["DenseOperator", "LinearOperator", "MatrixFreeOperator", "ScipyOperator", "SparseOperator", "as_operator", "scipy_to_torch_csr"]
+__all__ = ["DenseOperator", "LinearOperator", "MatrixFreeOperator", "ScipyOperator", "SparseOperator", "as_operator", "assembled", "scipy_to_torch_csr"]
 
 
 class LinearOperator:
@@ -164,6 +164,19 @@ class ScipyOperator(LinearOperator):
     def matvec(self, x: torch.Tensor) -> torch.Tensor:
         y = self.operator.matvec(x.detach().cpu().double().numpy())
         return torch.as_tensor(np.asarray(y).reshape(-1), dtype=self.dtype, device=self.device)
+
+
+def assembled(
+    A: Any, dtype: torch.dtype | None = None, device: str | torch.device | None = None
+) -> tuple[sp.csr_matrix, torch.dtype, torch.device]:
+    """SciPy CSR form of ``A`` for set-up work on the CPU, and the dtype/device of its torch side.
+
+    SciPy input is used as it is, with no round trip through torch; defaults float64 on the CPU.
+    """
+    if sp.issparse(A):
+        return sp.csr_matrix(A), dtype or torch.float64, torch.device(device or "cpu")
+    operator = as_operator(A)
+    return operator.to_scipy(), dtype or operator.dtype, torch.device(device or operator.device)
 
 
 def as_operator(

@@ -3,6 +3,7 @@
 from neuralsolvers.data_gen.antiderivative import Antiderivative, antiderivative
 from neuralsolvers.data_gen.base import Generator
 from neuralsolvers.data_gen.darcy import Darcy2D, subsample
+from neuralsolvers.data_gen.diffusion_reaction import DiffusionReaction
 from neuralsolvers.data_gen.grf import RBFField, SpectralField
 from neuralsolvers.data_gen.krylov import KrylovVectors
 from neuralsolvers.data_gen.ode import ODEOperator
@@ -10,4 +11,4 @@ from neuralsolvers.data_gen.poisson import PoissonObstacles
 from neuralsolvers.data_gen.sequences import HeatSequence
 from neuralsolvers.data_gen.store import ShardedDataset
 
-__all__ = ["Antiderivative", "Darcy2D", "Generator", "HeatSequence", "KrylovVectors", "ODEOperator", "PoissonObstacles", "RBFField", "ShardedDataset", "SpectralField", "antiderivative", "subsample"]
+__all__ = ["Antiderivative", "Darcy2D", "DiffusionReaction", "Generator", "HeatSequence", "KrylovVectors", "ODEOperator", "PoissonObstacles", "RBFField", "ShardedDataset", "SpectralField", "antiderivative", "subsample"]

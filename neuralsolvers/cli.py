@@ -57,10 +57,14 @@ def list_generators() -> str:
     import neuralsolvers.data_gen  # noqa: F401  (defines the built-in generators)
     from neuralsolvers.data_gen.base import Generator
 
+    generators = sorted(_subclasses(Generator), key=lambda c: c.name)
+    width = max(len(cls.name) for cls in generators)
     lines = []
-    for cls in sorted(_subclasses(Generator), key=lambda c: c.name):
+    for cls in generators:
         summary = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
-        lines.append(f"{cls.name:<16} {cls.__module__}.{cls.__qualname__}: {summary}")
+        exported = cls.__qualname__ in neuralsolvers.data_gen.__all__
+        path = f"neuralsolvers.data_gen.{cls.__qualname__}" if exported else f"{cls.__module__}.{cls.__qualname__}"
+        lines.append(f"{cls.name:<{width}}  {path}: {summary}")
     return "\n".join(lines)
 
 

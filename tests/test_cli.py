@@ -20,7 +20,7 @@ TINY = ["--trainer.enable_progress_bar=false", "--trainer.enable_model_summary=f
 def tiny_generate(config: Path) -> int:
     """Generate a committed data config with a handful of samples per split (into the cwd)."""
     splits = yaml.safe_load(config.read_text())["splits"]
-    tiny = [{**split, "num_samples": 24} for split in splits]
+    tiny = [{**split, "num_samples": min(24, split["num_samples"])} for split in splits]
     return main(["generate", "--config", str(config), "--splits", yaml.safe_dump(tiny, default_flow_style=True), "--shard_size", "10"])
 
 

@@ -7,8 +7,15 @@ from neuralsolvers.data_gen.diffusion_reaction import DiffusionReaction
 from neuralsolvers.data_gen.grf import RBFField, SpectralField
 from neuralsolvers.data_gen.krylov import KrylovVectors
 from neuralsolvers.data_gen.ode import ODEOperator
+from neuralsolvers.data_gen.pinn_references import (
+    BurgersReference,
+    CavityReference,
+    ConvectionReference,
+    HelmholtzReference,
+    KleinGordonReference,
+)
 from neuralsolvers.data_gen.poisson import PoissonObstacles
 from neuralsolvers.data_gen.sequences import HeatSequence
 from neuralsolvers.data_gen.store import ShardedDataset
 
-__all__ = ["Antiderivative", "Darcy2D", "DiffusionReaction", "Generator", "HeatSequence", "KrylovVectors", "ODEOperator", "PoissonObstacles", "RBFField", "ShardedDataset", "SpectralField", "antiderivative", "subsample"]
+__all__ = ["Antiderivative", "BurgersReference", "CavityReference", "ConvectionReference", "Darcy2D", "DiffusionReaction", "Generator", "HeatSequence", "HelmholtzReference", "KleinGordonReference", "KrylovVectors", "ODEOperator", "PoissonObstacles", "RBFField", "ShardedDataset", "SpectralField", "antiderivative", "subsample"]

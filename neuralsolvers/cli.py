@@ -138,7 +138,7 @@ def _one_line(error: BaseException) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code."""
-    from neuralsolvers.train.tracking import configure_wandb_defaults
+    from neuralsolvers.wandb_defaults import configure_wandb_defaults
 
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help"):

@@ -4,7 +4,9 @@ from neuralsolvers.data_gen.antiderivative import Antiderivative, antiderivative
 from neuralsolvers.data_gen.base import Generator
 from neuralsolvers.data_gen.darcy import Darcy2D, subsample
 from neuralsolvers.data_gen.diffusion_reaction import DiffusionReaction
+from neuralsolvers.data_gen.graphs import PoreNetwork, ValueIteration, load_graphs, to_pyg
 from neuralsolvers.data_gen.grf import RBFField, SpectralField
+from neuralsolvers.data_gen.imaging import ImagePatches, LaplaceToy, laplace_map_prox
 from neuralsolvers.data_gen.krylov import KrylovVectors
 from neuralsolvers.data_gen.ode import ODEOperator
 from neuralsolvers.data_gen.pinn_references import (
@@ -18,4 +20,30 @@ from neuralsolvers.data_gen.poisson import PoissonObstacles
 from neuralsolvers.data_gen.sequences import HeatSequence
 from neuralsolvers.data_gen.store import ShardedDataset
 
-__all__ = ["Antiderivative", "BurgersReference", "CavityReference", "ConvectionReference", "Darcy2D", "DiffusionReaction", "Generator", "HeatSequence", "HelmholtzReference", "KleinGordonReference", "KrylovVectors", "ODEOperator", "PoissonObstacles", "RBFField", "ShardedDataset", "SpectralField", "antiderivative", "subsample"]
+__all__ = [
+    "Antiderivative",
+    "BurgersReference",
+    "CavityReference",
+    "ConvectionReference",
+    "Darcy2D",
+    "DiffusionReaction",
+    "Generator",
+    "HeatSequence",
+    "HelmholtzReference",
+    "ImagePatches",
+    "KleinGordonReference",
+    "KrylovVectors",
+    "LaplaceToy",
+    "ODEOperator",
+    "PoissonObstacles",
+    "PoreNetwork",
+    "RBFField",
+    "ShardedDataset",
+    "SpectralField",
+    "ValueIteration",
+    "antiderivative",
+    "laplace_map_prox",
+    "load_graphs",
+    "subsample",
+    "to_pyg",
+]

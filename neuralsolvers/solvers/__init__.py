@@ -5,6 +5,13 @@ enter through :class:`ModulePreconditioner`.
 """
 
 from neuralsolvers.solvers.amg import AMG
+from neuralsolvers.solvers.forward_operators import (
+    ForwardOperator,
+    GaussianBlur,
+    Identity,
+    SubsampledFourier,
+    random_mask,
+)
 from neuralsolvers.solvers.ic0 import IncompleteCholesky, ic0_factor
 from neuralsolvers.solvers.krylov import SolverResult, cg, fcg
 from neuralsolvers.solvers.operators import (
@@ -28,6 +35,9 @@ __all__ = [
     "AMG",
     "DenseOperator",
     "DiffusionStencil",
+    "ForwardOperator",
+    "GaussianBlur",
+    "Identity",
     "IncompleteCholesky",
     "Jacobi",
     "LinearOperator",
@@ -38,9 +48,11 @@ __all__ = [
     "ScipyOperator",
     "SolverResult",
     "SparseOperator",
+    "SubsampledFourier",
     "as_operator",
     "as_preconditioner",
     "cg",
     "fcg",
     "ic0_factor",
+    "random_mask",
 ]

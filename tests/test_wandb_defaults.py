@@ -1,0 +1,21 @@
+"""W&B is offline by default, and setting that up loads neither Lightning nor W&B."""
+
+import subprocess
+import sys
+
+from neuralsolvers.wandb_defaults import configure_wandb_defaults
+
+
+def test_offline_unless_user_chose_a_mode(monkeypatch, tmp_path):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    monkeypatch.delenv("WANDB_MODE", raising=False)
+    assert configure_wandb_defaults() == "offline"
+    monkeypatch.setenv("WANDB_MODE", "disabled")
+    assert configure_wandb_defaults() == "disabled"
+
+
+def test_generate_starts_without_lightning():
+    code = "import sys; from neuralsolvers.cli import main; main(['generate', '--list']); print('pytorch_lightning' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "False"

@@ -84,7 +84,7 @@ def run_generate(args: Sequence[str]) -> None:
         print(list_generators())
         return
     parser = generate_parser()
-    config = parser.instantiate_classes(parser.parse_args(list(args)))
+    config = parser.instantiate(parser.parse_args(list(args)))
     for split in config.splits:
         paths = generate_split(
             config.generator,
@@ -113,7 +113,7 @@ def evaluate_parser() -> ArgumentParser:
 
 def run_evaluate(args: Sequence[str]) -> None:
     parser = evaluate_parser()
-    config = parser.instantiate_classes(parser.parse_args(list(args)))
+    config = parser.instantiate(parser.parse_args(list(args)))
     report = config.task.run(config.out, use_wandb=config.wandb)
     print(report.markdown)
     print(f"results written to {config.out}")

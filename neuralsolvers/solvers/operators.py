@@ -7,6 +7,7 @@ on the dimension. ``diagonal()`` is available where it is cheap (Jacobi, IC(0), 
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -78,13 +79,15 @@ def scipy_to_torch_csr(matrix: Any, dtype: torch.dtype = torch.float64, device: 
     csr = sp.csr_matrix(matrix)
     csr.sort_indices()
     index = np.int32 if csr.nnz < 2**31 - 1 else np.int64
-    return torch.sparse_csr_tensor(
-        torch.from_numpy(csr.indptr.astype(index)),
-        torch.from_numpy(csr.indices.astype(index)),
-        torch.from_numpy(csr.data).to(dtype),
-        size=csr.shape,
-        check_invariants=False,
-    ).to(device)
+    with warnings.catch_warnings():  # torch's "sparse CSR support is in beta" notice, once per process
+        warnings.filterwarnings("ignore", "Sparse CSR tensor support is in beta", UserWarning)
+        return torch.sparse_csr_tensor(
+            torch.from_numpy(csr.indptr.astype(index)),
+            torch.from_numpy(csr.indices.astype(index)),
+            torch.from_numpy(csr.data).to(dtype),
+            size=csr.shape,
+            check_invariants=False,
+        ).to(device)
 
 
 class SparseOperator(LinearOperator):

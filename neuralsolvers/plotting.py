@@ -22,11 +22,15 @@ def plot_predictions(
     """Prediction against truth for a few samples.
 
     1D outputs ``(n, P)`` (with ``points`` ``(P,)`` or ``(P, 1)``) are drawn as curves, one panel per
-    sample; 2D fields ``(n, H, W)`` (or ``(n, 1, H, W)``) as truth / prediction / error rows.
+    sample; 2D fields ``(n, H, W)`` (or ``(n, 1, H, W)``, or ``(n, s²)`` at the ``(s², 2)`` nodes of
+    a flattened square grid) as truth / prediction / error rows.
     """
     targets, predictions = np.asarray(targets), np.asarray(predictions)
     if targets.ndim == 4 and targets.shape[1] == 1:
         targets, predictions = targets[:, 0], predictions[:, 0]
+    side = int(round(np.sqrt(targets.shape[-1]))) if targets.ndim == 2 else 0
+    if points is not None and np.ndim(points) == 2 and np.shape(points)[1] == 2 and side**2 == targets.shape[-1]:
+        targets, predictions, points = targets.reshape(-1, side, side), predictions.reshape(-1, side, side), None
     n = len(targets)
     if targets.ndim == 2:
         x = np.arange(targets.shape[1]) if points is None else np.asarray(points).reshape(-1)

@@ -4,6 +4,7 @@ from neuralsolvers.data_gen.antiderivative import Antiderivative, antiderivative
 from neuralsolvers.data_gen.base import Generator
 from neuralsolvers.data_gen.darcy import Darcy2D, subsample
 from neuralsolvers.data_gen.diffusion_reaction import DiffusionReaction
+from neuralsolvers.data_gen.external import import_neuralop_darcy, load_neuralop_darcy
 from neuralsolvers.data_gen.graphs import PoreNetwork, ValueIteration, load_graphs, to_pyg
 from neuralsolvers.data_gen.grf import RBFField, SpectralField
 from neuralsolvers.data_gen.imaging import ImagePatches, LaplaceToy, laplace_map_prox
@@ -42,7 +43,9 @@ __all__ = [
     "SpectralField",
     "ValueIteration",
     "antiderivative",
+    "import_neuralop_darcy",
     "laplace_map_prox",
+    "load_neuralop_darcy",
     "load_graphs",
     "subsample",
     "to_pyg",

@@ -5,6 +5,7 @@ enter through :class:`ModulePreconditioner`.
 """
 
 from neuralsolvers.solvers.amg import AMG
+from neuralsolvers.solvers.field_preconditioner import FieldPreconditioner
 from neuralsolvers.solvers.forward_operators import (
     ForwardOperator,
     GaussianBlur,
@@ -12,6 +13,7 @@ from neuralsolvers.solvers.forward_operators import (
     SubsampledFourier,
     random_mask,
 )
+from neuralsolvers.solvers.hybrid import hybrid
 from neuralsolvers.solvers.ic0 import IncompleteCholesky, ic0_factor
 from neuralsolvers.solvers.krylov import SolverResult, cg, fcg
 from neuralsolvers.solvers.operators import (
@@ -35,6 +37,7 @@ __all__ = [
     "AMG",
     "DenseOperator",
     "DiffusionStencil",
+    "FieldPreconditioner",
     "ForwardOperator",
     "GaussianBlur",
     "Identity",
@@ -53,6 +56,7 @@ __all__ = [
     "as_preconditioner",
     "cg",
     "fcg",
+    "hybrid",
     "ic0_factor",
     "random_mask",
 ]

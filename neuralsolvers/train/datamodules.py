@@ -15,6 +15,7 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
 
+from neuralsolvers.data_gen.darcy import subsample
 from neuralsolvers.data_gen.store import ShardedDataset
 from neuralsolvers.errors import ConfigError
 
@@ -38,6 +39,8 @@ class TensorBatches(Dataset):
         points: torch.Tensor | None = None,
         points_per_sample: int | None = None,
         seed: int = 0,
+        stride: int = 1,
+        flatten_grid: bool = False,
     ):
         self.x, self.y, self.points = x, y, points
         self.points_per_sample = points_per_sample
@@ -78,6 +81,10 @@ class OperatorDataModule(pl.LightningDataModule):
         val_fraction: fraction held out for validation when ``val`` is not given.
         points_per_sample: random query points per sample per batch (aligned form) instead of all.
         seed: seed of the shuffling and point sampling.
+        stride: keep the nodes ``[::stride, ::stride]`` of 2D node-grid fields ``(N, s, s)`` (an exact
+            coarser grid when ``stride`` divides ``s − 1``: Darcy 241 → 121, 61, 49, 41, ...).
+        flatten_grid: for point-based models (DeepONet) on 2D fields: inputs and targets become
+            ``(N, s²)`` and the points the ``(s², 2)`` node coordinates of the unit square.
     """
 
     def __init__(
@@ -95,6 +102,8 @@ class OperatorDataModule(pl.LightningDataModule):
         val_fraction: float = 0.1,
         points_per_sample: int | None = None,
         seed: int = 0,
+        stride: int = 1,
+        flatten_grid: bool = False,
     ):
         super().__init__()
         if batch_size < 1:
@@ -109,12 +118,23 @@ class OperatorDataModule(pl.LightningDataModule):
         hp = self.hparams
         dataset = ShardedDataset(Path(directory), expect=hp.expect, generator=hp.generator)
         arrays = dataset.load([hp.input_key, hp.target_key])
+        x, y = arrays[hp.input_key], arrays[hp.target_key]
+        if hp.stride != 1:
+            try:
+                x, y = subsample(x, hp.stride), subsample(y, hp.stride)
+            except ValueError as error:
+                raise ConfigError(f"data.stride: {directory}: {error}") from None
+        if hp.flatten_grid:
+            side = x.shape[-1]
+            axis = np.linspace(0.0, 1.0, side)
+            grid = np.stack(np.meshgrid(axis, axis, indexing="ij"), axis=-1).reshape(-1, 2)
+            return _tensor(x.reshape(len(x), -1)), _tensor(y.reshape(len(y), -1)), _tensor(grid)
         points = None
         if hp.points_key is not None:
             if hp.points_key not in dataset.shared:
                 raise ConfigError(f"{directory}: no shared array {hp.points_key!r} (data.points_key)")
             points = _tensor(dataset.shared[hp.points_key])
-        return _tensor(arrays[hp.input_key]), _tensor(arrays[hp.target_key]), points
+        return _tensor(x), _tensor(y), points
 
     def setup(self, stage: str | None = None) -> None:
         hp = self.hparams

@@ -39,14 +39,16 @@ def darcy_operator(coefficient: np.ndarray) -> DiffusionStencil:
     return DiffusionStencil((s - 2, s - 2), coefficient=interior, spacing=1.0 / (s - 1))
 
 
-def _solve(coefficients: np.ndarray, forcing: float) -> tuple[np.ndarray, np.ndarray]:
-    """Solve for a stack of coefficients ``(n, s, s)``: solutions ``(n, s, s)`` and relative residuals ``(n,)``."""
+def _solve(coefficients: np.ndarray, forcing: float | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Solve for a stack of coefficients ``(n, s, s)`` with a constant ``f`` or fields ``(n, s, s)``
+    (interior nodes used): solutions ``(n, s, s)`` and relative residuals ``(n,)``."""
     n, s, _ = coefficients.shape
     solutions = np.zeros((n, s, s))
     residuals = np.zeros(n)
-    f = np.full((s - 2) ** 2, forcing)
+    fields = np.broadcast_to(np.asarray(forcing, dtype=np.float64), (n, s, s))
     for i, coefficient in enumerate(coefficients):  # one sparse factorization per sample
         matrix = darcy_operator(coefficient).to_scipy().tocsc()
+        f = np.ascontiguousarray(fields[i, 1:-1, 1:-1]).reshape(-1)
         u = spla.splu(matrix).solve(f)
         residuals[i] = np.linalg.norm(f - matrix @ u) / np.linalg.norm(f)
         solutions[i, 1:-1, 1:-1] = u.reshape(s - 2, s - 2)
@@ -71,10 +73,14 @@ class Darcy2D(Generator):
         high, low: the two values of the piecewise coefficient.
         lognormal_scale: ``a = exp(scale · GRF)`` for the log-normal coefficient.
         forcing: constant right-hand side ``f``.
+        random_forcing: instead, ``f`` per sample is a GRF (α = 1.5, rougher than the coefficient's,
+            scaled to unit RMS) and is stored as ``f``: the data for networks that map
+            ``(a, f) ↦ u``, i.e. approximate inverses to use as preconditioners.
         tolerance: largest allowed relative residual of each solve (the self-check).
         workers: processes solving in parallel (0: one per CPU core).
 
-    Arrays: ``a``, ``u`` of shape ``(n, s, s)`` float32 (``_residual`` ``(n,)`` for the check);
+    Arrays: ``a``, ``u`` (and ``f`` with ``random_forcing``) of shape ``(n, s, s)`` float32
+    (``_residual`` ``(n,)`` for the check);
     shared ``grid`` ``(s,)`` node coordinates.
     """
 
@@ -90,6 +96,7 @@ class Darcy2D(Generator):
         low: float = 3.0,
         lognormal_scale: float = 1.0,
         forcing: float = 1.0,
+        random_forcing: bool = False,
         tolerance: float = 1e-10,
         workers: int = 0,
     ):
@@ -102,7 +109,7 @@ class Darcy2D(Generator):
         self.alpha, self.tau = alpha, tau
         self.high, self.low = high, low
         self.lognormal_scale = lognormal_scale
-        self.forcing = forcing
+        self.forcing, self.random_forcing = forcing, random_forcing
         self.tolerance = tolerance
         self.workers = workers
 
@@ -115,18 +122,26 @@ class Darcy2D(Generator):
 
     def generate(self, num_samples: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
         a = self.coefficients(num_samples, rng)
+        f: float | np.ndarray = self.forcing
+        if self.random_forcing:
+            f = SpectralField(self.resolution, dim=2, alpha=1.5, tau=self.tau).sample(num_samples, rng)
+            f = f / np.sqrt(np.mean(f[:, 1:-1, 1:-1] ** 2, axis=(1, 2), keepdims=True))
         # a pool pays off from a few samples per worker; "spawn" because a forked child of a process
         # that has run torch's thread pools can deadlock
         workers = min(self.workers or os.cpu_count() or 1, num_samples // 8)
         if workers > 1:
             chunks = np.array_split(a, workers)
+            forcings = np.array_split(f, workers) if self.random_forcing else [f] * workers
             with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-                parts = list(pool.map(_solve, chunks, [self.forcing] * len(chunks)))
+                parts = list(pool.map(_solve, chunks, forcings))
             u = np.concatenate([part[0] for part in parts])
             residual = np.concatenate([part[1] for part in parts])
         else:
-            u, residual = _solve(a, self.forcing)
-        return {"a": a.astype(np.float32), "u": u.astype(np.float32), "_residual": residual}
+            u, residual = _solve(a, f)
+        arrays = {"a": a.astype(np.float32), "u": u.astype(np.float32), "_residual": residual}
+        if self.random_forcing:
+            arrays["f"] = f.astype(np.float32)
+        return arrays
 
     def shared(self) -> dict[str, np.ndarray]:
         return {"grid": np.linspace(0.0, 1.0, self.resolution)}

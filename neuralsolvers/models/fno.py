@@ -33,7 +33,7 @@ class FNO(nn.Module):
         factorization: ``None`` (FNO) or ``"tucker"`` / ``"cp"`` / ``"tt"`` (TFNO).
         rank: factorization rank (fraction of the full weights).
         domain_padding: fraction of padding for non-periodic problems (e.g. 0.125), or ``None``.
-        normalize: standardize inputs and outputs with scalar training statistics.
+        normalize: standardize inputs and outputs with per-channel training statistics.
     """
 
     def __init__(
@@ -62,7 +62,7 @@ class FNO(nn.Module):
             rank=rank,
             domain_padding=domain_padding,
         )
-        self.scaling = FieldScaling(normalize, normalize)
+        self.scaling = FieldScaling(in_channels, out_channels, normalize, normalize)
 
     def state_dict(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201 (nn.Module's signature)
         """Tensors only: neuralop adds a ``_metadata`` entry (its constructor arguments, including a
@@ -72,11 +72,11 @@ class FNO(nn.Module):
         return state
 
     def fit_normalization(self, inputs: torch.Tensor, targets: torch.Tensor, points: torch.Tensor | None = None) -> None:
-        """Scalar input/output statistics from the training fields."""
+        """Per-channel input/output statistics from the training fields."""
         self.scaling.fit(inputs, targets)
 
     def forward(self, a: torch.Tensor) -> torch.Tensor:
         single = a.dim() == self.dims + 1
-        u = self.net(self.scaling.encode(a[:, None] if single else a))
-        u = self.scaling.decode(u)
+        u = self.net(self.scaling.encode(a[:, None] if single else a, self.dims))
+        u = self.scaling.decode(u, self.dims)
         return u[:, 0] if single else u

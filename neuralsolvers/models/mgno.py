@@ -116,7 +116,7 @@ class MgNO(nn.Module):
         post_smoothing: post-smoothing steps per level (default none).
         padding_mode: ``zeros`` (Dirichlet), ``circular`` (periodic) or ``reflect``.
         activation: ``gelu``, ``relu``, ``tanh`` or ``silu``.
-        normalize: standardize inputs and outputs with scalar training statistics.
+        normalize: standardize inputs and outputs with per-channel training statistics.
 
     Input ``(B, H, W)`` (one channel) or ``(B, C, H, W)``; output of the same form.
     """
@@ -145,10 +145,10 @@ class MgNO(nn.Module):
         self.pointwise = nn.ModuleList(nn.Conv2d(c, width, kernel_size=1) for c in channels[:-1])
         self.head = nn.Conv2d(width, out_channels, kernel_size=1, bias=False)
         self.activation = ACTIVATIONS[activation]()
-        self.scaling = FieldScaling(normalize, normalize)
+        self.scaling = FieldScaling(in_channels, out_channels, normalize, normalize)
 
     def fit_normalization(self, inputs: torch.Tensor, targets: torch.Tensor, points: torch.Tensor | None = None) -> None:
-        """Scalar input/output statistics from the training fields."""
+        """Per-channel input/output statistics from the training fields."""
         self.scaling.fit(inputs, targets)
 
     def forward(self, a: torch.Tensor) -> torch.Tensor:

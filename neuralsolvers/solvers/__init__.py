@@ -31,6 +31,7 @@ from neuralsolvers.solvers.preconditioners import (
     Preconditioner,
     as_preconditioner,
 )
+from neuralsolvers.solvers.smoothed import SmoothedPreconditioner
 from neuralsolvers.solvers.stencils import DiffusionStencil
 
 __all__ = [
@@ -49,6 +50,7 @@ __all__ = [
     "OperatorPreconditioner",
     "Preconditioner",
     "ScipyOperator",
+    "SmoothedPreconditioner",
     "SolverResult",
     "SparseOperator",
     "SubsampledFourier",

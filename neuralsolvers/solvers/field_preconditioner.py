@@ -22,14 +22,16 @@ __all__ = ["FieldPreconditioner", "normalized_call"]
 
 
 def normalized_call(fn: Callable[[torch.Tensor], torch.Tensor], r: torch.Tensor) -> torch.Tensor:
-    """``‖r_j‖ · fn(r / ‖r‖)_j`` per column of ``r`` ``(n, k)``; a zero column gives zero.
+    """``ρ_j · fn(r / ρ)_j`` per column of ``r`` ``(n, k)`` with ``ρ_j = ‖r_j‖/√n`` its RMS value;
+    a zero column gives zero.
 
-    ``fn`` maps ``(n, k) → (n, k)`` and is scale-free (unit-norm inputs); the result has the
+    ``fn`` sees unit-RMS inputs (the scale of the unit-variance fields networks are trained on),
+    so a network that is not homogeneous still acts at the scale it knows; the result has the
     units of ``fn``'s output times those of ``r``.
     """
-    norm = torch.linalg.vector_norm(r, dim=0)
-    scale = torch.where(norm > 0, norm, torch.ones_like(norm))
-    return fn(r / scale) * norm
+    rms = torch.linalg.vector_norm(r, dim=0) / r.shape[0] ** 0.5
+    scale = torch.where(rms > 0, rms, torch.ones_like(rms))
+    return fn(r / scale) * rms
 
 
 class FieldPreconditioner(ModulePreconditioner):
@@ -48,7 +50,7 @@ class FieldPreconditioner(ModulePreconditioner):
         grid: ``(H, W)``, the interior grid of the unknowns.
         condition: fixed field ``(H + 2p, W + 2p)`` (e.g. the coefficient ``a``), or None.
         pad: zero nodes added on each side before the network and cropped after.
-        normalize: scale each residual to unit norm before the network and back after.
+        normalize: scale each residual to unit RMS before the network and back after.
         dtype, device: of the residuals it is applied to.
     """
 

@@ -73,7 +73,7 @@ def hybrid(
         period: every ``period``-th iteration is a correction (HINTS: 1 in 25).
         omega: relaxation weight; default 2/3 (Jacobi) or 1 (red-black Gauss–Seidel).
         smoother: ``"jacobi"`` or ``"redblack"``.
-        normalize_residual: give ``N`` the residual scaled to unit norm and scale its output back
+        normalize_residual: give ``N`` the residual scaled to unit RMS and scale its output back
             (:func:`~neuralsolvers.solvers.field_preconditioner.normalized_call`).
         line_search: scale the correction ``c = N(r)`` by ``α = cᵀr / cᵀAc``, the step that
             minimizes the error's energy norm along ``c``: a network whose output has the wrong size

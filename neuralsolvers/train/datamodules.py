@@ -71,7 +71,8 @@ class OperatorDataModule(pl.LightningDataModule):
         test: dataset directory of the test split.
         val: dataset directory of the validation split; if ``None`` the last ``val_fraction`` of the
             training set is held out.
-        input_key: name of the input array in the dataset (e.g. ``u``).
+        input_key: name of the input array in the dataset (e.g. ``u``), or a list of names of fields
+            stacked as channels (e.g. ``[a, f]`` → ``(N, 2, s, s)``; the target gets a channel axis).
         target_key: name of the target array (e.g. ``s``).
         points_key: name of the shared query-point array, or ``None`` for grid models.
         generator: the generator name the datasets must come from (checked).
@@ -84,7 +85,8 @@ class OperatorDataModule(pl.LightningDataModule):
         stride: keep the nodes ``[::stride, ::stride]`` of 2D node-grid fields ``(N, s, s)`` (an exact
             coarser grid when ``stride`` divides ``s − 1``: Darcy 241 → 121, 61, 49, 41, ...).
         flatten_grid: for point-based models (DeepONet) on 2D fields: inputs and targets become
-            ``(N, s²)`` and the points the ``(s², 2)`` node coordinates of the unit square.
+            ``(N, s²)`` and the points the ``(s², 2)`` node coordinates (from the dataset's shared
+            ``grid`` axis when it has one, else equispaced on [0, 1]).
     """
 
     def __init__(
@@ -92,7 +94,7 @@ class OperatorDataModule(pl.LightningDataModule):
         train: str,
         test: str | None = None,
         val: str | None = None,
-        input_key: str = "u",
+        input_key: str | list[str] = "u",
         target_key: str = "s",
         points_key: str | None = "points",
         generator: str | None = None,
@@ -117,16 +119,20 @@ class OperatorDataModule(pl.LightningDataModule):
     def _read(self, directory: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         hp = self.hparams
         dataset = ShardedDataset(Path(directory), expect=hp.expect, generator=hp.generator)
-        arrays = dataset.load([hp.input_key, hp.target_key])
-        x, y = arrays[hp.input_key], arrays[hp.target_key]
+        keys = [hp.input_key] if isinstance(hp.input_key, str) else list(hp.input_key)
+        arrays = dataset.load([*keys, hp.target_key])
+        y = arrays[hp.target_key]
+        if isinstance(hp.input_key, str):
+            x = arrays[hp.input_key]
+        else:
+            x, y = np.stack([arrays[key] for key in keys], axis=1), y[:, None]
         if hp.stride != 1:
             try:
                 x, y = subsample(x, hp.stride), subsample(y, hp.stride)
             except ValueError as error:
                 raise ConfigError(f"data.stride: {directory}: {error}") from None
         if hp.flatten_grid:
-            side = x.shape[-1]
-            axis = np.linspace(0.0, 1.0, side)
+            axis = dataset.shared["grid"][:: hp.stride] if "grid" in dataset.shared else np.linspace(0.0, 1.0, x.shape[-1])
             grid = np.stack(np.meshgrid(axis, axis, indexing="ij"), axis=-1).reshape(-1, 2)
             return _tensor(x.reshape(len(x), -1)), _tensor(y.reshape(len(y), -1)), _tensor(grid)
         points = None

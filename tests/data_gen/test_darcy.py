@@ -53,3 +53,15 @@ def test_self_check_and_bad_parameters():
         generator.check({"_residual": np.array([1e-12, 1e-3])})
     with pytest.raises(ValueError, match="coefficient"):
         Darcy2D(coefficient="smooth")
+
+
+def test_random_forcing_is_stored_and_solved():
+    generator = Darcy2D(resolution=25, random_forcing=True, workers=1)
+    arrays = generator.generate(3, np.random.default_rng(5))
+    assert generator.check(arrays) <= 1e-10 and arrays["f"].shape == (3, 25, 25)
+    interior = arrays["f"][:, 1:-1, 1:-1].astype(np.float64)
+    np.testing.assert_allclose(np.sqrt((interior**2).mean(axis=(1, 2))), 1.0, rtol=1e-5)  # unit RMS
+    A = darcy_operator(arrays["a"][0].astype(np.float64)).to_scipy()
+    u = arrays["u"][0, 1:-1, 1:-1].astype(np.float64).ravel()
+    assert np.linalg.norm(A @ u - interior[0].ravel()) / np.linalg.norm(interior[0]) < 1e-5  # float32 data
+    assert not np.allclose(arrays["f"][0], arrays["f"][1])

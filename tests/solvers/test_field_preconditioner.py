@@ -30,8 +30,8 @@ def darcy():
 
 def smoothing_network() -> nn.Module:
     """Untrained conv net with fixed weights: positive 3 × 3 smoothing of the residual channel
-    (channel 1; the condition, channel 0, gets weight 0), tanh (strongly nonlinear: the unit-norm
-    residual is scaled by 30 first), smoothing again. Float32, like a trained model."""
+    (channel 1; the condition, channel 0, gets weight 0), tanh (nonlinear at the unit-RMS scale
+    residuals are given at), smoothing again. Float32, like a trained model."""
     kernel = torch.tensor([1.0, 4.0, 1.0])
     kernel = kernel[:, None] * kernel[None] / 36
     net = nn.Sequential(
@@ -41,7 +41,7 @@ def smoothing_network() -> nn.Module:
     )
     with torch.no_grad():
         net[0].weight.zero_()
-        net[0].weight[0, 1] = 30 * kernel
+        net[0].weight[0, 1] = kernel
         net[2].weight[0, 0] = kernel
     return net
 

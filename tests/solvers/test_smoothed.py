@@ -1,0 +1,43 @@
+"""The smoothed two-level preconditioner: SPD alone, exact with an exact inner solve, batched."""
+
+import numpy as np
+import pytest
+import scipy.sparse.linalg as spla
+import torch
+
+from neuralsolvers.data_gen import Darcy2D
+from neuralsolvers.data_gen.darcy import darcy_operator
+from neuralsolvers.solvers import ModulePreconditioner, SmoothedPreconditioner, cg, fcg
+
+
+@pytest.fixture(scope="module")
+def system():
+    a = Darcy2D(resolution=34, workers=1).coefficients(1, np.random.default_rng(0))[0].astype(np.float64)
+    stencil = darcy_operator(a)
+    return stencil, stencil.to_scipy().tocsc(), torch.ones(stencil.shape[0], dtype=torch.float64)
+
+
+def test_smoothing_alone_is_an_spd_preconditioner_for_cg(system):
+    stencil, _, b = system
+    M = SmoothedPreconditioner(stencil, sweeps=2)
+    assert M.linear_spd
+    plain, smoothed = cg(stencil, b, rtol=1e-8), cg(stencil, b, rtol=1e-8, M=M)
+    assert smoothed.converged and smoothed.true_residual <= 1e-8
+    assert smoothed.iterations < 0.6 * plain.iterations  # measured 171 → 53
+
+
+def test_exact_inner_solve_converges_at_once(system):
+    stencil, matrix, b = system
+    lu = spla.splu(matrix)
+
+    def exact(r: torch.Tensor) -> torch.Tensor:
+        return torch.from_numpy(lu.solve(r.numpy()))
+
+    M = SmoothedPreconditioner(stencil, inner=ModulePreconditioner(exact, stencil.shape[0]), sweeps=3)
+    assert not M.linear_spd
+    result = fcg(stencil, b, rtol=1e-8, M=M)
+    assert result.converged and result.iterations <= 2
+    r = torch.randn(stencil.shape[0], 3, dtype=torch.float64)
+    torch.testing.assert_close(M(r)[:, 1], M(r[:, 1]))
+    with pytest.raises(ValueError, match="sweeps"):
+        SmoothedPreconditioner(stencil, sweeps=-1)

@@ -19,7 +19,6 @@ training) at 128² and 256² interior unknowns.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -30,7 +29,7 @@ import torch
 import neuralsolvers
 from neuralsolvers.data_gen import Darcy2D
 from neuralsolvers.data_gen.darcy import darcy_operator
-from neuralsolvers.evaluate.report import environment, markdown_table
+from neuralsolvers.evaluate.report import write_benchmark
 from neuralsolvers.models import build_model, model_spec
 from neuralsolvers.solvers import (
     AMG,
@@ -116,11 +115,7 @@ def main() -> None:
         for row in rows_for(size, network, untrained, args.period, args.sweeps, args.seed, args.cap):
             rows.append(row)
             print(row, flush=True)
-    report = {"environment": environment("cpu"), "checkpoint": str(args.checkpoint), "rows": rows}
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "darcy_neural_preconditioner.json").write_text(json.dumps(report, indent=2))
-    print(markdown_table(rows))
-    print(report["environment"])
+    write_benchmark(args.out, "darcy_neural_preconditioner", rows, checkpoint=str(args.checkpoint))
 
 
 if __name__ == "__main__":

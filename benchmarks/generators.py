@@ -10,7 +10,6 @@ small shard. Also the 3D obstacle Poisson systems at 128³ with and without thei
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from jsonargparse import ArgumentParser
 
 from neuralsolvers.data_gen import PoissonObstacles
 from neuralsolvers.data_gen.base import Generator
-from neuralsolvers.evaluate.report import environment, markdown_table
+from neuralsolvers.evaluate.report import write_benchmark
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs/data"
 # config → samples timed (one shard); references are one solution each
@@ -69,11 +68,7 @@ def main() -> None:
         elapsed = seconds(generator, n)
         rows.append({"config": name, "samples": n, "seconds": float(f"{elapsed:.3g}"), "samples_per_s": float(f"{n / elapsed:.3g}")})
         print(f"{name:<36} {n:>7} samples {elapsed:8.2f} s", flush=True)
-    report = {"environment": environment("cpu"), "rows": rows}
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "generators.json").write_text(json.dumps(report, indent=2))
-    print(markdown_table(rows))
-    print(report["environment"])
+    write_benchmark(args.out, "generators", rows)
 
 
 if __name__ == "__main__":

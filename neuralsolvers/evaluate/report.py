@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 
 import neuralsolvers
 
-__all__ = ["Report", "environment", "markdown_table"]
+__all__ = ["Report", "environment", "markdown_table", "write_benchmark"]
 
 
 def environment(device: torch.device | str) -> dict[str, str]:
@@ -30,6 +30,18 @@ def environment(device: torch.device | str) -> dict[str, str]:
         "python": platform.python_version(),
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     }
+
+
+def write_benchmark(out: str | Path, name: str, rows: list[dict[str, Any]], device: str = "cpu", **extra: Any) -> Path:
+    """Write ``<out>/<name>.json`` (rows, environment, extra fields) and print the rows as a table."""
+    record = {"environment": environment(device), **extra, "rows": rows}
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{name}.json"
+    path.write_text(json.dumps(record, indent=2, default=str))
+    print(markdown_table(rows))
+    print(record["environment"])
+    return path
 
 
 def _cell(value: Any) -> str:

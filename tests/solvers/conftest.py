@@ -29,3 +29,12 @@ def system(request):
     A = SYSTEMS[request.param]()
     b = np.random.default_rng(1).standard_normal(A.shape[0])
     return request.param, A, b
+
+
+@pytest.fixture
+def one_thread():
+    """Tiny convolutions: intra-op threads only add overhead (×20 on a loaded 2-core machine)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

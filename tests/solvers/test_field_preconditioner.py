@@ -10,14 +10,7 @@ from neuralsolvers.data_gen.darcy import Darcy2D, darcy_operator
 from neuralsolvers.solvers import ModulePreconditioner, cg, fcg
 from neuralsolvers.solvers.field_preconditioner import FieldPreconditioner, normalized_call
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny convolutions: intra-op threads only add overhead (×20 on a loaded 2-core machine)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/solvers/conftest.py
 
 
 @pytest.fixture(scope="module")

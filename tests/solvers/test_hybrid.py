@@ -14,13 +14,7 @@ from neuralsolvers.solvers.krylov import BREAKDOWN_NONFINITE
 RTOL = 1e-8
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny convolutions: intra-op threads only add overhead (×20 on a loaded 2-core machine)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/solvers/conftest.py
 
 
 def darcy_system(resolution: int):

@@ -9,7 +9,8 @@ finer coefficient subsampled to them and is queried at all finer nodes by its tr
 Data: ``--data ours`` uses ``data/darcy_piecewise_241`` (``neuralsolvers generate --config
 configs/data/darcy_piecewise.yaml``) at stride ``--stride`` (8: 31², tested at 61²);
 ``--data neuralop`` imports neuraloperator's own sets from ``../shared/data/neuralop`` (train 16²,
-test 16² and 32²). Writes ``results.md``/``.json``, a figure (coefficient, truth, each prediction,
+test 16² and 32²); ``--data ours_on_neuralop`` trains on our generator's data made with their
+coefficient values on their grid and tests on their sets. Writes ``results.md``/``.json``, a figure (coefficient, truth, each prediction,
 errors) and a W&B run (offline unless logged in) under ``--out``.
 
     .venv/bin/python benchmarks/darcy_operators.py --data neuralop --epochs 20
@@ -28,8 +29,9 @@ import torch
 
 import neuralsolvers
 from neuralsolvers.cli import main as neuralsolvers_command
-from neuralsolvers.data_gen import import_neuralop_darcy, subsample
-from neuralsolvers.data_gen.store import ShardedDataset
+from neuralsolvers.data_gen import Darcy2D, import_neuralop_darcy, subsample
+from neuralsolvers.data_gen.external import NEURALOP_COEFFICIENT
+from neuralsolvers.data_gen.store import ShardedDataset, shard_is_complete, shard_path, write_shard
 from neuralsolvers.evaluate.report import Report, environment
 from neuralsolvers.train.losses import OperatorLoss
 
@@ -44,12 +46,31 @@ def prepare(args: argparse.Namespace) -> dict[str, object]:
         return {"train": base / "train", "test": base / "test", "fine": base / "test", "stride": args.stride,
                 "fine_stride": args.stride // 2, "generator": "darcy2d"}
     shared = Path(os.environ.get("NEURALSOLVERS_SHARED_DATA", ROOT.parent / "shared/data")) / "neuralop"
-    out = args.out / "neuralop_data"
+    out = args.out.parent / "neuralop_data"
     for name in ("darcy_train_16", "darcy_test_16", "darcy_test_32"):
         if not (out / name).is_dir():
             import_neuralop_darcy(shared / f"{name}.pt", out / name)
-    return {"train": out / "darcy_train_16", "test": out / "darcy_test_16", "fine": out / "darcy_test_32",
-            "stride": 1, "fine_stride": 1, "generator": "neuralop_darcy"}
+    theirs = {"test": out / "darcy_test_16", "fine": out / "darcy_test_32", "stride": 1, "fine_stride": 1}
+    if args.data == "neuralop":
+        return {"train": out / "darcy_train_16", "generator": "neuralop_darcy", **theirs}
+    return {"train": our_data_on_their_grid(args.out / "train"), "generator": None, **theirs}
+
+
+def our_data_on_their_grid(directory: Path, num_samples: int = 1000) -> Path:
+    """Our generator with neuraloperator's coefficient values on their 16² grid (pixel i at i/16).
+
+    Solved on 161 nodes (h = 1/160), subsampled to the 17 nodes i/16 and cropped to i < 16, the
+    far wall dropped as in their files; one shard under ``directory``.
+    """
+    if shard_is_complete(shard_path(directory, 0, 1)):
+        return directory
+    generator = Darcy2D(resolution=161, high=NEURALOP_COEFFICIENT[1], low=NEURALOP_COEFFICIENT[0])
+    arrays = generator.generate(num_samples, np.random.default_rng(7))
+    generator.check(arrays)
+    fields = {k: subsample(arrays[k], 10)[:, :16, :16] for k in ("a", "u")}
+    write_shard(shard_path(directory, 0, 1), fields, generator=generator.name, parameters=generator.get_params(),
+                seed=7, sample_range=(0, num_samples), shard_index=0, num_shards=1, shared={"grid": np.arange(16) / 16})
+    return directory
 
 
 def fit(model: str, data: dict[str, object], side: int, args: argparse.Namespace) -> tuple[Path, float]:
@@ -58,7 +79,7 @@ def fit(model: str, data: dict[str, object], side: int, args: argparse.Namespace
     directory = args.out / "checkpoints" / model
     overrides = [
         f"--data.init_args.train={data['train']}", f"--data.init_args.test={data['test']}",
-        f"--data.init_args.generator={data['generator']}", f"--data.init_args.stride={data['stride']}",
+        f"--data.init_args.generator={data['generator'] or 'null'}", f"--data.init_args.stride={data['stride']}",
         f"--trainer.max_epochs={args.epochs}", f"--checkpoint.dirpath={directory}",
         "--trainer.enable_progress_bar=false", f"--data.init_args.batch_size={args.batch_size}",
     ]
@@ -109,7 +130,8 @@ def figure(a: np.ndarray, truth: np.ndarray, predictions: dict[str, np.ndarray],
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", choices=("ours", "neuralop"), default="neuralop")
+    parser.add_argument("--data", choices=("ours", "neuralop", "ours_on_neuralop"), default="neuralop",
+                        help="ours_on_neuralop: train on our generator's data on their grid, test on theirs")
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--stride", type=int, default=8, help="--data ours: training stride of the stored grid")
     parser.add_argument("--darcy-dir", type=Path, default=Path("data/darcy_piecewise_241"), help="--data ours: the dataset")

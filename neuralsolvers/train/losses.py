@@ -11,7 +11,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-__all__ = ["LOSSES", "OperatorLoss", "relative_l2"]
+__all__ = ["LOSSES", "OperatorLoss", "dcdm_loss", "relative_l2"]
 
 LOSSES = ("rel_l2", "rel_h1", "mse")
 
@@ -20,6 +20,22 @@ def relative_l2(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Per-sample relative L2 error ‖pred − target‖ / ‖target‖ over all non-batch dims, ``(B, ...) -> (B,)``."""
     diff = (prediction - target).flatten(1).norm(dim=1)
     return diff / target.flatten(1).norm(dim=1).clamp_min(1e-12)
+
+
+def dcdm_loss(direction: torch.Tensor, rhs: torch.Tensor, apply_A: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+    """DCDM's unsupervised loss: mean over samples of ``‖b − α A f‖²`` with ``α = fᵀb / fᵀAf``.
+
+    ``α`` is the exact line-search step along ``f``, so the loss only sees the direction of ``f``
+    (``f`` and ``c·f`` give the same loss) and is zero iff ``f ∝ A⁻¹b``; no solutions are needed.
+
+    Args:
+        direction: the network's outputs ``f(b)``, ``(B, n)``.
+        rhs: the right-hand sides ``b``, ``(B, n)``.
+        apply_A: ``(B, n) → (B, n)``, the SPD operator applied to each row.
+    """
+    Af = apply_A(direction)
+    alpha = (direction * rhs).sum(dim=1, keepdim=True) / (direction * Af).sum(dim=1, keepdim=True)
+    return ((rhs - alpha * Af) ** 2).sum(dim=1).mean()
 
 
 class OperatorLoss(nn.Module):

@@ -1,0 +1,72 @@
+"""The DCDM network: a convolutional approximate inverse (Kaneda et al., ICML 2023).
+
+``f(r) ≈ c · A⁻¹ r`` up to an unknown constant ``c``, for the search directions of the deep
+conjugate-direction method. Fully convolutional (it runs at any grid size): a 3×3(×3) input
+convolution to ``channels`` channels, residual blocks of two convolutions at full resolution, one
+2× average-pooling level with its own residual blocks, nearest-neighbour upsampling added to the
+full-resolution skip, more full-resolution blocks, a 1×1(×1) output convolution; ReLU activations.
+With one input channel and blocks ``(2, 3, 2)`` the 3D net has 97,457 parameters, as the paper's
+64³ model (15 convolutions of 3×3×3 and a 1×1×1 output).
+
+Inputs: the (normalized) residual field, optionally with the fluid mask as a second channel,
+``(B, C, *grid)`` with ``grid`` 2D or 3D (odd sizes are fine: the coarse level is cropped back).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from neuralsolvers.models.registry import register_model
+
+__all__ = ["DCDMNet"]
+
+
+class _ResidualBlock(nn.Module):
+    """``x + conv(relu(conv(x)))`` followed by ReLU."""
+
+    def __init__(self, conv: type[nn.Module], channels: int):
+        super().__init__()
+        self.first = conv(channels, channels, kernel_size=3, padding=1)
+        self.second = conv(channels, channels, kernel_size=3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.relu(x + self.second(F.relu(self.first(x))))
+
+
+@register_model("dcdm")
+class DCDMNet(nn.Module):
+    """DCDM's approximate-inverse network.
+
+    Args:
+        dim: 2 or 3 spatial dimensions.
+        in_channels: 1 (residual) or 2 (residual and fluid mask).
+        channels: hidden channels (16 in the paper).
+        blocks: residual blocks (before pooling, on the coarse level, after upsampling).
+    """
+
+    def __init__(self, dim: int = 3, in_channels: int = 1, channels: int = 16, blocks: Sequence[int] = (2, 3, 2)):
+        super().__init__()
+        if dim not in (2, 3):
+            raise ValueError(f"dim must be 2 or 3, got {dim}")
+        if len(blocks) != 3 or min(blocks) < 0:
+            raise ValueError(f"blocks must be three non-negative counts, got {blocks}")
+        conv = nn.Conv2d if dim == 2 else nn.Conv3d
+        self.dim = dim
+        self.inlet = conv(in_channels, channels, kernel_size=3, padding=1)
+        self.before, self.coarse, self.after = (
+            nn.Sequential(*(_ResidualBlock(conv, channels) for _ in range(count))) for count in blocks
+        )
+        self.outlet = conv(channels, 1, kernel_size=1)
+
+    def forward(self, fields: torch.Tensor) -> torch.Tensor:
+        """``(B, C, *grid)`` → ``(B, 1, *grid)``."""
+        fine = self.before(F.relu(self.inlet(fields)))
+        pool = F.avg_pool2d if self.dim == 2 else F.avg_pool3d
+        coarse = self.coarse(pool(fine, kernel_size=2, ceil_mode=True))
+        up = F.interpolate(coarse, scale_factor=2, mode="nearest")
+        up = up[(..., *(slice(0, s) for s in fine.shape[2:]))]
+        return self.outlet(self.after(fine + up))

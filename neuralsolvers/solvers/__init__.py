@@ -5,6 +5,7 @@ enter through :class:`ModulePreconditioner`.
 """
 
 from neuralsolvers.solvers.amg import AMG
+from neuralsolvers.solvers.dcdm import dcdm
 from neuralsolvers.solvers.field_preconditioner import FieldPreconditioner
 from neuralsolvers.solvers.forward_operators import (
     ForwardOperator,
@@ -57,6 +58,7 @@ __all__ = [
     "as_operator",
     "as_preconditioner",
     "cg",
+    "dcdm",
     "fcg",
     "hybrid",
     "ic0_factor",

@@ -1,0 +1,90 @@
+"""The deep conjugate-direction method (Kaneda et al., ICML 2023).
+
+Each iteration asks a network for a search direction ``q = f(r)`` (``f ≈ c·A⁻¹``, any constant
+``c``; the residual is scaled to unit RMS on the way in), A-orthogonalizes it against the last
+``keep`` directions (``q ← q − (qᵀAp_j / p_jᵀAp_j) p_j``), steps with the exact line search
+``x ← x + (qᵀr / qᵀAq) q`` and recomputes the true residual ``r = b − Ax`` (two operator products per
+iteration, as the paper). It is truncated flexible CG with a nonlinear preconditioner: the network
+need not be linear or symmetric, and the energy norm of the error never increases.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from neuralsolvers.solvers.field_preconditioner import normalized_call
+from neuralsolvers.solvers.krylov import (
+    BREAKDOWN_INDEFINITE,
+    BREAKDOWN_NONFINITE,
+    SolverResult,
+    _dot,
+    _norms,
+    _Run,
+)
+
+__all__ = ["dcdm"]
+
+
+def dcdm(
+    A: Any,
+    b: torch.Tensor,
+    direction: Callable[[torch.Tensor], torch.Tensor],
+    *,
+    x0: torch.Tensor | None = None,
+    rtol: float = 1e-6,
+    atol: float = 0.0,
+    maxiter: int | None = None,
+    keep: int = 2,
+    callback: Callable[[torch.Tensor], None] | None = None,
+) -> SolverResult:
+    """Solve ``Ax = b`` (SPD ``A``) with network search directions.
+
+    Args:
+        A: SPD matrix or operator (anything :func:`~neuralsolvers.solvers.operators.as_operator` takes).
+        b: right-hand side ``(n,)`` or ``(n, k)`` (columns solved at once, each stopping on its own).
+        direction: ``f``, maps residual columns ``(n, k)`` to directions ``(n, k)``, e.g. a
+            :class:`~neuralsolvers.solvers.FieldPreconditioner` around a ``DCDMNet``.
+        x0, rtol, atol, maxiter, callback: as in :func:`~neuralsolvers.solvers.cg`
+            (``maxiter`` default ``10 n``).
+        keep: directions each new one is A-orthogonalized against (2 in the paper).
+
+    Returns:
+        :class:`~neuralsolvers.solvers.krylov.SolverResult`. A non-finite direction stops its column
+        with ``info = −2``; a direction with ``qᵀAq ≤ 0`` after orthogonalization (a non-SPD ``A``)
+        with ``info = −1``.
+    """
+    if keep < 0:
+        raise ValueError(f"keep must be non-negative, got {keep}")
+    run = _Run(A, b, x0, rtol, atol, maxiter)
+    zero = torch.zeros_like(run.x)
+    kept: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
+    for _ in range(run.maxiter):
+        if not bool(run.active.any()):
+            break
+        active = run.active
+        with torch.no_grad():
+            q = normalized_call(direction, run.r)
+        run.stop_broken(~torch.isfinite(q).all(0), BREAKDOWN_NONFINITE)
+        q = torch.where(run.active, q, zero)
+        Aq = run.A @ q
+        for p, Ap, pAp in kept:
+            beta = torch.where(pAp > 0, _dot(q, Ap) / pAp, 0.0)
+            q, Aq = q - beta * p, Aq - beta * Ap
+        curvature = _dot(q, Aq)
+        run.stop_broken(~torch.isfinite(curvature), BREAKDOWN_NONFINITE)
+        run.stop_broken(~(curvature > 0), BREAKDOWN_INDEFINITE)
+        alpha = torch.where(run.active, _dot(q, run.r) / torch.where(curvature > 0, curvature, 1.0), 0.0)
+        run.x = run.x + alpha * q
+        run.r = run.b - run.A @ run.x
+        kept = [*kept, (q, Aq, curvature)][-keep:] if keep else []
+        run.iterations += active
+        norm = _norms(run.r)
+        run.history.append(norm)
+        run.stop_broken(~torch.isfinite(norm), BREAKDOWN_NONFINITE)
+        run.active = run.active & (norm > run.target)
+        if callback is not None:
+            callback(run.x[:, 0] if run.vector else run.x)
+    return run.result()

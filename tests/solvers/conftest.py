@@ -38,3 +38,18 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session")
+def darcy_system():
+    """``build(resolution, seed)`` → (stencil, SciPy CSC matrix, b = 1) of a piecewise 12/3 Darcy
+    system on the interior of a ``resolution²`` node grid (no solve)."""
+    from neuralsolvers.data_gen.darcy import Darcy2D, darcy_operator
+
+    def build(resolution: int, seed: int):
+        rng = np.random.default_rng(seed)
+        a = Darcy2D(resolution=resolution, workers=1).coefficients(1, rng)[0].astype(np.float64)
+        stencil = darcy_operator(a)
+        return stencil, stencil.to_scipy().tocsc(), torch.ones(stencil.shape[0], dtype=torch.float64)
+
+    return build

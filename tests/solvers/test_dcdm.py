@@ -1,22 +1,17 @@
 """The DCDM iteration: exact in one step with an exact inverse, A-orthogonal kept directions,
 convergence on the true residual, breakdown reported."""
 
-import numpy as np
 import pytest
 import scipy.sparse.linalg as spla
 import torch
 
-from neuralsolvers.data_gen import Darcy2D
-from neuralsolvers.data_gen.darcy import darcy_operator
 from neuralsolvers.solvers import Jacobi, cg, dcdm
 from neuralsolvers.solvers.krylov import BREAKDOWN_NONFINITE
 
 
 @pytest.fixture(scope="module")
-def system():
-    a = Darcy2D(resolution=26, workers=1).coefficients(1, np.random.default_rng(2))[0].astype(np.float64)
-    stencil = darcy_operator(a)
-    return stencil, stencil.to_scipy().tocsc(), torch.ones(stencil.shape[0], dtype=torch.float64)
+def system(darcy_system):
+    return darcy_system(26, 2)
 
 
 def test_exact_inverse_converges_in_one_step(system):

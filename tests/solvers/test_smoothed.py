@@ -1,20 +1,15 @@
 """The smoothed two-level preconditioner: SPD alone, exact with an exact inner solve, batched."""
 
-import numpy as np
 import pytest
 import scipy.sparse.linalg as spla
 import torch
 
-from neuralsolvers.data_gen import Darcy2D
-from neuralsolvers.data_gen.darcy import darcy_operator
 from neuralsolvers.solvers import ModulePreconditioner, SmoothedPreconditioner, cg, fcg
 
 
 @pytest.fixture(scope="module")
-def system():
-    a = Darcy2D(resolution=34, workers=1).coefficients(1, np.random.default_rng(0))[0].astype(np.float64)
-    stencil = darcy_operator(a)
-    return stencil, stencil.to_scipy().tocsc(), torch.ones(stencil.shape[0], dtype=torch.float64)
+def system(darcy_system):
+    return darcy_system(34, 0)
 
 
 def test_smoothing_alone_is_an_spd_preconditioner_for_cg(system):

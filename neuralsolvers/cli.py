@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from jsonargparse import ActionConfigFile, ArgumentParser
 from jsonargparse import ArgumentError as ParserError
 
-from neuralsolvers.errors import NeuralSolversError
+from neuralsolvers.errors import NeuralSolversError, invalid_arguments
 
 __all__ = ["main"]
 
@@ -83,8 +84,7 @@ def run_generate(args: Sequence[str]) -> None:
     if "--list" in args:
         print(list_generators())
         return
-    parser = generate_parser()
-    config = parser.instantiate(parser.parse_args(list(args)))
+    config = _instantiate(generate_parser(), args)
     for split in config.splits:
         paths = generate_split(
             config.generator,
@@ -112,8 +112,7 @@ def evaluate_parser() -> ArgumentParser:
 
 
 def run_evaluate(args: Sequence[str]) -> None:
-    parser = evaluate_parser()
-    config = parser.instantiate(parser.parse_args(list(args)))
+    config = _instantiate(evaluate_parser(), args)
     report = config.task.run(config.out, use_wandb=config.wandb)
     print(report.markdown)
     print(f"results written to {config.out}")
@@ -129,6 +128,15 @@ def run_lightning(args: Sequence[str]) -> None:
     finally:
         if wandb.run is not None:  # close the run so the next command in this process starts its own
             wandb.finish()
+
+
+def _instantiate(parser: ArgumentParser, args: Sequence[str]) -> Any:
+    """Parse ``args`` and build the classes; a constructor's rejection becomes a ``ConfigError``."""
+    namespace = parser.parse_args(list(args))
+    try:
+        return parser.instantiate(namespace)
+    except (ValueError, TypeError) as error:
+        raise invalid_arguments(error) from None
 
 
 def _one_line(error: BaseException) -> str:

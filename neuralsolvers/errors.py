@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "DatasetError", "NeuralSolversError", "CheckpointError"]
+__all__ = ["CheckpointError", "ConfigError", "DatasetError", "NeuralSolversError", "invalid_arguments"]
 
 
 class NeuralSolversError(Exception):
@@ -19,3 +19,12 @@ class DatasetError(NeuralSolversError):
 
 class CheckpointError(NeuralSolversError):
     """A checkpoint is missing, corrupt, or holds a model this package cannot rebuild."""
+
+
+def invalid_arguments(error: BaseException) -> ConfigError:
+    """A failed instantiation from a config as one ``ConfigError``: the innermost cause's message
+    (the constructor's own check), not the parser's wrapping of it."""
+    root = error
+    while root.__cause__ is not None:
+        root = root.__cause__
+    return ConfigError(f"invalid arguments: {root}")

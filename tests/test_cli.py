@@ -117,6 +117,16 @@ def test_wrong_type_is_one_clear_line(workdir, capsys):
     assert "batch_size" in _error_line(capsys)
 
 
+def test_constructor_rejection_is_one_clear_line(workdir, capsys):
+    data = str(CONFIGS / "data/diffusion_reaction.yaml")
+    assert main(["generate", "--config", data, "--generator.init_args.refine=0"]) == 1
+    line = _error_line(capsys)
+    assert "invalid arguments" in line and "refine" in line
+    model = str(CONFIGS / "mgno_darcy.yaml")
+    assert main(["fit", "--config", model, "--model.init_args.model.init_args.padding_mode=replicate"]) == 1
+    assert "padding_mode" in _error_line(capsys)
+
+
 def test_missing_config_file_is_one_clear_line(workdir, capsys):
     assert main(["generate", "--config", "configs/data/nope.yaml"]) == 2
     assert "nope.yaml" in _error_line(capsys)

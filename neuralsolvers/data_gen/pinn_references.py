@@ -179,6 +179,8 @@ class _Reference(Generator):
     def generate(self, num_samples: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
         if num_samples != 1:
             raise ConfigError(f"{self.name} writes one reference solution: use num_samples: 1, not {num_samples}")
+        if min(len(axis) for axis in self.grid()) < 2:
+            raise ConfigError(f"{self.name}: every grid axis needs at least 2 points, got {[len(a) for a in self.grid()]}")
         return {name: np.asarray(field)[None] for name, field in self.fields().items()}
 
     def shared(self) -> dict[str, np.ndarray]:
@@ -254,6 +256,8 @@ class BurgersReference(_Reference):
     error_name = "change under a halved quadrature step"
 
     def __init__(self, nu: float = 0.01 / math.pi, num_x: int = 256, num_t: int = 101, tolerance: float = 1e-10):
+        if not nu > 0:
+            raise ValueError(f"the viscosity nu must be positive, got {nu}")
         self.nu, self.num_x, self.num_t, self.tolerance = nu, num_x, num_t, tolerance
 
     def grid(self) -> tuple[np.ndarray, np.ndarray]:

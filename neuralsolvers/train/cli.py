@@ -15,6 +15,7 @@ import pytorch_lightning as pl
 from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
 
+from neuralsolvers.errors import invalid_arguments
 from neuralsolvers.train.callbacks import LearningRateLog, NonFiniteLossStop, PredictionFigure
 from neuralsolvers.train.tracking import SaveRunConfig
 
@@ -59,6 +60,13 @@ class NeuralSolversCLI(LightningCLI):
             args=args,
             run=run,
         )
+
+    def instantiate_classes(self) -> None:
+        """Build model, data and trainer; a constructor's rejection becomes a ``ConfigError``."""
+        try:
+            super().instantiate_classes()
+        except (ValueError, TypeError) as error:
+            raise invalid_arguments(error) from None
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")

@@ -10,7 +10,8 @@ AMG-PCG, the Jacobi sweeps alone, and the same cycle around an untrained network
 true relative residual 1e-8; the table gives iterations and wall time (CPU, set-up apart).
 
 Systems: −∇·(a∇u) = 1 with held-out piecewise 12/3 coefficients (seed 123, never seen in
-training) at 128² and 256² interior unknowns.
+training) at 128² and 256² interior unknowns. Writes ``<out>/darcy_neural_preconditioner.json``
+and a W&B run with the table (offline unless logged in).
 
     .venv/bin/python benchmarks/darcy_neural_preconditioner.py \\
         --checkpoint checkpoints/mgno_darcy_preconditioner/best.ckpt --sizes 128 256
@@ -29,7 +30,7 @@ import torch
 import neuralsolvers
 from neuralsolvers.data_gen import Darcy2D
 from neuralsolvers.data_gen.darcy import darcy_operator
-from neuralsolvers.evaluate.report import write_benchmark
+from neuralsolvers.evaluate.report import Report, environment, write_benchmark
 from neuralsolvers.models import build_model, model_spec
 from neuralsolvers.solvers import (
     AMG,
@@ -116,6 +117,8 @@ def main() -> None:
             rows.append(row)
             print(row, flush=True)
     write_benchmark(args.out, "darcy_neural_preconditioner", rows, checkpoint=str(args.checkpoint))
+    config = {key: str(value) for key, value in vars(args).items()}
+    Report("Neural operators inside solvers (Darcy)", rows, environment("cpu"), config).log_to_wandb(args.out)
 
 
 if __name__ == "__main__":

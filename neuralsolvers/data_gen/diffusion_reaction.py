@@ -107,11 +107,12 @@ class DiffusionReaction(Generator):
     def generate(self, num_samples: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
         fine = np.linspace(0.0, 1.0, self.fine_points)
         draws = self._field.sample(num_samples, fine, rng).T
-        s = self._solve(CubicSpline(fine, draws, axis=0), self.refine)
+        spline = CubicSpline(fine, draws, axis=0)
+        s = self._solve(spline, self.refine)
         checked = min(num_samples, 2)
         finer = self._solve(CubicSpline(fine, draws[:, :checked], axis=0), 2 * self.refine)
         return {
-            "u": CubicSpline(fine, draws, axis=0)(np.linspace(0.0, 1.0, self.num_sensors)).T.astype(np.float32),
+            "u": spline(np.linspace(0.0, 1.0, self.num_sensors)).T.astype(np.float32),
             "s": s.reshape(num_samples, -1).astype(np.float32),
             "_error": np.abs(finer - s[:checked]).reshape(checked, -1).max(axis=1),
         }

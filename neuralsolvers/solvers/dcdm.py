@@ -20,9 +20,9 @@ from neuralsolvers.solvers.krylov import (
     BREAKDOWN_INDEFINITE,
     BREAKDOWN_NONFINITE,
     SolverResult,
-    _dot,
-    _norms,
-    _Run,
+    SolveState,
+    column_dots,
+    column_norms,
 )
 
 __all__ = ["dcdm"]
@@ -58,7 +58,7 @@ def dcdm(
     """
     if keep < 0:
         raise ValueError(f"keep must be non-negative, got {keep}")
-    run = _Run(A, b, x0, rtol, atol, maxiter)
+    run = SolveState(A, b, x0, rtol, atol, maxiter)
     zero = torch.zeros_like(run.x)
     kept: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
     for _ in range(run.maxiter):
@@ -71,17 +71,17 @@ def dcdm(
         q = torch.where(run.active, q, zero)
         Aq = run.A @ q
         for p, Ap, pAp in kept:
-            beta = torch.where(pAp > 0, _dot(q, Ap) / pAp, 0.0)
+            beta = torch.where(pAp > 0, column_dots(q, Ap) / pAp, 0.0)
             q, Aq = q - beta * p, Aq - beta * Ap
-        curvature = _dot(q, Aq)
+        curvature = column_dots(q, Aq)
         run.stop_broken(~torch.isfinite(curvature), BREAKDOWN_NONFINITE)
         run.stop_broken(~(curvature > 0), BREAKDOWN_INDEFINITE)
-        alpha = torch.where(run.active, _dot(q, run.r) / torch.where(curvature > 0, curvature, 1.0), 0.0)
+        alpha = torch.where(run.active, column_dots(q, run.r) / torch.where(curvature > 0, curvature, 1.0), 0.0)
         run.x = run.x + alpha * q
         run.r = run.b - run.A @ run.x
         kept = [*kept, (q, Aq, curvature)][-keep:] if keep else []
         run.iterations += active
-        norm = _norms(run.r)
+        norm = column_norms(run.r)
         run.history.append(norm)
         run.stop_broken(~torch.isfinite(norm), BREAKDOWN_NONFINITE)
         run.active = run.active & (norm > run.target)

@@ -16,7 +16,13 @@ from typing import Any
 import torch
 
 from neuralsolvers.solvers.field_preconditioner import normalized_call
-from neuralsolvers.solvers.krylov import BREAKDOWN_NONFINITE, SolverResult, _dot, _norms, _Run
+from neuralsolvers.solvers.krylov import (
+    BREAKDOWN_NONFINITE,
+    SolverResult,
+    SolveState,
+    column_dots,
+    column_norms,
+)
 from neuralsolvers.solvers.preconditioners import Jacobi
 from neuralsolvers.solvers.stencils import DiffusionStencil
 
@@ -95,7 +101,7 @@ def hybrid(
     if period < 1:
         raise ValueError(f"period must be at least 1, got {period}")
     omega = (2 / 3 if smoother == "jacobi" else 1.0) if omega is None else omega
-    run = _Run(A, b, x0, rtol, atol, maxiter)
+    run = SolveState(A, b, x0, rtol, atol, maxiter)
     jacobi = Jacobi(run.A)
     red = _colors(run.A)[:, None] if smoother == "redblack" else None
     zero = torch.zeros_like(run.x)
@@ -112,7 +118,7 @@ def hybrid(
             run.stop_broken(~torch.isfinite(step).all(0), BREAKDOWN_NONFINITE)
             step = torch.where(run.active, step, zero)
             if line_search or safeguard:
-                curvature, descent = _dot(step, run.A @ step), _dot(step, run.r)
+                curvature, descent = column_dots(step, run.A @ step), column_dots(step, run.r)
             if line_search:
                 alpha = torch.where(curvature > 0, descent / curvature, 0.0)
                 step, curvature, descent = step * alpha, curvature * alpha**2, descent * alpha
@@ -134,7 +140,7 @@ def hybrid(
             run.x.add_(step + torch.where(~red & run.active, omega * jacobi.apply(r), zero))
             run.r = run.b - run.A @ run.x
         run.iterations += active
-        norm = _norms(run.r)
+        norm = column_norms(run.r)
         run.history.append(norm)
         run.stop_broken(~torch.isfinite(norm), BREAKDOWN_NONFINITE)
         run.active = run.active & (norm > run.target)

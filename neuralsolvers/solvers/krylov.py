@@ -22,7 +22,16 @@ import torch
 from neuralsolvers.solvers.operators import LinearOperator, as_operator
 from neuralsolvers.solvers.preconditioners import Preconditioner, as_preconditioner
 
-__all__ = ["BREAKDOWN_INDEFINITE", "BREAKDOWN_NONFINITE", "SolverResult", "cg", "fcg"]
+__all__ = [
+    "BREAKDOWN_INDEFINITE",
+    "BREAKDOWN_NONFINITE",
+    "SolveState",
+    "SolverResult",
+    "cg",
+    "column_dots",
+    "column_norms",
+    "fcg",
+]
 
 BREAKDOWN_INDEFINITE = -1
 BREAKDOWN_NONFINITE = -2
@@ -54,19 +63,21 @@ class SolverResult:
     time: float
 
 
-def _norms(r: torch.Tensor) -> torch.Tensor:
+def column_norms(r: torch.Tensor) -> torch.Tensor:
+    """Column-wise 2-norms ``(n, k) -> (k,)``."""
     return torch.linalg.vector_norm(r, dim=0)
 
 
-def _dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+def column_dots(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Column-wise dot products ``(n, k), (n, k) -> (k,)`` (a BLAS dot when ``k = 1``)."""
     if a.shape[1] == 1:
         return (a[:, 0] @ b[:, 0]).reshape(1)
     return (a * b).sum(0)
 
 
-class _Run:
-    """State shared by both methods: set-up, stopping, breakdown bookkeeping and the result."""
+class SolveState:
+    """State shared by the iterative methods (``cg``, ``fcg``, ``hybrid``, ``dcdm``): set-up,
+    stopping, breakdown bookkeeping and the result."""
 
     def __init__(self, A: Any, b: torch.Tensor, x0: torch.Tensor | None, rtol: float, atol: float, maxiter: int | None):
         if rtol < 0 or atol < 0:
@@ -82,13 +93,13 @@ class _Run:
         self.b = b[:, None] if self.vector else b
         self.x = torch.zeros_like(self.b) if x0 is None else x0.reshape(self.b.shape).clone()
         self.maxiter = 10 * n if maxiter is None else int(maxiter)
-        self.b_norm = _norms(self.b)
+        self.b_norm = column_norms(self.b)
         self.target = torch.clamp(rtol * self.b_norm, min=atol)
         self.r = self.b - self.A @ self.x
         k = self.b.shape[1]
         self.iterations = torch.zeros(k, dtype=torch.long, device=b.device)
         self.status = torch.zeros(k, dtype=torch.long, device=b.device)
-        norm = _norms(self.r)
+        norm = column_norms(self.r)
         self.history = [norm]
         self.active = norm > self.target
 
@@ -113,7 +124,7 @@ class _Run:
         if not bool(candidates.any()):
             return False
         true = self.b - self.A @ self.x
-        done = candidates & (_norms(true) <= self.target)
+        done = candidates & (column_norms(true) <= self.target)
         self.active = self.active & ~done
         drifted = candidates & ~done
         if bool(drifted.any()):
@@ -124,10 +135,10 @@ class _Run:
     def result(self) -> SolverResult:
         residual = self.b - self.A @ self.x
         scale = torch.where(self.b_norm > 0, self.b_norm, torch.ones_like(self.b_norm))
-        true = _norms(residual) / scale
+        true = column_norms(residual) / scale
         finite = torch.isfinite(self.x).all(0) & torch.isfinite(true)
-        converged = (_norms(residual) <= self.target) & finite & (self.status == 0)
-        history = torch.stack(self.history[:-1] + [_norms(residual)]) / scale
+        converged = (column_norms(residual) <= self.target) & finite & (self.status == 0)
+        history = torch.stack(self.history[:-1] + [column_norms(residual)]) / scale
         if self.b.device.type == "cuda":
             torch.cuda.synchronize(self.b.device)
         if bool((self.status == BREAKDOWN_NONFINITE).any()) or not bool(finite.all()):
@@ -185,31 +196,31 @@ def cg(
             f"cg needs a linear SPD preconditioner; {preconditioner!r} is not known to be one: use fcg, "
             "the flexible method, for nonlinear or changing preconditioners"
         )
-    run = _Run(A, b, x0, rtol, atol, maxiter)
+    run = SolveState(A, b, x0, rtol, atol, maxiter)
     z = _precondition(preconditioner, run.r)
     p = z.clone()
-    rz = _dot(run.r, z)
+    rz = column_dots(run.r, z)
     zero = torch.zeros_like(rz)
     any_active = bool(run.active.any())
     for _ in range(run.maxiter):
         if not any_active:
             break
         Ap = run.A @ p
-        pAp = _dot(p, Ap)
+        pAp = column_dots(p, Ap)
         alpha = torch.where(run.active, rz / pAp, zero)
         run.x.addcmul_(p, alpha)
         run.r.addcmul_(Ap, alpha, value=-1)
         run.iterations += run.active
-        norm = _norms(run.r)
+        norm = column_norms(run.r)
         run.history.append(norm)
         z = _precondition(preconditioner, run.r)
-        rz_new = _dot(run.r, z)
+        rz_new = column_dots(run.r, z)
         # one test per iteration: does any active column need attention (converged, broken, NaN)?
         event = run.active & ~((norm > run.target) & (pAp > 0) & (rz_new > 0))
         if bool(event.any()):
             if run.handle_events(norm, pAp, rz_new):
                 z = _precondition(preconditioner, run.r)
-                rz_new = _dot(run.r, z)
+                rz_new = column_dots(run.r, z)
             any_active = bool(run.active.any())
         if callback is not None:
             callback(run.x[:, 0] if run.vector else run.x)
@@ -240,7 +251,7 @@ def fcg(
     if truncation < 1:
         raise ValueError(f"truncation must be at least 1, got {truncation}")
     preconditioner = as_preconditioner(M)
-    run = _Run(A, b, x0, rtol, atol, maxiter)
+    run = SolveState(A, b, x0, rtol, atol, maxiter)
     directions: deque[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = deque(maxlen=truncation)
     for _ in range(run.maxiter):
         if not bool(run.active.any()):
@@ -252,17 +263,17 @@ def fcg(
             break
         p = z
         for p_j, Ap_j, pAp_j in directions:
-            p = p - (_dot(z, Ap_j) / pAp_j) * p_j
+            p = p - (column_dots(z, Ap_j) / pAp_j) * p_j
         Ap = run.A @ p
-        pAp = _dot(p, Ap)
+        pAp = column_dots(p, Ap)
         active = run.active & torch.isfinite(pAp) & (pAp > 0)
         safe = torch.where(active, pAp, torch.ones_like(pAp))
-        alpha = torch.where(active, _dot(p, run.r) / safe, torch.zeros_like(pAp))
+        alpha = torch.where(active, column_dots(p, run.r) / safe, torch.zeros_like(pAp))
         run.x.addcmul_(p, alpha)
         run.r.addcmul_(Ap, alpha, value=-1)
         directions.append((p, Ap, safe))
         run.iterations += active
-        norm = _norms(run.r)
+        norm = column_norms(run.r)
         run.history.append(norm)
         run.handle_events(norm, pAp)
         if callback is not None:

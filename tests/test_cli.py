@@ -13,15 +13,21 @@ ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "configs"
 DATA_CONFIGS = sorted((CONFIGS / "data").glob("*.yaml"))
 TRAIN_CONFIGS = sorted(CONFIGS.glob("*.yaml"))
-EVAL_CONFIGS = sorted((CONFIGS / "eval").glob("*.yaml"))
 TINY = ["--trainer.enable_progress_bar=false", "--trainer.enable_model_summary=false"]
+# configs whose full size would take minutes even for a handful of samples or one step
+TINY_GENERATE = {"krylov_vectors_3d": ["--generator.init_args.grid=[16, 16, 16]", "--generator.init_args.num_lanczos=20"]}
+TINY_FIT = {
+    "dcdm_poisson2d": ["--model.init_args.val_maxiter=5"],
+    "dcdm_poisson3d": ["--model.init_args.val_maxiter=2", "--data.init_args.num_systems=1"],
+}
 
 
 def tiny_generate(config: Path) -> int:
     """Generate a committed data config with a handful of samples per split (into the cwd)."""
     splits = yaml.safe_load(config.read_text())["splits"]
     tiny = [{**split, "num_samples": min(24, split["num_samples"])} for split in splits]
-    return main(["generate", "--config", str(config), "--splits", yaml.safe_dump(tiny, default_flow_style=True), "--shard_size", "10"])
+    options = ["--splits", yaml.safe_dump(tiny, default_flow_style=True), "--shard_size", "10", *TINY_GENERATE.get(config.stem, [])]
+    return main(["generate", "--config", str(config), *options])
 
 
 @pytest.fixture
@@ -58,7 +64,23 @@ def test_every_data_config_generates(tiny_data):
 
 @pytest.mark.parametrize("config", TRAIN_CONFIGS, ids=lambda p: p.stem)
 def test_every_training_config_runs_fast_dev_run(tiny_data, config):
-    assert main(["fit", "--config", str(config), "--trainer.fast_dev_run=true", *TINY]) == 0
+    assert main(["fit", "--config", str(config), "--trainer.fast_dev_run=true", *TINY, *TINY_FIT.get(config.stem, [])]) == 0
+
+
+def test_main_job_end_to_end(tiny_data, capsys):
+    """The README's main job (`make demo`): train DCDM briefly, then the verdict against classical PCG."""
+    config = str(CONFIGS / "dcdm_poisson2d.yaml")
+    assert main(["fit", "--config", config, "--trainer.max_steps=3", "--trainer.limit_val_batches=1", *TINY, *TINY_FIT["dcdm_poisson2d"]]) == 0
+    best = tiny_data / "checkpoints/dcdm_poisson2d/best.ckpt"
+    assert best.is_file()
+    capsys.readouterr()
+    quick = ["--task.init_args.num_systems=2", "--task.init_args.repeats=1", "--task.init_args.network_maxiter=10"]
+    assert main(["evaluate", "--config", str(CONFIGS / "eval/dcdm_poisson2d.yaml"), "--wandb=false", *quick]) == 0
+    table = capsys.readouterr().out
+    for method in ("| CG |", "Jacobi-PCG", "IC(0)-PCG", "AMG-PCG (torch V-cycle)", "AMG-PCG (PyAMG, CPU)", "DCDM", "FCG + network"):
+        assert method in table, method
+    results = tiny_data / "results/dcdm_poisson2d"
+    assert (results / "results.json").is_file() and (results / "residuals.png").is_file()
 
 
 def test_generate_fit_evaluate_end_to_end(tiny_data, capsys):
@@ -67,8 +89,7 @@ def test_generate_fit_evaluate_end_to_end(tiny_data, capsys):
     best = tiny_data / "checkpoints/deeponet_antiderivative/best.ckpt"
     assert best.is_file() and (best.parent / "last.ckpt").is_file()
     assert main(["test", "--config", config, "--ckpt_path", str(best), *TINY]) == 0
-    for eval_config in EVAL_CONFIGS:
-        assert main(["evaluate", "--config", str(eval_config), "--wandb=false"]) == 0
+    assert main(["evaluate", "--config", str(CONFIGS / "eval/deeponet_antiderivative.yaml"), "--wandb=false"]) == 0
     results = tiny_data / "results/deeponet_antiderivative"
     assert (results / "results.json").is_file() and (results / "results.md").is_file()
     assert "rel_l2_mean" in (results / "results.md").read_text()

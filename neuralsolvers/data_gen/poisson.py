@@ -140,9 +140,10 @@ class PoissonObstacles(Generator):
             return [False] * (2 * dim - 1) + [True]
         return [self.walls == "dirichlet"] * (2 * dim)
 
-    def operator(self, mask: np.ndarray) -> DiffusionStencil:
-        """The matrix-free operator of one scene (``.to_scipy()`` for the SciPy matrix)."""
-        return DiffusionStencil(self.grid, mask=torch.as_tensor(mask.astype(bool)), spacing=1.0 / max(self.grid), dirichlet_walls=self.dirichlet_walls())
+    def operator(self, mask: np.ndarray, dtype: torch.dtype = torch.float64, device: str | torch.device = "cpu") -> DiffusionStencil:
+        """The matrix-free operator of one scene's fluid ``mask`` (``.to_scipy()`` for the SciPy matrix)."""
+        fluid = torch.as_tensor(np.asarray(mask).astype(bool))
+        return DiffusionStencil(self.grid, mask=fluid, spacing=1.0 / max(self.grid), dirichlet_walls=self.dirichlet_walls(), dtype=dtype, device=device)
 
     def generate(self, num_samples: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
         grid = tuple(self.grid)

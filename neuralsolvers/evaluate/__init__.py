@@ -2,6 +2,7 @@
 
 from neuralsolvers.evaluate.base import Evaluation
 from neuralsolvers.evaluate.operator import OperatorEvaluation
+from neuralsolvers.evaluate.preconditioner import PreconditionerEvaluation
 from neuralsolvers.evaluate.report import Report
 
-__all__ = ["Evaluation", "OperatorEvaluation", "Report"]
+__all__ = ["Evaluation", "OperatorEvaluation", "PreconditionerEvaluation", "Report"]

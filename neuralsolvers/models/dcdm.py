@@ -8,8 +8,8 @@ full-resolution skip, more full-resolution blocks, a 1×1(×1) output convolutio
 With one input channel and blocks ``(2, 3, 2)`` the 3D net has 97,457 parameters, as the paper's
 64³ model (15 convolutions of 3×3×3 and a 1×1×1 output).
 
-Inputs: the (normalized) residual field, optionally with the fluid mask as a second channel,
-``(B, C, *grid)`` with ``grid`` 2D or 3D (odd sizes are fine: the coarse level is cropped back).
+Inputs: the (normalized) residual field, optionally after the fluid mask as channel 0 (the order of
+:class:`~neuralsolvers.solvers.FieldPreconditioner`'s condition), ``(B, C, *grid)`` with ``grid`` 2D or 3D (odd sizes are fine: the coarse level is cropped back).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ class DCDMNet(nn.Module):
 
     Args:
         dim: 2 or 3 spatial dimensions.
-        in_channels: 1 (residual) or 2 (residual and fluid mask).
+        in_channels: 1 (residual) or 2 (fluid mask, then residual).
         channels: hidden channels (16 in the paper).
         blocks: residual blocks (before pooling, on the coarse level, after upsampling).
     """
@@ -52,10 +52,12 @@ class DCDMNet(nn.Module):
         super().__init__()
         if dim not in (2, 3):
             raise ValueError(f"dim must be 2 or 3, got {dim}")
+        if in_channels not in (1, 2):
+            raise ValueError(f"in_channels must be 1 (residual) or 2 (mask and residual), got {in_channels}")
         if len(blocks) != 3 or min(blocks) < 0:
             raise ValueError(f"blocks must be three non-negative counts, got {blocks}")
         conv = nn.Conv2d if dim == 2 else nn.Conv3d
-        self.dim = dim
+        self.dim, self.in_channels = dim, in_channels
         self.inlet = conv(in_channels, channels, kernel_size=3, padding=1)
         self.before, self.coarse, self.after = (
             nn.Sequential(*(_ResidualBlock(conv, channels) for _ in range(count))) for count in blocks

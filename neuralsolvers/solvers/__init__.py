@@ -5,7 +5,7 @@ enter through :class:`ModulePreconditioner`.
 """
 
 from neuralsolvers.solvers.amg import AMG
-from neuralsolvers.solvers.dcdm import dcdm
+from neuralsolvers.solvers.dcdm import dcdm, dcdm_preconditioner
 from neuralsolvers.solvers.field_preconditioner import FieldPreconditioner
 from neuralsolvers.solvers.forward_operators import (
     ForwardOperator,
@@ -59,6 +59,7 @@ __all__ = [
     "as_preconditioner",
     "cg",
     "dcdm",
+    "dcdm_preconditioner",
     "fcg",
     "hybrid",
     "ic0_factor",

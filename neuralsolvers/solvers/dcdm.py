@@ -15,17 +15,21 @@ from typing import Any
 
 import torch
 
-from neuralsolvers.solvers.field_preconditioner import normalized_call
+from neuralsolvers.solvers.field_preconditioner import FieldPreconditioner, normalized_call
 from neuralsolvers.solvers.krylov import (
     BREAKDOWN_INDEFINITE,
     BREAKDOWN_NONFINITE,
+    BREAKDOWN_STAGNATION,
     SolverResult,
     SolveState,
     column_dots,
     column_norms,
 )
 
-__all__ = ["dcdm"]
+__all__ = ["dcdm", "dcdm_preconditioner"]
+
+# a direction whose energy drops below this fraction in the A-orthogonalization has vanished
+STAGNATION = 1e-12
 
 
 def dcdm(
@@ -53,8 +57,9 @@ def dcdm(
 
     Returns:
         :class:`~neuralsolvers.solvers.krylov.SolverResult`. A non-finite direction stops its column
-        with ``info = −2``; a direction with ``qᵀAq ≤ 0`` after orthogonalization (a non-SPD ``A``)
-        with ``info = −1``.
+        with ``info = −2``; a direction that vanishes in the orthogonalization (zero, or in the span
+        of the kept ones: its ``qᵀAq`` drops below ``1e-12`` of its value) with ``info = −3``; a
+        direction with ``qᵀAq ≤ 0`` otherwise (a non-SPD ``A``) with ``info = −1``.
     """
     if keep < 0:
         raise ValueError(f"keep must be non-negative, got {keep}")
@@ -64,23 +69,27 @@ def dcdm(
     for _ in range(run.maxiter):
         if not bool(run.active.any()):
             break
-        active = run.active
         with torch.no_grad():
             q = normalized_call(direction, run.r)
         run.stop_broken(~torch.isfinite(q).all(0), BREAKDOWN_NONFINITE)
         q = torch.where(run.active, q, zero)
         Aq = run.A @ q
+        raw = column_dots(q, Aq)
         for p, Ap, pAp in kept:
             beta = torch.where(pAp > 0, column_dots(q, Ap) / pAp, 0.0)
             q, Aq = q - beta * p, Aq - beta * Ap
         curvature = column_dots(q, Aq)
         run.stop_broken(~torch.isfinite(curvature), BREAKDOWN_NONFINITE)
+        # nothing left of the direction: the network gave zero or a combination of the kept directions
+        run.stop_broken((raw == 0) | ((raw > 0) & (curvature <= STAGNATION * raw)), BREAKDOWN_STAGNATION)
         run.stop_broken(~(curvature > 0), BREAKDOWN_INDEFINITE)
+        if not bool(run.active.any()):
+            break
         alpha = torch.where(run.active, column_dots(q, run.r) / torch.where(curvature > 0, curvature, 1.0), 0.0)
         run.x = run.x + alpha * q
         run.r = run.b - run.A @ run.x
         kept = [*kept, (q, Aq, curvature)][-keep:] if keep else []
-        run.iterations += active
+        run.iterations += run.active
         norm = column_norms(run.r)
         run.history.append(norm)
         run.stop_broken(~torch.isfinite(norm), BREAKDOWN_NONFINITE)
@@ -88,3 +97,18 @@ def dcdm(
         if callback is not None:
             callback(run.x[:, 0] if run.vector else run.x)
     return run.result()
+
+
+def dcdm_preconditioner(
+    network: torch.nn.Module, mask: torch.Tensor, dtype: torch.dtype = torch.float64, device: str | torch.device = "cpu"
+) -> FieldPreconditioner:
+    """A DCDM network as the direction map of :func:`dcdm` or the preconditioner of ``fcg`` on one scene.
+
+    ``mask`` (bool or 0/1, shape ``grid``, 2D or 3D) is the fluid mask: it is the network's first
+    input channel when the network takes two (``in_channels = 2``), and the directions are zeroed on
+    obstacle cells (whose rows are the identity and whose residual is zero), so the iterates stay
+    zero there. Residuals are scaled to unit RMS before the network, as in training.
+    """
+    fluid = mask.to(device=device, dtype=torch.float32)
+    condition = fluid if getattr(network, "in_channels", 1) == 2 else None
+    return FieldPreconditioner(network, fluid.shape, condition=condition, output_mask=fluid, dtype=dtype, device=device)

@@ -1,7 +1,7 @@
 """Grid networks as (nonlinear) preconditioners of flattened residuals, for ``fcg`` and ``hybrid``.
 
-A neural operator trained on fields ``(batch, channels, H, W)`` is applied to residual columns
-``(n, k)`` of a grid system (unknowns in C order of the ``H × W`` grid, ``n = H·W``, as in
+A network trained on fields ``(batch, channels, *grid)`` (2D or 3D) is applied to residual columns
+``(n, k)`` of a grid system (unknowns in C order of the grid, ``n`` its size, as in
 :class:`~neuralsolvers.solvers.stencils.DiffusionStencil`). Each residual is scaled to unit norm
 before the network and its output scaled back (the network never sees the residual's size, as in
 HINTS), which makes the map positively homogeneous but not linear: only the flexible ``fcg`` and
@@ -10,6 +10,7 @@ HINTS), which makes the map positively homogeneous but not linear: only the flex
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
 import torch
@@ -37,20 +38,24 @@ def normalized_call(fn: Callable[[torch.Tensor], torch.Tensor], r: torch.Tensor)
 class FieldPreconditioner(ModulePreconditioner):
     """A network on grid fields as a preconditioner ``z = M(r)`` of ``(n,)`` or ``(n, k)`` residuals.
 
-    Residual columns ``(n, k)`` become fields ``(k, 1, H, W)``; with ``pad = p`` they are zero-padded
-    to ``(k, 1, H + 2p, W + 2p)`` (e.g. ``p = 1`` adds the Dirichlet boundary nodes, for networks
-    trained on the full ``s × s`` node grid of Darcy with interior ``(s − 2)²``). With ``condition``
-    the network gets ``(k, 2, H + 2p, W + 2p)``, channel 0 the condition (the same for every
-    column), channel 1 the residual. The network returns ``k·(H + 2p)·(W + 2p)`` numbers per call
-    (``(k, 1, H', W')`` or ``(k, H', W')``); the padding is cropped and the fields flattened back.
+    Residual columns ``(n, k)`` become fields ``(k, 1, *grid)`` (2D ``H × W`` or 3D ``D × H × W``,
+    ``n`` their product, C order); with ``pad = p`` they are zero-padded by ``p`` on every side (e.g.
+    ``p = 1`` adds the Dirichlet boundary nodes, for networks trained on the full ``s × s`` node grid
+    of Darcy with interior ``(s − 2)²``). With ``condition`` the network gets ``(k, 2, *padded)``,
+    channel 0 the condition (the same for every column), channel 1 the residual. The network returns
+    ``k·prod(padded)`` numbers per call (``(k, 1, *padded)`` or ``(k, *padded)``); the padding is
+    cropped, the result multiplied by ``output_mask`` if given, and the fields flattened back.
 
     Args:
         network: module or callable on fields, as above. It runs in its own dtype (that of its
             first parameter, else the residual's) under ``torch.no_grad``; the output is cast back.
-        grid: ``(H, W)``, the interior grid of the unknowns.
-        condition: fixed field ``(H + 2p, W + 2p)`` (e.g. the coefficient ``a``), or None.
+        grid: the grid of the unknowns, 2 or 3 sizes.
+        condition: fixed field of the padded grid's shape (e.g. the coefficient ``a`` or the fluid
+            mask), or None.
         pad: zero nodes added on each side before the network and cropped after.
         normalize: scale each residual to unit RMS before the network and back after.
+        output_mask: field of ``grid``'s shape the output is multiplied by (e.g. the fluid mask, so
+            directions vanish on obstacle cells), or None.
         dtype, device: of the residuals it is applied to.
     """
 
@@ -61,40 +66,43 @@ class FieldPreconditioner(ModulePreconditioner):
         condition: torch.Tensor | None = None,
         pad: int = 0,
         normalize: bool = True,
+        output_mask: torch.Tensor | None = None,
         dtype: torch.dtype = torch.float64,
         device: str | torch.device = "cpu",
     ):
         self.grid = tuple(int(s) for s in grid)
-        if len(self.grid) != 2 or min(self.grid) < 1 or pad < 0:
-            raise ValueError(f"grid must be two positive sizes and pad ≥ 0, got {grid} and {pad}")
+        if len(self.grid) not in (2, 3) or min(self.grid) < 1 or pad < 0:
+            raise ValueError(f"grid must be 2 or 3 positive sizes and pad ≥ 0, got {grid} and {pad}")
         super().__init__(
             self._normalized if normalize else self._fields,
-            self.grid[0] * self.grid[1],
+            math.prod(self.grid),
             linear_spd=False,
             dtype=dtype,
             device=device,
         )
         self.network, self.pad = network, pad
-        self.padded = (self.grid[0] + 2 * pad, self.grid[1] + 2 * pad)
+        self.padded = tuple(s + 2 * pad for s in self.grid)
         parameters = network.parameters() if isinstance(network, nn.Module) else iter(())
         self.network_dtype = next((p.dtype for p in parameters), None)
         if condition is not None and tuple(condition.shape) != self.padded:
-            raise ValueError(
-                f"condition must have shape {self.padded}, got {tuple(condition.shape)}"
-            )
+            raise ValueError(f"condition must have shape {self.padded}, got {tuple(condition.shape)}")
+        if output_mask is not None and tuple(output_mask.shape) != self.grid:
+            raise ValueError(f"output_mask must have the grid's shape {self.grid}, got {tuple(output_mask.shape)}")
         self.condition = None if condition is None else condition.to(self.device)
+        self.output_mask = None if output_mask is None else output_mask.to(self.device).reshape(-1, 1)
 
     def _normalized(self, r: torch.Tensor) -> torch.Tensor:
         return normalized_call(self._fields, r)
 
     def _fields(self, r: torch.Tensor) -> torch.Tensor:
-        """``(n, k) → (n, k)`` through the network on ``(k, channels, H + 2p, W + 2p)`` fields."""
+        """``(n, k) → (n, k)`` through the network on ``(k, channels, *padded)`` fields."""
         k, p = r.shape[1], self.pad
         dtype = self.network_dtype or r.dtype
-        fields = F.pad(r.T.reshape(k, 1, *self.grid).to(dtype), (p, p, p, p))
+        fields = F.pad(r.T.reshape(k, 1, *self.grid).to(dtype), (p, p) * len(self.grid))
         if self.condition is not None:
             condition = self.condition.to(dtype).expand(k, 1, *self.padded)
             fields = torch.cat([condition, fields], dim=1)
         out = self.network(fields).reshape(k, *self.padded)
-        out = out[:, p : p + self.grid[0], p : p + self.grid[1]]
-        return out.reshape(k, -1).T.to(r.dtype)
+        out = out[(slice(None), *(slice(p, p + s) for s in self.grid))]
+        z = out.reshape(k, -1).T.to(r.dtype)
+        return z if self.output_mask is None else z * self.output_mask.to(z.dtype)

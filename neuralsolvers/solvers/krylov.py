@@ -35,6 +35,7 @@ __all__ = [
 
 BREAKDOWN_INDEFINITE = -1
 BREAKDOWN_NONFINITE = -2
+BREAKDOWN_STAGNATION = -3
 
 
 @dataclass
@@ -47,7 +48,8 @@ class SolverResult:
         iterations: iterations done (``(k,)`` tensor for batched ``b``).
         residuals: relative residual norms ``‖r_j‖ / ‖b‖`` per iteration, ``(iterations + 1,)`` or
             ``(iterations + 1, k)``; the last row is the recomputed true residual.
-        info: 0 converged; > 0 iterations done without converging; −1 breakdown (not SPD); −2 NaN/Inf.
+        info: 0 converged; > 0 iterations done without converging; −1 breakdown (not SPD); −2 NaN/Inf;
+            −3 no progress (``dcdm``: a direction that vanishes after A-orthogonalization).
         message: ``info`` in words.
         true_residual: final ``‖b − Ax‖ / ‖b‖`` (per column when batched).
         time: wall time in seconds (synchronized on CUDA).
@@ -143,6 +145,11 @@ class SolveState:
             torch.cuda.synchronize(self.b.device)
         if bool((self.status == BREAKDOWN_NONFINITE).any()) or not bool(finite.all()):
             info, message = BREAKDOWN_NONFINITE, "breakdown: NaN or Inf in the iteration (operator or preconditioner output)"
+        elif bool((self.status == BREAKDOWN_STAGNATION).any()):
+            info, message = BREAKDOWN_STAGNATION, (
+                "no progress: the new direction vanished after A-orthogonalization against the kept ones "
+                "(a preconditioner or network that does not respond to the residual)"
+            )
         elif bool((self.status == BREAKDOWN_INDEFINITE).any()):
             info, message = BREAKDOWN_INDEFINITE, "breakdown: pᵀAp ≤ 0 or rᵀz ≤ 0 (operator or preconditioner not SPD)"
         elif bool(converged.all()):

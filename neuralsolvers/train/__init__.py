@@ -7,18 +7,23 @@ from neuralsolvers.train.callbacks import (
     TrainingDiverged,
 )
 from neuralsolvers.train.datamodules import OperatorDataModule
-from neuralsolvers.train.losses import OperatorLoss, relative_l2
+from neuralsolvers.train.losses import OperatorLoss, dcdm_loss, relative_l2
 from neuralsolvers.train.operator import OperatorModule
+from neuralsolvers.train.preconditioner import PreconditionerModule
+from neuralsolvers.train.preconditioner_data import KrylovDataModule
 from neuralsolvers.train.schedules import WarmupCosineLR
 
 __all__ = [
+    "KrylovDataModule",
     "LearningRateLog",
     "NonFiniteLossStop",
     "OperatorDataModule",
     "OperatorLoss",
     "OperatorModule",
     "PredictionFigure",
+    "PreconditionerModule",
     "TrainingDiverged",
     "WarmupCosineLR",
+    "dcdm_loss",
     "relative_l2",
 ]

@@ -9,6 +9,7 @@ from typing import Any
 import matplotlib.pyplot as plt
 import pytorch_lightning as pl
 import torch
+from matplotlib.figure import Figure
 from pytorch_lightning.callbacks import LearningRateMonitor
 
 from neuralsolvers.errors import NeuralSolversError
@@ -54,7 +55,8 @@ class LearningRateLog(LearningRateMonitor):
 
 
 class PredictionFigure(pl.Callback):
-    """After fit (validation data) and test (test data): a figure of prediction against truth.
+    """After fit (validation data) and test (test data): a figure of prediction against truth, or
+    the module's own figure when it has ``draw_figure(split) -> Figure | None``.
 
     Saved as PNG in the run directory and logged to W&B as an image.
 
@@ -75,6 +77,9 @@ class PredictionFigure(pl.Callback):
         datamodule = trainer.datamodule
         if not trainer.is_global_zero or datamodule is None or self.num_samples < 1:
             return
+        if hasattr(pl_module, "draw_figure"):  # a module with its own picture of how it does
+            self._save(trainer, pl_module.draw_figure(split), f"{split}/figure", f"figure_{split}.png")
+            return
         loader = getattr(datamodule, f"{split}_dataloader")()
         batch = next(iter(loader))
         batch = {key: value.to(pl_module.device) for key, value in batch.items()}
@@ -88,11 +93,17 @@ class PredictionFigure(pl.Callback):
             None if points is None or points.dim() != 2 else points.cpu().numpy(),
             title=f"{type(pl_module.model).__name__}: {split} samples",
         )
-        directory = run_directory(trainer)
-        path = Path(directory) / f"predictions_{split}.png"
+        self._save(trainer, figure, f"{split}/predictions", f"predictions_{split}.png")
+
+    @staticmethod
+    def _save(trainer: pl.Trainer, figure: Figure | None, key: str, filename: str) -> None:
+        """Save ``figure`` in the run directory and log it to W&B under ``key``."""
+        if figure is None:
+            return
+        path = Path(run_directory(trainer)) / filename
         path.parent.mkdir(parents=True, exist_ok=True)
         figure.savefig(path, dpi=100)
         for logger in trainer.loggers:
             if hasattr(logger, "log_image"):
-                logger.log_image(key=f"{split}/predictions", images=[str(path)])
+                logger.log_image(key=key, images=[str(path)])
         plt.close(figure)

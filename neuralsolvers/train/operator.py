@@ -17,6 +17,7 @@ from torch import nn
 
 from neuralsolvers.models.registry import model_spec
 from neuralsolvers.train.losses import OperatorLoss, relative_l2
+from neuralsolvers.train.schedules import optimizer_and_schedule
 
 __all__ = ["OperatorModule"]
 
@@ -83,13 +84,7 @@ class OperatorModule(pl.LightningModule):
         self._step(batch, "test")
 
     def configure_optimizers(self) -> Any:
-        optimizer = self.optimizer_factory(self.parameters())
-        if self.scheduler_factory is None:
-            return optimizer
-        scheduler = self.scheduler_factory(optimizer)
-        if getattr(scheduler, "total_steps", 0) is None:
-            scheduler.total_steps = int(self.trainer.estimated_stepping_batches)
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+        return optimizer_and_schedule(self, self.optimizer_factory, self.scheduler_factory)
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["neuralsolvers_model"] = model_spec(self.model)

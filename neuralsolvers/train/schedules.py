@@ -3,11 +3,28 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
+import pytorch_lightning as pl
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LambdaLR
 
-__all__ = ["WarmupCosineLR"]
+__all__ = ["WarmupCosineLR", "optimizer_and_schedule"]
+
+
+def optimizer_and_schedule(
+    module: pl.LightningModule, optimizer: Callable[..., Optimizer], scheduler: Callable[[Optimizer], Any] | None
+) -> Any:
+    """``configure_optimizers``' return value: the optimizer of the module's parameters and, if
+    given, its scheduler stepped every optimizer step (``total_steps: None`` filled in from the trainer)."""
+    built = optimizer(module.parameters())
+    if scheduler is None:
+        return built
+    schedule = scheduler(built)
+    if getattr(schedule, "total_steps", 0) is None:
+        schedule.total_steps = int(module.trainer.estimated_stepping_batches)
+    return {"optimizer": built, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
 
 
 class WarmupCosineLR(LambdaLR):

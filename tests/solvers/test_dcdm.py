@@ -6,7 +6,7 @@ import scipy.sparse.linalg as spla
 import torch
 
 from neuralsolvers.solvers import Jacobi, cg, dcdm
-from neuralsolvers.solvers.krylov import BREAKDOWN_NONFINITE
+from neuralsolvers.solvers.krylov import BREAKDOWN_NONFINITE, BREAKDOWN_STAGNATION
 
 
 @pytest.fixture(scope="module")
@@ -47,3 +47,10 @@ def test_network_nan_is_a_breakdown_and_columns_are_batched(system):
     single = dcdm(stencil, B[:, 1], jacobi.apply, rtol=1e-8)
     assert bool(batched.converged.all()) and int(batched.iterations[1]) == single.iterations
     torch.testing.assert_close(batched.x[:, 1], single.x, rtol=1e-10, atol=0)
+
+
+def test_a_direction_map_that_ignores_the_residual_is_reported_as_no_progress(system):
+    stencil, _, b = system
+    result = dcdm(stencil, b, lambda r: torch.ones_like(r), rtol=1e-8)
+    assert not result.converged and result.info == BREAKDOWN_STAGNATION and "no progress" in result.message
+    assert result.iterations == 1  # the one step along the constant was taken, then nothing new

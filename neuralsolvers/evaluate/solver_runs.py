@@ -1,0 +1,187 @@
+"""One solve of one obstacle Poisson system by a named method, timed and measured the same way for all.
+
+Methods: ``cg`` (no preconditioner), ``jacobi``, ``ic0``, ``amg`` (PCG with our torch V-cycle on the
+system's device), ``pyamg`` (PyAMG's own ``solve(accel="cg")`` on the CPU, the reference), and the
+learned ``dcdm`` (the DCDM iteration) and ``fcg`` (flexible CG with the network as preconditioner).
+Set-up (building the preconditioner) and solve are timed apart with device synchronization. Peak
+memory is what the method needs beyond what was held before it started: on CUDA the allocator's peak
+(``torch.cuda.max_memory_allocated``), on the CPU the peak of the process's resident set size,
+sampled every millisecond by a thread (so a spike shorter than that can be missed).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import psutil
+import torch
+from torch import nn
+
+from neuralsolvers.solvers import (
+    AMG,
+    IncompleteCholesky,
+    Jacobi,
+    cg,
+    dcdm,
+    dcdm_preconditioner,
+    fcg,
+)
+
+__all__ = ["CLASSICAL", "LEARNED", "METHODS", "PeakMemory", "SolveRun", "solve_system"]
+
+CLASSICAL = ("cg", "jacobi", "ic0", "amg", "pyamg")
+LEARNED = ("dcdm", "fcg")
+METHODS = CLASSICAL + LEARNED
+LABELS = {
+    "cg": "CG",
+    "jacobi": "Jacobi-PCG",
+    "ic0": "IC(0)-PCG",
+    "amg": "AMG-PCG (torch V-cycle)",
+    "pyamg": "AMG-PCG (PyAMG, CPU)",
+    "dcdm": "DCDM",
+    "fcg": "FCG + network",
+}
+
+
+@dataclass
+class SolveRun:
+    """What one solve measured: iterations, seconds (set-up apart), relative residual history
+    ``(iterations + 1,)`` (last entry the true residual), final true residual, peak bytes beyond
+    what was held before (set-up and solve; see :class:`PeakMemory`)."""
+
+    method: str
+    iterations: int
+    converged: bool
+    setup_s: float
+    solve_s: float
+    residuals: np.ndarray
+    true_residual: float
+    peak_bytes: int
+
+    @property
+    def label(self) -> str:
+        return LABELS[self.method]
+
+
+class PeakMemory:
+    """Context manager: ``.bytes`` is the peak memory used inside it beyond what was in use before."""
+
+    def __init__(self, device: torch.device):
+        self.device, self.bytes = device, 0
+
+    def __enter__(self) -> PeakMemory:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+            torch.cuda.reset_peak_memory_stats(self.device)
+            self.held = torch.cuda.memory_allocated(self.device)
+        else:
+            self.process = psutil.Process()
+            self.held = self.peak = self.process.memory_info().rss
+            self.done = threading.Event()
+            self.sampler = threading.Thread(target=self._sample, daemon=True)
+            self.sampler.start()
+        return self
+
+    def _sample(self) -> None:
+        while not self.done.wait(0.001):
+            self.peak = max(self.peak, self.process.memory_info().rss)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+            self.bytes = torch.cuda.max_memory_allocated(self.device) - self.held
+        else:
+            self.done.set()
+            self.sampler.join()
+            self.bytes = max(self.peak, self.process.memory_info().rss) - self.held
+
+
+def _synchronized(device: torch.device, fn: Callable[[], Any]) -> tuple[Any, float]:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    start = time.perf_counter()
+    value = fn()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return value, time.perf_counter() - start
+
+
+def _pyamg(matrix: Any, b: torch.Tensor, rtol: float, maxiter: int) -> Callable[[], tuple[np.ndarray, np.ndarray]]:
+    """PyAMG's set-up (smoothed aggregation, its defaults); returns the solve, which gives ``x`` and
+    the relative residual history."""
+    import pyamg
+
+    hierarchy = pyamg.smoothed_aggregation_solver(matrix)
+    rhs = b.cpu().numpy()
+
+    def solve() -> tuple[np.ndarray, np.ndarray]:
+        history: list[float] = []
+        x = hierarchy.solve(rhs, tol=rtol, accel="cg", maxiter=maxiter, residuals=history)
+        return x, np.asarray(history) / np.linalg.norm(rhs)
+
+    return solve
+
+
+def solve_system(
+    method: str,
+    operator: Any,
+    b: torch.Tensor,
+    mask: torch.Tensor,
+    network: nn.Module | None = None,
+    rtol: float = 1e-6,
+    maxiter: int = 10_000,
+    network_maxiter: int = 500,
+    truncation: int = 2,
+) -> SolveRun:
+    """Solve ``operator x = b`` (a :class:`~neuralsolvers.solvers.DiffusionStencil` and ``(n,)``
+    float64 on one device) with ``method`` to the relative true residual ``rtol``.
+
+    ``network`` (a DCDM network) is needed by the learned methods, which stop after
+    ``network_maxiter`` iterations (network calls); the classical ones after ``maxiter``.
+    """
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; choose from {list(METHODS)}")
+    if method in LEARNED and network is None:
+        raise ValueError(f"method {method!r} needs a trained network (a checkpoint)")
+    device = b.device
+    with PeakMemory(device) as memory:
+        run = _solve(method, operator, b, mask, network, rtol, maxiter, network_maxiter, truncation)
+    run.peak_bytes = memory.bytes
+    return run
+
+
+def _solve(
+    method: str, operator: Any, b: torch.Tensor, mask: torch.Tensor, network: nn.Module | None,
+    rtol: float, maxiter: int, network_maxiter: int, truncation: int,
+) -> SolveRun:
+    device = b.device
+    if method == "pyamg":
+        solve, setup = _synchronized(device, lambda: _pyamg(operator.to_scipy(), b, rtol, maxiter))
+        (x, history), seconds = _synchronized(device, solve)
+        x = torch.as_tensor(x, device=device)
+        true = float(torch.linalg.vector_norm(b - operator @ x) / torch.linalg.vector_norm(b))
+        return SolveRun(method, len(history) - 1, true <= rtol * (1 + 1e-9), setup, seconds, np.append(history[:-1], true), true, 0)
+    builders: dict[str, Callable[[], Any]] = {
+        "cg": lambda: None,
+        "jacobi": lambda: Jacobi(operator),
+        "ic0": lambda: IncompleteCholesky(operator.to_scipy(), dtype=b.dtype, device=device),
+        "amg": lambda: AMG(operator.to_scipy(), dtype=b.dtype, device=device),
+        "dcdm": lambda: dcdm_preconditioner(network, mask, dtype=b.dtype, device=device),
+        "fcg": lambda: dcdm_preconditioner(network, mask, dtype=b.dtype, device=device),
+    }
+    M, setup = _synchronized(device, builders[method])
+    if method == "dcdm":
+        result, seconds = _synchronized(device, lambda: dcdm(operator, b, M, rtol=rtol, maxiter=network_maxiter))
+    elif method == "fcg":
+        result, seconds = _synchronized(device, lambda: fcg(operator, b, M=M, rtol=rtol, maxiter=network_maxiter, truncation=truncation))
+    else:
+        result, seconds = _synchronized(device, lambda: cg(operator, b, M=M, rtol=rtol, maxiter=maxiter))
+    return SolveRun(
+        method, int(result.iterations), bool(result.converged), setup, seconds,
+        result.residuals.cpu().numpy(), float(result.true_residual), 0,
+    )

@@ -1,0 +1,130 @@
+"""DCDM's training data: Krylov-vector right-hand sides of one scene, held-out systems for validation.
+
+The training set is a ``krylov_vectors`` dataset (``neuralsolvers generate --config
+configs/data/krylov_vectors_2d.yaml``): right-hand sides ``b`` ``(N, *grid)`` with ‖b‖ = 1 and the
+fluid mask of the one scene whose operator made them. That operator is rebuilt matrix-free from the
+dataset's own parameters (grid, walls) and mask, so the loss needs no stored matrix. Validation
+solves run on held-out scenes of a ``poisson_obstacles`` dataset (``systems``), unseen in training.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+from neuralsolvers.data_gen.poisson import PoissonObstacles
+from neuralsolvers.data_gen.store import ShardedDataset
+from neuralsolvers.errors import ConfigError
+from neuralsolvers.solvers.stencils import DiffusionStencil
+
+__all__ = ["KrylovDataModule", "PoissonSystem"]
+
+
+class PoissonSystem:
+    """One obstacle Poisson system: fluid ``mask`` ``grid`` (bool), right-hand side ``b`` ``(n,)``
+    float64, and its matrix-free operator (float64, on ``device``)."""
+
+    def __init__(self, scene: PoissonObstacles, mask: np.ndarray, b: np.ndarray, device: str | torch.device = "cpu"):
+        self.scene = scene
+        self.mask = torch.as_tensor(np.asarray(mask).astype(bool), device=device)
+        self.b = torch.as_tensor(np.asarray(b, dtype=np.float64).reshape(-1), device=device)
+        self.operator: DiffusionStencil = scene.operator(np.asarray(mask), device=device)
+
+    @property
+    def device(self) -> torch.device:
+        return self.b.device
+
+    def to(self, device: str | torch.device) -> PoissonSystem:
+        """The same system on ``device`` (itself if already there)."""
+        if torch.device(device) == self.device:
+            return self
+        return PoissonSystem(self.scene, self.mask.cpu().numpy(), self.b.cpu().numpy(), device)
+
+
+def load_systems(directory: str | Path, count: int | None = None, device: str | torch.device = "cpu") -> list[PoissonSystem]:
+    """The first ``count`` (default all) systems of a ``poisson_obstacles`` dataset split."""
+    dataset = ShardedDataset(directory, generator="poisson_obstacles")
+    parameters = dataset.metadata["parameters"]
+    scene = PoissonObstacles(grid=parameters["grid"], walls=parameters["walls"], solve=False)
+    arrays = dataset.load(["mask", "b"])
+    count = len(dataset) if count is None else min(count, len(dataset))
+    return [PoissonSystem(scene, arrays["mask"][i], arrays["b"][i], device) for i in range(count)]
+
+
+class KrylovDataModule(pl.LightningDataModule):
+    """Right-hand sides for DCDM's unsupervised loss, and validation systems for solve counts.
+
+    Args:
+        train: directory of a ``krylov_vectors`` dataset split (e.g. ``data/krylov_vectors_2d_64/train``).
+        systems: directory of a ``poisson_obstacles`` split whose first ``num_systems`` systems are
+            solved with DCDM at every validation (their iteration counts are logged), or None.
+        num_systems: validation systems.
+        expect: generator parameters the Krylov dataset must have been made with (checked).
+        num_train: use only the first ``num_train`` right-hand sides.
+        batch_size: right-hand sides per batch (the paper: 10).
+        val_fraction: fraction of the right-hand sides held out for the validation loss.
+        seed: seed of the shuffling.
+
+    Batches: ``{"b": (B, *grid)}`` float32.
+    """
+
+    def __init__(
+        self,
+        train: str,
+        systems: str | None = None,
+        num_systems: int = 4,
+        expect: dict[str, Any] | None = None,
+        num_train: int | None = None,
+        batch_size: int = 10,
+        val_fraction: float = 0.05,
+        seed: int = 0,
+    ):
+        super().__init__()
+        if batch_size < 1 or num_systems < 0:
+            raise ConfigError(f"data.batch_size must be positive and data.num_systems non-negative, got {batch_size}, {num_systems}")
+        if not 0.0 < val_fraction < 1.0:
+            raise ConfigError(f"data.val_fraction must lie in (0, 1), got {val_fraction}")
+        self.save_hyperparameters()
+        self.splits: dict[str, TensorDataset] = {}
+        self.scene: PoissonObstacles | None = None
+        self.mask: torch.Tensor | None = None
+        self.systems: list[PoissonSystem] = []
+
+    def setup(self, stage: str | None = None) -> None:
+        hp = self.hparams
+        if self.splits:
+            return
+        dataset = ShardedDataset(hp.train, expect=hp.expect, generator="krylov_vectors")
+        parameters = dataset.metadata["parameters"]
+        self.scene = PoissonObstacles(grid=parameters["grid"], walls=parameters["walls"], solve=False)
+        self.mask = torch.as_tensor(dataset.shared["mask"].astype(bool))
+        b = torch.from_numpy(dataset.load(["b"])["b"][: hp.num_train].astype(np.float32))
+        num_val = max(1, int(round(hp.val_fraction * len(b))))
+        if num_val >= len(b):
+            raise ConfigError(f"{hp.train}: {len(b)} right-hand sides are too few to hold out a validation set")
+        self.splits = {"train": TensorDataset(b[:-num_val]), "val": TensorDataset(b[-num_val:])}
+        if hp.systems is not None and hp.num_systems > 0:
+            self.systems = load_systems(hp.systems, hp.num_systems)
+            if self.systems[0].mask.dim() != self.mask.dim():
+                raise ConfigError(f"data.systems: {hp.systems} holds {self.systems[0].mask.dim()}D scenes, the training data is {self.mask.dim()}D")
+
+    def training_operator(self, dtype: torch.dtype = torch.float32, device: str | torch.device = "cpu") -> DiffusionStencil:
+        """The matrix-free operator the training right-hand sides were made with."""
+        if self.scene is None or self.mask is None:
+            raise RuntimeError("call setup() first")
+        return self.scene.operator(self.mask.numpy(), dtype=dtype, device=device)
+
+    def _loader(self, split: str, shuffle: bool) -> DataLoader:
+        generator = torch.Generator().manual_seed(self.hparams.seed)
+        return DataLoader(self.splits[split], batch_size=self.hparams.batch_size, shuffle=shuffle, generator=generator if shuffle else None)
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val", shuffle=False)

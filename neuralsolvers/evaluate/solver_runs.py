@@ -6,11 +6,15 @@ learned ``dcdm`` (the DCDM iteration) and ``fcg`` (flexible CG with the network 
 Set-up (building the preconditioner) and solve are timed apart with device synchronization. Peak
 memory is what the method needs beyond what was held before it started: on CUDA the allocator's peak
 (``torch.cuda.max_memory_allocated``), on the CPU the peak of the process's resident set size,
-sampled every millisecond by a thread (so a spike shorter than that can be missed).
+sampled every millisecond by a thread (so a spike shorter than that can be missed), after freed
+memory was handed back to the OS.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import gc
 import threading
 import time
 from collections.abc import Callable
@@ -68,6 +72,14 @@ class SolveRun:
         return LABELS[self.method]
 
 
+def _return_freed_memory() -> None:
+    """Hand memory freed by earlier work back to the OS (glibc's ``malloc_trim``), so that the next
+    method's resident-set growth counts what it allocates rather than what it reuses."""
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: the measure is a lower bound
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
 class PeakMemory:
     """Context manager: ``.bytes`` is the peak memory used inside it beyond what was in use before."""
 
@@ -80,6 +92,7 @@ class PeakMemory:
             torch.cuda.reset_peak_memory_stats(self.device)
             self.held = torch.cuda.memory_allocated(self.device)
         else:
+            _return_freed_memory()
             self.process = psutil.Process()
             self.held = self.peak = self.process.memory_info().rss
             self.done = threading.Event()

@@ -15,7 +15,7 @@ from typing import Any
 from jsonargparse import ActionConfigFile, ArgumentParser
 from jsonargparse import ArgumentError as ParserError
 
-from neuralsolvers.errors import NeuralSolversError, invalid_arguments
+from neuralsolvers.errors import ConfigError, NeuralSolversError, invalid_arguments
 
 __all__ = ["main"]
 
@@ -120,11 +120,14 @@ def run_evaluate(args: Sequence[str]) -> None:
 
 def run_lightning(args: Sequence[str]) -> None:
     import wandb
+    from pytorch_lightning.utilities.exceptions import MisconfigurationException
 
     from neuralsolvers.train.cli import NeuralSolversCLI
 
     try:
         NeuralSolversCLI(args=list(args))
+    except MisconfigurationException as error:  # e.g. a module without the step the command needs
+        raise ConfigError(f"neuralsolvers {args[0]}: {error}") from None
     finally:
         if wandb.run is not None:  # close the run so the next command in this process starts its own
             wandb.finish()

@@ -73,6 +73,7 @@ def test_main_job_end_to_end(tiny_data, capsys):
     assert main(["fit", "--config", config, "--trainer.max_steps=3", "--trainer.limit_val_batches=1", *TINY, *TINY_FIT["dcdm_poisson2d"]]) == 0
     best = tiny_data / "checkpoints/dcdm_poisson2d/best.ckpt"
     assert best.is_file()
+    assert main(["test", "--config", config, "--ckpt_path", str(best), *TINY, *TINY_FIT["dcdm_poisson2d"]]) == 0
     capsys.readouterr()
     quick = ["--task.init_args.num_systems=2", "--task.init_args.repeats=1", "--task.init_args.network_maxiter=10"]
     assert main(["evaluate", "--config", str(CONFIGS / "eval/dcdm_poisson2d.yaml"), "--wandb=false", *quick]) == 0
@@ -198,3 +199,11 @@ def test_generate_list_names_every_generator(capsys):
     assert main(["generate", "--list"]) == 0
     out = capsys.readouterr().out
     assert "antiderivative" in out and "darcy2d" in out
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_lightning_refusal_is_one_clear_line(tiny_data, capsys):
+    """A trainer setting Lightning refuses (CUDA on a CPU machine): one error line, non-zero exit."""
+    config = str(CONFIGS / "dcdm_poisson2d.yaml")
+    assert main(["fit", "--config", config, "--trainer.accelerator=cuda", *TINY]) != 0
+    assert "cuda" in _error_line(capsys).lower()

@@ -136,6 +136,8 @@ def residual_figure(runs: dict[str, SolveRun], rtol: float, grid: str) -> Figure
         axis.set_ylabel("‖b − Ax‖ / ‖b‖")
     by_time.set_xscale("symlog", linthresh=1e-3)
     by_iteration.set_xscale("symlog", linthresh=10)
+    by_time.set_xlim(left=0)
+    by_iteration.set_xlim(left=0)
     by_iteration.legend(fontsize=7)
     figure.suptitle(f"first held-out system, {grid}")
     figure.tight_layout()

@@ -39,8 +39,6 @@ class TensorBatches(Dataset):
         points: torch.Tensor | None = None,
         points_per_sample: int | None = None,
         seed: int = 0,
-        stride: int = 1,
-        flatten_grid: bool = False,
     ):
         self.x, self.y, self.points = x, y, points
         self.points_per_sample = points_per_sample

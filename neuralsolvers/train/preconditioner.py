@@ -102,6 +102,9 @@ class PreconditionerModule(pl.LightningModule):
     def validation_step(self, batch: list[torch.Tensor], batch_idx: int) -> None:
         self.log("val/loss", self._loss(batch[0]), on_epoch=True, prog_bar=True, batch_size=len(batch[0]))
 
+    def test_step(self, batch: list[torch.Tensor], batch_idx: int) -> None:
+        self.log("test/loss", self._loss(batch[0]), on_epoch=True, batch_size=len(batch[0]))
+
     def solve(self, system: PoissonSystem, method: str = "dcdm") -> SolverResult:
         """Solve one held-out system on the module's device with ``dcdm`` or plain ``cg`` to ``val_rtol``."""
         system = system.to(self.device)
@@ -111,13 +114,20 @@ class PreconditionerModule(pl.LightningModule):
         return dcdm(system.operator, system.b, direction, rtol=self.hparams.val_rtol, maxiter=self.hparams.val_maxiter)
 
     def on_validation_epoch_end(self) -> None:
+        self._log_solves("val")
+
+    def on_test_epoch_end(self) -> None:
+        self._log_solves("test")
+
+    def _log_solves(self, split: str) -> None:
+        """Mean DCDM iterations and fraction converged over the held-out systems."""
         systems = self._systems()
         if not systems or self.trainer.sanity_checking:
             return
         results = [self.solve(system) for system in systems]
         iterations = torch.tensor([float(r.iterations) for r in results])
-        self.log("val/dcdm_iterations", iterations.mean(), prog_bar=True)
-        self.log("val/dcdm_converged", torch.tensor([float(r.converged) for r in results]).mean())
+        self.log(f"{split}/dcdm_iterations", iterations.mean(), prog_bar=True)
+        self.log(f"{split}/dcdm_converged", torch.tensor([float(r.converged) for r in results]).mean())
 
     def _systems(self) -> list[PoissonSystem]:
         """The datamodule's validation systems, on the module's device."""

@@ -67,7 +67,7 @@ class KrylovDataModule(pl.LightningDataModule):
         expect: generator parameters the Krylov dataset must have been made with (checked).
         num_train: use only the first ``num_train`` right-hand sides.
         batch_size: right-hand sides per batch (the paper: 10).
-        val_fraction: fraction of the right-hand sides held out for the validation loss.
+        val_fraction: fraction of the right-hand sides held out for the validation (and test) loss.
         seed: seed of the shuffling.
 
     Batches: ``{"b": (B, *grid)}`` float32.
@@ -127,4 +127,8 @@ class KrylovDataModule(pl.LightningDataModule):
         return self._loader("train", shuffle=True)
 
     def val_dataloader(self) -> DataLoader:
+        return self._loader("val", shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        """The held-out right-hand sides again (the test of a preconditioner is its solves)."""
         return self._loader("val", shuffle=False)

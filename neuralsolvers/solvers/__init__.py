@@ -7,6 +7,7 @@ enter through :class:`ModulePreconditioner`.
 from neuralsolvers.solvers.amg import AMG
 from neuralsolvers.solvers.dcdm import dcdm, dcdm_preconditioner
 from neuralsolvers.solvers.field_preconditioner import FieldPreconditioner
+from neuralsolvers.solvers.fixed_point import fixed_point
 from neuralsolvers.solvers.forward_operators import (
     ForwardOperator,
     GaussianBlur,
@@ -61,6 +62,7 @@ __all__ = [
     "dcdm",
     "dcdm_preconditioner",
     "fcg",
+    "fixed_point",
     "hybrid",
     "ic0_factor",
     "random_mask",

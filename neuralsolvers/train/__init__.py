@@ -7,6 +7,8 @@ from neuralsolvers.train.callbacks import (
     TrainingDiverged,
 )
 from neuralsolvers.train.datamodules import OperatorDataModule
+from neuralsolvers.train.graph import GraphModule
+from neuralsolvers.train.graph_data import GraphDataModule
 from neuralsolvers.train.losses import OperatorLoss, dcdm_loss, relative_l2
 from neuralsolvers.train.operator import OperatorModule
 from neuralsolvers.train.preconditioner import PreconditionerModule
@@ -14,6 +16,8 @@ from neuralsolvers.train.preconditioner_data import KrylovDataModule
 from neuralsolvers.train.schedules import WarmupCosineLR
 
 __all__ = [
+    "GraphDataModule",
+    "GraphModule",
     "KrylovDataModule",
     "LearningRateLog",
     "NonFiniteLossStop",

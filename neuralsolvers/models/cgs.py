@@ -1,0 +1,201 @@
+"""Convergent Graph Solvers (Park, Choo, Park, ICLR 2022), sparse and PyG-native.
+
+An attention message-passing encoder reads the graph and outputs, per head ``h``, node biases
+``b_h`` ``(N, d)`` and edge weights ``s_e ∈ [0, 1]`` (a sigmoid of an edge logit), divided by the
+out-degree of the edge's source: ``w_e = s_e / deg_out(src_e)``. The graph map
+``H ↦ γ A H + b`` with ``(A H)_i = Σ_{e: j→i} w_e H_j`` then has column sums of ``A`` at most 1, so
+``‖γA‖₁ ≤ γ < 1``: it is a contraction whatever the input graph, a certificate that holds by
+construction (:func:`contraction_bound` reports ``γ · max_j Σ_{e: src=j} w_e`` per graph). ``A`` is
+an edge list, never a dense ``N × N`` matrix. The fixed point ``H* = (I − γA)⁻¹ b`` is found by
+fixed-point iteration (:func:`~neuralsolvers.solvers.fixed_point`), and gradients come from the
+implicit function theorem (:class:`ImplicitFixedPoint`): backward solves ``(I − γA)ᵀ y = ∂ℓ/∂H*`` by
+the same iteration, then ``∂ℓ/∂b = y`` and ``∂ℓ/∂w_e = γ ⟨y_dst(e), H*_src(e)⟩``; memory does not
+grow with the number of forward iterations. A decoder MLP maps ``[H*, encoder state]`` to node
+outputs; ``readout`` sums or averages them per graph.
+
+Shapes: ``x`` ``(N, node_features)``, ``edge_index`` ``(2, E)`` (row 0 sources, row 1 targets),
+``edge_attr`` ``(E, edge_features)``, ``batch`` ``(N,)`` → ``(N, out_features)`` or ``(G, out_features)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch_geometric.nn import MessagePassing
+from torch_geometric.utils import degree, scatter, softmax
+
+from neuralsolvers.models.mlp import MLP
+from neuralsolvers.models.registry import register_model
+from neuralsolvers.solvers.fixed_point import fixed_point
+
+__all__ = ["CGS", "AttentionLayer", "ImplicitFixedPoint", "contraction_bound", "propagate_edges"]
+
+
+def propagate_edges(weights: torch.Tensor, H: torch.Tensor, edge_index: torch.Tensor, transpose: bool = False) -> torch.Tensor:
+    """``A H`` (or ``Aᵀ H``) per head: ``(A H)_i = Σ_{e: j→i} w_e H_j``.
+
+    Shapes: ``weights`` ``(E, heads)``, ``H`` ``(N, heads, d)`` → ``(N, heads, d)``.
+    """
+    source, target = (edge_index[1], edge_index[0]) if transpose else (edge_index[0], edge_index[1])
+    messages = weights[:, :, None] * H[source]
+    return torch.zeros_like(H).index_add_(0, target, messages)
+
+
+def _solve(weights: torch.Tensor, b: torch.Tensor, edge_index: torch.Tensor, gamma: float, rtol: float, maxiter: int, transpose: bool) -> Any:
+    """Fixed point of ``H ↦ γ A H + b`` (or with ``Aᵀ``), from ``H = b``."""
+    return fixed_point(
+        lambda H: gamma * propagate_edges(weights, H, edge_index, transpose) + b,
+        b, scale=torch.linalg.vector_norm(b), rtol=rtol, maxiter=maxiter,
+    )
+
+
+class ImplicitFixedPoint(torch.autograd.Function):
+    """``H* = (I − γA)⁻¹ b`` by fixed-point iteration, differentiated by the implicit function theorem.
+
+    ``apply(weights (E, heads), b (N, heads, d), edge_index, gamma, rtol, maxiter, info)`` → ``H*``;
+    ``info`` (a dict or None) receives the forward and backward solve results.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, weights: torch.Tensor, b: torch.Tensor, edge_index: torch.Tensor, gamma: float, rtol: float, maxiter: int, info: dict | None) -> torch.Tensor:
+        result = _solve(weights.detach(), b.detach(), edge_index, gamma, rtol, maxiter, transpose=False)
+        if info is not None:
+            info["forward"] = result
+        ctx.save_for_backward(weights, result.x, edge_index)
+        ctx.settings = (gamma, rtol, maxiter, info)
+        return result.x
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        weights, H, edge_index = ctx.saved_tensors
+        gamma, rtol, maxiter, info = ctx.settings
+        result = _solve(weights, grad, edge_index, gamma, rtol, maxiter, transpose=True)
+        if info is not None:
+            info["backward"] = result
+        y = result.x
+        grad_weights = gamma * (y[edge_index[1]] * H[edge_index[0]]).sum(-1)
+        return grad_weights, y, None, None, None, None, None
+
+
+def contraction_bound(weights: torch.Tensor, edge_index: torch.Tensor, num_nodes: int, gamma: float, batch: torch.Tensor | None = None) -> torch.Tensor:
+    """Per graph ``γ · max_j Σ_{e: src=j} w_e`` (the ℓ1 norm of ``γA``, ≥ its spectral radius), ``(G, heads)``."""
+    column_sums = scatter(weights, edge_index[0], dim=0, dim_size=num_nodes, reduce="sum")
+    if batch is None:
+        batch = torch.zeros(num_nodes, dtype=torch.long, device=weights.device)
+    return gamma * scatter(column_sums, batch, dim=0, reduce="max")
+
+
+class AttentionLayer(MessagePassing):
+    """Attention message passing: ``h_i' = ReLU(W_s h_i + Σ_{j→i} α_ji v_ji)`` with values
+    ``v_ji = W_h h_j + W_e e_ji`` and ``α`` the softmax over ``i``'s incoming edges of
+    ``LeakyReLU(a_q·(W_q h_i) + a_v·v_ji)``. The node terms are projected once per node and then
+    gathered, so the per-edge work is additions (GAT's arrangement).
+
+    Shapes: ``h`` ``(N, channels)``, ``edge_attr`` ``(E, edge_features)`` → ``(N, channels)``.
+    """
+
+    def __init__(self, channels: int, edge_features: int):
+        super().__init__(aggr="add")
+        self.self_weight = nn.Linear(channels, channels)
+        self.node_value = nn.Linear(channels, channels)
+        self.edge_value = nn.Linear(edge_features, channels, bias=False) if edge_features else None
+        self.query = nn.Linear(channels, 1, bias=False)
+        self.key = nn.Linear(channels, 1, bias=False)
+
+    def forward(self, h: torch.Tensor, edge_index: torch.Tensor, edge_attr: torch.Tensor) -> torch.Tensor:
+        aggregated = self.propagate(edge_index, value=self.node_value(h), edge_attr=edge_attr, query=self.query(h))
+        return F.relu(self.self_weight(h) + aggregated)
+
+    def message(self, value_j: torch.Tensor, edge_attr: torch.Tensor, query_i: torch.Tensor, index: torch.Tensor, size_i: int | None) -> torch.Tensor:
+        value = value_j if self.edge_value is None else value_j + self.edge_value(edge_attr)
+        alpha = softmax(F.leaky_relu(query_i + self.key(value), 0.2), index, num_nodes=size_i)
+        return alpha * value
+
+
+@register_model("cgs")
+class CGS(nn.Module):
+    """Convergent graph solver.
+
+    Args:
+        node_features, edge_features: input feature sizes (``edge_features = 0``: no edge attributes).
+        out_features: outputs per node (or per graph with ``readout``).
+        hidden: encoder width.
+        encoder_layers: attention layers.
+        heads: independent fixed-point problems.
+        state_dim: columns of each head's state ``H_h`` ``(N, state_dim)``.
+        gamma: contraction factor ``γ < 1`` (0.5 in the paper).
+        decoder_hidden: hidden widths of the decoder MLP.
+        readout: ``None`` (node outputs), ``sum`` or ``mean`` (graph outputs).
+        rtol, maxiter: fixed-point tolerance (relative to ``‖b‖``) and cap, forward and backward.
+
+    After each call ``last_solve`` holds the forward (and, after backward, the backward)
+    :class:`~neuralsolvers.solvers.krylov.SolverResult` and ``bound``, the per-graph contraction bound.
+    """
+
+    def __init__(
+        self,
+        node_features: int,
+        edge_features: int = 0,
+        out_features: int = 1,
+        hidden: int = 64,
+        encoder_layers: int = 2,
+        heads: int = 4,
+        state_dim: int = 8,
+        gamma: float = 0.5,
+        decoder_hidden: list[int] | None = None,
+        readout: str | None = None,
+        rtol: float = 1e-6,
+        maxiter: int = 50,
+    ):
+        super().__init__()
+        if not 0 < gamma < 1:
+            raise ValueError(f"gamma must lie in (0, 1) for a contraction, got {gamma}")
+        if readout not in (None, "sum", "mean"):
+            raise ValueError(f"readout must be None, 'sum' or 'mean', got {readout!r}")
+        if min(node_features, out_features, hidden, heads, state_dim) < 1 or edge_features < 0 or encoder_layers < 1:
+            raise ValueError("feature sizes, hidden, heads, state_dim and encoder_layers must be positive")
+        self.gamma, self.readout, self.rtol, self.maxiter = gamma, readout, rtol, maxiter
+        self.heads, self.state_dim, self.edge_features = heads, state_dim, edge_features
+        self.lift = nn.Linear(node_features, hidden)
+        self.encoder = nn.ModuleList(AttentionLayer(hidden, edge_features) for _ in range(encoder_layers))
+        self.bias = nn.Linear(hidden, heads * state_dim)
+        self.source_logit = nn.Linear(hidden, heads)
+        self.target_logit = nn.Linear(hidden, heads, bias=False)
+        self.edge_logit = nn.Linear(edge_features, heads, bias=False) if edge_features else None
+        widths = [heads * state_dim + hidden, *(decoder_hidden or [64]), out_features]
+        self.decoder = MLP(widths, act="relu")
+        self.last_solve: dict[str, Any] = {}
+
+    def edge_weights(self, h: torch.Tensor, edge_index: torch.Tensor, edge_attr: torch.Tensor) -> torch.Tensor:
+        """``w_e = sigmoid(logit_e) / deg_out(src_e)``, ``(E, heads)``, with the logit a linear function
+        of the source's and target's encoder states and the edge's features."""
+        source, target = edge_index
+        logits = self.source_logit(h)[source] + self.target_logit(h)[target]
+        if self.edge_logit is not None:
+            logits = logits + self.edge_logit(edge_attr)
+        out_degree = degree(source, num_nodes=h.shape[0], dtype=h.dtype).clamp_min(1)
+        return torch.sigmoid(logits) / out_degree[source, None]
+
+    def forward(self, x: torch.Tensor, edge_index: torch.Tensor, edge_attr: torch.Tensor | None = None, batch: torch.Tensor | None = None) -> torch.Tensor:
+        if edge_attr is None:
+            edge_attr = x.new_zeros(edge_index.shape[1], 0)
+        if edge_attr.dim() == 1:
+            edge_attr = edge_attr[:, None]
+        if edge_attr.shape[1] != self.edge_features:
+            raise ValueError(f"expected {self.edge_features} edge features, got {edge_attr.shape[1]}")
+        h = F.relu(self.lift(x))
+        for layer in self.encoder:
+            h = layer(h, edge_index, edge_attr)
+        weights = self.edge_weights(h, edge_index, edge_attr)
+        b = self.bias(h).reshape(-1, self.heads, self.state_dim)
+        self.last_solve = {"bound": contraction_bound(weights.detach(), edge_index, x.shape[0], self.gamma, batch)}
+        state = ImplicitFixedPoint.apply(weights, b, edge_index, self.gamma, self.rtol, self.maxiter, self.last_solve)
+        out = self.decoder(torch.cat([state.reshape(x.shape[0], -1), h], dim=-1))
+        if self.readout is None:
+            return out
+        if batch is None:
+            batch = torch.zeros(x.shape[0], dtype=torch.long, device=x.device)
+        return scatter(out, batch, dim=0, reduce=self.readout)

@@ -1,0 +1,116 @@
+"""Graph learning: node- or graph-level regression with CGS or a PyG baseline on PyG batches.
+
+The network is an argument (``model``: :class:`~neuralsolvers.models.CGS` or
+:class:`~neuralsolvers.models.GNNBaseline`), called as ``model(x, edge_index, edge_attr, batch)``;
+targets are ``batch.y``. Logged per split: ``loss`` (MSE), ``mape`` (mean |pred − y| / |y| over
+nodes with |y| ≥ ``mape_floor``: relative to the true values, not the prediction), and, on value
+iteration data with ``discount`` set, ``policy_accuracy`` (the greedy policy of the predicted values
+against the optimal one). A CGS model also logs its fixed-point iterations and contraction bound.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import matplotlib.pyplot as plt
+import pytorch_lightning as pl
+import torch
+from matplotlib.figure import Figure
+from pytorch_lightning.cli import LRSchedulerCallable, OptimizerCallable
+from torch import nn
+from torch_geometric.data import Batch
+from torch_geometric.utils import scatter
+
+from neuralsolvers.models.registry import model_spec
+from neuralsolvers.train.schedules import optimizer_and_schedule
+
+__all__ = ["GraphModule", "greedy_policy"]
+
+
+def greedy_policy(values: torch.Tensor, batch: Batch, discount: float) -> torch.Tensor:
+    """``argmax_a R(s, a) + γ Σ_{s'} P(s'|s, a) V(s')`` over valid actions, ``(N,)``, for value
+    iteration batches (``x`` rewards ``(N, K)``, ``edge_attr`` ``P`` ``(E, K)``, ``mask`` ``(N, K)``)."""
+    source, target = batch.edge_index
+    expected = scatter(batch.edge_attr * values[target, None], source, dim=0, dim_size=values.shape[0], reduce="sum")
+    q = batch.x + discount * expected
+    return torch.where(batch.mask.bool(), q, torch.full_like(q, -torch.inf)).argmax(dim=1)
+
+
+class GraphModule(pl.LightningModule):
+    """Train a graph network on node (or graph) targets with MSE.
+
+    Args:
+        model: CGS or a baseline.
+        optimizer, scheduler: factories, as in the other modules.
+        discount: the MDPs' discount, to log the policy accuracy on value iteration data (else None).
+        mape_floor: nodes with |y| below it are left out of the MAPE.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        optimizer: OptimizerCallable = torch.optim.Adam,
+        scheduler: LRSchedulerCallable | None = None,
+        discount: float | None = None,
+        mape_floor: float = 1e-3,
+    ):
+        super().__init__()
+        self.save_hyperparameters(ignore=["model", "optimizer", "scheduler"])
+        self.model = model
+        self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
+
+    def forward(self, batch: Batch) -> torch.Tensor:
+        out = self.model(batch.x, batch.edge_index, getattr(batch, "edge_attr", None), batch.batch)
+        return out.squeeze(-1) if out.shape[-1] == 1 else out
+
+    def _step(self, batch: Batch, split: str) -> torch.Tensor:
+        prediction = self(batch)
+        loss = nn.functional.mse_loss(prediction, batch.y)
+        size = int(batch.num_graphs)
+        self.log(f"{split}/loss", loss, on_step=split == "train", on_epoch=True, prog_bar=True, batch_size=size)
+        with torch.no_grad():
+            kept = batch.y.abs() >= self.hparams.mape_floor
+            mape = ((prediction - batch.y).abs()[kept] / batch.y.abs()[kept]).mean()
+            self.log(f"{split}/mape", mape, on_epoch=True, batch_size=size)
+            if self.hparams.discount is not None and hasattr(batch, "policy"):
+                policy = greedy_policy(prediction.detach(), batch, self.hparams.discount)
+                self.log(f"{split}/policy_accuracy", (policy == batch.policy).float().mean(), on_epoch=True, batch_size=size)
+            solve = getattr(self.model, "last_solve", {})
+            if "forward" in solve:
+                self.log(f"{split}/fixed_point_iterations", float(solve["forward"].iterations), on_epoch=True, batch_size=size)
+                self.log(f"{split}/contraction_bound", solve["bound"].max(), on_epoch=True, batch_size=size)
+        return loss
+
+    def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
+        return self._step(batch, "train")
+
+    def validation_step(self, batch: Batch, batch_idx: int) -> None:
+        self._step(batch, "val")
+
+    def test_step(self, batch: Batch, batch_idx: int) -> None:
+        self._step(batch, "test")
+
+    def draw_figure(self, split: str) -> Figure | None:
+        """Predicted against true targets on the first batch of ``split``."""
+        datamodule = getattr(self.trainer, "datamodule", None)
+        if datamodule is None or split not in getattr(datamodule, "splits", {}):
+            return None
+        batch = next(iter(getattr(datamodule, f"{split}_dataloader")())).to(self.device)
+        with torch.no_grad():
+            prediction = self(batch).cpu().numpy().ravel()
+        truth = batch.y.cpu().numpy().ravel()
+        figure, axis = plt.subplots(figsize=(4.5, 4.5))
+        axis.scatter(truth, prediction, s=3, alpha=0.5)
+        low, high = float(truth.min()), float(truth.max())
+        axis.plot([low, high], [low, high], "k", lw=0.5)
+        axis.set_xlabel("true")
+        axis.set_ylabel("predicted")
+        axis.set_title(f"{type(self.model).__name__}: {split}, {int(batch.num_graphs)} graphs")
+        figure.tight_layout()
+        return figure
+
+    def configure_optimizers(self) -> Any:
+        return optimizer_and_schedule(self, self.optimizer_factory, self.scheduler_factory)
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["neuralsolvers_model"] = model_spec(self.model)

@@ -1,0 +1,104 @@
+"""CGS: the implicit backward against gradcheck and a dense solve, the contraction certificate, the
+fixed point against a dense solve, batching and shapes."""
+
+import pytest
+import torch
+from torch_geometric.data import Batch, Data
+
+from neuralsolvers.models import CGS, build_model, model_spec
+from neuralsolvers.models.cgs import ImplicitFixedPoint, contraction_bound, propagate_edges
+
+
+def random_graph(num_nodes: int, num_edges: int, seed: int, node_features: int = 3, edge_features: int = 2) -> Data:
+    generator = torch.Generator().manual_seed(seed)
+    edge_index = torch.randint(num_nodes, (2, num_edges), generator=generator)
+    edge_index = edge_index[:, edge_index[0] != edge_index[1]]
+    x = torch.randn(num_nodes, node_features, generator=generator)
+    edge_attr = torch.randn(edge_index.shape[1], edge_features, generator=generator)
+    return Data(x=x, edge_index=edge_index, edge_attr=edge_attr, num_nodes=num_nodes)
+
+
+def dense_operator(weights: torch.Tensor, edge_index: torch.Tensor, num_nodes: int) -> torch.Tensor:
+    """``A`` per head as dense ``(heads, N, N)``: ``A[h, dst, src] += w``, differentiable in ``weights``."""
+    heads = weights.shape[1]
+    flat = torch.zeros(heads, num_nodes * num_nodes, dtype=weights.dtype)
+    flat = flat.index_add(1, edge_index[1] * num_nodes + edge_index[0], weights.T)
+    return flat.reshape(heads, num_nodes, num_nodes)
+
+
+def test_implicit_backward_passes_gradcheck_and_matches_a_dense_solve():
+    graph = random_graph(9, 30, seed=0)
+    heads, d, gamma = 2, 3, 0.6
+    weights = (torch.rand(graph.edge_index.shape[1], heads, dtype=torch.float64) / 3).requires_grad_()
+    b = torch.randn(9, heads, d, dtype=torch.float64, requires_grad=True)
+
+    def implicit(w, bias):
+        return ImplicitFixedPoint.apply(w, bias, graph.edge_index, gamma, 1e-13, 10_000, None)
+
+    assert torch.autograd.gradcheck(implicit, (weights, b), eps=1e-6, atol=1e-7)
+    # against autograd through a dense solve of (I − γA) H = b
+    target = torch.randn(9, heads, d, dtype=torch.float64)
+    loss = (implicit(weights, b) * target).sum()
+    grads = torch.autograd.grad(loss, (weights, b))
+    A = dense_operator(weights, graph.edge_index, 9)
+    H = torch.linalg.solve(torch.eye(9, dtype=torch.float64) - gamma * A, b.permute(1, 0, 2)).permute(1, 0, 2)
+    dense_grads = torch.autograd.grad((H * target).sum(), (weights, b))
+    for ours, reference in zip(grads, dense_grads, strict=True):
+        torch.testing.assert_close(ours, reference, rtol=1e-9, atol=1e-11)
+
+
+@pytest.mark.parametrize(("num_nodes", "num_edges"), [(5, 12), (40, 200), (300, 2000)])
+def test_contraction_certificate_holds_on_random_graphs(num_nodes, num_edges):
+    graph = random_graph(num_nodes, num_edges, seed=num_nodes)
+    model = CGS(node_features=3, edge_features=2, heads=3, gamma=0.5).double()
+    h = torch.randn(num_nodes, 64, dtype=torch.float64)
+    weights = model.edge_weights(h, graph.edge_index, graph.edge_attr.double()).detach()
+    bound = contraction_bound(weights, graph.edge_index, num_nodes, model.gamma)
+    assert bound.shape == (1, 3) and bool((bound <= 0.5 + 1e-12).all())
+    # spectral radius of γA by power iteration (30 steps from a positive start: A is non-negative)
+    A = dense_operator(weights, graph.edge_index, num_nodes)
+    v = torch.ones(3, num_nodes, 1, dtype=torch.float64)
+    for _ in range(200):
+        v = A @ v
+        v = v / v.norm(dim=1, keepdim=True).clamp_min(1e-300)
+    radius = (v.transpose(1, 2) @ A @ v).squeeze() / (v.transpose(1, 2) @ v).squeeze()
+    assert bool((model.gamma * radius <= bound[0] + 1e-9).all()) and bool((model.gamma * radius <= 0.5 + 1e-9).all())
+
+
+def test_fixed_point_equals_a_dense_solve_and_stops_on_the_true_residual():
+    graph = random_graph(50, 300, seed=3)
+    weights = torch.rand(graph.edge_index.shape[1], 2, dtype=torch.float64)
+    out_degree = torch.bincount(graph.edge_index[0], minlength=50).clamp_min(1)
+    weights = weights / out_degree[graph.edge_index[0], None]
+    b = torch.randn(50, 2, 4, dtype=torch.float64)
+    info = {}
+    H = ImplicitFixedPoint.apply(weights, b, graph.edge_index, 0.5, 1e-12, 200, info)
+    A = dense_operator(weights, graph.edge_index, 50)
+    dense = torch.linalg.solve(torch.eye(50, dtype=torch.float64) - 0.5 * A, b.permute(1, 0, 2)).permute(1, 0, 2)
+    torch.testing.assert_close(H, dense, rtol=1e-10, atol=1e-10)
+    result = info["forward"]
+    residual = torch.linalg.vector_norm(b - (H - 0.5 * propagate_edges(weights, H, graph.edge_index))) / torch.linalg.vector_norm(b)
+    assert result.converged and abs(float(residual) - result.true_residual) < 1e-14 and result.true_residual <= 1e-12
+    # a contraction with factor 0.5 in the ℓ1 norm: about log(1e-12)/log(0.5) ≈ 40 iterations
+    assert result.iterations <= 60
+
+
+def test_batched_graphs_node_and_graph_outputs_and_rebuild():
+    graphs = [random_graph(n, 4 * n, seed=n) for n in (6, 11, 8)]
+    batch = Batch.from_data_list(graphs)
+    model = CGS(node_features=3, edge_features=2, out_features=2, hidden=16, heads=2, state_dim=4)
+    nodes = model(batch.x, batch.edge_index, batch.edge_attr, batch.batch)
+    assert nodes.shape == (25, 2) and model.last_solve["bound"].shape == (3, 2)
+    nodes.sum().backward()
+    assert model.last_solve["backward"].converged and model.lift.weight.grad is not None
+    alone = model(graphs[1].x, graphs[1].edge_index, graphs[1].edge_attr)
+    torch.testing.assert_close(nodes[6:17], alone, rtol=1e-4, atol=1e-5)  # graphs do not interact
+    pooled = CGS(node_features=3, edge_features=2, readout="mean")
+    assert pooled(batch.x, batch.edge_index, batch.edge_attr, batch.batch).shape == (3, 1)
+    rebuilt = build_model(**model_spec(model))
+    rebuilt.load_state_dict(model.state_dict())
+    torch.testing.assert_close(rebuilt(batch.x, batch.edge_index, batch.edge_attr, batch.batch), nodes.detach())
+    with pytest.raises(ValueError, match="gamma"):
+        CGS(node_features=3, gamma=1.0)
+    with pytest.raises(ValueError, match="edge features"):
+        model(batch.x, batch.edge_index, None, batch.batch)

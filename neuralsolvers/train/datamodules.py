@@ -18,6 +18,7 @@ from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, S
 from neuralsolvers.data_gen.darcy import subsample
 from neuralsolvers.data_gen.store import ShardedDataset
 from neuralsolvers.errors import ConfigError
+from neuralsolvers.train.base import SplitLoaders
 
 __all__ = ["OperatorDataModule", "TensorBatches"]
 
@@ -61,7 +62,7 @@ class TensorBatches(Dataset):
         return batch
 
 
-class OperatorDataModule(pl.LightningDataModule):
+class OperatorDataModule(SplitLoaders, pl.LightningDataModule):
     """Supervised operator-learning data: input functions and target functions.
 
     Args:
@@ -174,15 +175,6 @@ class OperatorDataModule(pl.LightningDataModule):
             sampler = SequentialSampler(dataset)
         batches = BatchSampler(sampler, self.hparams.batch_size, drop_last=False)
         return DataLoader(dataset, sampler=batches, batch_size=None)
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader("train", shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader("val", shuffle=False)
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader("test", shuffle=False)
 
 
 def _tensor(array: np.ndarray) -> torch.Tensor:

@@ -10,10 +10,7 @@ against the optimal one). A CGS model also logs its fixed-point iterations and c
 
 from __future__ import annotations
 
-from typing import Any
-
 import matplotlib.pyplot as plt
-import pytorch_lightning as pl
 import torch
 from matplotlib.figure import Figure
 from pytorch_lightning.cli import LRSchedulerCallable, OptimizerCallable
@@ -21,8 +18,7 @@ from torch import nn
 from torch_geometric.data import Batch
 from torch_geometric.utils import scatter
 
-from neuralsolvers.models.registry import model_spec
-from neuralsolvers.train.schedules import optimizer_and_schedule
+from neuralsolvers.train.base import NetworkModule
 
 __all__ = ["GraphModule", "greedy_policy"]
 
@@ -36,7 +32,7 @@ def greedy_policy(values: torch.Tensor, batch: Batch, discount: float) -> torch.
     return torch.where(batch.mask.bool(), q, torch.full_like(q, -torch.inf)).argmax(dim=1)
 
 
-class GraphModule(pl.LightningModule):
+class GraphModule(NetworkModule):
     """Train a graph network on node (or graph) targets with MSE.
 
     Args:
@@ -54,10 +50,8 @@ class GraphModule(pl.LightningModule):
         discount: float | None = None,
         mape_floor: float = 1e-3,
     ):
-        super().__init__()
+        super().__init__(model, optimizer, scheduler)
         self.save_hyperparameters(ignore=["model", "optimizer", "scheduler"])
-        self.model = model
-        self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
 
     def forward(self, batch: Batch) -> torch.Tensor:
         out = self.model(batch.x, batch.edge_index, getattr(batch, "edge_attr", None), batch.batch)
@@ -108,9 +102,3 @@ class GraphModule(pl.LightningModule):
         axis.set_title(f"{type(self.model).__name__}: {split}, {int(batch.num_graphs)} graphs")
         figure.tight_layout()
         return figure
-
-    def configure_optimizers(self) -> Any:
-        return optimizer_and_schedule(self, self.optimizer_factory, self.scheduler_factory)
-
-    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        checkpoint["neuralsolvers_model"] = model_spec(self.model)

@@ -18,6 +18,7 @@ from torch_geometric.loader import DataLoader
 from neuralsolvers.data_gen.graphs import to_pyg
 from neuralsolvers.data_gen.store import ShardedDataset
 from neuralsolvers.errors import ConfigError
+from neuralsolvers.train.base import SplitLoaders
 
 __all__ = ["GraphDataModule", "read_graphs"]
 
@@ -32,7 +33,7 @@ def read_graphs(directory: str | Path, generator: str | None = None, expect: dic
     return graphs
 
 
-class GraphDataModule(pl.LightningDataModule):
+class GraphDataModule(SplitLoaders, pl.LightningDataModule):
     """Train / validation / test graphs.
 
     Args:
@@ -87,12 +88,3 @@ class GraphDataModule(pl.LightningDataModule):
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
         generator = torch.Generator().manual_seed(self.hparams.seed) if shuffle else None
         return DataLoader(self.splits[split], batch_size=self.hparams.batch_size, shuffle=shuffle, generator=generator)
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader("train", shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader("val", shuffle=False)
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader("test", shuffle=False)

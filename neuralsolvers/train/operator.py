@@ -8,21 +8,18 @@ batch's ``points``; grid models get the input field alone.
 from __future__ import annotations
 
 import inspect
-from typing import Any
 
-import pytorch_lightning as pl
 import torch
 from pytorch_lightning.cli import LRSchedulerCallable, OptimizerCallable
 from torch import nn
 
-from neuralsolvers.models.registry import model_spec
+from neuralsolvers.train.base import NetworkModule
 from neuralsolvers.train.losses import OperatorLoss, relative_l2
-from neuralsolvers.train.schedules import optimizer_and_schedule
 
 __all__ = ["OperatorModule"]
 
 
-class OperatorModule(pl.LightningModule):
+class OperatorModule(NetworkModule):
     """Train a neural operator on input/target function pairs.
 
     Args:
@@ -44,12 +41,9 @@ class OperatorModule(pl.LightningModule):
         scheduler: LRSchedulerCallable | None = None,
         fit_normalization: bool = True,
     ):
-        super().__init__()
+        super().__init__(model, optimizer, scheduler)
         self.save_hyperparameters(ignore=["model", "optimizer", "scheduler"])
-        self.model = model
         self.criterion = OperatorLoss(loss, spatial_dims)
-        self.optimizer_factory = optimizer
-        self.scheduler_factory = scheduler
         self._takes_points = "points" in inspect.signature(model.forward).parameters
 
     def forward(self, x: torch.Tensor, points: torch.Tensor | None = None) -> torch.Tensor:
@@ -82,9 +76,3 @@ class OperatorModule(pl.LightningModule):
 
     def test_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
         self._step(batch, "test")
-
-    def configure_optimizers(self) -> Any:
-        return optimizer_and_schedule(self, self.optimizer_factory, self.scheduler_factory)
-
-    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        checkpoint["neuralsolvers_model"] = model_spec(self.model)

@@ -16,24 +16,22 @@ import math
 from typing import Any
 
 import matplotlib.pyplot as plt
-import pytorch_lightning as pl
 import torch
 from matplotlib.figure import Figure
 from pytorch_lightning.cli import LRSchedulerCallable, OptimizerCallable
 from torch import nn
 
 from neuralsolvers.errors import ConfigError
-from neuralsolvers.models.registry import model_spec
 from neuralsolvers.solvers.dcdm import dcdm, dcdm_preconditioner
 from neuralsolvers.solvers.krylov import SolverResult, cg
+from neuralsolvers.train.base import NetworkModule
 from neuralsolvers.train.losses import dcdm_loss
 from neuralsolvers.train.preconditioner_data import PoissonSystem
-from neuralsolvers.train.schedules import optimizer_and_schedule
 
 __all__ = ["PreconditionerModule"]
 
 
-class PreconditionerModule(pl.LightningModule):
+class PreconditionerModule(NetworkModule):
     """Train a DCDM network on Krylov-vector right-hand sides (a :class:`KrylovDataModule`).
 
     Args:
@@ -52,13 +50,10 @@ class PreconditionerModule(pl.LightningModule):
         val_rtol: float = 1e-6,
         val_maxiter: int = 100,
     ):
-        super().__init__()
+        super().__init__(model, optimizer, scheduler)
         if not 0 < val_rtol < 1 or val_maxiter < 1:
             raise ValueError(f"val_rtol must lie in (0, 1) and val_maxiter be positive, got {val_rtol}, {val_maxiter}")
         self.save_hyperparameters(ignore=["model", "optimizer", "scheduler"])
-        self.model = model
-        self.optimizer_factory = optimizer
-        self.scheduler_factory = scheduler
         self.operator: Any = None
         self.mask: torch.Tensor | None = None
 
@@ -152,9 +147,3 @@ class PreconditionerModule(pl.LightningModule):
         axis.legend(fontsize=7, ncol=2)
         figure.tight_layout()
         return figure
-
-    def configure_optimizers(self) -> Any:
-        return optimizer_and_schedule(self, self.optimizer_factory, self.scheduler_factory)
-
-    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        checkpoint["neuralsolvers_model"] = model_spec(self.model)

@@ -21,6 +21,7 @@ from neuralsolvers.data_gen.poisson import PoissonObstacles
 from neuralsolvers.data_gen.store import ShardedDataset
 from neuralsolvers.errors import ConfigError
 from neuralsolvers.solvers.stencils import DiffusionStencil
+from neuralsolvers.train.base import SplitLoaders
 
 __all__ = ["KrylovDataModule", "PoissonSystem"]
 
@@ -56,7 +57,7 @@ def load_systems(directory: str | Path, count: int | None = None, device: str | 
     return [PoissonSystem(scene, arrays["mask"][i], arrays["b"][i], device) for i in range(count)]
 
 
-class KrylovDataModule(pl.LightningDataModule):
+class KrylovDataModule(SplitLoaders, pl.LightningDataModule):
     """Right-hand sides for DCDM's unsupervised loss, and validation systems for solve counts.
 
     Args:
@@ -122,12 +123,6 @@ class KrylovDataModule(pl.LightningDataModule):
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
         generator = torch.Generator().manual_seed(self.hparams.seed)
         return DataLoader(self.splits[split], batch_size=self.hparams.batch_size, shuffle=shuffle, generator=generator if shuffle else None)
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader("train", shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader("val", shuffle=False)
 
     def test_dataloader(self) -> DataLoader:
         """The held-out right-hand sides again (the test of a preconditioner is its solves)."""

@@ -1,14 +1,14 @@
-"""Message-passing baselines from PyG (GCN, GIN) with the call signature of :class:`CGS`.
+"""Message-passing baselines from PyG (GCN, GIN, GATv2) with the call signature of :class:`CGS`.
 
-``x`` ``(N, node_features)``, ``edge_index`` ``(2, E)``, ``edge_attr`` (ignored: GCN and GIN use
-no edge features), ``batch`` ``(N,)`` → ``(N, out_features)`` or, with ``readout``, ``(G, out_features)``.
+``x`` ``(N, node_features)``, ``edge_index`` ``(2, E)``, ``edge_attr`` ``(E, edge_features)`` (used
+by GATv2 only: GCN and GIN take no edge features), ``batch`` ``(N,)`` → ``(N, out_features)`` or, with ``readout``, ``(G, out_features)``.
 """
 
 from __future__ import annotations
 
 import torch
 from torch import nn
-from torch_geometric.nn.models import GCN, GIN
+from torch_geometric.nn.models import GAT, GCN, GIN
 from torch_geometric.utils import scatter
 
 from neuralsolvers.models.registry import register_model
@@ -18,29 +18,33 @@ __all__ = ["GNNBaseline"]
 
 @register_model("gnn_baseline")
 class GNNBaseline(nn.Module):
-    """PyG's ``GCN`` or ``GIN`` (``hidden`` channels, ``layers`` layers, ReLU) and a linear head.
+    """PyG's ``GCN``, ``GIN`` or ``GAT`` (GATv2 attention with edge features) with ``hidden``
+    channels, ``layers`` layers, ReLU, and a linear head.
 
     Args:
         node_features, out_features: input and output sizes.
-        kind: ``gcn`` or ``gin``.
+        kind: ``gcn``, ``gin`` or ``gat`` (the edge-aware one).
         hidden, layers: width and depth.
         readout: ``None`` (node outputs), ``sum`` or ``mean`` (graph outputs).
-        edge_features: accepted for config symmetry with CGS; edge attributes are not used.
+        edge_features: edge attribute size (``gat`` only; the others ignore edge attributes).
     """
 
     def __init__(self, node_features: int, out_features: int = 1, kind: str = "gin", hidden: int = 64, layers: int = 4, readout: str | None = None, edge_features: int = 0):
         super().__init__()
-        models = {"gcn": GCN, "gin": GIN}
-        if kind not in models:
-            raise ValueError(f"kind must be 'gcn' or 'gin', got {kind!r}")
+        if kind not in ("gcn", "gin", "gat"):
+            raise ValueError(f"kind must be 'gcn', 'gin' or 'gat', got {kind!r}")
         if readout not in (None, "sum", "mean"):
             raise ValueError(f"readout must be None, 'sum' or 'mean', got {readout!r}")
-        self.readout = readout
-        self.body = models[kind](node_features, hidden, layers, act="relu")
+        self.readout, self.uses_edges = readout, kind == "gat" and edge_features > 0
+        if kind == "gat":
+            self.body = GAT(node_features, hidden, layers, act="relu", v2=True, edge_dim=edge_features or None)
+        else:
+            self.body = (GCN if kind == "gcn" else GIN)(node_features, hidden, layers, act="relu")
         self.head = nn.Linear(hidden, out_features)
 
     def forward(self, x: torch.Tensor, edge_index: torch.Tensor, edge_attr: torch.Tensor | None = None, batch: torch.Tensor | None = None) -> torch.Tensor:
-        out = self.head(torch.relu(self.body(x, edge_index)))
+        hidden = self.body(x, edge_index, edge_attr=edge_attr) if self.uses_edges else self.body(x, edge_index)
+        out = self.head(torch.relu(hidden))
         if self.readout is None:
             return out
         if batch is None:

@@ -57,11 +57,11 @@ def test_greedy_policy_of_the_true_values_is_the_optimal_policy(graph_data):
 def test_baseline_and_bad_data(graph_data):
     batch_graphs = read_graphs(graph_data / "pores")[:3]
     batch = Batch.from_data_list(batch_graphs)
-    for kind in ("gcn", "gin"):
-        net = GNNBaseline(node_features=5, kind=kind, hidden=8, layers=2, readout="mean")
+    for kind in ("gcn", "gin", "gat"):
+        net = GNNBaseline(node_features=5, edge_features=3, kind=kind, hidden=8, layers=2, readout="mean")
         assert net(batch.x, batch.edge_index, batch.edge_attr, batch.batch).shape == (3, 1)
     with pytest.raises(ValueError, match="kind"):
-        GNNBaseline(node_features=5, kind="gat")
+        GNNBaseline(node_features=5, kind="sage")
     with pytest.raises(DatasetError, match="value_iteration"):
         GraphDataModule(str(graph_data / "pores"), generator="value_iteration").setup("fit")
     with pytest.raises(ConfigError, match="data.test"):

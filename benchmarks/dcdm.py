@@ -25,9 +25,9 @@ import torch
 
 import neuralsolvers
 from neuralsolvers.data_gen import PoissonObstacles
+from neuralsolvers.data_gen.poisson import PoissonSystem
 from neuralsolvers.evaluate.report import Report, environment, write_benchmark
 from neuralsolvers.evaluate.solver_runs import LEARNED, METHODS, solve_system
-from neuralsolvers.train.preconditioner_data import PoissonSystem
 
 
 def scene(size: int, dim: int, seed: int, device: torch.device) -> PoissonSystem:

@@ -22,17 +22,19 @@ matrix SPD and changes the solution only by a constant on that region.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import scipy.ndimage as ndimage
 import torch
 
 from neuralsolvers.data_gen.base import Generator
+from neuralsolvers.data_gen.store import ShardedDataset
 from neuralsolvers.solvers.amg import AMG
 from neuralsolvers.solvers.krylov import cg
 from neuralsolvers.solvers.stencils import DiffusionStencil
 
-__all__ = ["SCENES", "PoissonObstacles", "fix_singular_regions", "scene_mask"]
+__all__ = ["SCENES", "PoissonObstacles", "PoissonSystem", "fix_singular_regions", "load_systems", "scene_mask"]
 
 SCENES = ("boxes", "spheres", "empty_box", "plume", "bunny")
 
@@ -164,3 +166,34 @@ class PoissonObstacles(Generator):
 
     def check(self, arrays: dict[str, np.ndarray]) -> float:
         return self._bounded(arrays.get("_residual", np.zeros(1)), "relative residual", self.tolerance)
+
+
+class PoissonSystem:
+    """One obstacle Poisson system: fluid ``mask`` ``grid`` (bool), right-hand side ``b`` ``(n,)``
+    float64, and its matrix-free operator (float64, on ``device``)."""
+
+    def __init__(self, scene: PoissonObstacles, mask: np.ndarray, b: np.ndarray, device: str | torch.device = "cpu"):
+        self.scene = scene
+        self.mask = torch.as_tensor(np.asarray(mask).astype(bool), device=device)
+        self.b = torch.as_tensor(np.asarray(b, dtype=np.float64).reshape(-1), device=device)
+        self.operator: DiffusionStencil = scene.operator(np.asarray(mask), device=device)
+
+    @property
+    def device(self) -> torch.device:
+        return self.b.device
+
+    def to(self, device: str | torch.device) -> PoissonSystem:
+        """The same system on ``device`` (itself if already there)."""
+        if torch.device(device) == self.device:
+            return self
+        return PoissonSystem(self.scene, self.mask.cpu().numpy(), self.b.cpu().numpy(), device)
+
+
+def load_systems(directory: str | Path, count: int | None = None, device: str | torch.device = "cpu") -> list[PoissonSystem]:
+    """The first ``count`` (default all) systems of a ``poisson_obstacles`` dataset split."""
+    dataset = ShardedDataset(directory, generator="poisson_obstacles")
+    parameters = dataset.metadata["parameters"]
+    scene = PoissonObstacles(grid=parameters["grid"], walls=parameters["walls"], solve=False)
+    arrays = dataset.load(["mask", "b"])
+    count = len(dataset) if count is None else min(count, len(dataset))
+    return [PoissonSystem(scene, arrays["mask"][i], arrays["b"][i], device) for i in range(count)]

@@ -20,10 +20,10 @@ import torch
 from matplotlib.figure import Figure
 
 from neuralsolvers.checkpoints import load
+from neuralsolvers.data_gen.poisson import PoissonSystem, load_systems
 from neuralsolvers.evaluate.base import Evaluation
 from neuralsolvers.evaluate.report import Report, environment
 from neuralsolvers.evaluate.solver_runs import LEARNED, METHODS, SolveRun, solve_system
-from neuralsolvers.train.preconditioner_data import PoissonSystem, load_systems
 
 __all__ = ["PreconditionerEvaluation"]
 

@@ -158,7 +158,8 @@ class CGS(nn.Module):
         if min(node_features, out_features, hidden, heads, state_dim) < 1 or edge_features < 0 or encoder_layers < 1:
             raise ValueError("feature sizes, hidden, heads, state_dim and encoder_layers must be positive")
         self.gamma, self.readout, self.rtol, self.maxiter = gamma, readout, rtol, maxiter
-        self.heads, self.state_dim, self.edge_features = heads, state_dim, edge_features
+        self.heads, self.state_dim = heads, state_dim
+        self.node_features, self.edge_features = node_features, edge_features
         self.lift = nn.Linear(node_features, hidden)
         self.encoder = nn.ModuleList(AttentionLayer(hidden, edge_features) for _ in range(encoder_layers))
         self.bias = nn.Linear(hidden, heads * state_dim)
@@ -180,6 +181,8 @@ class CGS(nn.Module):
         return torch.sigmoid(logits) / out_degree[source, None]
 
     def forward(self, x: torch.Tensor, edge_index: torch.Tensor, edge_attr: torch.Tensor | None = None, batch: torch.Tensor | None = None) -> torch.Tensor:
+        if x.dim() != 2 or x.shape[1] != self.node_features:
+            raise ValueError(f"expected node features (N, {self.node_features}), got {tuple(x.shape)}")
         if edge_attr is None:
             edge_attr = x.new_zeros(edge_index.shape[1], 0)
         if edge_attr.dim() == 1:

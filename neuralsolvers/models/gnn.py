@@ -36,6 +36,7 @@ class GNNBaseline(nn.Module):
         if readout not in (None, "sum", "mean"):
             raise ValueError(f"readout must be None, 'sum' or 'mean', got {readout!r}")
         self.readout, self.uses_edges = readout, kind == "gat" and edge_features > 0
+        self.node_features = node_features
         if kind == "gat":
             self.body = GAT(node_features, hidden, layers, act="relu", v2=True, edge_dim=edge_features or None)
         else:
@@ -43,6 +44,8 @@ class GNNBaseline(nn.Module):
         self.head = nn.Linear(hidden, out_features)
 
     def forward(self, x: torch.Tensor, edge_index: torch.Tensor, edge_attr: torch.Tensor | None = None, batch: torch.Tensor | None = None) -> torch.Tensor:
+        if x.dim() != 2 or x.shape[1] != self.node_features:
+            raise ValueError(f"expected node features (N, {self.node_features}), got {tuple(x.shape)}")
         hidden = self.body(x, edge_index, edge_attr=edge_attr) if self.uses_edges else self.body(x, edge_index)
         out = self.head(torch.relu(hidden))
         if self.readout is None:

@@ -89,7 +89,7 @@ class FieldPreconditioner(ModulePreconditioner):
         if output_mask is not None and tuple(output_mask.shape) != self.grid:
             raise ValueError(f"output_mask must have the grid's shape {self.grid}, got {tuple(output_mask.shape)}")
         self.condition = None if condition is None else condition.to(self.device)
-        self.output_mask = None if output_mask is None else output_mask.to(self.device).reshape(-1, 1)
+        self.output_mask = None if output_mask is None else output_mask.to(self.device, dtype).reshape(-1, 1)
 
     def _normalized(self, r: torch.Tensor) -> torch.Tensor:
         return normalized_call(self._fields, r)
@@ -105,4 +105,4 @@ class FieldPreconditioner(ModulePreconditioner):
         out = self.network(fields).reshape(k, *self.padded)
         out = out[(slice(None), *(slice(p, p + s) for s in self.grid))]
         z = out.reshape(k, -1).T.to(r.dtype)
-        return z if self.output_mask is None else z * self.output_mask.to(z.dtype)
+        return z if self.output_mask is None else z * self.output_mask

@@ -21,12 +21,12 @@ from matplotlib.figure import Figure
 from pytorch_lightning.cli import LRSchedulerCallable, OptimizerCallable
 from torch import nn
 
+from neuralsolvers.data_gen.poisson import PoissonSystem
 from neuralsolvers.errors import ConfigError
 from neuralsolvers.solvers.dcdm import dcdm, dcdm_preconditioner
 from neuralsolvers.solvers.krylov import SolverResult, cg
 from neuralsolvers.train.base import NetworkModule
 from neuralsolvers.train.losses import dcdm_loss
-from neuralsolvers.train.preconditioner_data import PoissonSystem
 
 __all__ = ["PreconditionerModule"]
 

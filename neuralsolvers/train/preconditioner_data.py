@@ -9,7 +9,6 @@ solves run on held-out scenes of a ``poisson_obstacles`` dataset (``systems``), 
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,44 +16,13 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-from neuralsolvers.data_gen.poisson import PoissonObstacles
+from neuralsolvers.data_gen.poisson import PoissonObstacles, PoissonSystem, load_systems
 from neuralsolvers.data_gen.store import ShardedDataset
 from neuralsolvers.errors import ConfigError
 from neuralsolvers.solvers.stencils import DiffusionStencil
 from neuralsolvers.train.base import SplitLoaders
 
-__all__ = ["KrylovDataModule", "PoissonSystem"]
-
-
-class PoissonSystem:
-    """One obstacle Poisson system: fluid ``mask`` ``grid`` (bool), right-hand side ``b`` ``(n,)``
-    float64, and its matrix-free operator (float64, on ``device``)."""
-
-    def __init__(self, scene: PoissonObstacles, mask: np.ndarray, b: np.ndarray, device: str | torch.device = "cpu"):
-        self.scene = scene
-        self.mask = torch.as_tensor(np.asarray(mask).astype(bool), device=device)
-        self.b = torch.as_tensor(np.asarray(b, dtype=np.float64).reshape(-1), device=device)
-        self.operator: DiffusionStencil = scene.operator(np.asarray(mask), device=device)
-
-    @property
-    def device(self) -> torch.device:
-        return self.b.device
-
-    def to(self, device: str | torch.device) -> PoissonSystem:
-        """The same system on ``device`` (itself if already there)."""
-        if torch.device(device) == self.device:
-            return self
-        return PoissonSystem(self.scene, self.mask.cpu().numpy(), self.b.cpu().numpy(), device)
-
-
-def load_systems(directory: str | Path, count: int | None = None, device: str | torch.device = "cpu") -> list[PoissonSystem]:
-    """The first ``count`` (default all) systems of a ``poisson_obstacles`` dataset split."""
-    dataset = ShardedDataset(directory, generator="poisson_obstacles")
-    parameters = dataset.metadata["parameters"]
-    scene = PoissonObstacles(grid=parameters["grid"], walls=parameters["walls"], solve=False)
-    arrays = dataset.load(["mask", "b"])
-    count = len(dataset) if count is None else min(count, len(dataset))
-    return [PoissonSystem(scene, arrays["mask"][i], arrays["b"][i], device) for i in range(count)]
+__all__ = ["KrylovDataModule"]
 
 
 class KrylovDataModule(SplitLoaders, pl.LightningDataModule):

@@ -8,10 +8,10 @@ import pytest
 import torch
 
 from neuralsolvers.data_gen import PoissonObstacles
+from neuralsolvers.data_gen.poisson import load_systems
 from neuralsolvers.data_gen.runner import generate_split
 from neuralsolvers.evaluate import PreconditionerEvaluation
 from neuralsolvers.evaluate.solver_runs import CLASSICAL, PeakMemory, solve_system
-from neuralsolvers.train.preconditioner_data import load_systems
 
 
 @pytest.fixture(scope="module")

@@ -102,3 +102,9 @@ def test_batched_graphs_node_and_graph_outputs_and_rebuild():
         CGS(node_features=3, gamma=1.0)
     with pytest.raises(ValueError, match="edge features"):
         model(batch.x, batch.edge_index, None, batch.batch)
+
+
+def test_wrong_node_feature_size_is_a_clear_error():
+    graph = random_graph(6, 12, seed=1)
+    with pytest.raises(ValueError, match=r"node features \(N, 5\)"):
+        CGS(node_features=5, edge_features=2)(graph.x, graph.edge_index, graph.edge_attr)

@@ -92,7 +92,7 @@ def test_bad_data_is_refused(datasets):
 
 
 def test_dcdm_with_a_3d_network_runs_on_a_3d_scene(datasets):
-    from neuralsolvers.train.preconditioner_data import load_systems
+    from neuralsolvers.data_gen.poisson import load_systems
 
     system = load_systems(datasets / "systems3d", 1)[0]
     smoothing = torch.nn.Conv3d(1, 1, 3, padding=1, bias=False)  # fixed SPD smoothing: [1, 4, 1] / 6 per axis

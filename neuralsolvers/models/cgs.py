@@ -19,6 +19,7 @@ Shapes: ``x`` ``(N, node_features)``, ``edge_index`` ``(2, E)`` (row 0 sources, 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import torch
@@ -30,8 +31,9 @@ from torch_geometric.utils import degree, scatter, softmax
 from neuralsolvers.models.mlp import MLP
 from neuralsolvers.models.registry import register_model
 from neuralsolvers.solvers.fixed_point import fixed_point
+from neuralsolvers.solvers.nonsymmetric import bicgstab, gmres
 
-__all__ = ["CGS", "AttentionLayer", "ImplicitFixedPoint", "contraction_bound", "propagate_edges"]
+__all__ = ["CGS", "SOLVERS", "AttentionLayer", "ContractionSystem", "ImplicitFixedPoint", "contraction_bound", "propagate_edges"]
 
 
 def propagate_edges(weights: torch.Tensor, H: torch.Tensor, edge_index: torch.Tensor, transpose: bool = False) -> torch.Tensor:
@@ -44,40 +46,76 @@ def propagate_edges(weights: torch.Tensor, H: torch.Tensor, edge_index: torch.Te
     return torch.zeros_like(H).index_add_(0, target, messages)
 
 
-def _solve(weights: torch.Tensor, b: torch.Tensor, edge_index: torch.Tensor, gamma: float, rtol: float, maxiter: int, transpose: bool) -> Any:
-    """Fixed point of ``H ↦ γ A H + b`` (or with ``Aᵀ``), from ``H = b``."""
-    return fixed_point(
-        lambda H: gamma * propagate_edges(weights, H, edge_index, transpose) + b,
-        b, scale=torch.linalg.vector_norm(b), rtol=rtol, maxiter=maxiter,
+SOLVERS = ("fixed_point", "gmres", "bicgstab")
+
+
+class ContractionSystem:
+    """``I − γA`` (or ``I − γAᵀ``) on head states flattened to ``(N·heads, k)`` columns, for the
+    Krylov solvers (a matrix-free operator: ``shape``, ``matvec``, ``matmat``)."""
+
+    def __init__(self, weights: torch.Tensor, edge_index: torch.Tensor, num_nodes: int, gamma: float, transpose: bool):
+        self.weights, self.edge_index, self.gamma, self.transpose = weights, edge_index, gamma, transpose
+        self.num_nodes, self.heads = num_nodes, weights.shape[1]
+        self.shape = (num_nodes * self.heads, num_nodes * self.heads)
+        self.dtype, self.device = weights.dtype, weights.device
+
+    def matmat(self, X: torch.Tensor) -> torch.Tensor:
+        H = X.reshape(self.num_nodes, self.heads, -1)
+        return (H - self.gamma * propagate_edges(self.weights, H, self.edge_index, self.transpose)).reshape(X.shape)
+
+    def matvec(self, x: torch.Tensor) -> torch.Tensor:
+        return self.matmat(x[:, None])[:, 0]
+
+
+def _solve(weights: torch.Tensor, b: torch.Tensor, edge_index: torch.Tensor, gamma: float, solver: str, rtol: float, maxiter: int, transpose: bool) -> Any:
+    """Fixed point of ``H ↦ γ A H + b`` (or with ``Aᵀ``), from ``H = b``: by fixed-point iteration, or
+    a Krylov solve of ``(I − γA) H = b`` over the ``state_dim`` columns (iterations and convergence
+    then summarized over the columns: the most iterations, all converged)."""
+    if solver == "fixed_point":
+        return fixed_point(
+            lambda H: gamma * propagate_edges(weights, H, edge_index, transpose) + b,
+            b, scale=torch.linalg.vector_norm(b), rtol=rtol, maxiter=maxiter,
+        )
+    nodes, heads, columns = b.shape
+    system = ContractionSystem(weights, edge_index, nodes, gamma, transpose)
+    flat = b.reshape(nodes * heads, columns)
+    krylov = gmres if solver == "gmres" else bicgstab
+    result = krylov(system, flat, x0=flat, rtol=rtol, maxiter=maxiter)
+    return replace(
+        result, x=result.x.reshape(b.shape), iterations=int(result.iterations.max()),
+        converged=bool(result.converged.all()), true_residual=float(result.true_residual.max()),
     )
 
 
 class ImplicitFixedPoint(torch.autograd.Function):
-    """``H* = (I − γA)⁻¹ b`` by fixed-point iteration, differentiated by the implicit function theorem.
+    """``H* = (I − γA)⁻¹ b`` by a solver of :data:`SOLVERS`, differentiated by the implicit function theorem.
 
-    ``apply(weights (E, heads), b (N, heads, d), edge_index, gamma, rtol, maxiter, info)`` → ``H*``;
-    ``info`` (a dict or None) receives the forward and backward solve results.
+    ``apply(weights (E, heads), b (N, heads, d), edge_index, gamma, solver, rtol, maxiter, info)`` →
+    ``H*``; ``info`` (a dict or None) receives the forward and backward solve results.
     """
 
     @staticmethod
-    def forward(ctx: Any, weights: torch.Tensor, b: torch.Tensor, edge_index: torch.Tensor, gamma: float, rtol: float, maxiter: int, info: dict | None) -> torch.Tensor:
-        result = _solve(weights.detach(), b.detach(), edge_index, gamma, rtol, maxiter, transpose=False)
+    def forward(
+        ctx: Any, weights: torch.Tensor, b: torch.Tensor, edge_index: torch.Tensor, gamma: float,
+        solver: str, rtol: float, maxiter: int, info: dict | None,
+    ) -> torch.Tensor:
+        result = _solve(weights.detach(), b.detach(), edge_index, gamma, solver, rtol, maxiter, transpose=False)
         if info is not None:
             info["forward"] = result
         ctx.save_for_backward(weights, result.x, edge_index)
-        ctx.settings = (gamma, rtol, maxiter, info)
+        ctx.settings = (gamma, solver, rtol, maxiter, info)
         return result.x
 
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         weights, H, edge_index = ctx.saved_tensors
-        gamma, rtol, maxiter, info = ctx.settings
-        result = _solve(weights, grad, edge_index, gamma, rtol, maxiter, transpose=True)
+        gamma, solver, rtol, maxiter, info = ctx.settings
+        result = _solve(weights, grad, edge_index, gamma, solver, rtol, maxiter, transpose=True)
         if info is not None:
             info["backward"] = result
         y = result.x
         grad_weights = gamma * (y[edge_index[1]] * H[edge_index[0]]).sum(-1)
-        return grad_weights, y, None, None, None, None, None
+        return grad_weights, y, None, None, None, None, None, None
 
 
 def contraction_bound(weights: torch.Tensor, edge_index: torch.Tensor, num_nodes: int, gamma: float, batch: torch.Tensor | None = None) -> torch.Tensor:
@@ -129,7 +167,10 @@ class CGS(nn.Module):
         gamma: contraction factor ``γ < 1`` (0.5 in the paper).
         decoder_hidden: hidden widths of the decoder MLP.
         readout: ``None`` (node outputs), ``sum`` or ``mean`` (graph outputs).
-        rtol, maxiter: fixed-point tolerance (relative to ``‖b‖``) and cap, forward and backward.
+        solver: ``fixed_point`` (iterate the contraction), ``gmres`` or ``bicgstab`` (Krylov solves of
+            ``(I − γA) H = b``); the same solver runs forward and backward. CG is not offered: ``A``'s
+            degree-normalized weights make ``I − γA`` nonsymmetric in general.
+        rtol, maxiter: solver tolerance (relative to ``‖b‖``) and cap, forward and backward.
 
     After each call ``last_solve`` holds the forward (and, after backward, the backward)
     :class:`~neuralsolvers.solvers.krylov.SolverResult` and ``bound``, the per-graph contraction bound.
@@ -147,6 +188,7 @@ class CGS(nn.Module):
         gamma: float = 0.5,
         decoder_hidden: list[int] | None = None,
         readout: str | None = None,
+        solver: str = "fixed_point",
         rtol: float = 1e-6,
         maxiter: int = 50,
     ):
@@ -155,9 +197,11 @@ class CGS(nn.Module):
             raise ValueError(f"gamma must lie in (0, 1) for a contraction, got {gamma}")
         if readout not in (None, "sum", "mean"):
             raise ValueError(f"readout must be None, 'sum' or 'mean', got {readout!r}")
+        if solver not in SOLVERS:
+            raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
         if min(node_features, out_features, hidden, heads, state_dim) < 1 or edge_features < 0 or encoder_layers < 1:
             raise ValueError("feature sizes, hidden, heads, state_dim and encoder_layers must be positive")
-        self.gamma, self.readout, self.rtol, self.maxiter = gamma, readout, rtol, maxiter
+        self.gamma, self.readout, self.solver, self.rtol, self.maxiter = gamma, readout, solver, rtol, maxiter
         self.heads, self.state_dim = heads, state_dim
         self.node_features, self.edge_features = node_features, edge_features
         self.lift = nn.Linear(node_features, hidden)
@@ -195,7 +239,9 @@ class CGS(nn.Module):
         weights = self.edge_weights(h, edge_index, edge_attr)
         b = self.bias(h).reshape(-1, self.heads, self.state_dim)
         self.last_solve = {"bound": contraction_bound(weights.detach(), edge_index, x.shape[0], self.gamma, batch)}
-        state = ImplicitFixedPoint.apply(weights, b, edge_index, self.gamma, self.rtol, self.maxiter, self.last_solve)
+        state = ImplicitFixedPoint.apply(
+            weights, b, edge_index, self.gamma, self.solver, self.rtol, self.maxiter, self.last_solve
+        )
         out = self.decoder(torch.cat([state.reshape(x.shape[0], -1), h], dim=-1))
         if self.readout is None:
             return out

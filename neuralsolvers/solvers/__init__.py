@@ -18,6 +18,7 @@ from neuralsolvers.solvers.forward_operators import (
 from neuralsolvers.solvers.hybrid import hybrid
 from neuralsolvers.solvers.ic0 import IncompleteCholesky, ic0_factor
 from neuralsolvers.solvers.krylov import SolverResult, cg, fcg
+from neuralsolvers.solvers.nonsymmetric import bicgstab, gmres
 from neuralsolvers.solvers.operators import (
     DenseOperator,
     LinearOperator,
@@ -58,11 +59,13 @@ __all__ = [
     "SubsampledFourier",
     "as_operator",
     "as_preconditioner",
+    "bicgstab",
     "cg",
     "dcdm",
     "dcdm_preconditioner",
     "fcg",
     "fixed_point",
+    "gmres",
     "hybrid",
     "ic0_factor",
     "random_mask",

@@ -25,6 +25,8 @@ from neuralsolvers.solvers.preconditioners import Preconditioner, as_preconditio
 __all__ = [
     "BREAKDOWN_INDEFINITE",
     "BREAKDOWN_NONFINITE",
+    "BREAKDOWN_RECURRENCE",
+    "BREAKDOWN_STAGNATION",
     "SolveState",
     "SolverResult",
     "cg",
@@ -36,6 +38,7 @@ __all__ = [
 BREAKDOWN_INDEFINITE = -1
 BREAKDOWN_NONFINITE = -2
 BREAKDOWN_STAGNATION = -3
+BREAKDOWN_RECURRENCE = -4
 
 
 @dataclass
@@ -49,7 +52,8 @@ class SolverResult:
         residuals: relative residual norms ``‖r_j‖ / ‖b‖`` per iteration, ``(iterations + 1,)`` or
             ``(iterations + 1, k)``; the last row is the recomputed true residual.
         info: 0 converged; > 0 iterations done without converging; −1 breakdown (not SPD); −2 NaN/Inf;
-            −3 no progress (``dcdm``: a direction that vanishes after A-orthogonalization).
+            −3 no progress (``dcdm``: a direction that vanishes after A-orthogonalization); −4 the
+            recurrence broke down (``bicgstab``: ρ or ω vanished; ``gmres``: singular Hessenberg).
         message: ``info`` in words.
         true_residual: final ``‖b − Ax‖ / ‖b‖`` (per column when batched).
         time: wall time in seconds (synchronized on CUDA).
@@ -122,6 +126,11 @@ class SolveState:
             positive &= rz > 0
         self.stop_broken(~finite, BREAKDOWN_NONFINITE)
         self.stop_broken(~positive, BREAKDOWN_INDEFINITE)
+        return self.confirm(norm)
+
+    def confirm(self, norm: torch.Tensor) -> bool:
+        """Stop the active columns whose updated residual ``norm`` and true residual both meet the
+        target; where only the updated one does, ``r`` is replaced by the true residual (True)."""
         candidates = self.active & (norm <= self.target)
         if not bool(candidates.any()):
             return False
@@ -149,6 +158,10 @@ class SolveState:
             info, message = BREAKDOWN_STAGNATION, (
                 "no progress: the new direction vanished after A-orthogonalization against the kept ones "
                 "(a preconditioner or network that does not respond to the residual)"
+            )
+        elif bool((self.status == BREAKDOWN_RECURRENCE).any()):
+            info, message = BREAKDOWN_RECURRENCE, (
+                "breakdown: the recurrence vanished (BiCGStab ρ = r̂ᵀr or ω = 0; GMRES singular Hessenberg)"
             )
         elif bool((self.status == BREAKDOWN_INDEFINITE).any()):
             info, message = BREAKDOWN_INDEFINITE, "breakdown: pᵀAp ≤ 0 or rᵀz ≤ 0 (operator or preconditioner not SPD)"

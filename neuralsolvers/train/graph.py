@@ -71,7 +71,7 @@ class GraphModule(NetworkModule):
                 self.log(f"{split}/policy_accuracy", (policy == batch.policy).float().mean(), on_epoch=True, batch_size=size)
             solve = getattr(self.model, "last_solve", {})
             if "forward" in solve:
-                self.log(f"{split}/fixed_point_iterations", float(solve["forward"].iterations), on_epoch=True, batch_size=size)
+                self.log(f"{split}/fixed_point_iterations", solve["forward"].iterations, on_epoch=True, batch_size=size)
                 self.log(f"{split}/contraction_bound", solve["bound"].max(), on_epoch=True, batch_size=size)
         return loss
 

@@ -6,10 +6,11 @@ out-degree of the edge's source: ``w_e = s_e / deg_out(src_e)``. The graph map
 ``H ↦ γ A H + b`` with ``(A H)_i = Σ_{e: j→i} w_e H_j`` then has column sums of ``A`` at most 1, so
 ``‖γA‖₁ ≤ γ < 1``: it is a contraction whatever the input graph, a certificate that holds by
 construction (:func:`contraction_bound` reports ``γ · max_j Σ_{e: src=j} w_e`` per graph). ``A`` is
-an edge list, never a dense ``N × N`` matrix. The fixed point ``H* = (I − γA)⁻¹ b`` is found by
-fixed-point iteration (:func:`~neuralsolvers.solvers.fixed_point`), and gradients come from the
+sparse (one block-diagonal CSR matrix over heads, :mod:`~neuralsolvers.models.edge_products`), never
+a dense ``N × N`` matrix. The fixed point ``H* = (I − γA)⁻¹ b`` is found by fixed-point iteration
+(:func:`~neuralsolvers.solvers.fixed_point`) or by GMRES/BiCGStab, and gradients come from the
 implicit function theorem (:class:`ImplicitFixedPoint`): backward solves ``(I − γA)ᵀ y = ∂ℓ/∂H*`` by
-the same iteration, then ``∂ℓ/∂b = y`` and ``∂ℓ/∂w_e = γ ⟨y_dst(e), H*_src(e)⟩``; memory does not
+the same solver, then ``∂ℓ/∂b = y`` and ``∂ℓ/∂w_e = γ ⟨y_dst(e), H*_src(e)⟩``; memory does not
 grow with the number of forward iterations. A decoder MLP maps ``[H*, encoder state]`` to node
 outputs; ``readout`` sums or averages them per graph.
 
@@ -25,96 +26,79 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch_geometric.nn import MessagePassing
 from torch_geometric.utils import degree, scatter, softmax
 
+from neuralsolvers.models.edge_products import EdgeLayout, aggregate_edges
 from neuralsolvers.models.mlp import MLP
 from neuralsolvers.models.registry import register_model
 from neuralsolvers.solvers.fixed_point import fixed_point
 from neuralsolvers.solvers.nonsymmetric import bicgstab, gmres
 
-__all__ = ["CGS", "SOLVERS", "AttentionLayer", "ContractionSystem", "ImplicitFixedPoint", "contraction_bound", "propagate_edges"]
-
-
-def propagate_edges(weights: torch.Tensor, H: torch.Tensor, edge_index: torch.Tensor, transpose: bool = False) -> torch.Tensor:
-    """``A H`` (or ``Aᵀ H``) per head: ``(A H)_i = Σ_{e: j→i} w_e H_j``.
-
-    Shapes: ``weights`` ``(E, heads)``, ``H`` ``(N, heads, d)`` → ``(N, heads, d)``.
-    """
-    source, target = (edge_index[1], edge_index[0]) if transpose else (edge_index[0], edge_index[1])
-    messages = weights[:, :, None] * H[source]
-    return torch.zeros_like(H).index_add_(0, target, messages)
+__all__ = ["CGS", "SOLVERS", "AttentionLayer", "ContractionSystem", "ImplicitFixedPoint", "contraction_bound"]
 
 
 SOLVERS = ("fixed_point", "gmres", "bicgstab")
 
 
 class ContractionSystem:
-    """``I − γA`` (or ``I − γAᵀ``) on head states flattened to ``(N·heads, k)`` columns, for the
-    Krylov solvers (a matrix-free operator: ``shape``, ``matvec``, ``matmat``)."""
+    """``I − γA`` for ``A`` a sparse CSR matrix (:meth:`EdgeLayout.matrix`), on ``(heads·N, k)``
+    columns, for the Krylov solvers (a matrix-free operator: ``shape``, ``matvec``, ``matmat``)."""
 
-    def __init__(self, weights: torch.Tensor, edge_index: torch.Tensor, num_nodes: int, gamma: float, transpose: bool):
-        self.weights, self.edge_index, self.gamma, self.transpose = weights, edge_index, gamma, transpose
-        self.num_nodes, self.heads = num_nodes, weights.shape[1]
-        self.shape = (num_nodes * self.heads, num_nodes * self.heads)
-        self.dtype, self.device = weights.dtype, weights.device
+    def __init__(self, A: torch.Tensor, gamma: float):
+        self.A, self.gamma = A, gamma
+        self.shape, self.dtype, self.device = tuple(A.shape), A.dtype, A.device
 
     def matmat(self, X: torch.Tensor) -> torch.Tensor:
-        H = X.reshape(self.num_nodes, self.heads, -1)
-        return (H - self.gamma * propagate_edges(self.weights, H, self.edge_index, self.transpose)).reshape(X.shape)
+        return torch.addmm(X, self.A, X, alpha=-self.gamma)
 
     def matvec(self, x: torch.Tensor) -> torch.Tensor:
-        return self.matmat(x[:, None])[:, 0]
+        return x - self.gamma * torch.mv(self.A, x)
 
 
-def _solve(weights: torch.Tensor, b: torch.Tensor, edge_index: torch.Tensor, gamma: float, solver: str, rtol: float, maxiter: int, transpose: bool) -> Any:
-    """Fixed point of ``H ↦ γ A H + b`` (or with ``Aᵀ``), from ``H = b``: by fixed-point iteration, or
-    a Krylov solve of ``(I − γA) H = b`` over the ``state_dim`` columns (iterations and convergence
-    then summarized over the columns: the most iterations, all converged)."""
+def _solve(A: torch.Tensor, b: torch.Tensor, gamma: float, solver: str, rtol: float, maxiter: int) -> Any:
+    """Fixed point of ``H ↦ γ A H + b`` from ``H = b`` (``b`` head-major ``(heads·N, d)``): by
+    fixed-point iteration, or a Krylov solve of ``(I − γA) H = b`` over the ``d`` columns (iterations
+    and convergence then summarized over the columns: the most iterations, all converged, the
+    largest residual)."""
     if solver == "fixed_point":
-        return fixed_point(
-            lambda H: gamma * propagate_edges(weights, H, edge_index, transpose) + b,
-            b, scale=torch.linalg.vector_norm(b), rtol=rtol, maxiter=maxiter,
-        )
-    nodes, heads, columns = b.shape
-    system = ContractionSystem(weights, edge_index, nodes, gamma, transpose)
-    flat = b.reshape(nodes * heads, columns)
+        return fixed_point(lambda H: torch.addmm(b, A, H, alpha=gamma), b, scale=torch.linalg.vector_norm(b), rtol=rtol, maxiter=maxiter)
     krylov = gmres if solver == "gmres" else bicgstab
-    result = krylov(system, flat, x0=flat, rtol=rtol, maxiter=maxiter)
+    result = krylov(ContractionSystem(A, gamma), b, x0=b, rtol=rtol, maxiter=maxiter)
     return replace(
-        result, x=result.x.reshape(b.shape), iterations=int(result.iterations.max()),
-        converged=bool(result.converged.all()), true_residual=float(result.true_residual.max()),
+        result, iterations=int(result.iterations.max()), converged=bool(result.converged.all()),
+        true_residual=float(result.true_residual.max()),
     )
 
 
 class ImplicitFixedPoint(torch.autograd.Function):
     """``H* = (I − γA)⁻¹ b`` by a solver of :data:`SOLVERS`, differentiated by the implicit function theorem.
 
-    ``apply(weights (E, heads), b (N, heads, d), edge_index, gamma, solver, rtol, maxiter, info)`` →
-    ``H*``; ``info`` (a dict or None) receives the forward and backward solve results.
+    ``apply(weights (E, heads), b (heads·N, d) head-major, layout, gamma, solver, rtol, maxiter,
+    info)`` → ``H*`` ``(heads·N, d)``; ``layout`` an :class:`~neuralsolvers.models.edge_products.
+    EdgeLayout` of the graph; ``info`` (a dict or None) receives the forward and backward solve results.
     """
 
     @staticmethod
     def forward(
-        ctx: Any, weights: torch.Tensor, b: torch.Tensor, edge_index: torch.Tensor, gamma: float,
+        ctx: Any, weights: torch.Tensor, b: torch.Tensor, layout: EdgeLayout, gamma: float,
         solver: str, rtol: float, maxiter: int, info: dict | None,
     ) -> torch.Tensor:
-        result = _solve(weights.detach(), b.detach(), edge_index, gamma, solver, rtol, maxiter, transpose=False)
+        result = _solve(layout.matrix(weights), b.detach(), gamma, solver, rtol, maxiter)
         if info is not None:
             info["forward"] = result
-        ctx.save_for_backward(weights, result.x, edge_index)
-        ctx.settings = (gamma, solver, rtol, maxiter, info)
+        ctx.save_for_backward(weights, result.x)
+        ctx.layout, ctx.settings = layout, (gamma, solver, rtol, maxiter, info)
         return result.x
 
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
-        weights, H, edge_index = ctx.saved_tensors
+        weights, H = ctx.saved_tensors
         gamma, solver, rtol, maxiter, info = ctx.settings
-        result = _solve(weights, grad, edge_index, gamma, solver, rtol, maxiter, transpose=True)
+        result = _solve(ctx.layout.matrix(weights, transpose=True), grad.contiguous(), gamma, solver, rtol, maxiter)
         if info is not None:
             info["backward"] = result
         y = result.x
-        grad_weights = gamma * (y[edge_index[1]] * H[edge_index[0]]).sum(-1)
+        grad_weights = gamma * ctx.layout.edge_products(y, H)
         return grad_weights, y, None, None, None, None, None, None
 
 
@@ -126,31 +110,39 @@ def contraction_bound(weights: torch.Tensor, edge_index: torch.Tensor, num_nodes
     return gamma * scatter(column_sums, batch, dim=0, reduce="max")
 
 
-class AttentionLayer(MessagePassing):
+class AttentionLayer(nn.Module):
     """Attention message passing: ``h_i' = ReLU(W_s h_i + Σ_{j→i} α_ji v_ji)`` with values
-    ``v_ji = W_h h_j + W_e e_ji`` and ``α`` the softmax over ``i``'s incoming edges of
-    ``LeakyReLU(a_q·(W_q h_i) + a_v·v_ji)``. The node terms are projected once per node and then
-    gathered, so the per-edge work is additions (GAT's arrangement).
+    ``v_ji = W_h h_j + W_e e_ji`` and ``α`` the softmax (``torch_geometric.utils.softmax``) over
+    ``i``'s incoming edges of ``LeakyReLU(a_q·(W_q h_i) + a_v·v_ji)``.
+
+    Everything linear is moved off the edges: the score splits into node terms gathered per edge plus
+    ``(a_v W_e)·e_ji``, and ``Σ α v = Σ α W_h h_j + W_e Σ α e``, whose first term is one sparse CSR
+    product (:func:`~neuralsolvers.models.edge_products.aggregate_edges`). No ``(E, channels)`` tensor
+    is ever formed: ~4× faster than PyG's gather–scatter ``MessagePassing`` at 76k edges, same function.
 
     Shapes: ``h`` ``(N, channels)``, ``edge_attr`` ``(E, edge_features)`` → ``(N, channels)``.
     """
 
     def __init__(self, channels: int, edge_features: int):
-        super().__init__(aggr="add")
+        super().__init__()
         self.self_weight = nn.Linear(channels, channels)
         self.node_value = nn.Linear(channels, channels)
         self.edge_value = nn.Linear(edge_features, channels, bias=False) if edge_features else None
         self.query = nn.Linear(channels, 1, bias=False)
         self.key = nn.Linear(channels, 1, bias=False)
 
-    def forward(self, h: torch.Tensor, edge_index: torch.Tensor, edge_attr: torch.Tensor) -> torch.Tensor:
-        aggregated = self.propagate(edge_index, value=self.node_value(h), edge_attr=edge_attr, query=self.query(h))
+    def forward(self, h: torch.Tensor, edge_index: torch.Tensor, edge_attr: torch.Tensor, layout: EdgeLayout | None = None) -> torch.Tensor:
+        source, target = edge_index
+        layout = EdgeLayout(edge_index, h.shape[0]) if layout is None else layout
+        value = self.node_value(h)
+        score = self.query(h)[target] + self.key(value)[source]
+        if self.edge_value is not None:
+            score = score + edge_attr @ (self.key.weight @ self.edge_value.weight).T
+        alpha = softmax(F.leaky_relu(score, 0.2), target, num_nodes=h.shape[0])
+        aggregated = aggregate_edges(alpha, value, layout)
+        if self.edge_value is not None:
+            aggregated = aggregated + self.edge_value(scatter(alpha * edge_attr, target, dim=0, dim_size=h.shape[0], reduce="sum"))
         return F.relu(self.self_weight(h) + aggregated)
-
-    def message(self, value_j: torch.Tensor, edge_attr: torch.Tensor, query_i: torch.Tensor, index: torch.Tensor, size_i: int | None) -> torch.Tensor:
-        value = value_j if self.edge_value is None else value_j + self.edge_value(edge_attr)
-        alpha = softmax(F.leaky_relu(query_i + self.key(value), 0.2), index, num_nodes=size_i)
-        return alpha * value
 
 
 @register_model("cgs")
@@ -233,16 +225,19 @@ class CGS(nn.Module):
             edge_attr = edge_attr[:, None]
         if edge_attr.shape[1] != self.edge_features:
             raise ValueError(f"expected {self.edge_features} edge features, got {edge_attr.shape[1]}")
+        nodes = x.shape[0]
+        layout = EdgeLayout(edge_index, nodes)
         h = F.relu(self.lift(x))
         for layer in self.encoder:
-            h = layer(h, edge_index, edge_attr)
+            h = layer(h, edge_index, edge_attr, layout)
         weights = self.edge_weights(h, edge_index, edge_attr)
-        b = self.bias(h).reshape(-1, self.heads, self.state_dim)
-        self.last_solve = {"bound": contraction_bound(weights.detach(), edge_index, x.shape[0], self.gamma, batch)}
+        b = self.bias(h).reshape(nodes, self.heads, self.state_dim).transpose(0, 1).reshape(self.heads * nodes, self.state_dim)
+        self.last_solve = {"bound": contraction_bound(weights.detach(), edge_index, nodes, self.gamma, batch)}
         state = ImplicitFixedPoint.apply(
-            weights, b, edge_index, self.gamma, self.solver, self.rtol, self.maxiter, self.last_solve
+            weights, b, layout, self.gamma, self.solver, self.rtol, self.maxiter, self.last_solve
         )
-        out = self.decoder(torch.cat([state.reshape(x.shape[0], -1), h], dim=-1))
+        state = state.reshape(self.heads, nodes, self.state_dim).transpose(0, 1).reshape(nodes, -1)
+        out = self.decoder(torch.cat([state, h], dim=-1))
         if self.readout is None:
             return out
         if batch is None:

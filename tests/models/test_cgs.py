@@ -6,7 +6,8 @@ import torch
 from torch_geometric.data import Batch, Data
 
 from neuralsolvers.models import CGS, build_model, model_spec
-from neuralsolvers.models.cgs import SOLVERS, ImplicitFixedPoint, contraction_bound, propagate_edges
+from neuralsolvers.models.cgs import SOLVERS, ImplicitFixedPoint, contraction_bound
+from neuralsolvers.models.edge_products import EdgeLayout
 
 
 def random_graph(num_nodes: int, num_edges: int, seed: int, node_features: int = 3, edge_features: int = 2) -> Data:
@@ -31,18 +32,19 @@ def test_implicit_backward_passes_gradcheck_and_matches_a_dense_solve(solver):
     graph = random_graph(9, 30, seed=0)
     heads, d, gamma = 2, 3, 0.6
     weights = (torch.rand(graph.edge_index.shape[1], heads, dtype=torch.float64) / 3).requires_grad_()
-    b = torch.randn(9, heads, d, dtype=torch.float64, requires_grad=True)
+    b = torch.randn(heads * 9, d, dtype=torch.float64, requires_grad=True)  # head-major rows
+    layout = EdgeLayout(graph.edge_index, 9)
 
     def implicit(w, bias):
-        return ImplicitFixedPoint.apply(w, bias, graph.edge_index, gamma, solver, 1e-13, 10_000, None)
+        return ImplicitFixedPoint.apply(w, bias, layout, gamma, solver, 1e-13, 10_000, None)
 
     assert torch.autograd.gradcheck(implicit, (weights, b), eps=1e-6, atol=1e-7)
     # against autograd through a dense solve of (I − γA) H = b
-    target = torch.randn(9, heads, d, dtype=torch.float64)
+    target = torch.randn(heads * 9, d, dtype=torch.float64)
     loss = (implicit(weights, b) * target).sum()
     grads = torch.autograd.grad(loss, (weights, b))
     A = dense_operator(weights, graph.edge_index, 9)
-    H = torch.linalg.solve(torch.eye(9, dtype=torch.float64) - gamma * A, b.permute(1, 0, 2)).permute(1, 0, 2)
+    H = torch.linalg.solve(torch.eye(9, dtype=torch.float64) - gamma * A, b.reshape(heads, 9, d)).reshape(heads * 9, d)
     dense_grads = torch.autograd.grad((H * target).sum(), (weights, b))
     for ours, reference in zip(grads, dense_grads, strict=True):
         torch.testing.assert_close(ours, reference, rtol=1e-9, atol=1e-11)
@@ -72,14 +74,15 @@ def test_fixed_point_equals_a_dense_solve_and_stops_on_the_true_residual(solver,
     weights = torch.rand(graph.edge_index.shape[1], 2, dtype=torch.float64)
     out_degree = torch.bincount(graph.edge_index[0], minlength=50).clamp_min(1)
     weights = weights / out_degree[graph.edge_index[0], None]
-    b = torch.randn(50, 2, 4, dtype=torch.float64)
+    b = torch.randn(2 * 50, 4, dtype=torch.float64)
     info = {}
-    H = ImplicitFixedPoint.apply(weights, b, graph.edge_index, 0.5, solver, 1e-12, 200, info)
+    H = ImplicitFixedPoint.apply(weights, b, EdgeLayout(graph.edge_index, 50), 0.5, solver, 1e-12, 200, info)
     A = dense_operator(weights, graph.edge_index, 50)
-    dense = torch.linalg.solve(torch.eye(50, dtype=torch.float64) - 0.5 * A, b.permute(1, 0, 2)).permute(1, 0, 2)
-    torch.testing.assert_close(H, dense, rtol=1e-10, atol=1e-10)
+    dense = torch.linalg.solve(torch.eye(50, dtype=torch.float64) - 0.5 * A, b.reshape(2, 50, 4))
+    torch.testing.assert_close(H.reshape(2, 50, 4), dense, rtol=1e-10, atol=1e-10)
     result = info["forward"]
-    residual = torch.linalg.vector_norm(b - (H - 0.5 * propagate_edges(weights, H, graph.edge_index))) / torch.linalg.vector_norm(b)
+    heads_H = H.reshape(2, 50, 4)
+    residual = torch.linalg.vector_norm(b.reshape(2, 50, 4) - (heads_H - 0.5 * A @ heads_H)) / torch.linalg.vector_norm(b)
     assert result.converged and result.true_residual <= 1e-12
     if solver == "fixed_point":  # one residual over all columns; the Krylov solvers report the worst column's
         assert abs(float(residual) - result.true_residual) < 1e-14

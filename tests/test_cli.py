@@ -99,6 +99,29 @@ def test_generate_fit_evaluate_end_to_end(tiny_data, capsys):
     assert net(torch.zeros(2, 100), torch.linspace(0, 1, 7)[:, None]).shape == (2, 7)
 
 
+@pytest.mark.parametrize("problem", ["porous_network", "value_iteration"])
+def test_graph_evaluation_configs_run(tiny_data, problem, capsys):
+    """The committed CGS evaluation configs on the tiny sets, with freshly initialized checkpoints
+    written where the configs expect the trained ones."""
+    from neuralsolvers.models import build_model, model_spec
+
+    config = CONFIGS / f"eval/cgs_{problem}.yaml"
+    fit = yaml.safe_load((CONFIGS / f"cgs_{problem}.yaml").read_text())
+    cgs = fit["model"]["init_args"]["model"]["init_args"]
+    features = {"node_features": cgs["node_features"], "edge_features": cgs["edge_features"]}
+    nets = {"CGS": ("cgs", cgs), "GIN": ("gnn_baseline", {**features, "kind": "gin"}), "GATv2": ("gnn_baseline", {**features, "kind": "gat"})}
+    for name, path in yaml.safe_load(config.read_text())["task"]["init_args"]["checkpoints"].items():
+        model = build_model(*nets[name])
+        state = {f"model.{key}": value for key, value in model.state_dict().items()}
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        torch.save({"neuralsolvers_model": model_spec(model), "state_dict": state}, path)
+    capsys.readouterr()
+    assert main(["evaluate", "--config", str(config), "--wandb=false", "--task.init_args.repeats=1"]) == 0
+    table = capsys.readouterr().out
+    assert all(f"| {name} |" in table for name in ("exact", "CGS", "GIN", "GATv2"))
+    assert (tiny_data / f"results/cgs_{problem}/errors.png").is_file()
+
+
 @pytest.mark.parametrize("command", ["generate", "fit", "validate", "test", "evaluate"])
 def test_help_of_every_command(command, capsys):
     assert main([command, "--help"]) == 0

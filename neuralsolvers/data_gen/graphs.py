@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
+import torch
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import Delaunay
 
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
     from torch_geometric.data import Data
 
 __all__ = ["PORE_EDGE_FEATURES", "PORE_NODE_FEATURES", "PoreNetwork", "ValueIteration",
-           "load_graphs", "to_pyg"]  # fmt: skip
+           "interior_solve", "laplacian_matrix", "load_graphs", "to_pyg"]  # fmt: skip
 
 PORE_NODE_FEATURES = ("x", "y", "boundary", "masked_pressure", "diameter")
 PORE_EDGE_FEATURES = ("throat_diameter", "throat_length", "conductance")
@@ -51,7 +52,6 @@ def to_pyg(arrays: dict[str, np.ndarray]) -> list[Data]:
     rows; ``(N, max_nodes, ...)`` → first ``num_nodes`` rows; ``(N,)`` → a graph attribute of
     shape ``(1,)``. Keys starting with ``_`` are skipped. Dtypes are kept (float64 stays float64).
     """
-    import torch
     from torch_geometric.data import Data
 
     missing = [key for key in (*_COUNTS, "edge_index") if key not in arrays]
@@ -77,9 +77,34 @@ def to_pyg(arrays: dict[str, np.ndarray]) -> list[Data]:
     return graphs
 
 
-def load_graphs(directory: str | Path) -> list[Data]:
-    """All graphs of one dataset split directory (``data/<name>/<split>``) as PyG ``Data``."""
-    return to_pyg(ShardedDataset(directory).load())
+def load_graphs(
+    directory: str | Path, generator: str | None = None, expect: dict[str, Any] | None = None, dtype: torch.dtype | None = None
+) -> list[Data]:
+    """All graphs of one dataset split directory (``data/<name>/<split>``) as PyG ``Data``.
+
+    ``generator``/``expect``: what the dataset must have been made by / with (checked, see
+    :class:`~neuralsolvers.data_gen.store.ShardedDataset`); ``dtype``: cast floating arrays to it
+    (e.g. ``torch.float32`` for training), else they stay float64.
+    """
+    graphs = to_pyg(ShardedDataset(directory, expect=expect, generator=generator).load())
+    if dtype is not None:
+        for graph in graphs:
+            for key, value in graph.items():
+                if torch.is_tensor(value) and value.is_floating_point():
+                    graph[key] = value.to(dtype)
+    return graphs
+
+
+def interior_solve(laplacian: sp.spmatrix, boundary: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Solve ``(L u)_I = 0`` on the non-boundary nodes ``I`` with ``u = values`` on ``boundary``
+    (SciPy's sparse direct solver); ``(n,)`` with the boundary values kept."""
+    u = np.where(boundary, values, 0.0).astype(np.float64)
+    interior = ~boundary
+    if interior.any():
+        laplacian = sp.csr_matrix(laplacian)
+        rhs = -laplacian[interior][:, boundary] @ u[boundary]
+        u[interior] = spla.spsolve(laplacian[interior][:, interior].tocsc(), rhs)
+    return u
 
 
 def _edge_mask(arrays: dict[str, np.ndarray]) -> np.ndarray:
@@ -174,14 +199,10 @@ class PoreNetwork(Generator):
         outlet[np.argmax(points[:, 0])] = True
         outlet &= ~inlet
         boundary = inlet | outlet
-        pressure = inlet.astype(np.float64)
-        laplacian = _laplacian(n, sources, targets, conductance)
+        laplacian = laplacian_matrix(n, sources, targets, conductance)
         if connected_components(laplacian, directed=False)[0] != 1:
             raise DatasetError(f"{self.name}: a Delaunay pore network came out disconnected")
-        interior = ~boundary
-        if interior.any():
-            rhs = -laplacian[interior][:, boundary] @ pressure[boundary]
-            pressure[interior] = spla.spsolve(laplacian[interior][:, interior].tocsc(), rhs)
+        pressure = interior_solve(laplacian, boundary, inlet.astype(np.float64))
         nodes = np.column_stack([points, boundary, np.where(boundary, pressure, 0.0), diameter])
         edges = np.column_stack([throat, length, conductance])
         return nodes, np.stack([sources, targets]), edges, pressure
@@ -214,7 +235,7 @@ class PoreNetwork(Generator):
         residual = np.zeros(len(y))
         for i, (n, e) in enumerate(zip(arrays["num_nodes"], arrays["num_edges"], strict=True)):
             sources, targets = arrays["edge_index"][i, :, :e]
-            laplacian = _laplacian(n, sources, targets, attr[i, :e, 2])
+            laplacian = laplacian_matrix(n, sources, targets, attr[i, :e, 2])
             boundary, p = x[i, :n, 2] > 0.5, y[i, :n]
             rhs = laplacian[~boundary][:, boundary] @ p[boundary]
             residual[i] = np.linalg.norm(laplacian[~boundary] @ p) / max(np.linalg.norm(rhs), tiny)
@@ -228,7 +249,7 @@ class PoreNetwork(Generator):
         )
 
 
-def _laplacian(n: int, sources: np.ndarray, targets: np.ndarray, weights: np.ndarray) -> sp.csr_matrix:
+def laplacian_matrix(n: int, sources: np.ndarray, targets: np.ndarray, weights: np.ndarray) -> sp.csr_matrix:
     """Weighted graph Laplacian ``D − A`` ``(n, n)``; each undirected edge listed in both directions."""
     adjacency = sp.csr_matrix((weights, (sources, targets)), shape=(n, n))
     return (sp.diags(np.asarray(adjacency.sum(axis=1)).ravel()) - adjacency).tocsr()

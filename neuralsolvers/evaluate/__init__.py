@@ -1,8 +1,9 @@
 """Evaluation: learned against classical methods on the same held-out data; tables, plots, W&B."""
 
 from neuralsolvers.evaluate.base import Evaluation
+from neuralsolvers.evaluate.graph import GraphEvaluation
 from neuralsolvers.evaluate.operator import OperatorEvaluation
 from neuralsolvers.evaluate.preconditioner import PreconditionerEvaluation
 from neuralsolvers.evaluate.report import Report
 
-__all__ = ["Evaluation", "OperatorEvaluation", "PreconditionerEvaluation", "Report"]
+__all__ = ["Evaluation", "GraphEvaluation", "OperatorEvaluation", "PreconditionerEvaluation", "Report"]

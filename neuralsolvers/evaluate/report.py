@@ -45,6 +45,8 @@ def write_benchmark(out: str | Path, name: str, rows: list[dict[str, Any]], devi
 
 
 def _cell(value: Any) -> str:
+    if value is None:
+        return "–"
     if isinstance(value, float):
         return f"{value:.3e}" if value != 0 and (abs(value) < 1e-2 or abs(value) >= 1e4) else f"{value:.4g}"
     return str(value)

@@ -16,20 +16,11 @@ from matplotlib.figure import Figure
 from pytorch_lightning.cli import LRSchedulerCallable, OptimizerCallable
 from torch import nn
 from torch_geometric.data import Batch
-from torch_geometric.utils import scatter
 
+from neuralsolvers.data_gen.graph_problems import greedy_policy
 from neuralsolvers.train.base import NetworkModule
 
-__all__ = ["GraphModule", "greedy_policy"]
-
-
-def greedy_policy(values: torch.Tensor, batch: Batch, discount: float) -> torch.Tensor:
-    """``argmax_a R(s, a) + γ Σ_{s'} P(s'|s, a) V(s')`` over valid actions, ``(N,)``, for value
-    iteration batches (``x`` rewards ``(N, K)``, ``edge_attr`` ``P`` ``(E, K)``, ``mask`` ``(N, K)``)."""
-    source, target = batch.edge_index
-    expected = scatter(batch.edge_attr * values[target, None], source, dim=0, dim_size=values.shape[0], reduce="sum")
-    q = batch.x + discount * expected
-    return torch.where(batch.mask.bool(), q, torch.full_like(q, -torch.inf)).argmax(dim=1)
+__all__ = ["GraphModule"]
 
 
 class GraphModule(NetworkModule):

@@ -1,13 +1,12 @@
 """Graph datasets (``neuralsolvers generate`` graph generators) as PyG loaders.
 
 Every split is read whole (padded shards → ``torch_geometric.data.Data`` via
-:func:`~neuralsolvers.data_gen.graphs.to_pyg`), floating arrays cast to float32, and batched by
+:func:`~neuralsolvers.data_gen.graphs.load_graphs`), floating arrays cast to float32, and batched by
 PyG's ``DataLoader`` (one disjoint union graph per batch, ``batch.batch`` the graph of each node).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
@@ -15,22 +14,11 @@ import torch
 from torch_geometric.data import Data
 from torch_geometric.loader import DataLoader
 
-from neuralsolvers.data_gen.graphs import to_pyg
-from neuralsolvers.data_gen.store import ShardedDataset
+from neuralsolvers.data_gen.graphs import load_graphs
 from neuralsolvers.errors import ConfigError
 from neuralsolvers.train.base import SplitLoaders
 
-__all__ = ["GraphDataModule", "read_graphs"]
-
-
-def read_graphs(directory: str | Path, generator: str | None = None, expect: dict[str, Any] | None = None) -> list[Data]:
-    """The graphs of one split, checked against ``generator``/``expect``, floats as float32."""
-    graphs = to_pyg(ShardedDataset(directory, expect=expect, generator=generator).load())
-    for graph in graphs:
-        for key, value in graph.items():
-            if torch.is_tensor(value) and value.is_floating_point():
-                graph[key] = value.float()
-    return graphs
+__all__ = ["GraphDataModule"]
 
 
 class GraphDataModule(SplitLoaders, pl.LightningDataModule):
@@ -66,7 +54,7 @@ class GraphDataModule(SplitLoaders, pl.LightningDataModule):
         self.splits: dict[str, list[Data]] = {}
 
     def _read(self, directory: str) -> list[Data]:
-        return read_graphs(directory, self.hparams.generator, self.hparams.expect)
+        return load_graphs(directory, self.hparams.generator, self.hparams.expect, dtype=torch.float32)
 
     def setup(self, stage: str | None = None) -> None:
         hp = self.hparams

@@ -7,12 +7,12 @@ import torch
 from torch_geometric.data import Batch
 
 from neuralsolvers.data_gen import PoreNetwork, ValueIteration
+from neuralsolvers.data_gen.graph_problems import greedy_policy
+from neuralsolvers.data_gen.graphs import load_graphs
 from neuralsolvers.data_gen.runner import generate_split
 from neuralsolvers.errors import ConfigError, DatasetError
 from neuralsolvers.models import CGS, GNNBaseline
 from neuralsolvers.train import GraphDataModule, GraphModule
-from neuralsolvers.train.graph import greedy_policy
-from neuralsolvers.train.graph_data import read_graphs
 
 
 @pytest.fixture(scope="module")
@@ -49,13 +49,13 @@ def test_short_cgs_training_lowers_pore_network_validation_mse(graph_data):
 
 
 def test_greedy_policy_of_the_true_values_is_the_optimal_policy(graph_data):
-    batch = Batch.from_data_list(read_graphs(graph_data / "mdp", generator="value_iteration"))
+    batch = Batch.from_data_list(load_graphs(graph_data / "mdp", generator="value_iteration", dtype=torch.float32))
     policy = greedy_policy(batch.y, batch, discount=0.9)
     assert float((policy == batch.policy).float().mean()) == 1.0
 
 
 def test_baseline_and_bad_data(graph_data):
-    batch_graphs = read_graphs(graph_data / "pores")[:3]
+    batch_graphs = load_graphs(graph_data / "pores", dtype=torch.float32)[:3]
     batch = Batch.from_data_list(batch_graphs)
     for kind in ("gcn", "gin", "gat"):
         net = GNNBaseline(node_features=5, edge_features=3, kind=kind, hidden=8, layers=2, readout="mean")

@@ -1,0 +1,211 @@
+"""Trained graph networks (CGS, GNN baselines) against the exact solution on held-out graph sets.
+
+Every network predicts every set (e.g. held-out graphs of the training size, and 4× and 10× larger
+ones); the exact solution is recomputed by the classical solver of the problem on the same batches:
+pore networks by one sparse direct solve of the batch's Laplacian (SciPy, CPU), MDPs by value
+iteration (the Bellman operator's fixed point, torch, on the device). The table gives per set and
+method the node-level MSE, the MAPE (relative to the true values; nodes with ``|y| < mape_floor``
+left out), on MDPs the greedy policy's accuracy, the MSE relative to the method's MSE on the first
+set (how the error grows with graph size), the time per graph (median over ``repeats`` synchronized
+passes after a warm-up), the solver iterations (CGS: forward fixed-point solve, most over batches;
+value iteration: sweeps) and the parameter count. The figure draws the error against graph size and
+the predictions against the truth on the largest set.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from statistics import median
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+from torch_geometric.data import Batch
+
+from neuralsolvers.checkpoints import load
+from neuralsolvers.data_gen.graph_problems import bellman_q, greedy_policy, pore_pressures
+from neuralsolvers.data_gen.graphs import load_graphs
+from neuralsolvers.data_gen.store import ShardedDataset
+from neuralsolvers.evaluate.base import Evaluation
+from neuralsolvers.evaluate.report import Report, environment
+from neuralsolvers.solvers.fixed_point import fixed_point
+
+__all__ = ["GraphEvaluation"]
+
+EXACT = "exact"
+PROBLEMS = ("pore_network", "value_iteration")
+
+
+def _synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+class GraphEvaluation(Evaluation):
+    """Graph networks against the exact solution, on sets of growing graph size.
+
+    Args:
+        checkpoints: method name → checkpoint of a graph network (``neuralsolvers fit --config
+            configs/cgs_porous_network.yaml``, or with ``configs/overlays/gnn_baseline.yaml`` for a
+            baseline).
+        test_sets: label → dataset split directory; all from one generator (``pore_network`` or
+            ``value_iteration``); the first is the reference for the error growth.
+        num_graphs: graphs used from each set (the first ones); None: all.
+        batch_size: graphs per forward pass.
+        repeats: timed passes over each set per method (the median is reported), after one warm-up.
+        mape_floor: nodes with ``|y|`` below it are left out of the MAPE.
+        value_tolerance: value iteration stops when ``‖T(V) − V‖₂ ≤ value_tolerance``.
+        device: ``cpu``, ``cuda`` or ``auto``.
+    """
+
+    def __init__(
+        self,
+        checkpoints: dict[str, str],
+        test_sets: dict[str, str],
+        num_graphs: int | None = None,
+        batch_size: int = 32,
+        repeats: int = 3,
+        mape_floor: float = 1e-3,
+        value_tolerance: float = 1e-10,
+        device: str = "auto",
+    ):
+        if not checkpoints or not test_sets:
+            raise ValueError("give at least one checkpoint and one test set")
+        if EXACT in checkpoints:
+            raise ValueError(f"{EXACT!r} names the reference solver; call the checkpoint something else")
+        if batch_size < 1 or repeats < 1 or (num_graphs is not None and num_graphs < 1):
+            raise ValueError("batch_size, repeats and num_graphs must be positive")
+        self.checkpoints, self.test_sets = dict(checkpoints), dict(test_sets)
+        self.num_graphs, self.batch_size, self.repeats = num_graphs, batch_size, repeats
+        self.mape_floor, self.value_tolerance = mape_floor, value_tolerance
+        self.device = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device)
+
+    def _problem(self) -> tuple[str, float | None]:
+        """The sets' generator and, for MDPs, the discount; all sets must agree."""
+        found = {label: ShardedDataset(path).metadata for label, path in self.test_sets.items()}
+        generators = {meta["generator"] for meta in found.values()}
+        if len(generators) != 1 or not generators <= set(PROBLEMS):
+            raise ValueError(f"test sets must all come from one of {PROBLEMS}; found {sorted(generators)}")
+        problem = generators.pop()
+        discounts = {meta["parameters"].get("discount") for meta in found.values()}
+        if problem == "value_iteration" and len(discounts) != 1:
+            raise ValueError(f"value iteration sets with different discounts {sorted(discounts)}")
+        return problem, discounts.pop() if problem == "value_iteration" else None
+
+    def _batches(self, path: str) -> list[Batch]:
+        graphs = load_graphs(path)[: self.num_graphs]
+        chunks = range(0, len(graphs), self.batch_size)
+        return [Batch.from_data_list(graphs[i : i + self.batch_size]).to(self.device) for i in chunks]
+
+    def _exact(self, batch: Batch) -> tuple[torch.Tensor, int]:
+        """The reference solution ``(N,)`` and its solver iterations (0: direct solve)."""
+        if self.problem == "pore_network":
+            return torch.from_numpy(pore_pressures(batch)).to(self.device), 0
+        result = fixed_point(
+            lambda V: bellman_q(V, batch, self.discount).max(dim=1).values,
+            torch.zeros_like(batch.y), rtol=self.value_tolerance, maxiter=100_000,
+        )
+        if not result.converged:
+            raise RuntimeError(f"value iteration did not converge: {result.message}")
+        return result.x, result.iterations
+
+    @staticmethod
+    def _network(model: torch.nn.Module) -> Callable[[Batch], tuple[torch.Tensor, int]]:
+        def predict(batch: Batch) -> tuple[torch.Tensor, int]:
+            out = model(batch.x, batch.edge_index, getattr(batch, "edge_attr", None), batch.batch)
+            solve = getattr(model, "last_solve", {}).get("forward")
+            return out.reshape(-1).double(), 0 if solve is None else int(solve.iterations)
+
+        return predict
+
+    def _evaluate(self, method: Callable[[Batch], tuple[torch.Tensor, int]], batches: list[Batch]) -> dict:
+        """Predictions, the median pass time and the most solver iterations over the batches."""
+        with torch.no_grad():
+            method(batches[0])  # warm-up
+            times = []
+            for _ in range(self.repeats):
+                _synchronize(self.device)
+                start = time.perf_counter()
+                outputs = [method(batch) for batch in batches]
+                _synchronize(self.device)
+                times.append(time.perf_counter() - start)
+        prediction = torch.cat([out for out, _ in outputs])
+        return {"prediction": prediction, "seconds": median(times), "iterations": max(it for _, it in outputs)}
+
+    def _metrics(self, prediction: torch.Tensor, batches: list[Batch]) -> dict[str, float]:
+        truth = torch.cat([batch.y for batch in batches]).double()
+        kept = truth.abs() >= self.mape_floor
+        metrics = {
+            "MSE": float((prediction - truth).square().mean()),
+            "MAPE_%": 100 * float(((prediction - truth).abs()[kept] / truth.abs()[kept]).mean()),
+        }
+        if self.problem == "value_iteration":
+            hits, offset = 0, 0
+            for batch in batches:
+                values = prediction[offset : offset + batch.num_nodes]
+                hits += int((greedy_policy(values, batch, self.discount) == batch.policy).sum())
+                offset += batch.num_nodes
+            metrics["policy_%"] = 100 * hits / offset
+        return metrics
+
+    def run(self, out: str | Path, use_wandb: bool = True) -> Report:
+        self.problem, self.discount = self._problem()
+        models = {name: load(path, map_location=self.device).eval() for name, path in self.checkpoints.items()}
+        methods = {EXACT: self._exact} | {name: self._network(model) for name, model in models.items()}
+        rows, first_mse, sizes, largest = [], {}, {}, {}
+        for label, path in self.test_sets.items():
+            batches = self._batches(path)  # float64 for the exact solvers and the metrics
+            single = [batch.clone().apply(lambda t: t.float() if t.is_floating_point() else t) for batch in batches]
+            graphs = sum(batch.num_graphs for batch in batches)
+            sizes[label] = sum(batch.num_nodes for batch in batches) / graphs
+            for name, method in methods.items():
+                result = self._evaluate(method, batches if name == EXACT else single)
+                metrics = self._metrics(result["prediction"], batches)
+                first_mse.setdefault(name, metrics["MSE"])
+                growth = metrics["MSE"] / first_mse[name] if name != EXACT and first_mse[name] > 0 else None
+                rows.append({
+                    "set": label, "method": name, "graphs": graphs, "mean_nodes": round(sizes[label], 1),
+                    **metrics,
+                    "MSE_vs_first_set": growth,
+                    "ms_per_graph": 1e3 * result["seconds"] / graphs,
+                    "solver_iterations": result["iterations"],
+                    "parameters": sum(p.numel() for p in models[name].parameters()) if name in models else 0,
+                })
+                largest[name] = (result["prediction"].cpu().numpy(), torch.cat([b.y for b in batches]).cpu().numpy())
+                print(rows[-1], flush=True)
+        figures = {"errors": error_figure(rows, sizes, largest, "MSE" if self.problem == "pore_network" else "MAPE_%")}
+        config = {"checkpoints": self.checkpoints, "test_sets": self.test_sets, "num_graphs": self.num_graphs,
+                  "batch_size": self.batch_size, "repeats": self.repeats, "problem": self.problem}  # fmt: skip
+        title = f"Graph networks against the exact solution: {self.problem}, {len(self.test_sets)} sets"
+        report = Report(title, rows, environment(self.device), config, figures)
+        report.write(out)
+        if use_wandb:
+            report.log_to_wandb(out)
+        return report
+
+
+def error_figure(rows: list[dict], sizes: dict[str, float], largest: dict[str, tuple[np.ndarray, np.ndarray]], metric: str) -> Figure:
+    """Left: ``metric`` against mean graph size per learned method. Right: predicted against true
+    values on the last (largest) set."""
+    figure, (growth, scatter) = plt.subplots(1, 2, figsize=(10, 4))
+    for name in dict.fromkeys(row["method"] for row in rows if row["method"] != EXACT):
+        points = [(sizes[row["set"]], row[metric]) for row in rows if row["method"] == name]
+        growth.plot(*zip(*points, strict=True), "o-", label=name)
+        prediction, truth = largest[name]
+        scatter.scatter(truth, prediction, s=2, alpha=0.4, label=name)
+    growth.set_xscale("log")
+    growth.set_yscale("log")
+    growth.set_xlabel("mean nodes per graph")
+    growth.set_ylabel(metric)
+    growth.legend(fontsize=8)
+    truth = largest[EXACT][1]
+    scatter.plot([truth.min(), truth.max()], [truth.min(), truth.max()], "k", lw=0.5)
+    scatter.set_xlabel("true")
+    scatter.set_ylabel("predicted")
+    scatter.set_title(f"largest set ({list(sizes)[-1]})")
+    scatter.legend(fontsize=8, markerscale=4)
+    figure.tight_layout()
+    return figure

@@ -23,6 +23,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter
 from torch_geometric.data import Batch
 
 from neuralsolvers.checkpoints import load
@@ -195,9 +196,12 @@ def error_figure(rows: list[dict], sizes: dict[str, float], largest: dict[str, t
         points = [(sizes[row["set"]], row[metric]) for row in rows if row["method"] == name]
         growth.plot(*zip(*points, strict=True), "o-", label=name)
         prediction, truth = largest[name]
-        scatter.scatter(truth, prediction, s=2, alpha=0.4, label=name)
+        shown = slice(None, None, max(1, len(truth) // 4000))  # a readable cloud: at most ~4000 nodes
+        scatter.scatter(truth[shown], prediction[shown], s=2, alpha=0.3, label=name)
     growth.set_xscale("log")
     growth.set_yscale("log")
+    growth.xaxis.set_minor_formatter(NullFormatter())
+    growth.set_xticks(list(sizes.values()), [f"{size:.0f}" for size in sizes.values()])
     growth.set_xlabel("mean nodes per graph")
     growth.set_ylabel(metric)
     growth.legend(fontsize=8)

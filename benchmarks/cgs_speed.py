@@ -5,7 +5,8 @@ Each graph: ``--nodes`` nodes, ``--edges`` random directed edges (self-loops dro
 edge features; loss = mean of the squared node outputs. Median of ``--repeats`` timed steps after two
 warm-ups (synchronized on CUDA).
 
-    .venv/bin/python benchmarks/cgs_speed.py --graphs 64 --nodes 200 --edges 1200 --hidden 64
+    .venv/bin/python benchmarks/cgs_speed.py --graphs 64 --nodes 200 --edges 1200 --hidden 64 16 \
+        --solvers fixed_point gmres bicgstab
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from torch_geometric.data import Batch, Data
 
 from neuralsolvers.evaluate.report import write_benchmark
 from neuralsolvers.models import CGS
+from neuralsolvers.models.cgs import SOLVERS
 
 
 def random_graph(nodes: int, edges: int, generator: torch.Generator) -> Data:
@@ -33,6 +35,7 @@ def main() -> None:
     parser.add_argument("--nodes", type=int, default=200)
     parser.add_argument("--edges", type=int, default=1200)
     parser.add_argument("--hidden", type=int, nargs="+", default=[64, 16])
+    parser.add_argument("--solvers", nargs="+", default=["fixed_point"], choices=SOLVERS)
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--out", default="results/benchmarks")
@@ -41,8 +44,8 @@ def main() -> None:
     generator = torch.Generator().manual_seed(0)
     batch = Batch.from_data_list([random_graph(args.nodes, args.edges, generator) for _ in range(args.graphs)]).to(device)
     rows = []
-    for hidden in args.hidden:
-        model = CGS(node_features=4, edge_features=3, hidden=hidden).to(device)
+    for solver, hidden in ((solver, hidden) for solver in args.solvers for hidden in args.hidden):
+        model = CGS(node_features=4, edge_features=3, hidden=hidden, solver=solver).to(device)
         times = []
         for _ in range(args.repeats + 2):
             if device.type == "cuda":
@@ -54,7 +57,7 @@ def main() -> None:
             times.append(time.perf_counter() - start)
             model.zero_grad()
         rows.append({
-            "graphs": args.graphs, "nodes": args.nodes, "edges": int(batch.edge_index.shape[1]), "hidden": hidden,
+            "graphs": args.graphs, "nodes": args.nodes, "edges": int(batch.edge_index.shape[1]), "solver": solver, "hidden": hidden,
             "parameters": sum(p.numel() for p in model.parameters()),
             "forward_iterations": model.last_solve["forward"].iterations,
             "backward_iterations": model.last_solve["backward"].iterations,

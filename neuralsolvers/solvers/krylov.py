@@ -29,6 +29,7 @@ __all__ = [
     "BREAKDOWN_STAGNATION",
     "SolveState",
     "SolverResult",
+    "apply_preconditioner",
     "cg",
     "column_dots",
     "column_norms",
@@ -183,7 +184,7 @@ class SolveState:
         )
 
 
-def _precondition(M: Preconditioner | None, r: torch.Tensor) -> torch.Tensor:
+def apply_preconditioner(M: Preconditioner | None, r: torch.Tensor) -> torch.Tensor:
     """``M(r)``; without a preconditioner ``r`` itself (callers never write into the result)."""
     return r if M is None else M.apply(r)
 
@@ -217,7 +218,7 @@ def cg(
             "the flexible method, for nonlinear or changing preconditioners"
         )
     run = SolveState(A, b, x0, rtol, atol, maxiter)
-    z = _precondition(preconditioner, run.r)
+    z = apply_preconditioner(preconditioner, run.r)
     p = z.clone()
     rz = column_dots(run.r, z)
     zero = torch.zeros_like(rz)
@@ -233,13 +234,13 @@ def cg(
         run.iterations += run.active
         norm = column_norms(run.r)
         run.history.append(norm)
-        z = _precondition(preconditioner, run.r)
+        z = apply_preconditioner(preconditioner, run.r)
         rz_new = column_dots(run.r, z)
         # one test per iteration: does any active column need attention (converged, broken, NaN)?
         event = run.active & ~((norm > run.target) & (pAp > 0) & (rz_new > 0))
         if bool(event.any()):
             if run.handle_events(norm, pAp, rz_new):
-                z = _precondition(preconditioner, run.r)
+                z = apply_preconditioner(preconditioner, run.r)
                 rz_new = column_dots(run.r, z)
             any_active = bool(run.active.any())
         if callback is not None:
@@ -276,7 +277,7 @@ def fcg(
     for _ in range(run.maxiter):
         if not bool(run.active.any()):
             break
-        z = _precondition(preconditioner, run.r)
+        z = apply_preconditioner(preconditioner, run.r)
         run.stop_broken(~torch.isfinite(z).all(0), BREAKDOWN_NONFINITE)
         z = torch.where(run.active, z, torch.zeros_like(z))
         if not bool(run.active.any()):

@@ -22,16 +22,13 @@ from neuralsolvers.solvers.krylov import (
     BREAKDOWN_RECURRENCE,
     SolverResult,
     SolveState,
+    apply_preconditioner,
     column_dots,
     column_norms,
 )
-from neuralsolvers.solvers.preconditioners import Preconditioner, as_preconditioner
+from neuralsolvers.solvers.preconditioners import as_preconditioner
 
 __all__ = ["bicgstab", "gmres"]
-
-
-def _precondition(M: Preconditioner | None, v: torch.Tensor) -> torch.Tensor:
-    return v if M is None else M.apply(v)
 
 
 def _safe(values: torch.Tensor) -> torch.Tensor:
@@ -94,7 +91,7 @@ def gmres(
         steps = torch.zeros(k, dtype=torch.long, device=b.device)
         working = run.active.clone()
         for j in range(restart):
-            z = _precondition(preconditioner, basis[:, j].T.contiguous())
+            z = apply_preconditioner(preconditioner, basis[:, j].T.contiguous())
             if preconditioner is not None:
                 directions[:, j] = z.T
             w = (run.A @ z).T.contiguous()  # (k, n)
@@ -184,7 +181,7 @@ def bicgstab(
         active = run.active
         beta = torch.where(active, (rho_new / _safe(rho)) * (alpha / _safe(omega)), torch.zeros_like(rho))
         p = run.r + beta * (p - omega * v)
-        p_hat = _precondition(preconditioner, p)
+        p_hat = apply_preconditioner(preconditioner, p)
         v = run.A @ p_hat
         shadow_v = column_dots(shadow, v)
         run.stop_broken(shadow_v.abs() <= tiny * column_norms(shadow) * column_norms(v), BREAKDOWN_RECURRENCE)
@@ -192,7 +189,7 @@ def bicgstab(
         alpha = torch.where(active, rho_new / _safe(shadow_v), torch.zeros_like(rho))
         s = run.r - alpha * v
         half = column_norms(s) <= run.target
-        s_hat = _precondition(preconditioner, s)
+        s_hat = apply_preconditioner(preconditioner, s)
         t = run.A @ s_hat
         ts, tt = column_dots(t, s), column_dots(t, t)
         omega = torch.where(active & ~half, ts / _safe(tt), torch.zeros_like(rho))

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
-from scipy.special import log_ndtr
+from scipy.special import log_ndtr, ndtri_exp
 
 from neuralsolvers.data_gen.base import Generator
 from neuralsolvers.data_gen.grf import SpectralField
@@ -30,7 +30,8 @@ from neuralsolvers.solvers.forward_operators import (
     random_mask,
 )
 
-__all__ = ["ImagePatches", "LaplaceToy", "laplace_map_prox", "laplace_mmse", "load_source", "synthetic_images"]
+__all__ = ["ImagePatches", "LaplaceToy", "laplace_map_prox", "laplace_mmse", "laplace_posterior_median", "load_source",
+           "synthetic_images"]  # fmt: skip
 
 SOURCES = ("camera", "phantom", "faces", "synthetic")
 OPERATORS = ("denoise", "blur", "fourier")
@@ -61,6 +62,22 @@ def laplace_mmse(y: np.ndarray, b: float = 1.0, sigma: float = 1.0) -> np.ndarra
     log_plus, log_minus = -y / b + log_ndtr(alpha), y / b + log_ndtr(beta)
     weight_plus = np.exp(log_plus - np.logaddexp(log_plus, log_minus))
     return weight_plus * mean_plus + (1.0 - weight_plus) * mean_minus
+
+
+def laplace_posterior_median(y: np.ndarray, b: float = 1.0, sigma: float = 1.0) -> np.ndarray:
+    """Posterior median of ``x ~ Laplace(0, b)`` given ``y = x + σ n`` (what ℓ1 training recovers).
+
+    For ``y ≥ 0`` the median is on the positive branch: with ``w₋`` the posterior mass below 0 and
+    ``μ₊ = y − σ²/b``, ``m = μ₊ − σ Φ⁻¹(Φ(μ₊/σ)(1 − q))``, ``q = (½ − w₋)/(1 − w₋)``; odd in ``y``.
+    """
+    y = np.asarray(y, dtype=float)
+    t = np.abs(y)
+    plus, minus = t - sigma**2 / b, t + sigma**2 / b
+    log_plus, log_minus = -t / b + log_ndtr(plus / sigma), t / b + log_ndtr(-minus / sigma)
+    below = np.exp(log_minus - np.logaddexp(log_plus, log_minus))
+    q = np.clip((0.5 - below) / (1.0 - below), 0.0, 1.0)
+    median = plus - sigma * ndtri_exp(log_ndtr(plus / sigma) + np.log1p(-q))
+    return np.sign(y) * np.maximum(median, 0.0)
 
 
 class LaplaceToy(Generator):

@@ -5,8 +5,9 @@ from neuralsolvers.models.dcdm import DCDMNet
 from neuralsolvers.models.deeponet import DeepONet
 from neuralsolvers.models.fno import FNO
 from neuralsolvers.models.gnn import GNNBaseline
+from neuralsolvers.models.lpn import LPN
 from neuralsolvers.models.mgno import MgNO, VCycle
 from neuralsolvers.models.mlp import MLP
 from neuralsolvers.models.registry import MODELS, build_model, model_spec, register_model
 
-__all__ = ["CGS", "DCDMNet", "FNO", "GNNBaseline", "MLP", "MODELS", "DeepONet", "MgNO", "VCycle", "build_model", "model_spec", "register_model"]
+__all__ = ["CGS", "DCDMNet", "FNO", "GNNBaseline", "LPN", "MLP", "MODELS", "DeepONet", "MgNO", "VCycle", "build_model", "model_spec", "register_model"]

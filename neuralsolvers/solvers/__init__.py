@@ -34,6 +34,13 @@ from neuralsolvers.solvers.preconditioners import (
     Preconditioner,
     as_preconditioner,
 )
+from neuralsolvers.solvers.proximal import ProximalResult, admm, pgd
+from neuralsolvers.solvers.proximal_operators import (
+    HaarThreshold,
+    NetworkProx,
+    SoftThreshold,
+    TotalVariation,
+)
 from neuralsolvers.solvers.smoothed import SmoothedPreconditioner
 from neuralsolvers.solvers.stencils import DiffusionStencil
 
@@ -44,19 +51,25 @@ __all__ = [
     "FieldPreconditioner",
     "ForwardOperator",
     "GaussianBlur",
+    "HaarThreshold",
     "Identity",
     "IncompleteCholesky",
     "Jacobi",
     "LinearOperator",
     "MatrixFreeOperator",
     "ModulePreconditioner",
+    "NetworkProx",
     "OperatorPreconditioner",
     "Preconditioner",
+    "ProximalResult",
     "ScipyOperator",
     "SmoothedPreconditioner",
+    "SoftThreshold",
     "SolverResult",
     "SparseOperator",
     "SubsampledFourier",
+    "TotalVariation",
+    "admm",
     "as_operator",
     "as_preconditioner",
     "bicgstab",
@@ -68,5 +81,6 @@ __all__ = [
     "gmres",
     "hybrid",
     "ic0_factor",
+    "pgd",
     "random_mask",
 ]

@@ -13,6 +13,8 @@ from neuralsolvers.train.losses import OperatorLoss, dcdm_loss, relative_l2
 from neuralsolvers.train.operator import OperatorModule
 from neuralsolvers.train.preconditioner import PreconditionerModule
 from neuralsolvers.train.preconditioner_data import KrylovDataModule
+from neuralsolvers.train.proximal import ProximalModule
+from neuralsolvers.train.proximal_data import ProximalDataModule
 from neuralsolvers.train.schedules import WarmupCosineLR
 
 __all__ = [
@@ -26,6 +28,8 @@ __all__ = [
     "OperatorModule",
     "PredictionFigure",
     "PreconditionerModule",
+    "ProximalDataModule",
+    "ProximalModule",
     "TrainingDiverged",
     "WarmupCosineLR",
     "dcdm_loss",

@@ -11,7 +11,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-__all__ = ["LOSSES", "OperatorLoss", "dcdm_loss", "relative_l2"]
+__all__ = ["LOSSES", "OperatorLoss", "dcdm_loss", "proximal_matching_loss", "relative_l2"]
 
 LOSSES = ("rel_l2", "rel_h1", "mse")
 
@@ -36,6 +36,17 @@ def dcdm_loss(direction: torch.Tensor, rhs: torch.Tensor, apply_A: Callable[[tor
     Af = apply_A(direction)
     alpha = (direction * rhs).sum(dim=1, keepdim=True) / (direction * Af).sum(dim=1, keepdim=True)
     return ((rhs - alpha * Af) ** 2).sum(dim=1).mean()
+
+
+def proximal_matching_loss(prediction: torch.Tensor, target: torch.Tensor, gamma: float) -> torch.Tensor:
+    """LPN's proximal matching loss: mean over samples of ``1 − exp(−(‖f(y) − x‖ / γ)²)``.
+
+    A smoothed 0–1 loss (the normalizing constant dropped): as ``γ → 0`` its minimizer is the
+    posterior mode, so a network trained with it approaches the MAP denoiser, i.e. the proximal
+    operator of the negative log-prior. ``(B, ...)`` inputs, norms over all non-batch dimensions.
+    """
+    distance = (prediction - target).flatten(1).norm(dim=1)
+    return (1.0 - torch.exp(-((distance / gamma) ** 2))).mean()
 
 
 class OperatorLoss(nn.Module):

@@ -9,6 +9,7 @@ from neuralsolvers.data_gen.imaging import (
     LaplaceToy,
     laplace_map_prox,
     laplace_mmse,
+    laplace_posterior_median,
     synthetic_images,
 )
 from neuralsolvers.data_gen.runner import generate_split
@@ -32,6 +33,17 @@ def test_mmse_is_the_posterior_mean():
     log_posterior = -0.5 * (grid[None, :] - y[:, None]) ** 2 / sigma**2 - np.abs(grid[None, :]) / b
     weights = np.exp(log_posterior - log_posterior.max(axis=1, keepdims=True))
     np.testing.assert_allclose(laplace_mmse(y, b, sigma), (weights * grid).sum(1) / weights.sum(1), atol=1e-6)
+
+
+@pytest.mark.parametrize(("b", "sigma"), [(1.0, 1.0), (0.5, 0.3)])
+def test_posterior_median_halves_the_posterior_mass(b, sigma):
+    y = np.array([-6.0, -2.5, -0.3, 0.0, 0.7, 1.0, 4.0, 8.0])
+    grid = np.linspace(-20, 20, 800001)
+    log_posterior = -0.5 * (grid[None, :] - y[:, None]) ** 2 / sigma**2 - np.abs(grid[None, :]) / b
+    weights = np.exp(log_posterior - log_posterior.max(axis=1, keepdims=True))
+    cdf = np.cumsum(weights, axis=1) / weights.sum(axis=1, keepdims=True)
+    reference = grid[np.argmax(cdf >= 0.5, axis=1)]
+    np.testing.assert_allclose(laplace_posterior_median(y, b, sigma), reference, atol=1e-4)
 
 
 def test_laplace_toy():

@@ -1,0 +1,103 @@
+"""Clean/measured pairs for learned proximal networks, from ``laplace_toy`` or ``image_patches`` datasets.
+
+Batches are ``(measured, clean)``: signals ``(B, n)`` (``laplace_toy``: arrays ``y``, ``x``) or
+images ``(B, 1, p, p)`` (``image_patches``: ``measured``, ``clean``). With ``fresh_noise`` each
+training batch gets new noise, ``measured = clean + σ n`` with the dataset's own ``σ`` (the LPN
+paper's training: unlimited noise draws; only for denoising data).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+from neuralsolvers.data_gen.store import ShardedDataset
+from neuralsolvers.errors import ConfigError
+from neuralsolvers.train.base import SplitLoaders
+
+__all__ = ["ProximalDataModule"]
+
+FIELDS = {"laplace_toy": ("y", "x"), "image_patches": ("measured", "clean")}
+
+
+class ProximalDataModule(SplitLoaders, pl.LightningDataModule):
+    """Training pairs for a proximal network.
+
+    Args:
+        train: training split directory; test: test split directory or None; val: validation split
+            directory, or None to hold out the last ``val_fraction`` of ``train``.
+        expect: generator parameters the data must have been made with (checked).
+        num_train: use only the first ``num_train`` training samples.
+        batch_size: samples per batch.
+        val_fraction: held-out fraction when ``val`` is None.
+        fresh_noise: redraw the noise of every training batch (denoising data only).
+        seed: shuffling seed.
+    """
+
+    def __init__(
+        self,
+        train: str,
+        test: str | None = None,
+        val: str | None = None,
+        expect: dict[str, Any] | None = None,
+        num_train: int | None = None,
+        batch_size: int = 64,
+        val_fraction: float = 0.1,
+        fresh_noise: bool = False,
+        seed: int = 0,
+    ):
+        super().__init__()
+        if batch_size < 1 or not 0 < val_fraction < 1:
+            raise ConfigError(f"data.batch_size must be positive and data.val_fraction in (0, 1), got {batch_size}, {val_fraction}")
+        self.save_hyperparameters()
+        self.splits: dict[str, TensorDataset] = {}
+        self.noise_sigma: float | None = None
+        self.parameters: dict[str, Any] = {}
+
+    def _read(self, directory: str) -> TensorDataset:
+        dataset = ShardedDataset(directory, expect=self.hparams.expect)
+        generator = dataset.metadata["generator"]
+        if generator not in FIELDS:
+            raise ConfigError(f"{directory}: made by {generator!r}; proximal training reads {sorted(FIELDS)} data")
+        self.generator, self.parameters = generator, dataset.metadata["parameters"]
+        if self.hparams.fresh_noise and (generator != "image_patches" or self.parameters.get("operator") != "denoise"):
+            raise ConfigError(f"{directory}: data.fresh_noise needs denoising image_patches data (operator: denoise)")
+        self.noise_sigma = float(self.parameters["noise_sigma"])
+        measured_key, clean_key = FIELDS[generator]
+        arrays = dataset.load([measured_key, clean_key])
+        measured, clean = torch.from_numpy(arrays[measured_key]).float(), torch.from_numpy(arrays[clean_key]).float()
+        if generator == "image_patches":
+            measured, clean = measured[:, None], clean[:, None]
+        return TensorDataset(measured, clean)
+
+    def setup(self, stage: str | None = None) -> None:
+        hp = self.hparams
+        if stage in (None, "fit", "validate") and "train" not in self.splits:
+            train = self._read(hp.train)
+            count = len(train) if hp.num_train is None else min(hp.num_train, len(train))
+            if hp.val is not None:
+                self.splits["val"] = self._read(hp.val)
+            else:
+                held = max(1, round(hp.val_fraction * count))
+                if held >= count:
+                    raise ConfigError(f"{hp.train}: {count} samples are too few to hold out a validation set")
+                self.splits["val"] = TensorDataset(*(t[count - held : count] for t in train.tensors))
+                count -= held
+            self.splits["train"] = TensorDataset(*(t[:count] for t in train.tensors))
+        if stage in (None, "test") and "test" not in self.splits:
+            if hp.test is None:
+                raise ConfigError("data.test is not set: give the test split's dataset directory")
+            self.splits["test"] = self._read(hp.test)
+
+    def _loader(self, split: str, shuffle: bool) -> DataLoader:
+        generator = torch.Generator().manual_seed(self.hparams.seed) if shuffle else None
+        return DataLoader(self.splits[split], batch_size=self.hparams.batch_size, shuffle=shuffle, generator=generator)
+
+    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        if self.hparams.fresh_noise and self.trainer is not None and self.trainer.training:
+            measured, clean = batch
+            return clean + self.noise_sigma * torch.randn_like(clean), clean
+        return batch

@@ -2,8 +2,10 @@
 
 from neuralsolvers.evaluate.base import Evaluation
 from neuralsolvers.evaluate.graph import GraphEvaluation
+from neuralsolvers.evaluate.inverse_problems import InverseProblemEvaluation
 from neuralsolvers.evaluate.operator import OperatorEvaluation
 from neuralsolvers.evaluate.preconditioner import PreconditionerEvaluation
+from neuralsolvers.evaluate.proximal_toy import ProximalToyEvaluation
 from neuralsolvers.evaluate.report import Report
 
-__all__ = ["Evaluation", "GraphEvaluation", "OperatorEvaluation", "PreconditionerEvaluation", "Report"]
+__all__ = ["Evaluation", "GraphEvaluation", "InverseProblemEvaluation", "OperatorEvaluation", "PreconditionerEvaluation", "ProximalToyEvaluation", "Report"]

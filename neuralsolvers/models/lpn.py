@@ -41,6 +41,9 @@ class LPN(nn.Module):
         beta: softplus sharpness ``β`` (the paper: 100 for images, 10 for the 1D toy).
         alpha: strong-convexity weight ``α ≥ 0`` of ``α‖x‖²``.
         image_size: side ``H = W`` of the images (conv only; a multiple of 8).
+        convex: keep the constrained weights non-negative (:meth:`project`); False trains the same
+            network without the constraint (``f`` is still a gradient, of a nonconvex ``ψ``): the
+            contrast the paper draws.
     """
 
     def __init__(
@@ -52,6 +55,7 @@ class LPN(nn.Module):
         beta: float = 10.0,
         alpha: float = 0.0,
         image_size: int = 64,
+        convex: bool = True,
     ):
         super().__init__()
         if kind not in ("dense", "conv"):
@@ -60,7 +64,7 @@ class LPN(nn.Module):
             raise ValueError("in_features and hidden must be positive, layers ≥ 0, beta > 0, alpha ≥ 0")
         if kind == "conv" and (image_size < 8 or image_size % 8):
             raise ValueError(f"image_size must be a positive multiple of 8, got {image_size}")
-        self.kind, self.in_features, self.alpha, self.image_size = kind, in_features, alpha, image_size
+        self.kind, self.in_features, self.alpha, self.image_size, self.convex = kind, in_features, alpha, image_size, convex
         self.activation = nn.Softplus(beta=beta)
         if kind == "dense":
             self.first = nn.Linear(in_features, hidden)
@@ -78,7 +82,7 @@ class LPN(nn.Module):
             self.last_injection = nn.Conv2d(in_features, hidden, image_size // 8)
             self.output = nn.Linear(hidden, 1, bias=False)
         self.init_args = {"kind": kind, "in_features": in_features, "hidden": hidden, "layers": layers,
-                          "beta": beta, "alpha": alpha, "image_size": image_size}  # fmt: skip
+                          "beta": beta, "alpha": alpha, "image_size": image_size, "convex": convex}  # fmt: skip
         self._init_convex()
 
     def constrained(self) -> list[nn.Parameter]:
@@ -93,7 +97,9 @@ class LPN(nn.Module):
 
     @torch.no_grad()
     def project(self) -> None:
-        """Clamp the constrained weights at 0 (call after every optimizer step)."""
+        """Clamp the constrained weights at 0 (call after every optimizer step; no-op if not ``convex``)."""
+        if not self.convex:
+            return
         for weight in self.constrained():
             weight.clamp_(min=0.0)
 

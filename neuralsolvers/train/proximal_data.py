@@ -1,9 +1,10 @@
 """Clean/measured pairs for learned proximal networks, from ``laplace_toy`` or ``image_patches`` datasets.
 
 Batches are ``(measured, clean)``: signals ``(B, n)`` (``laplace_toy``: arrays ``y``, ``x``) or
-images ``(B, 1, p, p)`` (``image_patches``: ``measured``, ``clean``). With ``fresh_noise`` each
-training batch gets new noise, ``measured = clean + σ n`` with the dataset's own ``σ`` (the LPN
-paper's training: unlimited noise draws; only for denoising data).
+images ``(B, 1, p, p)`` (``image_patches``: ``measured``, ``clean``). With ``noise_sigma`` set the
+stored measurements are replaced by ``clean + σ n`` (a denoiser at any noise level from any
+``image_patches`` data): new noise for every training batch (the LPN paper's training: unlimited noise
+draws), noise drawn once from ``seed`` for validation and test.
 """
 
 from __future__ import annotations
@@ -33,8 +34,9 @@ class ProximalDataModule(SplitLoaders, pl.LightningDataModule):
         num_train: use only the first ``num_train`` training samples.
         batch_size: samples per batch.
         val_fraction: held-out fraction when ``val`` is None.
-        fresh_noise: redraw the noise of every training batch (denoising data only).
-        seed: shuffling seed.
+        noise_sigma: denoising pairs ``clean + σ n`` at this σ instead of the stored measurements
+            (``image_patches`` data only).
+        seed: shuffling seed, and the seed of the validation/test noise.
     """
 
     def __init__(
@@ -46,15 +48,16 @@ class ProximalDataModule(SplitLoaders, pl.LightningDataModule):
         num_train: int | None = None,
         batch_size: int = 64,
         val_fraction: float = 0.1,
-        fresh_noise: bool = False,
+        noise_sigma: float | None = None,
         seed: int = 0,
     ):
         super().__init__()
+        if noise_sigma is not None and not noise_sigma > 0:
+            raise ConfigError(f"data.noise_sigma must be positive, got {noise_sigma}")
         if batch_size < 1 or not 0 < val_fraction < 1:
             raise ConfigError(f"data.batch_size must be positive and data.val_fraction in (0, 1), got {batch_size}, {val_fraction}")
         self.save_hyperparameters()
         self.splits: dict[str, TensorDataset] = {}
-        self.noise_sigma: float | None = None
         self.parameters: dict[str, Any] = {}
 
     def _read(self, directory: str) -> TensorDataset:
@@ -63,14 +66,17 @@ class ProximalDataModule(SplitLoaders, pl.LightningDataModule):
         if generator not in FIELDS:
             raise ConfigError(f"{directory}: made by {generator!r}; proximal training reads {sorted(FIELDS)} data")
         self.generator, self.parameters = generator, dataset.metadata["parameters"]
-        if self.hparams.fresh_noise and (generator != "image_patches" or self.parameters.get("operator") != "denoise"):
-            raise ConfigError(f"{directory}: data.fresh_noise needs denoising image_patches data (operator: denoise)")
-        self.noise_sigma = float(self.parameters["noise_sigma"])
+        sigma = self.hparams.noise_sigma
+        if sigma is not None and generator != "image_patches":
+            raise ConfigError(f"{directory}: data.noise_sigma needs image_patches data (it noises the clean images)")
         measured_key, clean_key = FIELDS[generator]
         arrays = dataset.load([measured_key, clean_key])
         measured, clean = torch.from_numpy(arrays[measured_key]).float(), torch.from_numpy(arrays[clean_key]).float()
         if generator == "image_patches":
             measured, clean = measured[:, None], clean[:, None]
+        if sigma is not None:
+            noise = torch.randn(clean.shape, generator=torch.Generator().manual_seed(self.hparams.seed))
+            measured = clean + sigma * noise
         return TensorDataset(measured, clean)
 
     def setup(self, stage: str | None = None) -> None:
@@ -97,7 +103,7 @@ class ProximalDataModule(SplitLoaders, pl.LightningDataModule):
         return DataLoader(self.splits[split], batch_size=self.hparams.batch_size, shuffle=shuffle, generator=generator)
 
     def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
-        if self.hparams.fresh_noise and self.trainer is not None and self.trainer.training:
+        if self.hparams.noise_sigma is not None and self.trainer is not None and self.trainer.training:
             measured, clean = batch
-            return clean + self.noise_sigma * torch.randn_like(clean), clean
+            return clean + self.hparams.noise_sigma * torch.randn_like(clean), clean
         return batch

@@ -63,21 +63,22 @@ def test_short_toy_training_moves_toward_the_soft_threshold(toy):
 
 def test_images_with_fresh_noise(tmp_path):
     generate_split(ImagePatches(patch_size=16, sources=["synthetic"], operator="denoise", noise_sigma=0.1), tmp_path / "img", 24, seed=0)
-    data = ProximalDataModule(str(tmp_path / "img"), batch_size=8, fresh_noise=True)
+    data = ProximalDataModule(str(tmp_path / "img"), batch_size=8, noise_sigma=0.05)
     model = LPN(kind="conv", in_features=1, hidden=8, image_size=16, beta=100.0)
     module = ProximalModule(model, loss="l2")
     trainer = pl.Trainer(max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
                          enable_model_summary=False, inference_mode=False, num_sanity_val_steps=0)  # fmt: skip
     trainer.fit(module, datamodule=data)
     measured, clean = data.splits["train"].tensors
-    assert measured.shape == clean.shape == (22, 1, 16, 16) and data.noise_sigma == 0.1
+    assert measured.shape == clean.shape == (22, 1, 16, 16)
+    assert float((measured - clean).std()) == pytest.approx(0.05, rel=0.1)  # not the stored σ = 0.1
     assert "val/psnr" in trainer.callback_metrics
     unchanged, _ = data.on_after_batch_transfer((measured[:4], clean[:4]), 0)
     assert torch.equal(unchanged, measured[:4])  # outside training the stored measurement is used
     trainer.training = True  # as during fit: every batch gets new noise of the dataset's σ
     fresh, same = data.on_after_batch_transfer((measured[:4], clean[:4]), 0)
     assert not torch.equal(fresh, measured[:4]) and torch.equal(same, clean[:4])
-    assert float((fresh - clean[:4]).std()) == pytest.approx(0.1, rel=0.15)
+    assert float((fresh - clean[:4]).std()) == pytest.approx(0.05, rel=0.15)
 
 
 def test_configuration_errors(toy, tmp_path):
@@ -85,5 +86,5 @@ def test_configuration_errors(toy, tmp_path):
         ProximalModule(LPN(), loss="l0")
     with pytest.raises(ConfigError, match="decreasing"):
         ProximalModule(LPN(), gammas=[0.1, 0.5])
-    with pytest.raises(ConfigError, match="fresh_noise"):
-        ProximalDataModule(str(toy / "train"), fresh_noise=True).setup("fit")
+    with pytest.raises(ConfigError, match="noise_sigma needs image_patches"):
+        ProximalDataModule(str(toy / "train"), noise_sigma=0.1).setup("fit")

@@ -89,6 +89,9 @@ def test_generate_fit_evaluate_end_to_end(tiny_data, capsys):
     assert main(["fit", "--config", config, "--trainer.max_steps=3", "--trainer.limit_val_batches=1", *TINY]) == 0
     best = tiny_data / "checkpoints/deeponet_antiderivative/best.ckpt"
     assert best.is_file() and (best.parent / "last.ckpt").is_file()
+    from neuralsolvers.checkpoints import read_checkpoint
+
+    assert read_checkpoint(best.parent / "last.ckpt")["global_step"] == 3  # the final state, whatever the best
     assert main(["test", "--config", config, "--ckpt_path", str(best), *TINY]) == 0
     assert main(["evaluate", "--config", str(CONFIGS / "eval/deeponet_antiderivative.yaml"), "--wandb=false"]) == 0
     results = tiny_data / "results/deeponet_antiderivative"
@@ -99,27 +102,51 @@ def test_generate_fit_evaluate_end_to_end(tiny_data, capsys):
     assert net(torch.zeros(2, 100), torch.linspace(0, 1, 7)[:, None]).shape == (2, 7)
 
 
+def _fresh_checkpoints(config: Path, build) -> None:
+    """Untrained networks written where an eval config expects its checkpoints."""
+    from neuralsolvers.models import model_spec
+
+    for name, path in yaml.safe_load(config.read_text())["task"]["init_args"]["checkpoints"].items():
+        model = build(name)
+        state = {f"model.{key}": value for key, value in model.state_dict().items()}
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        torch.save({"neuralsolvers_model": model_spec(model), "state_dict": state}, path)
+
+
 @pytest.mark.parametrize("problem", ["porous_network", "value_iteration"])
 def test_graph_evaluation_configs_run(tiny_data, problem, capsys):
     """The committed CGS evaluation configs on the tiny sets, with freshly initialized checkpoints
     written where the configs expect the trained ones."""
-    from neuralsolvers.models import build_model, model_spec
+    from neuralsolvers.models import build_model
 
     config = CONFIGS / f"eval/cgs_{problem}.yaml"
     fit = yaml.safe_load((CONFIGS / f"cgs_{problem}.yaml").read_text())
     cgs = fit["model"]["init_args"]["model"]["init_args"]
     features = {"node_features": cgs["node_features"], "edge_features": cgs["edge_features"]}
     nets = {"CGS": ("cgs", cgs), "GIN": ("gnn_baseline", {**features, "kind": "gin"}), "GATv2": ("gnn_baseline", {**features, "kind": "gat"})}
-    for name, path in yaml.safe_load(config.read_text())["task"]["init_args"]["checkpoints"].items():
-        model = build_model(*nets[name])
-        state = {f"model.{key}": value for key, value in model.state_dict().items()}
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        torch.save({"neuralsolvers_model": model_spec(model), "state_dict": state}, path)
+    _fresh_checkpoints(config, lambda name: build_model(*nets[name]))
     capsys.readouterr()
     assert main(["evaluate", "--config", str(config), "--wandb=false", "--task.init_args.repeats=1"]) == 0
     table = capsys.readouterr().out
     assert all(f"| {name} |" in table for name in ("exact", "CGS", "GIN", "GATv2"))
     assert (tiny_data / f"results/cgs_{problem}/errors.png").is_file()
+
+
+def test_lpn_evaluation_configs_run(tiny_data, capsys):
+    from neuralsolvers.models import LPN
+
+    toy = CONFIGS / "eval/lpn_laplace_toy.yaml"
+    _fresh_checkpoints(toy, lambda name: LPN(kind="dense", in_features=1, hidden=8, layers=1))
+    assert main(["evaluate", "--config", str(toy), "--wandb=false"]) == 0
+    assert (tiny_data / "results/lpn_laplace_toy/toy.png").is_file()
+    deblur = CONFIGS / "eval/lpn_deblur.yaml"
+    _fresh_checkpoints(deblur, lambda name: LPN(kind="conv", in_features=1, hidden=4, image_size=64, beta=100.0))
+    quick = ["--task.init_args.maxiter=3", "--task.init_args.num_images=2", "--task.init_args.tune_images=1",
+             "--task.init_args.tv=[0.01]", "--task.init_args.haar=[0.01, 0.02]"]  # fmt: skip
+    capsys.readouterr()
+    assert main(["evaluate", "--config", str(deblur), "--wandb=false", *quick]) == 0
+    table = capsys.readouterr().out
+    assert all(f"| {name} |" in table for name in ("LPN", "TV", "Haar wavelet", "none (Aᵀy)"))
 
 
 @pytest.mark.parametrize("command", ["generate", "fit", "validate", "test", "evaluate"])

@@ -18,7 +18,12 @@ import numpy as np
 import torch
 
 from neuralsolvers.checkpoints import load, read_checkpoint
-from neuralsolvers.data_gen.imaging import laplace_map_prox, laplace_mmse, laplace_posterior_median
+from neuralsolvers.data_gen.imaging import (
+    laplace_map_prox,
+    laplace_matching_optimum,
+    laplace_mmse,
+    laplace_posterior_median,
+)
 from neuralsolvers.data_gen.store import ShardedDataset
 from neuralsolvers.evaluate.base import Evaluation
 from neuralsolvers.evaluate.report import Report, environment
@@ -39,14 +44,17 @@ class ProximalToyEvaluation(Evaluation):
         data: a ``laplace_toy`` split (its ``b`` and ``noise_sigma`` define the exact curves).
         y_max: the curves are compared on ``[−y_max, y_max]``.
         num_points: grid points.
+        gamma_reference: also report the exact optimum of proximal matching at this ``γ`` (the best
+            any network trained down to it can do; None: left out).
     """
 
-    def __init__(self, checkpoints: dict[str, str], data: str, y_max: float = 3.0, num_points: int = 601):
+    def __init__(self, checkpoints: dict[str, str], data: str, y_max: float = 3.0, num_points: int = 601, gamma_reference: float | None = 0.1):
         if not checkpoints:
             raise ValueError("give at least one checkpoint")
         if not y_max > 0 or num_points < 3:
             raise ValueError("y_max must be positive and num_points ≥ 3")
         self.checkpoints, self.data, self.y_max, self.num_points = dict(checkpoints), data, y_max, num_points
+        self.gamma_reference = gamma_reference
 
     def run(self, out: str | Path, use_wandb: bool = True) -> Report:
         parameters = ShardedDataset(self.data, generator="laplace_toy").metadata["parameters"]
@@ -58,6 +66,12 @@ class ProximalToyEvaluation(Evaluation):
             maps.plot(grid, values, "--", lw=1, label=f"exact {LABELS[name]}")
         priors.plot(grid, sigma**2 / b * np.abs(grid), "k--", lw=1, label="true R = (σ²/b)|x|")
         rows = []
+        if self.gamma_reference is not None:
+            optimum = laplace_matching_optimum(grid, self.gamma_reference, b, sigma)
+            errors = {f"max_err_vs_{key}": float(np.abs(optimum - values).max()) for key, values in exact.items()}
+            rows.append({"network": f"exact optimum of matching at γ = {self.gamma_reference:g}", "loss": "–", **errors,
+                         "closest": min(errors, key=errors.get).removeprefix("max_err_vs_"), "inversion_residual": None})  # fmt: skip
+            maps.plot(grid, optimum, ":", color="k", lw=1, label=f"matching optimum, γ = {self.gamma_reference:g}")
         for name, path in self.checkpoints.items():
             model = load(path).double()
             loss = read_checkpoint(path).get("hyper_parameters", {}).get("loss", "?")
@@ -67,7 +81,7 @@ class ProximalToyEvaluation(Evaluation):
             errors = {f"max_err_vs_{key}": float(np.abs(learned - values).max()) for key, values in exact.items()}
             closest = min(errors, key=errors.get)
             rows.append({"network": name, "loss": loss, **errors, "closest": closest.removeprefix("max_err_vs_")})
-            maps.plot(grid, learned, lw=2, label=f"{name} ({loss})")
+            maps.plot(grid, learned, lw=2, label=name if name == loss else f"{name} ({loss})")
             # R is defined on the range of f: invert f on 201 points inside it (0 included)
             inside = torch.from_numpy(np.linspace(0.98 * learned.min(), 0.98 * learned.max(), 201))
             inside = torch.cat([inside, torch.zeros(1, dtype=inside.dtype)]).sort().values[:, None]

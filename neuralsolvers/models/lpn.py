@@ -44,6 +44,8 @@ class LPN(nn.Module):
         convex: keep the constrained weights non-negative (:meth:`project`); False trains the same
             network without the constraint (``f`` is still a gradient, of a nonconvex ``ψ``): the
             contrast the paper draws.
+        convex_init: ``exp`` (constrained weights ``exp(N(−10, 0.1))``, the paper's image models) or
+            ``default`` (PyTorch's initialization, projected: the paper's 1D toy).
     """
 
     def __init__(
@@ -56,12 +58,15 @@ class LPN(nn.Module):
         alpha: float = 0.0,
         image_size: int = 64,
         convex: bool = True,
+        convex_init: str = "exp",
     ):
         super().__init__()
         if kind not in ("dense", "conv"):
             raise ValueError(f"kind must be 'dense' or 'conv', got {kind!r}")
         if min(in_features, hidden) < 1 or layers < 0 or beta <= 0 or alpha < 0:
             raise ValueError("in_features and hidden must be positive, layers ≥ 0, beta > 0, alpha ≥ 0")
+        if convex_init not in ("exp", "default"):
+            raise ValueError(f"convex_init must be 'exp' or 'default', got {convex_init!r}")
         if kind == "conv" and (image_size < 8 or image_size % 8):
             raise ValueError(f"image_size must be a positive multiple of 8, got {image_size}")
         self.kind, self.in_features, self.alpha, self.image_size, self.convex = kind, in_features, alpha, image_size, convex
@@ -82,8 +87,11 @@ class LPN(nn.Module):
             self.last_injection = nn.Conv2d(in_features, hidden, image_size // 8)
             self.output = nn.Linear(hidden, 1, bias=False)
         self.init_args = {"kind": kind, "in_features": in_features, "hidden": hidden, "layers": layers,
-                          "beta": beta, "alpha": alpha, "image_size": image_size, "convex": convex}  # fmt: skip
-        self._init_convex()
+                          "beta": beta, "alpha": alpha, "image_size": image_size, "convex": convex,
+                          "convex_init": convex_init}  # fmt: skip
+        if convex_init == "exp":
+            self._init_convex()
+        self.project()
 
     def constrained(self) -> list[nn.Parameter]:
         """The weights kept non-negative."""

@@ -16,7 +16,7 @@ from neuralsolvers.errors import NeuralSolversError
 from neuralsolvers.plotting import plot_predictions
 from neuralsolvers.train.tracking import run_directory
 
-__all__ = ["LearningRateLog", "NonFiniteLossStop", "PredictionFigure", "TrainingDiverged"]
+__all__ = ["LatestCheckpoint", "LearningRateLog", "NonFiniteLossStop", "PredictionFigure", "TrainingDiverged"]
 
 
 class TrainingDiverged(NeuralSolversError):
@@ -36,6 +36,25 @@ class NonFiniteLossStop(pl.Callback):
                 f"training loss is {value} at epoch {trainer.current_epoch}, step {trainer.global_step}: "
                 "lower the learning rate or check the data for NaN/Inf"
             )
+
+
+class LatestCheckpoint(pl.Callback):
+    """``last.ckpt`` beside the best checkpoint after every validation and at the end of training: the
+    latest state, to resume from (``--ckpt_path last``) and to evaluate. Lightning ≥ 2.6 rewrites its
+    own ``last.ckpt`` only when the monitored metric improves, which leaves it equal to the best one."""
+
+    def _save(self, trainer: pl.Trainer) -> None:
+        checkpoint = trainer.checkpoint_callback
+        if checkpoint is None or checkpoint.dirpath is None or trainer.sanity_checking or trainer.fast_dev_run:
+            return
+        trainer.save_checkpoint(Path(checkpoint.dirpath) / "last.ckpt")
+
+    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if trainer.state.fn == "fit":
+            self._save(trainer)
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._save(trainer)
 
 
 class LearningRateLog(LearningRateMonitor):

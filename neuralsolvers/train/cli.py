@@ -1,7 +1,8 @@
 """LightningCLI of ``neuralsolvers fit | validate | test`` with the project's trainer defaults.
 
 Every run gets: a W&B logger (offline unless logged in; the best checkpoint logged as an artifact),
-ModelCheckpoint (last + best, configurable under ``checkpoint``), a learning-rate monitor, prediction
+ModelCheckpoint (best, configurable under ``checkpoint``), ``last.ckpt`` of the latest state after every
+validation and at the end (:class:`LatestCheckpoint`), a learning-rate monitor, prediction
 figures (``figures``), a stop on a non-finite loss, ``inference_mode: false`` and seed 0.
 """
 
@@ -16,7 +17,12 @@ from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
 
 from neuralsolvers.errors import invalid_arguments
-from neuralsolvers.train.callbacks import LearningRateLog, NonFiniteLossStop, PredictionFigure
+from neuralsolvers.train.callbacks import (
+    LatestCheckpoint,
+    LearningRateLog,
+    NonFiniteLossStop,
+    PredictionFigure,
+)
 from neuralsolvers.train.tracking import SaveRunConfig
 
 __all__ = ["NeuralSolversCLI", "TRAINER_DEFAULTS"]
@@ -53,7 +59,7 @@ class NeuralSolversCLI(LightningCLI):
             subclass_mode_model=True,
             subclass_mode_data=True,
             save_config_callback=SaveRunConfig,
-            trainer_defaults={**TRAINER_DEFAULTS, "callbacks": [NonFiniteLossStop(), LearningRateLog()]},
+            trainer_defaults={**TRAINER_DEFAULTS, "callbacks": [NonFiniteLossStop(), LearningRateLog(), LatestCheckpoint()]},
             seed_everything_default=0,
             parser_kwargs={**STRICT_PARSER, **{command: STRICT_PARSER for command in self.subcommands()}},
             auto_configure_optimizers=False,
@@ -74,7 +80,7 @@ class NeuralSolversCLI(LightningCLI):
             {
                 "checkpoint.monitor": "val/loss",
                 "checkpoint.mode": "min",
-                "checkpoint.save_last": True,
+                "checkpoint.save_last": False,  # LatestCheckpoint writes last.ckpt
                 "checkpoint.save_top_k": 1,
             }
         )

@@ -64,7 +64,8 @@ class ProximalModule(NetworkModule):
         optimizer, scheduler: factories, as in the other modules.
         loss: ``prox_matching``, ``l2`` or ``l1``.
         pretrain_steps: ℓ1 warm-up steps before proximal matching (the paper: half the run).
-        pretrain_lr: learning rate during the warm-up (then the optimizer's own); None: no switch.
+        pretrain_lr: learning rate during the warm-up, then the optimizer's own once (a scheduler acts
+            from there: MultiStepLR scales the current rate); None: no switch.
         gamma_min: final γ; None: ``0.08 √n``.
         num_stages: γ stages, halving from ``2^(stages−1) γ_min`` to ``γ_min``.
         gammas: explicit decreasing γ stages instead of ``gamma_min``/``num_stages``.
@@ -91,8 +92,6 @@ class ProximalModule(NetworkModule):
             raise ConfigError("model.pretrain_steps must be ≥ 0, num_stages ≥ 1 and gamma_min > 0")
         if gammas is not None and (not gammas or min(gammas) <= 0 or sorted(gammas, reverse=True) != list(gammas)):
             raise ConfigError(f"model.gammas must be positive and decreasing, got {gammas}")
-        if pretrain_lr is not None and scheduler is not None:
-            raise ConfigError("model.pretrain_lr switches the learning rate itself: drop it or the scheduler")
         self.save_hyperparameters(ignore=["model", "optimizer", "scheduler"])
         self.schedule: MatchingSchedule | None = None
         self.base_lrs: list[float] = []
@@ -124,10 +123,11 @@ class ProximalModule(NetworkModule):
         self.total_steps = int(self.trainer.estimated_stepping_batches)
 
     def on_train_batch_start(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
-        if self.hparams.pretrain_lr is not None:
-            warm = self.global_step < self.hparams.pretrain_steps
-            for group, base in zip(self.optimizers().param_groups, self.base_lrs, strict=True):
-                group["lr"] = self.hparams.pretrain_lr if warm else base
+        if self.hparams.pretrain_lr is None or self.global_step > self.hparams.pretrain_steps:
+            return
+        warm = self.global_step < self.hparams.pretrain_steps
+        for group, base in zip(self.optimizers().param_groups, self.base_lrs, strict=True):
+            group["lr"] = self.hparams.pretrain_lr if warm else base
 
     def optimizer_step(self, *args, **kwargs) -> None:
         super().optimizer_step(*args, **kwargs)

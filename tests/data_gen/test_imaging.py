@@ -8,6 +8,7 @@ from neuralsolvers.data_gen.imaging import (
     ImagePatches,
     LaplaceToy,
     laplace_map_prox,
+    laplace_matching_optimum,
     laplace_mmse,
     laplace_posterior_median,
     synthetic_images,
@@ -44,6 +45,13 @@ def test_posterior_median_halves_the_posterior_mass(b, sigma):
     cdf = np.cumsum(weights, axis=1) / weights.sum(axis=1, keepdims=True)
     reference = grid[np.argmax(cdf >= 0.5, axis=1)]
     np.testing.assert_allclose(laplace_posterior_median(y, b, sigma), reference, atol=1e-4)
+
+
+def test_matching_optimum_tends_to_the_map_as_gamma_shrinks():
+    y = np.linspace(-3, 3, 61)
+    errors = [np.abs(laplace_matching_optimum(y, gamma) - laplace_map_prox(y)).max() for gamma in (0.5, 0.1, 0.02)]
+    assert errors[0] > 0.25 and 0.09 < errors[1] < 0.13 and errors[2] < 0.04  # ≈ 0.31, 0.11, 0.03
+    np.testing.assert_allclose(laplace_matching_optimum(-y, 0.1), -laplace_matching_optimum(y, 0.1), atol=2e-3)
 
 
 def test_laplace_toy():

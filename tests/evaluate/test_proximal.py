@@ -35,7 +35,8 @@ def test_toy_evaluation_finds_the_closest_exact_curve(tmp_path):
     generate_split(LaplaceToy(), tmp_path / "toy", 100, seed=0)
     checkpoint = write_checkpoint(soft_threshold_like(), tmp_path / "st.ckpt", loss="prox_matching")
     report = ProximalToyEvaluation({"LPN": checkpoint}, str(tmp_path / "toy")).run(tmp_path / "out", use_wandb=False)
-    (row,) = report.rows
+    reference, row = report.rows
+    assert reference["closest"] == "map" and 0.09 < reference["max_err_vs_map"] < 0.13  # matching at γ = 0.1
     assert row["closest"] == "map" and row["max_err_vs_map"] < 0.05 and row["loss"] == "prox_matching"
     assert min(row["max_err_vs_mean"], row["max_err_vs_median"]) > 0.3 and row["inversion_residual"] < 1e-6
     assert (tmp_path / "out/toy.png").is_file()

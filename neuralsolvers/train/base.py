@@ -8,8 +8,9 @@ import pytorch_lightning as pl
 import torch
 from pytorch_lightning.cli import LRSchedulerCallable, OptimizerCallable
 from torch import nn
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Subset
 
+from neuralsolvers.errors import ConfigError
 from neuralsolvers.models.registry import model_spec
 from neuralsolvers.train.schedules import optimizer_and_schedule
 
@@ -47,3 +48,41 @@ class SplitLoaders:
 
     def test_dataloader(self) -> DataLoader:
         return self._loader("test", shuffle=False)
+
+
+class HeldOutSplits(SplitLoaders):
+    """``setup`` and loaders of a data module whose splits are dataset directories (``hparams``:
+    ``train``, ``val``, ``test``, ``num_train``, ``val_fraction``, ``batch_size``, ``seed``): the
+    first ``num_train`` training samples, ``val`` or else the last ``val_fraction`` of them held out,
+    ``test`` on demand; training batches shuffled from ``seed``. Subclasses give ``_read(directory)``
+    (any indexable dataset) and may set ``loader_class`` (e.g. PyG's ``DataLoader``)."""
+
+    loader_class: type = DataLoader
+    splits: dict[str, Any]
+    hparams: Any
+
+    def _read(self, directory: str) -> Any:
+        raise NotImplementedError
+
+    def setup(self, stage: str | None = None) -> None:
+        hp = self.hparams
+        if stage in (None, "fit", "validate") and "train" not in self.splits:
+            train = self._read(hp.train)
+            count = len(train) if hp.num_train is None else min(hp.num_train, len(train))
+            if hp.val is not None:
+                self.splits["val"] = self._read(hp.val)
+            else:
+                held = max(1, round(hp.val_fraction * count))
+                if held >= count:
+                    raise ConfigError(f"{hp.train}: {count} samples are too few to hold out a validation set")
+                self.splits["val"] = Subset(train, range(count - held, count))
+                count -= held
+            self.splits["train"] = Subset(train, range(count))
+        if stage in (None, "test") and "test" not in self.splits:
+            if hp.test is None:
+                raise ConfigError("data.test is not set: give the test split's dataset directory")
+            self.splits["test"] = self._read(hp.test)
+
+    def _loader(self, split: str, shuffle: bool) -> DataLoader:
+        generator = torch.Generator().manual_seed(self.hparams.seed) if shuffle else None
+        return self.loader_class(self.splits[split], batch_size=self.hparams.batch_size, shuffle=shuffle, generator=generator)

@@ -16,12 +16,12 @@ from torch_geometric.loader import DataLoader
 
 from neuralsolvers.data_gen.graphs import load_graphs
 from neuralsolvers.errors import ConfigError
-from neuralsolvers.train.base import SplitLoaders
+from neuralsolvers.train.base import HeldOutSplits
 
 __all__ = ["GraphDataModule"]
 
 
-class GraphDataModule(SplitLoaders, pl.LightningDataModule):
+class GraphDataModule(HeldOutSplits, pl.LightningDataModule):
     """Train / validation / test graphs.
 
     Args:
@@ -53,26 +53,7 @@ class GraphDataModule(SplitLoaders, pl.LightningDataModule):
         self.save_hyperparameters()
         self.splits: dict[str, list[Data]] = {}
 
+    loader_class = DataLoader  # PyG's: one disjoint union graph per batch
+
     def _read(self, directory: str) -> list[Data]:
         return load_graphs(directory, self.hparams.generator, self.hparams.expect, dtype=torch.float32)
-
-    def setup(self, stage: str | None = None) -> None:
-        hp = self.hparams
-        if stage in (None, "fit", "validate") and "train" not in self.splits:
-            graphs = self._read(hp.train)[: hp.num_train]
-            if hp.val is not None:
-                self.splits["val"] = self._read(hp.val)
-            else:
-                count = max(1, round(hp.val_fraction * len(graphs)))
-                if count >= len(graphs):
-                    raise ConfigError(f"{hp.train}: {len(graphs)} graphs are too few to hold out a validation set")
-                graphs, self.splits["val"] = graphs[:-count], graphs[-count:]
-            self.splits["train"] = graphs
-        if stage in (None, "test") and "test" not in self.splits:
-            if hp.test is None:
-                raise ConfigError("data.test is not set: give the test split's dataset directory")
-            self.splits["test"] = self._read(hp.test)
-
-    def _loader(self, split: str, shuffle: bool) -> DataLoader:
-        generator = torch.Generator().manual_seed(self.hparams.seed) if shuffle else None
-        return DataLoader(self.splits[split], batch_size=self.hparams.batch_size, shuffle=shuffle, generator=generator)

@@ -165,10 +165,11 @@ class ProximalModule(NetworkModule):
         datamodule = getattr(self.trainer, "datamodule", None)
         if datamodule is None or split not in getattr(datamodule, "splits", {}):
             return None
-        measured, clean = datamodule.splits[split].tensors
+        dataset = datamodule.splits[split]
+        measured, clean = (torch.stack(column) for column in zip(*(dataset[i] for i in range(min(4, len(dataset)))), strict=True))
         if measured.dim() == 2 and measured.shape[1] == 1:
             return self._toy_figure(datamodule.parameters)
-        shown = measured[:4].to(self.device)
+        shown = measured.to(self.device)
         with torch.no_grad():
             denoised = self.model(shown).cpu()
         figure, axes = plt.subplots(3, len(shown), figsize=(2.2 * len(shown), 6.6), squeeze=False)

@@ -13,18 +13,18 @@ from typing import Any
 
 import pytorch_lightning as pl
 import torch
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import Dataset, TensorDataset
 
 from neuralsolvers.data_gen.store import ShardedDataset
 from neuralsolvers.errors import ConfigError
-from neuralsolvers.train.base import SplitLoaders
+from neuralsolvers.train.base import HeldOutSplits
 
 __all__ = ["ProximalDataModule"]
 
 FIELDS = {"laplace_toy": ("y", "x"), "image_patches": ("measured", "clean")}
 
 
-class ProximalDataModule(SplitLoaders, pl.LightningDataModule):
+class ProximalDataModule(HeldOutSplits, pl.LightningDataModule):
     """Training pairs for a proximal network.
 
     Args:
@@ -57,7 +57,7 @@ class ProximalDataModule(SplitLoaders, pl.LightningDataModule):
         if batch_size < 1 or not 0 < val_fraction < 1:
             raise ConfigError(f"data.batch_size must be positive and data.val_fraction in (0, 1), got {batch_size}, {val_fraction}")
         self.save_hyperparameters()
-        self.splits: dict[str, TensorDataset] = {}
+        self.splits: dict[str, Dataset] = {}
         self.parameters: dict[str, Any] = {}
 
     def _read(self, directory: str) -> TensorDataset:
@@ -78,29 +78,6 @@ class ProximalDataModule(SplitLoaders, pl.LightningDataModule):
             noise = torch.randn(clean.shape, generator=torch.Generator().manual_seed(self.hparams.seed))
             measured = clean + sigma * noise
         return TensorDataset(measured, clean)
-
-    def setup(self, stage: str | None = None) -> None:
-        hp = self.hparams
-        if stage in (None, "fit", "validate") and "train" not in self.splits:
-            train = self._read(hp.train)
-            count = len(train) if hp.num_train is None else min(hp.num_train, len(train))
-            if hp.val is not None:
-                self.splits["val"] = self._read(hp.val)
-            else:
-                held = max(1, round(hp.val_fraction * count))
-                if held >= count:
-                    raise ConfigError(f"{hp.train}: {count} samples are too few to hold out a validation set")
-                self.splits["val"] = TensorDataset(*(t[count - held : count] for t in train.tensors))
-                count -= held
-            self.splits["train"] = TensorDataset(*(t[:count] for t in train.tensors))
-        if stage in (None, "test") and "test" not in self.splits:
-            if hp.test is None:
-                raise ConfigError("data.test is not set: give the test split's dataset directory")
-            self.splits["test"] = self._read(hp.test)
-
-    def _loader(self, split: str, shuffle: bool) -> DataLoader:
-        generator = torch.Generator().manual_seed(self.hparams.seed) if shuffle else None
-        return DataLoader(self.splits[split], batch_size=self.hparams.batch_size, shuffle=shuffle, generator=generator)
 
     def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
         if self.hparams.noise_sigma is not None and self.trainer is not None and self.trainer.training:

@@ -69,7 +69,8 @@ def test_images_with_fresh_noise(tmp_path):
     trainer = pl.Trainer(max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
                          enable_model_summary=False, inference_mode=False, num_sanity_val_steps=0)  # fmt: skip
     trainer.fit(module, datamodule=data)
-    measured, clean = data.splits["train"].tensors
+    train = data.splits["train"]
+    measured, clean = (torch.stack(column) for column in zip(*(train[i] for i in range(len(train))), strict=True))
     assert measured.shape == clean.shape == (22, 1, 16, 16)
     assert float((measured - clean).std()) == pytest.approx(0.05, rel=0.1)  # not the stored σ = 0.1
     assert "val/psnr" in trainer.callback_metrics

@@ -139,14 +139,15 @@ def test_lpn_evaluation_configs_run(tiny_data, capsys):
     _fresh_checkpoints(toy, lambda name: LPN(kind="dense", in_features=1, hidden=8, layers=1))
     assert main(["evaluate", "--config", str(toy), "--wandb=false"]) == 0
     assert (tiny_data / "results/lpn_laplace_toy/toy.png").is_file()
-    deblur = CONFIGS / "eval/lpn_deblur.yaml"
-    _fresh_checkpoints(deblur, lambda name: LPN(kind="conv", in_features=1, hidden=4, image_size=64, beta=100.0))
     quick = ["--task.init_args.maxiter=3", "--task.init_args.num_images=2", "--task.init_args.tune_images=1",
              "--task.init_args.tv=[0.01]", "--task.init_args.haar=[0.01, 0.02]"]  # fmt: skip
-    capsys.readouterr()
-    assert main(["evaluate", "--config", str(deblur), "--wandb=false", *quick]) == 0
-    table = capsys.readouterr().out
-    assert all(f"| {name} |" in table for name in ("LPN", "TV", "Haar wavelet", "none (Aᵀy)"))
+    for name in ("lpn_deblur", "lpn_compressed_sensing"):  # blurred images; complex Fourier measurements
+        config = CONFIGS / f"eval/{name}.yaml"
+        _fresh_checkpoints(config, lambda _: LPN(kind="conv", in_features=1, hidden=4, image_size=64, beta=100.0))
+        capsys.readouterr()
+        assert main(["evaluate", "--config", str(config), "--wandb=false", *quick]) == 0
+        table = capsys.readouterr().out
+        assert all(f"| {prior} |" in table for prior in ("LPN", "TV", "Haar wavelet", "none (Aᵀy)")), name
 
 
 @pytest.mark.parametrize("command", ["generate", "fit", "validate", "test", "evaluate"])

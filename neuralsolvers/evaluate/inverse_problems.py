@@ -109,6 +109,8 @@ class InverseProblemEvaluation(Evaluation):
         if len(arrays["clean"]) < needed:
             raise ValueError(f"{self.data}: {len(arrays['clean'])} images, need {needed} (tune_images + num_images)")
         measured = torch.from_numpy(arrays["measured"][:needed]).double()
+        if parameters["operator"] == "fourier":  # stored as (real, imaginary) pairs of the kept coefficients
+            measured = torch.view_as_complex(measured.contiguous())
         clean = torch.from_numpy(arrays["clean"][:needed]).double()
         tune, test = slice(0, self.tune_images), slice(self.tune_images, needed)
         priors: dict[str, tuple[ProximalOperator, str]] = {}

@@ -16,7 +16,7 @@ from torch import nn
 from neuralsolvers.errors import CheckpointError
 from neuralsolvers.models.registry import build_model
 
-__all__ = ["load", "read_checkpoint"]
+__all__ = ["load", "model_from_checkpoint", "read_checkpoint"]
 
 
 def read_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict:
@@ -40,7 +40,12 @@ def load(path: str | Path, map_location: str | torch.device = "cpu") -> nn.Modul
         path: a ``.ckpt`` file written by ``neuralsolvers fit``.
         map_location: device to load the weights on.
     """
-    checkpoint = read_checkpoint(path, map_location)
+    return model_from_checkpoint(read_checkpoint(path, map_location), path).to(map_location)
+
+
+def model_from_checkpoint(checkpoint: dict, path: str | Path = "checkpoint") -> nn.Module:
+    """The network of an already read checkpoint (:func:`read_checkpoint`), in eval mode; ``path``
+    names it in errors."""
     spec = checkpoint.get("neuralsolvers_model")
     if not isinstance(spec, dict) or "name" not in spec:
         raise CheckpointError(f"{path}: not a neuralsolvers checkpoint (no model specification in it)")
@@ -51,4 +56,4 @@ def load(path: str | Path, map_location: str | torch.device = "cpu") -> nn.Modul
         model.load_state_dict(state)
     except RuntimeError as error:
         raise CheckpointError(f"{path}: weights do not fit model {spec['name']!r}: {error}") from None
-    return model.to(map_location).eval()
+    return model.eval()

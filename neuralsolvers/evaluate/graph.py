@@ -14,7 +14,6 @@ the predictions against the truth on the largest set.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 from statistics import median
@@ -32,17 +31,13 @@ from neuralsolvers.data_gen.graphs import load_graphs
 from neuralsolvers.data_gen.store import ShardedDataset
 from neuralsolvers.evaluate.base import Evaluation
 from neuralsolvers.evaluate.report import Report, environment
+from neuralsolvers.evaluate.solver_runs import timed
 from neuralsolvers.solvers.fixed_point import fixed_point
 
 __all__ = ["GraphEvaluation"]
 
 EXACT = "exact"
 PROBLEMS = ("pore_network", "value_iteration")
-
-
-def _synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 class GraphEvaluation(Evaluation):
@@ -128,11 +123,8 @@ class GraphEvaluation(Evaluation):
             method(batches[0])  # warm-up
             times = []
             for _ in range(self.repeats):
-                _synchronize(self.device)
-                start = time.perf_counter()
-                outputs = [method(batch) for batch in batches]
-                _synchronize(self.device)
-                times.append(time.perf_counter() - start)
+                outputs, seconds = timed(self.device, lambda: [method(batch) for batch in batches])
+                times.append(seconds)
         prediction = torch.cat([out for out, _ in outputs])
         return {"prediction": prediction, "seconds": median(times), "iterations": max(it for _, it in outputs)}
 

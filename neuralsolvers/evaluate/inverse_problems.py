@@ -142,7 +142,7 @@ class InverseProblemEvaluation(Evaluation):
         config = {"data": self.data, "checkpoints": self.checkpoints, "grids": self.grids, "solver": self.solver, "rho": self.rho,
                   "step": self.step, "maxiter": self.maxiter, "tol": self.tol, "num_images": self.num_images,
                   "tune_images": self.tune_images, "problem": parameters}  # fmt: skip
-        title = f"Priors in {self.solver.upper()}: {parameters['operator']}, noise {parameters['noise_sigma']:g}, {self.num_images} held-out images"
+        title = f"Priors in {self.solver.upper()}: {parameters['operator']}, noise {parameters['noise_sigma']}, {self.num_images} held-out images"
         report = Report(title, rows, environment("cpu"), config, {"reconstructions": figure})
         report.write(out)
         if use_wandb:

@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from neuralsolvers.checkpoints import load, read_checkpoint
+from neuralsolvers.checkpoints import model_from_checkpoint, read_checkpoint
 from neuralsolvers.data_gen.imaging import (
     laplace_map_prox,
     laplace_matching_optimum,
@@ -73,8 +73,9 @@ class ProximalToyEvaluation(Evaluation):
                          "closest": min(errors, key=errors.get).removeprefix("max_err_vs_"), "inversion_residual": None})  # fmt: skip
             maps.plot(grid, optimum, ":", color="k", lw=1, label=f"matching optimum, γ = {self.gamma_reference:g}")
         for name, path in self.checkpoints.items():
-            model = load(path).double()
-            loss = read_checkpoint(path).get("hyper_parameters", {}).get("loss", "?")
+            checkpoint = read_checkpoint(path)
+            model = model_from_checkpoint(checkpoint, path).double()
+            loss = checkpoint.get("hyper_parameters", {}).get("loss", "?")
             points = torch.from_numpy(grid)[:, None]
             with torch.no_grad():
                 learned = model(points)[:, 0].numpy()

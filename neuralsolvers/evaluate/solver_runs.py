@@ -114,7 +114,8 @@ class PeakMemory:
             self.bytes = max(self.peak, self.process.memory_info().rss) - self.held
 
 
-def _synchronized(device: torch.device, fn: Callable[[], Any]) -> tuple[Any, float]:
+def timed(device: torch.device, fn: Callable[[], Any]) -> tuple[Any, float]:
+    """``fn()`` and its wall seconds, the device synchronized before and after."""
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     start = time.perf_counter()
@@ -174,8 +175,8 @@ def _solve(
 ) -> SolveRun:
     device = b.device
     if method == "pyamg":
-        solve, setup = _synchronized(device, lambda: _pyamg(operator.to_scipy(), b, rtol, maxiter))
-        (x, history), seconds = _synchronized(device, solve)
+        solve, setup = timed(device, lambda: _pyamg(operator.to_scipy(), b, rtol, maxiter))
+        (x, history), seconds = timed(device, solve)
         x = torch.as_tensor(x, device=device)
         true = float(torch.linalg.vector_norm(b - operator @ x) / torch.linalg.vector_norm(b))
         return SolveRun(method, len(history) - 1, true <= rtol * (1 + 1e-9), setup, seconds, np.append(history[:-1], true), true, 0)
@@ -187,13 +188,13 @@ def _solve(
         "dcdm": lambda: dcdm_preconditioner(network, mask, dtype=b.dtype, device=device),
         "fcg": lambda: dcdm_preconditioner(network, mask, dtype=b.dtype, device=device),
     }
-    M, setup = _synchronized(device, builders[method])
+    M, setup = timed(device, builders[method])
     if method == "dcdm":
-        result, seconds = _synchronized(device, lambda: dcdm(operator, b, M, rtol=rtol, maxiter=network_maxiter))
+        result, seconds = timed(device, lambda: dcdm(operator, b, M, rtol=rtol, maxiter=network_maxiter))
     elif method == "fcg":
-        result, seconds = _synchronized(device, lambda: fcg(operator, b, M=M, rtol=rtol, maxiter=network_maxiter, truncation=truncation))
+        result, seconds = timed(device, lambda: fcg(operator, b, M=M, rtol=rtol, maxiter=network_maxiter, truncation=truncation))
     else:
-        result, seconds = _synchronized(device, lambda: cg(operator, b, M=M, rtol=rtol, maxiter=maxiter))
+        result, seconds = timed(device, lambda: cg(operator, b, M=M, rtol=rtol, maxiter=maxiter))
     return SolveRun(
         method, int(result.iterations), bool(result.converged), setup, seconds,
         result.residuals.cpu().numpy(), float(result.true_residual), 0,

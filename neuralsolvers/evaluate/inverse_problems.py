@@ -57,6 +57,8 @@ class InverseProblemEvaluation(Evaluation):
         tv, haar: λ grids of the TV and Haar-wavelet priors (empty: method left out).
         solver: ``admm`` (CG data step) or ``pgd``.
         rho: ADMM penalty; step: PGD step (default ``1/‖AᵀA‖``).
+        box: ``[lo, hi]``: ADMM with the indicator of the box as a third term, for every prior
+            (:func:`~neuralsolvers.solvers.proximal.admm`); None: two-term ADMM.
         maxiter, tol: iteration cap and relative-change tolerance.
         num_images: images scored (after the tuning ones); tune_images: images for choosing λ.
     """
@@ -70,6 +72,7 @@ class InverseProblemEvaluation(Evaluation):
         solver: str = "admm",
         rho: float = 1.0,
         step: float | None = None,
+        box: list[float] | None = None,
         maxiter: int = 300,
         tol: float = 1e-5,
         num_images: int = 20,
@@ -77,6 +80,8 @@ class InverseProblemEvaluation(Evaluation):
     ):
         if solver not in ("admm", "pgd"):
             raise ValueError(f"solver must be 'admm' or 'pgd', got {solver!r}")
+        if box is not None and (solver != "admm" or len(box) != 2):
+            raise ValueError(f"box must be [lo, hi] and needs solver 'admm', got {box} with {solver!r}")
         if num_images < 1 or tune_images < 0 or maxiter < 1:
             raise ValueError("num_images and maxiter must be positive, tune_images non-negative")
         if not (checkpoints or tv or haar):
@@ -84,11 +89,12 @@ class InverseProblemEvaluation(Evaluation):
         self.data, self.checkpoints = data, dict(checkpoints or {})
         self.grids = {"TV": list(tv or []), "Haar wavelet": list(haar or [])}
         self.solver, self.rho, self.step, self.maxiter, self.tol = solver, rho, step, maxiter, tol
+        self.box = None if box is None else (float(box[0]), float(box[1]))
         self.num_images, self.tune_images = num_images, tune_images
 
     def _solve(self, prox: ProximalOperator, measured: torch.Tensor) -> ProximalResult:
         if self.solver == "admm":
-            return admm(measured, prox, self.operator, rho=self.rho, maxiter=self.maxiter, tol=self.tol)
+            return admm(measured, prox, self.operator, rho=self.rho, maxiter=self.maxiter, tol=self.tol, box=self.box)
         return pgd(measured, prox, self.operator, step=self.step, maxiter=self.maxiter, tol=self.tol)
 
     def _tuned(self, name: str, make: type[ProximalOperator], grid: list[float], measured: torch.Tensor, clean: torch.Tensor) -> tuple[ProximalOperator, float]:
@@ -140,9 +146,10 @@ class InverseProblemEvaluation(Evaluation):
             print(rows[-1], flush=True)
         figure = _figure(clean[test][:2].numpy(), start[:2].numpy(), shown)
         config = {"data": self.data, "checkpoints": self.checkpoints, "grids": self.grids, "solver": self.solver, "rho": self.rho,
-                  "step": self.step, "maxiter": self.maxiter, "tol": self.tol, "num_images": self.num_images,
+                  "step": self.step, "box": self.box, "maxiter": self.maxiter, "tol": self.tol, "num_images": self.num_images,
                   "tune_images": self.tune_images, "problem": parameters}  # fmt: skip
-        title = f"Priors in {self.solver.upper()}: {parameters['operator']}, noise {parameters['noise_sigma']}, {self.num_images} held-out images"
+        solver = self.solver.upper() if self.box is None else f"ADMM with the box {list(self.box)}"
+        title = f"Priors in {solver}: {parameters['operator']}, noise {parameters['noise_sigma']}, {self.num_images} held-out images"
         report = Report(title, rows, environment("cpu"), config, {"reconstructions": figure})
         report.write(out)
         if use_wandb:

@@ -11,7 +11,11 @@ per iteration and sample.
 * :func:`admm`: scaled ADMM on ``x = z``: ``x ← (AᵀA + ρI)⁻¹(Aᵀy + ρ(z − u))`` by batched CG
   (warm-started, to ``cg_rtol``), ``z ← prox(x + u, 1/ρ)``, ``u ← u + x − z``; returns ``z`` (the
   prox output, where the prior holds) and the primal residual ``‖x − z‖`` and dual residual
-  ``ρ‖z_k − z_{k−1}‖`` histories.
+  ``ρ‖z_k − z_{k−1}‖`` histories. With ``box = (lo, hi)`` a third term, the indicator of
+  ``[lo, hi]``, gets its own copy ``w`` of ``x`` (consensus ADMM on ``x = z``, ``x = w``):
+  ``x ← (AᵀA + 2ρI)⁻¹(Aᵀy + ρ(z − u) + ρ(w − v))``, ``w ← clip(x + v)``, ``v ← v + x − w``. The
+  prox then stays exactly a prox (a clamp composed with it would not be), and the iterates are
+  held near the range the prior was trained on.
 """
 
 from __future__ import annotations
@@ -129,6 +133,7 @@ def admm(
     tol: float = 1e-5,
     cg_rtol: float = 1e-6,
     cg_maxiter: int = 100,
+    box: tuple[float, float] | None = None,
 ) -> ProximalResult:
     """Scaled ADMM on ``½‖A x − y‖² + g(z)``, ``x = z``, for a batch ``y`` ``(B, ...)``.
 
@@ -138,13 +143,17 @@ def admm(
             wants ``ρ > ‖AᵀA‖``).
         maxiter, tol: cap and tolerance on the relative change of ``z``.
         cg_rtol, cg_maxiter: the x-update's CG tolerance and cap (all samples as columns of one solve).
+        box: ``(lo, hi)``: add the indicator of ``lo ≤ x ≤ hi`` as a third term (module docstring).
     """
     if not rho > 0:
         raise ValueError(f"rho must be positive, got {rho}")
+    if box is not None and not box[0] < box[1]:
+        raise ValueError(f"box must be (lo, hi) with lo < hi, got {box}")
     A = Identity() if A is None else A
     x = A.adjoint(y) if x0 is None else x0.clone()
     shape, batch = x.shape, x.shape[0]
     n = x[0].numel()
+    copies = 1 if box is None else 2  # x = z, and x = w for the box
 
     class Normal:  # (AᵀA + ρI) on columns (n, B)
         def __init__(self) -> None:
@@ -152,17 +161,20 @@ def admm(
 
         def matmat(self, columns: torch.Tensor) -> torch.Tensor:
             images = columns.T.reshape(shape)
-            return (A.normal(images) + rho * images).reshape(batch, n).T
+            return (A.normal(images) + copies * rho * images).reshape(batch, n).T
 
         def matvec(self, column: torch.Tensor) -> torch.Tensor:
             return self.matmat(column[:, None])[:, 0]
 
     normal, data = Normal(), A.adjoint(y)
     z, u = x.clone(), torch.zeros_like(x)
+    if box is not None:
+        w, v = x.clamp(*box), torch.zeros_like(x)
     stopping = _Stopping(batch, tol, maxiter, x.device)
     primal, dual = [], []
     for _ in range(maxiter):
-        rhs = (data + rho * (z - u)).reshape(batch, n).T
+        target = z - u if box is None else z - u + w - v
+        rhs = (data + rho * target).reshape(batch, n).T
         solve = cg(normal, rhs.contiguous(), x0=x.reshape(batch, n).T.contiguous(), rtol=cg_rtol, maxiter=cg_maxiter)
         x = solve.x.T.reshape(shape)
         new_z = prox(x + u, 1.0 / rho)
@@ -170,7 +182,12 @@ def admm(
         moving = stopping.active.reshape(-1, *([1] * (x.dim() - 1)))
         z = stopping.update(z, new_z)
         u = torch.where(moving, u + x - z, u)
-        primal.append(_norms(x - z))
+        gap = _norms(x - z)
+        if box is not None:
+            w = torch.where(moving, (x + v).clamp(*box), w)
+            v = torch.where(moving, v + x - w, v)
+            gap = torch.hypot(gap, _norms(x - w))
+        primal.append(gap)
         if not bool(stopping.active.any()):
             break
     return stopping.result(z, primal_residuals=torch.stack(primal), dual_residuals=torch.stack(dual))

@@ -58,3 +58,8 @@ def test_priors_inside_admm_on_deblurring(tmp_path):
     assert record["config"]["problem"]["operator"] == "blur" and (tmp_path / "out/reconstructions.png").is_file()
     with pytest.raises(ValueError, match="need 10"):
         InverseProblemEvaluation(str(tmp_path / "blur"), tv=[0.01], num_images=8, tune_images=2).run(tmp_path / "x", use_wandb=False)
+    boxed = InverseProblemEvaluation(str(tmp_path / "blur"), {"LPN": checkpoint}, rho=0.5, box=[0.0, 1.0], maxiter=40,
+                                     tol=1e-3, num_images=4, tune_images=2).run(tmp_path / "boxed", use_wandb=False)  # fmt: skip
+    assert "box [0.0, 1.0]" in boxed.title and boxed.config["box"] == (0.0, 1.0)
+    with pytest.raises(ValueError, match="box"):
+        InverseProblemEvaluation(str(tmp_path / "blur"), tv=[0.01], solver="pgd", box=[0.0, 1.0])

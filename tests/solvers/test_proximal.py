@@ -34,9 +34,11 @@ class Matrix(ForwardOperator):
         return float(torch.linalg.matrix_norm(self.matrix, ord=2) ** 2)
 
 
-def lasso_reference(M: np.ndarray, y: np.ndarray, lam: float) -> np.ndarray:
-    """``min ½‖M x − y‖² + λ‖x‖₁`` as a smooth bound-constrained problem in ``x = p − q``, ``p, q ≥ 0``."""
+def lasso_reference(M: np.ndarray, y: np.ndarray, lam: float, box: tuple[float, float] = (-np.inf, np.inf)) -> np.ndarray:
+    """``min ½‖M x − y‖² + λ‖x‖₁`` (on ``lo ≤ x ≤ hi``, ``lo ≤ 0 ≤ hi``) as a smooth bound-constrained
+    problem in ``x = p − q``, ``0 ≤ p ≤ hi``, ``0 ≤ q ≤ −lo``."""
     n = M.shape[1]
+    lo, hi = (None if not np.isfinite(b) else abs(b) for b in box)
 
     def objective(w):
         p, q = w[:n], w[n:]
@@ -45,7 +47,7 @@ def lasso_reference(M: np.ndarray, y: np.ndarray, lam: float) -> np.ndarray:
         return 0.5 * r @ r + lam * w.sum(), np.concatenate([g + lam, -g + lam])
 
     result = scipy.optimize.minimize(objective, np.zeros(2 * n), jac=True, method="L-BFGS-B",
-                                     bounds=[(0, None)] * (2 * n), options={"ftol": 1e-15, "gtol": 1e-12, "maxiter": 20000})  # fmt: skip
+                                     bounds=[(0, hi)] * n + [(0, lo)] * n, options={"ftol": 1e-15, "gtol": 1e-12, "maxiter": 20000})  # fmt: skip
     return result.x[:n] - result.x[n:]
 
 
@@ -75,6 +77,19 @@ def test_lasso_matches_the_reference(lasso, solver):
     assert result.changes.shape == (int(result.iterations.max()), 3)
     if solver == "admm":
         assert float(result.primal_residuals[-1].max()) < 1e-7
+
+
+def test_admm_with_a_box_matches_the_constrained_reference(lasso):
+    M, y, lam, unconstrained = lasso
+    box = (-0.3, 0.3)
+    reference = np.stack([lasso_reference(M.numpy(), row, lam, box) for row in y.numpy()])
+    assert np.abs(unconstrained).max() > 0.5  # the box is active
+    A = Matrix(M)
+    result = admm(y, SoftThreshold(lam), A, x0=torch.zeros(3, 50, dtype=torch.float64), rho=A.norm_squared() / 4,
+                  maxiter=5000, tol=1e-10, cg_rtol=1e-12, cg_maxiter=500, box=box)  # fmt: skip
+    assert bool(result.converged.all())
+    np.testing.assert_allclose(result.x.numpy(), reference, atol=1e-6)
+    assert float(result.primal_residuals[-1].max()) < 1e-7  # x = z = w at the end: z is in the box
 
 
 def test_haar_is_orthonormal_and_thresholding_is_its_prox():
@@ -116,6 +131,8 @@ def test_bad_arguments_and_nan():
     y = torch.ones(2, 4, 4)
     with pytest.raises(ValueError, match="rho"):
         admm(y, SoftThreshold(0.1), rho=0.0)
+    with pytest.raises(ValueError, match="box"):
+        admm(y, SoftThreshold(0.1), box=(1.0, 0.0))
     with pytest.raises(ValueError, match="tol"):
         pgd(y, SoftThreshold(0.1), tol=0.0)
     with pytest.raises(FloatingPointError, match="NaN"):

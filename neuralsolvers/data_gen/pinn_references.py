@@ -22,10 +22,12 @@ from __future__ import annotations
 
 import math
 from abc import abstractmethod
+from typing import Any, TypeVar
 
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
+import torch
 
 from neuralsolvers.data_gen.base import Generator
 from neuralsolvers.errors import ConfigError, DatasetError
@@ -45,24 +47,33 @@ __all__ = [
 ]
 
 
-def helmholtz_solution(x: np.ndarray, y: np.ndarray, a1: float = 1.0, a2: float = 4.0) -> np.ndarray:
-    """u = sin(a₁πx) sin(a₂πy) at broadcastable ``x``, ``y``."""
-    return np.sin(a1 * np.pi * x) * np.sin(a2 * np.pi * y)
+Array = TypeVar("Array", np.ndarray, torch.Tensor)
 
 
-def helmholtz_source(x: np.ndarray, y: np.ndarray, a1: float = 1.0, a2: float = 4.0, k: float = 1.0) -> np.ndarray:
+def _namespace(x: Array) -> Any:
+    """``torch`` for tensors (so physics-informed losses use these formulas on the device), else numpy."""
+    return torch if isinstance(x, torch.Tensor) else np
+
+
+def helmholtz_solution(x: Array, y: Array, a1: float = 1.0, a2: float = 4.0) -> Array:
+    """u = sin(a₁πx) sin(a₂πy) at broadcastable ``x``, ``y`` (numpy arrays or torch tensors)."""
+    xp = _namespace(x)
+    return xp.sin(a1 * math.pi * x) * xp.sin(a2 * math.pi * y)
+
+
+def helmholtz_source(x: Array, y: Array, a1: float = 1.0, a2: float = 4.0, k: float = 1.0) -> Array:
     """q = Δu + k²u for the exact solution."""
-    return (k**2 - (a1 * np.pi) ** 2 - (a2 * np.pi) ** 2) * helmholtz_solution(x, y, a1, a2)
+    return (k**2 - (a1 * math.pi) ** 2 - (a2 * math.pi) ** 2) * helmholtz_solution(x, y, a1, a2)
 
 
-def klein_gordon_solution(x: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """u = x cos(5πt) + (xt)³."""
-    return x * np.cos(5 * np.pi * t) + (x * t) ** 3
+def klein_gordon_solution(x: Array, t: Array) -> Array:
+    """u = x cos(5πt) + (xt)³ (numpy arrays or torch tensors)."""
+    return x * _namespace(x).cos(5 * math.pi * t) + (x * t) ** 3
 
 
-def klein_gordon_source(x: np.ndarray, t: np.ndarray) -> np.ndarray:
+def klein_gordon_source(x: Array, t: Array) -> Array:
     """f = u_tt − u_xx + u³ for the exact solution."""
-    u_tt = -25 * np.pi**2 * x * np.cos(5 * np.pi * t) + 6 * x**3 * t
+    u_tt = -25 * math.pi**2 * x * _namespace(x).cos(5 * math.pi * t) + 6 * x**3 * t
     u_xx = 6 * x * t**3
     return u_tt - u_xx + klein_gordon_solution(x, t) ** 3
 

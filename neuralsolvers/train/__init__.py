@@ -9,8 +9,11 @@ from neuralsolvers.train.callbacks import (
 from neuralsolvers.train.datamodules import OperatorDataModule
 from neuralsolvers.train.graph import GraphModule
 from neuralsolvers.train.graph_data import GraphDataModule
+from neuralsolvers.train.loss_balancing import FixedWeights, LearningRateAnnealing
 from neuralsolvers.train.losses import OperatorLoss, dcdm_loss, relative_l2
 from neuralsolvers.train.operator import OperatorModule
+from neuralsolvers.train.pinn import PINNModule
+from neuralsolvers.train.pinn_data import PINNDataModule
 from neuralsolvers.train.preconditioner import PreconditionerModule
 from neuralsolvers.train.preconditioner_data import KrylovDataModule
 from neuralsolvers.train.proximal import ProximalModule
@@ -18,14 +21,18 @@ from neuralsolvers.train.proximal_data import ProximalDataModule
 from neuralsolvers.train.schedules import WarmupCosineLR
 
 __all__ = [
+    "FixedWeights",
     "GraphDataModule",
     "GraphModule",
     "KrylovDataModule",
+    "LearningRateAnnealing",
     "LearningRateLog",
     "NonFiniteLossStop",
     "OperatorDataModule",
     "OperatorLoss",
     "OperatorModule",
+    "PINNDataModule",
+    "PINNModule",
     "PredictionFigure",
     "PreconditionerModule",
     "ProximalDataModule",

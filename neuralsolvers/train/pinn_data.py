@@ -1,0 +1,77 @@
+"""Data of physics-informed training: a step counter for training, the reference solution for evaluation.
+
+Training draws its own collocation points (:class:`~neuralsolvers.train.pinn.PINNModule`), so the
+training loader only counts ``steps_per_epoch`` steps. Validation and test use one batch: the
+reference grid ``points`` ``(N, d)`` and values ``u`` ``(N,)``, read from a generator's reference
+dataset (``neuralsolvers generate --config configs/data/<problem>_reference.yaml``), checked against
+the training module's problem (generator name and parameters), or else the problem's exact solution
+on a ``resolution``-point-per-axis grid.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+from torch.utils.data import DataLoader
+
+from neuralsolvers.data_gen.store import ShardedDataset
+from neuralsolvers.errors import ConfigError
+
+__all__ = ["PINNDataModule"]
+
+
+class PINNDataModule(pl.LightningDataModule):
+    """Step counter and reference solution for :class:`~neuralsolvers.train.pinn.PINNModule`.
+
+    Args:
+        reference: a reference split directory (e.g. ``data/helmholtz_reference/reference``);
+            None: the problem's exact solution.
+        field: the reference array compared with the network (``u``).
+        steps_per_epoch: optimizer steps per epoch (validation runs after each epoch unless
+            ``trainer.val_check_interval`` says otherwise).
+        resolution: points per axis of the exact-solution grid when ``reference`` is None.
+    """
+
+    def __init__(self, reference: str | None = None, field: str = "u", steps_per_epoch: int = 1000, resolution: int = 101):
+        super().__init__()
+        if steps_per_epoch < 1 or resolution < 2:
+            raise ConfigError(f"data.steps_per_epoch must be ≥ 1 and resolution ≥ 2, got {steps_per_epoch}, {resolution}")
+        self.save_hyperparameters()
+        self.reference: dict[str, torch.Tensor] | None = None
+        self.grid_shape: tuple[int, ...] = ()
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.reference is not None:
+            return
+        problem = self.trainer.lightning_module.problem
+        hp = self.hparams
+        if hp.reference is None:
+            axes = [np.linspace(lo, hi, hp.resolution) for lo, hi in zip(problem.low, problem.high, strict=True)]
+            mesh = np.meshgrid(*axes)  # first coordinate fastest, as in the generators' references
+            points = torch.from_numpy(np.stack([m.ravel() for m in mesh], axis=1)).float()
+            values = problem.exact(points)
+            if values is None:
+                raise ConfigError(f"{type(problem).__name__} has no exact solution: give data.reference")
+            self.grid_shape = tuple(len(a) for a in reversed(axes))
+        else:
+            if problem.reference_generator is None:
+                raise ConfigError(f"{type(problem).__name__} has no reference generator: leave data.reference unset")
+            dataset = ShardedDataset(hp.reference, expect=problem.reference_parameters(), generator=problem.reference_generator)
+            field = dataset.load([hp.field])[hp.field][0]
+            points = torch.from_numpy(dataset.shared["points"]).float()
+            values = torch.from_numpy(field.ravel()).float()
+            self.grid_shape = tuple(field.shape)
+        self.reference = {"points": points, "u": values.float()}
+
+    def train_dataloader(self) -> DataLoader:
+        return DataLoader(torch.arange(self.hparams.steps_per_epoch), batch_size=1)
+
+    def _reference_loader(self) -> DataLoader:
+        return DataLoader([self.reference], batch_size=None)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._reference_loader()
+
+    def test_dataloader(self) -> DataLoader:
+        return self._reference_loader()

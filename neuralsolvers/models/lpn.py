@@ -69,7 +69,8 @@ class LPN(nn.Module):
             raise ValueError(f"convex_init must be 'exp' or 'default', got {convex_init!r}")
         if kind == "conv" and (image_size < 8 or image_size % 8):
             raise ValueError(f"image_size must be a positive multiple of 8, got {image_size}")
-        self.kind, self.in_features, self.alpha, self.image_size, self.convex = kind, in_features, alpha, image_size, convex
+        self.kind, self.in_features, self.alpha, self.image_size = kind, in_features, alpha, image_size
+        self.keeps_convexity = convex  # (self.convex holds the constrained layers)
         self.activation = nn.Softplus(beta=beta)
         if kind == "dense":
             self.first = nn.Linear(in_features, hidden)
@@ -106,7 +107,7 @@ class LPN(nn.Module):
     @torch.no_grad()
     def project(self) -> None:
         """Clamp the constrained weights at 0 (call after every optimizer step; no-op if not ``convex``)."""
-        if not self.convex:
+        if not self.keeps_convexity:
             return
         for weight in self.constrained():
             weight.clamp_(min=0.0)

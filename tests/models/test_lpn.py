@@ -48,6 +48,11 @@ def test_projection_keeps_weights_non_negative_after_steps():
         assert any(bool((w < 0).any()) for w in model.constrained())
         model.project()
         assert all(bool((w >= 0).all()) for w in model.constrained())
+    free = LPN(kind="dense", in_features=2, hidden=8, convex=False)  # the contrast: projection is a no-op
+    with torch.no_grad():
+        free.constrained()[0].fill_(-1.0)
+    free.project()
+    assert bool((free.constrained()[0] == -1.0).all())
 
 
 def test_learned_regularizer_inverts_the_prox():

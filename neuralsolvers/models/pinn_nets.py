@@ -11,10 +11,18 @@ Modified MLP ("Understanding and mitigating gradient pathologies", 2021): two en
 ``Z_k = φ(H_{k−1} W^{z,k} + b^{z,k})``, ``H_k = (1 − Z_k) ⊙ U + Z_k ⊙ V`` (``H_0 = X``), and a
 linear output ``H_L W + b``. The paper's code writes ``Z ⊙ U + (1 − Z) ⊙ V``: the same family with
 the encoders' names swapped.
+
+:class:`LagrangianNet` (Mojgani, Balajewicz & Hassanzadeh, "Lagrangian PINNs"): two branches over
+(starting position ``x₀``, time ``t``) with the periodic embedding ``(cos 2πx₀/L, sin 2πx₀/L, t)``:
+the state along the characteristic ``U(x₀, t)`` and the characteristic curve
+``X(x₀, t) = x₀ + D(x₀, t)``. The paper's code fits ``X`` itself from the periodic embedding, which
+cannot represent ``X(x₀, 0) = x₀`` across the wrap ``x₀ = 0 ≡ L``; the displacement ``D`` is
+periodic, so here the curve is exact at the wrap.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -23,7 +31,7 @@ from torch import nn
 from neuralsolvers.models.mlp import MLP, activation
 from neuralsolvers.models.registry import register_model
 
-__all__ = ["PINNNet"]
+__all__ = ["LagrangianNet", "PINNNet"]
 
 ARCHITECTURES = ("mlp", "modified_mlp")
 
@@ -98,3 +106,34 @@ class PINNNet(nn.Module):
         if x.dim() != 2 or x.shape[1] != self.center.numel():
             raise ValueError(f"expected coordinates (N, {self.center.numel()}), got {tuple(x.shape)}")
         return self.net((x - self.center) / self.scale)
+
+
+@register_model("lagrangian_net")
+class LagrangianNet(nn.Module):
+    """Two-branch network of the Lagrangian PINN: ``(x₀, t) -> (U, X)`` (module docstring).
+
+    Args:
+        period: the spatial period ``L`` (2π for the convection benchmark).
+        hidden: width of both branches; state_layers, curve_layers: hidden layers of the ``U`` and
+            ``D`` branches (the paper's code: 3–6 and 2).
+        act: activation name; time_scale: ``t`` is divided by it (the final time).
+
+    Shapes: ``(N, 2) -> (N, 2)``, columns ``U`` and ``X``.
+    """
+
+    def __init__(self, period: float = 2 * math.pi, hidden: int = 50, state_layers: int = 4, curve_layers: int = 2,
+                 act: str = "tanh", time_scale: float = 1.0):  # fmt: skip
+        super().__init__()
+        if not period > 0 or not time_scale > 0:
+            raise ValueError(f"period and time_scale must be positive, got {period}, {time_scale}")
+        self.period, self.time_scale = period, time_scale
+        self.state = MLP([3] + [hidden] * state_layers + [1], act=act)
+        self.curve = MLP([3] + [hidden] * curve_layers + [1], act=act)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 2 or x.shape[1] != 2:
+            raise ValueError(f"expected (x₀, t) pairs (N, 2), got {tuple(x.shape)}")
+        start, t = x[:, :1], x[:, 1:]
+        angle = 2 * math.pi * start / self.period
+        features = torch.cat([torch.cos(angle), torch.sin(angle), t / self.time_scale], dim=1)
+        return torch.cat([self.state(features), start + self.curve(features)], dim=1)

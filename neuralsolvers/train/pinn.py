@@ -64,9 +64,10 @@ class PINNModule(NetworkModule):
             standardize(model, problem)
         self.weight_history: list[tuple[int, dict[str, float]]] = []
 
-    def forward(self, points: torch.Tensor) -> torch.Tensor:
-        """The solution ``(N,)`` at ``points`` ``(N, d)``."""
-        return self.model(points)[:, 0]
+    def forward(self, points: torch.Tensor, grid_shape: tuple[int, ...]) -> torch.Tensor:
+        """The solution ``(N,)`` at the reference grid's ``points`` ``(N, d)`` (the problem's
+        ``predict``: the network's first output, or interpolated from a moving frame)."""
+        return self.problem.predict(self.model, points, grid_shape)
 
     def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
         like = next(self.model.parameters())
@@ -86,7 +87,7 @@ class PINNModule(NetworkModule):
 
     def _evaluate(self, batch: dict[str, torch.Tensor], split: str) -> None:
         with torch.no_grad():
-            prediction = self(batch["points"])
+            prediction = self(batch["points"], tuple(batch["shape"].tolist()))
         error = (prediction - batch["u"]).norm() / batch["u"].norm().clamp_min(1e-30)
         self.log(f"{split}/rel_l2", error, prog_bar=True, batch_size=len(prediction))
         self.log(f"{split}/loss", (prediction - batch["u"]).square().mean(), batch_size=len(prediction))
@@ -112,7 +113,7 @@ class PINNModule(NetworkModule):
             return None
         points, truth, shape = reference["points"], reference["u"], datamodule.grid_shape
         with torch.no_grad():
-            prediction = self(points.to(self.device)).cpu()
+            prediction = self(points.to(self.device), shape).cpu()
         error = float((prediction - truth).norm() / truth.norm())
         figure, axes = plt.subplots(1, 4, figsize=(17, 3.8))
         names = self.problem.coordinates

@@ -2,7 +2,7 @@
 
 Training draws its own collocation points (:class:`~neuralsolvers.train.pinn.PINNModule`), so the
 training loader only counts ``steps_per_epoch`` steps. Validation and test use one batch: the
-reference grid ``points`` ``(N, d)`` and values ``u`` ``(N,)``, read from a generator's reference
+reference grid ``points`` ``(N, d)``, values ``u`` ``(N,)`` and the grid ``shape``, read from a generator's reference
 dataset (``neuralsolvers generate --config configs/data/<problem>_reference.yaml``), checked against
 the training module's problem (generator name and parameters), or else the problem's exact solution
 on a ``resolution``-point-per-axis grid.
@@ -62,7 +62,7 @@ class PINNDataModule(pl.LightningDataModule):
             points = torch.from_numpy(dataset.shared["points"]).float()
             values = torch.from_numpy(field.ravel()).float()
             self.grid_shape = tuple(field.shape)
-        self.reference = {"points": points, "u": values.float()}
+        self.reference = {"points": points, "u": values.float(), "shape": torch.tensor(self.grid_shape)}
 
     def train_dataloader(self) -> DataLoader:
         return DataLoader(torch.arange(self.hparams.steps_per_epoch), batch_size=1)

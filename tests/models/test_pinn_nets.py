@@ -1,9 +1,11 @@
 """PINN networks: shapes, parameter counts, the modified MLP's gating, standardization, bad arguments."""
 
+import math
+
 import pytest
 import torch
 
-from neuralsolvers.models import PINNNet, build_model, model_spec
+from neuralsolvers.models import LagrangianNet, PINNNet, build_model, model_spec
 
 
 def test_shapes_and_parameter_counts():
@@ -37,6 +39,15 @@ def test_standardization_and_rebuild():
     rebuilt = build_model(name, args)
     rebuilt.load_state_dict(net.state_dict())
     torch.testing.assert_close(rebuilt(x), net(x))
+
+
+def test_lagrangian_net_is_periodic_in_the_starting_position():
+    net = LagrangianNet(hidden=8, state_layers=2, curve_layers=1)
+    t = torch.rand(5, 1)
+    left, right = net(torch.cat([torch.zeros(5, 1), t], 1)), net(torch.cat([torch.full((5, 1), 2 * math.pi), t], 1))
+    assert left.shape == (5, 2)
+    torch.testing.assert_close(right[:, 0], left[:, 0], atol=1e-5, rtol=0)  # same state
+    torch.testing.assert_close(right[:, 1] - left[:, 1], torch.full((5,), 2 * math.pi), atol=1e-5, rtol=0)  # X = x₀ + D
 
 
 def test_bad_arguments():

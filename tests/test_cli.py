@@ -150,6 +150,16 @@ def test_lpn_evaluation_configs_run(tiny_data, capsys):
         assert all(f"| {prior} |" in table for prior in ("LPN", "TV", "Haar wavelet", "none (Aᵀy)")), name
 
 
+def test_hidden_term_fit_and_discovery_run(tiny_data, capsys):
+    """UPINN: a few steps of the committed training config on the measurements, then the discovery config."""
+    assert main(["fit", "--config", str(CONFIGS / "upinn_lotka_volterra.yaml"), "--trainer.max_steps=3", *TINY]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", "--config", str(CONFIGS / "eval/upinn_lotka_volterra.yaml"), "--wandb=false"]) == 0
+    table = capsys.readouterr().out
+    assert "| u1' |" in table and "-0.9*u1*u2" in table
+    assert (tiny_data / "results/upinn_lotka_volterra/hidden_terms.png").is_file()
+
+
 @pytest.mark.parametrize("command", ["generate", "fit", "validate", "test", "evaluate"])
 def test_help_of_every_command(command, capsys):
     assert main([command, "--help"]) == 0

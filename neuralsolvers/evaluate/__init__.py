@@ -2,10 +2,11 @@
 
 from neuralsolvers.evaluate.base import Evaluation
 from neuralsolvers.evaluate.graph import GraphEvaluation
+from neuralsolvers.evaluate.hidden_terms import HiddenTermDiscovery
 from neuralsolvers.evaluate.inverse_problems import InverseProblemEvaluation
 from neuralsolvers.evaluate.operator import OperatorEvaluation
 from neuralsolvers.evaluate.preconditioner import PreconditionerEvaluation
 from neuralsolvers.evaluate.proximal_toy import ProximalToyEvaluation
 from neuralsolvers.evaluate.report import Report
 
-__all__ = ["Evaluation", "GraphEvaluation", "InverseProblemEvaluation", "OperatorEvaluation", "PreconditionerEvaluation", "ProximalToyEvaluation", "Report"]
+__all__ = ["Evaluation", "GraphEvaluation", "HiddenTermDiscovery", "InverseProblemEvaluation", "OperatorEvaluation", "PreconditionerEvaluation", "ProximalToyEvaluation", "Report"]

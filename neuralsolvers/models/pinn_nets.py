@@ -18,6 +18,11 @@ the state along the characteristic ``U(x₀, t)`` and the characteristic curve
 ``X(x₀, t) = x₀ + D(x₀, t)``. The paper's code fits ``X`` itself from the periodic embedding, which
 cannot represent ``X(x₀, 0) = x₀`` across the wrap ``x₀ = 0 ≡ L``; the displacement ``D`` is
 periodic, so here the curve is exact at the wrap.
+
+:class:`HiddenTermNet` (UPINN, Podina et al.): the solution network plus a second network ``F(u)``
+of the state for an unknown term of the equation (``u' = known(u) + F(u)``), trained together from
+sparse noisy data and the residual; sparse regression then turns ``F`` into a formula
+(:mod:`~neuralsolvers.solvers.sparse_regression`).
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from torch import nn
 from neuralsolvers.models.mlp import MLP, activation
 from neuralsolvers.models.registry import register_model
 
-__all__ = ["LagrangianNet", "PINNNet"]
+__all__ = ["HiddenTermNet", "LagrangianNet", "PINNNet"]
 
 ARCHITECTURES = ("mlp", "modified_mlp")
 
@@ -137,3 +142,40 @@ class LagrangianNet(nn.Module):
         angle = 2 * math.pi * start / self.period
         features = torch.cat([torch.cos(angle), torch.sin(angle), t / self.time_scale], dim=1)
         return torch.cat([self.state(features), start + self.curve(features)], dim=1)
+
+
+@register_model("hidden_term_net")
+class HiddenTermNet(PINNNet):
+    """A :class:`PINNNet` ``u(x)`` with a second network ``F(u)`` for a hidden term of the equation.
+
+    Args:
+        in_features, out_features, hidden, layers, architecture, act, center, scale: the solution
+            network, as in :class:`PINNNet`.
+        term_inputs, term_outputs: ``F``'s input (usually ``out_features``, the state) and output sizes.
+        term_hidden, term_layers: ``F``'s width and hidden layers (tanh).
+
+    Shapes: ``forward``: ``(N, in_features) -> (N, out_features)``; ``term``: ``(N, term_inputs) ->
+    (N, term_outputs)``.
+    """
+
+    def __init__(
+        self,
+        in_features: int = 1,
+        out_features: int = 2,
+        hidden: int = 50,
+        layers: int = 3,
+        architecture: str = "mlp",
+        act: str = "tanh",
+        center: Sequence[float] | None = None,
+        scale: Sequence[float] | None = None,
+        term_inputs: int = 2,
+        term_outputs: int = 2,
+        term_hidden: int = 32,
+        term_layers: int = 2,
+    ):
+        super().__init__(in_features, out_features, hidden, layers, architecture, act, center, scale)
+        self.hidden_term = MLP([term_inputs] + [term_hidden] * term_layers + [term_outputs], act="tanh")
+
+    def term(self, state: torch.Tensor) -> torch.Tensor:
+        """The learned hidden term ``F(u)``."""
+        return self.hidden_term(state)

@@ -42,6 +42,7 @@ from neuralsolvers.solvers.proximal_operators import (
     TotalVariation,
 )
 from neuralsolvers.solvers.smoothed import SmoothedPreconditioner
+from neuralsolvers.solvers.sparse_regression import formulas, polynomial_library, stlsq
 from neuralsolvers.solvers.stencils import DiffusionStencil
 
 __all__ = [
@@ -78,9 +79,12 @@ __all__ = [
     "dcdm_preconditioner",
     "fcg",
     "fixed_point",
+    "formulas",
     "gmres",
     "hybrid",
     "ic0_factor",
     "pgd",
+    "polynomial_library",
     "random_mask",
+    "stlsq",
 ]

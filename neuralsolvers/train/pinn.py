@@ -3,7 +3,8 @@
 Every training step draws fresh collocation points (``batch_size`` per term and boundary piece,
 uniform or Sobol), evaluates the problem's loss terms (:mod:`~neuralsolvers.train.pinn_problems`),
 lets the balancing (:mod:`~neuralsolvers.train.loss_balancing`) update the weights, and minimizes
-``Σ λ_i L_i``. Validation and test compare the network with the reference solution of
+``Σ λ_i L_i``; with measurements (the data module's ``measurements``) the term ``data`` is the mean
+square misfit of the network's outputs there. Validation and test compare the network with the reference solution of
 :class:`~neuralsolvers.train.pinn_data.PINNDataModule` (a generator's reference data, or the exact
 solution): ``rel_l2 = ‖u_θ − u‖₂ / ‖u‖₂`` over the reference grid (``loss``: the mean square error there). Logged: the total loss, every
 term, every weight, the learning rate, ``val/rel_l2``; the figure shows the reference, the
@@ -72,6 +73,9 @@ class PINNModule(NetworkModule):
     def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
         like = next(self.model.parameters())
         losses = self.problem.losses(self.model, self.sampler, self.batch_size, like)
+        if isinstance(batch, dict):  # measurements: the data term
+            predicted = self.model(batch["points"])
+            losses["data"] = (predicted.reshape(batch["values"].shape) - batch["values"]).square().mean()
         if self.balancing.update(losses, self.model, self.global_step) or not self.weight_history:
             self.weight_history.append((self.global_step, {term: self.balancing.weight(term) for term in losses}))
         total = self.balancing.total(losses)

@@ -1,7 +1,8 @@
 """Data of physics-informed training: a step counter for training, the reference solution for evaluation.
 
 Training draws its own collocation points (:class:`~neuralsolvers.train.pinn.PINNModule`), so the
-training loader only counts ``steps_per_epoch`` steps. Validation and test use one batch: the
+training loader only counts ``steps_per_epoch`` steps, or, with ``measurements``, hands the same
+measurement set (``points`` ``(M, d)``, ``values`` ``(M, C)``) to every step for the data term. Validation and test use one batch: the
 reference grid ``points`` ``(N, d)``, values ``u`` ``(N,)`` and the grid ``shape``, read from a generator's reference
 dataset (``neuralsolvers generate --config configs/data/<problem>_reference.yaml``), checked against
 the training module's problem (generator name and parameters), or else the problem's exact solution
@@ -31,14 +32,25 @@ class PINNDataModule(pl.LightningDataModule):
         steps_per_epoch: optimizer steps per epoch (validation runs after each epoch unless
             ``trainer.val_check_interval`` says otherwise).
         resolution: points per axis of the exact-solution grid when ``reference`` is None.
+        measurements: a dataset with shared ``measurement_points`` and the array ``measured_field``
+            (``(1, M, C)``), checked against the problem like the reference; None: no data term.
     """
 
-    def __init__(self, reference: str | None = None, field: str = "u", steps_per_epoch: int = 1000, resolution: int = 101):
+    def __init__(
+        self,
+        reference: str | None = None,
+        field: str = "u",
+        steps_per_epoch: int = 1000,
+        resolution: int = 101,
+        measurements: str | None = None,
+        measured_field: str = "measured",
+    ):
         super().__init__()
         if steps_per_epoch < 1 or resolution < 2:
             raise ConfigError(f"data.steps_per_epoch must be ≥ 1 and resolution ≥ 2, got {steps_per_epoch}, {resolution}")
         self.save_hyperparameters()
         self.reference: dict[str, torch.Tensor] | None = None
+        self.measured: dict[str, torch.Tensor] | None = None
         self.grid_shape: tuple[int, ...] = ()
 
     def setup(self, stage: str | None = None) -> None:
@@ -55,16 +67,29 @@ class PINNDataModule(pl.LightningDataModule):
                 raise ConfigError(f"{type(problem).__name__} has no exact solution: give data.reference")
             self.grid_shape = tuple(len(a) for a in reversed(axes))
         else:
-            if problem.reference_generator is None:
-                raise ConfigError(f"{type(problem).__name__} has no reference generator: leave data.reference unset")
-            dataset = ShardedDataset(hp.reference, expect=problem.reference_parameters(), generator=problem.reference_generator)
-            field = dataset.load([hp.field])[hp.field][0]
+            dataset = self._dataset(hp.reference, problem)
             points = torch.from_numpy(dataset.shared["points"]).float()
-            values = torch.from_numpy(field.ravel()).float()
-            self.grid_shape = tuple(field.shape)
+            field = dataset.load([hp.field])[hp.field][0]
+            values = torch.from_numpy(field.reshape(len(points), -1)).float().squeeze(1)  # (N,) or (N, C)
+            self.grid_shape = tuple(field.shape[: field.ndim - (values.dim() - 1)])
         self.reference = {"points": points, "u": values.float(), "shape": torch.tensor(self.grid_shape)}
+        if hp.measurements is not None:
+            dataset = self._dataset(hp.measurements, problem)
+            if "measurement_points" not in dataset.shared:
+                raise ConfigError(f"{hp.measurements}: no measurement_points in the dataset")
+            measured = dataset.load([hp.measured_field])[hp.measured_field][0]
+            self.measured = {"points": torch.from_numpy(dataset.shared["measurement_points"]).float(),
+                             "values": torch.from_numpy(measured).float()}  # fmt: skip
+
+    @staticmethod
+    def _dataset(path: str, problem) -> ShardedDataset:
+        if problem.reference_generator is None:
+            raise ConfigError(f"{type(problem).__name__} has no reference generator: leave data.reference unset")
+        return ShardedDataset(path, expect=problem.reference_parameters(), generator=problem.reference_generator)
 
     def train_dataloader(self) -> DataLoader:
+        if self.measured is not None:
+            return DataLoader([self.measured] * self.hparams.steps_per_epoch, batch_size=None)
         return DataLoader(torch.arange(self.hparams.steps_per_epoch), batch_size=1)
 
     def _reference_loader(self) -> DataLoader:

@@ -22,6 +22,10 @@ Problems (coordinates in the order the network sees them):
   along the physical position is taken by the chain rule, ``U_X = U_x₀ / X_x₀`` (the paper's code
   differentiates with respect to ``x₀`` instead); initial ``U(x₀, 0) = sin x₀``, ``X(x₀, 0) = x₀``.
   Predictions on a fixed grid interpolate ``U`` from the moved positions ``X mod 2π``, periodically.
+* :class:`LotkaVolterraHidden` (UPINN, Podina et al.): ``u₁' = α u₁ + F₁(u)``, ``u₂' = −δ u₂ + F₂(u)``
+  with the hidden term ``F`` a second network (:class:`~neuralsolvers.models.HiddenTermNet`); its
+  terms are the residual and the ``data`` term, the fit to sparse noisy measurements (from
+  :class:`~neuralsolvers.train.pinn_data.PINNDataModule` ``measurements``).
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ __all__ = [
     "Helmholtz2D",
     "KleinGordon",
     "LagrangianTransport",
+    "LotkaVolterraHidden",
     "PDEProblem",
     "Poisson1D",
     "derivative",
@@ -105,7 +110,8 @@ class PDEProblem(ABC):
 
     @abstractmethod
     def residual(self, net: Network, x: torch.Tensor) -> torch.Tensor:
-        """The PDE residual ``(N,)`` at interior points ``x`` ``(N, d)`` (``x`` must require grad)."""
+        """The PDE residual ``(N,)`` (``(N, C)`` for systems) at interior points ``x`` ``(N, d)``
+        (``x`` must require grad)."""
 
     @abstractmethod
     def losses(self, net: Network, sampler: CollocationSampler, batch_size: int, like: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -324,6 +330,37 @@ class LagrangianTransport(PDEProblem):
         u0, u1 = torch.gather(state, 1, right - 1), torch.gather(state, 1, right)
         weight = (grid - x0) / (x1 - x0).clamp_min(1e-12)
         return (u0 + weight * (u1 - u0)).reshape(-1)
+
+
+class LotkaVolterraHidden(PDEProblem):
+    """Lotka–Volterra with known linear parts and a learned hidden term (module docstring).
+
+    Args:
+        alpha, delta: the known growth and decay rates; t_final: the time span [0, t_final].
+    """
+
+    coordinates = ("t",)
+    terms = ("residual", "data")
+    reference_generator = "lotka_volterra_observations"
+
+    def __init__(self, alpha: float = 1.3, delta: float = 1.8, t_final: float = 3.0):
+        self.alpha, self.delta = alpha, delta
+        self.low, self.high = [0.0], [t_final]
+
+    def reference_parameters(self) -> dict[str, float]:
+        return {"alpha": self.alpha, "delta": self.delta, "t_final": self.high[0]}
+
+    def residual(self, net: Network, x: torch.Tensor) -> torch.Tensor:
+        u = net(x)
+        rates = torch.stack([derivative(u[:, k], x, 0) for k in range(2)], dim=1)
+        known = torch.stack([self.alpha * u[:, 0], -self.delta * u[:, 1]], dim=1)
+        return rates - known - net.term(u)  # type: ignore[attr-defined]
+
+    def losses(self, net: Network, sampler: CollocationSampler, batch_size: int, like: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {"residual": self._residual_loss(net, sampler, batch_size, like)}
+
+    def predict(self, net: Network, points: torch.Tensor, grid_shape: tuple[int, ...]) -> torch.Tensor:
+        return net(points)
 
 
 def standardize(net: nn.Module, problem: PDEProblem) -> None:

@@ -1,0 +1,132 @@
+"""Hidden-term discovery: turn a trained UPINN's term network into a formula and score it against the truth.
+
+The trained :class:`~neuralsolvers.models.HiddenTermNet` gives states ``u(t)`` on a dense grid of
+the time span and its hidden term ``F(u(t))``; :func:`~neuralsolvers.solvers.stlsq` regresses ``F``
+onto all monomials of the states up to ``degree`` and :func:`~neuralsolvers.solvers.formulas` prints
+the result. The truth comes from the dataset's generator (``hidden_coefficients``). Reported per
+component: the discovered and true formulas, the largest relative error of a true coefficient,
+the number of spurious terms, the relative L2 error of ``F`` against the true term along the true
+trajectory, and of ``u`` against the reference; the figure shows the trajectories with the
+measurements and the learned, discovered and true hidden terms.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import sympy
+import torch
+from matplotlib.figure import Figure
+
+from neuralsolvers.checkpoints import load
+from neuralsolvers.data_gen.hidden_terms import LotkaVolterraObservations
+from neuralsolvers.data_gen.store import ShardedDataset
+from neuralsolvers.errors import ConfigError
+from neuralsolvers.evaluate.base import Evaluation
+from neuralsolvers.evaluate.report import Report, environment
+from neuralsolvers.solvers.sparse_regression import formulas, polynomial_library, stlsq
+
+__all__ = ["HiddenTermDiscovery"]
+
+GENERATORS = {LotkaVolterraObservations.name: LotkaVolterraObservations}
+
+
+def _true_term(truth: dict[str, float], names: list[str], states: torch.Tensor) -> torch.Tensor:
+    """``Σ c_m m(u)`` for the monomials ``m`` of ``truth`` at ``states`` ``(N, d)``."""
+    symbols = [sympy.Symbol(name) for name in names]
+    total = torch.zeros(len(states), dtype=states.dtype)
+    for monomial, coefficient in truth.items():
+        evaluate = sympy.lambdify(symbols, sympy.sympify(monomial), "numpy")
+        total += coefficient * torch.as_tensor(evaluate(*states.T.numpy()), dtype=states.dtype)
+    return total
+
+
+class HiddenTermDiscovery(Evaluation):
+    """Sparse regression of a trained hidden-term network, scored against the generator's truth.
+
+    Args:
+        checkpoint: a trained ``HiddenTermNet`` (``neuralsolvers fit --config configs/upinn_*.yaml``).
+        data: the observations dataset it was trained on (gives the time span, the reference and the truth).
+        degree: highest total degree of the monomial library; threshold: STLSQ threshold.
+        num_points: times on which ``F`` is sampled for the regression.
+        state_names: names of the state components (default ``u1, u2, …``).
+    """
+
+    def __init__(self, checkpoint: str, data: str, degree: int = 2, threshold: float = 0.1, num_points: int = 1000,
+                 state_names: list[str] | None = None):  # fmt: skip
+        if degree < 1 or num_points < 10 or threshold < 0:
+            raise ConfigError("degree must be ≥ 1, num_points ≥ 10 and threshold ≥ 0")
+        self.checkpoint, self.data, self.degree, self.threshold = checkpoint, data, degree, threshold
+        self.num_points, self.state_names = num_points, state_names
+
+    def run(self, out: str | Path, use_wandb: bool = True) -> Report:
+        dataset = ShardedDataset(self.data)
+        generator_name = dataset.metadata["generator"]
+        if generator_name not in GENERATORS:
+            raise ConfigError(f"{self.data}: generator {generator_name!r} has no known hidden terms; known: {sorted(GENERATORS)}")
+        generator = GENERATORS[generator_name](**dataset.metadata["parameters"])
+        truth = generator.hidden_coefficients()
+        net = load(self.checkpoint).double()
+        reference_times = torch.from_numpy(dataset.shared["points"]).double()
+        reference = torch.from_numpy(dataset.load(["u"])["u"][0]).double()
+        names = self.state_names or [f"u{k + 1}" for k in range(reference.shape[1])]
+        times = torch.linspace(float(reference_times.min()), float(reference_times.max()), self.num_points, dtype=torch.float64)[:, None]
+        with torch.no_grad():
+            states = net(times)
+            learned = net.term(states)
+            fitted = net(reference_times)
+            learned_on_truth = net.term(reference)
+        library, terms = polynomial_library(states, names, self.degree)
+        coefficients = stlsq(library, learned, self.threshold)
+        discovered = formulas(coefficients, terms)
+        rows = []
+        for k, name in enumerate(names):
+            true = truth[name]
+            found = dict(zip(terms, coefficients[:, k].tolist(), strict=True))
+            errors = [abs(found.get(str(sympy.sympify(m)), 0.0) - c) / abs(c) for m, c in true.items()]
+            true_keys = {str(sympy.sympify(m)) for m in true}
+            exact_term = _true_term(true, names, reference)
+            rows.append({
+                "component": f"{name}'", "discovered": str(discovered[k]),
+                "true": str(sum(sympy.Float(c, 4) * sympy.sympify(m) for m, c in true.items())),
+                "max_rel_coefficient_error": max(errors), "spurious_terms": sum(1 for t, v in found.items() if v != 0 and t not in true_keys),
+                "term_rel_l2": float((learned_on_truth[:, k] - exact_term).norm() / exact_term.norm()),
+                "state_rel_l2": float((fitted[:, k] - reference[:, k]).norm() / reference[:, k].norm()),
+            })  # fmt: skip
+            print(rows[-1], flush=True)
+        measured = dataset.load(["measured"])["measured"][0] if "measured" in dataset.metadata["shapes"] else None
+        figure = _figure(reference_times[:, 0].numpy(), reference.numpy(), fitted.numpy(), dataset.shared.get("measurement_points"), measured,
+                         times[:, 0].numpy(), learned.numpy(), (library @ coefficients).numpy(), names, truth, states)  # fmt: skip
+        config = {"checkpoint": self.checkpoint, "data": self.data, "degree": self.degree, "threshold": self.threshold,
+                  "num_points": self.num_points, "generator": generator_name, "parameters": dataset.metadata["parameters"]}  # fmt: skip
+        title = f"Hidden-term discovery ({generator_name}, noise {dataset.metadata['parameters'].get('noise')})"
+        report = Report(title, rows, environment("cpu"), config, {"hidden_terms": figure})
+        report.write(out)
+        if use_wandb:
+            report.log_to_wandb(out)
+        return report
+
+
+def _figure(t_ref: np.ndarray, reference: np.ndarray, fitted: np.ndarray, t_measured: np.ndarray | None, measured: np.ndarray | None,
+            times: np.ndarray, learned: np.ndarray, discovered: np.ndarray, names: list[str], truth: dict, states: torch.Tensor) -> Figure:  # fmt: skip
+    """Left: reference, network and measurements; right: learned, discovered and true hidden terms."""
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    for k, name in enumerate(names):
+        line = left.plot(t_ref, reference[:, k], lw=3, alpha=0.4, label=f"{name} reference")[0]
+        left.plot(t_ref, fitted[:, k], "--", color=line.get_color(), label=f"{name} network")
+        if measured is not None and t_measured is not None:
+            left.plot(t_measured[:, 0], measured[:, k], "o", ms=3, color=line.get_color())
+        true = _true_term(truth[name], names, states).numpy()
+        line = right.plot(times, true, lw=3, alpha=0.4, label=f"F{k + 1} true")[0]
+        right.plot(times, learned[:, k], "--", color=line.get_color(), label=f"F{k + 1} network")
+        right.plot(times, discovered[:, k], ":", color="k", lw=1)
+    left.set_xlabel("t")
+    left.legend(fontsize=7)
+    left.set_title("states (dots: measurements)", fontsize=9)
+    right.set_xlabel("t")
+    right.legend(fontsize=7)
+    right.set_title("hidden terms along the learned trajectory (dotted: discovered formula)", fontsize=9)
+    figure.tight_layout()
+    return figure

@@ -151,13 +151,14 @@ def test_lpn_evaluation_configs_run(tiny_data, capsys):
 
 
 def test_hidden_term_fit_and_discovery_run(tiny_data, capsys):
-    """UPINN: a few steps of the committed training config on the measurements, then the discovery config."""
-    assert main(["fit", "--config", str(CONFIGS / "upinn_lotka_volterra.yaml"), "--trainer.max_steps=3", *TINY]) == 0
-    capsys.readouterr()
-    assert main(["evaluate", "--config", str(CONFIGS / "eval/upinn_lotka_volterra.yaml"), "--wandb=false"]) == 0
-    table = capsys.readouterr().out
-    assert "| u1' |" in table and "-0.9*u1*u2" in table
-    assert (tiny_data / "results/upinn_lotka_volterra/hidden_terms.png").is_file()
+    """UPINN: a few steps of each committed training config on its measurements, then its discovery config."""
+    for problem, row, truth in (("lotka_volterra", "| u1' |", "-0.9*u1*u2"), ("fisher_kpp", "| u' |", "-1.0*u**2 + 1.0*u")):
+        assert main(["fit", "--config", str(CONFIGS / f"upinn_{problem}.yaml"), "--trainer.max_steps=3", *TINY]) == 0
+        capsys.readouterr()
+        assert main(["evaluate", "--config", str(CONFIGS / f"eval/upinn_{problem}.yaml"), "--wandb=false"]) == 0
+        table = capsys.readouterr().out
+        assert row in table and truth in table, problem
+        assert (tiny_data / f"results/upinn_{problem}/hidden_terms.png").is_file()
 
 
 @pytest.mark.parametrize("command", ["generate", "fit", "validate", "test", "evaluate"])

@@ -7,7 +7,7 @@ from neuralsolvers.data_gen.diffusion_reaction import DiffusionReaction
 from neuralsolvers.data_gen.external import import_neuralop_darcy, load_neuralop_darcy
 from neuralsolvers.data_gen.graphs import PoreNetwork, ValueIteration, load_graphs, to_pyg
 from neuralsolvers.data_gen.grf import RBFField, SpectralField
-from neuralsolvers.data_gen.hidden_terms import LotkaVolterraObservations
+from neuralsolvers.data_gen.hidden_terms import FisherKPPObservations, LotkaVolterraObservations
 from neuralsolvers.data_gen.imaging import ImagePatches, LaplaceToy, laplace_map_prox
 from neuralsolvers.data_gen.krylov import KrylovVectors
 from neuralsolvers.data_gen.ode import ODEOperator
@@ -29,6 +29,7 @@ __all__ = [
     "ConvectionReference",
     "Darcy2D",
     "DiffusionReaction",
+    "FisherKPPObservations",
     "Generator",
     "HeatSequence",
     "HelmholtzReference",

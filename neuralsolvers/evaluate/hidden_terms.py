@@ -1,13 +1,13 @@
 """Hidden-term discovery: turn a trained UPINN's term network into a formula and score it against the truth.
 
-The trained :class:`~neuralsolvers.models.HiddenTermNet` gives states ``u(t)`` on a dense grid of
-the time span and its hidden term ``F(u(t))``; :func:`~neuralsolvers.solvers.stlsq` regresses ``F``
+The trained :class:`~neuralsolvers.models.HiddenTermNet` gives the states ``u`` at (up to
+``num_points`` of) the reference points and its hidden term ``F(u)`` there; :func:`~neuralsolvers.solvers.stlsq` regresses ``F``
 onto all monomials of the states up to ``degree`` and :func:`~neuralsolvers.solvers.formulas` prints
 the result. The truth comes from the dataset's generator (``hidden_coefficients``). Reported per
 component: the discovered and true formulas, the largest relative error of a true coefficient,
 the number of spurious terms, the relative L2 error of ``F`` against the true term along the true
-trajectory, and of ``u`` against the reference; the figure shows the trajectories with the
-measurements and the learned, discovered and true hidden terms.
+trajectory, and of ``u`` against the reference; the figure shows parity plots of the states and of
+the learned and discovered hidden terms against the truth.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import torch
 from matplotlib.figure import Figure
 
 from neuralsolvers.checkpoints import load
-from neuralsolvers.data_gen.hidden_terms import LotkaVolterraObservations
+from neuralsolvers.data_gen.hidden_terms import FisherKPPObservations, LotkaVolterraObservations
 from neuralsolvers.data_gen.store import ShardedDataset
 from neuralsolvers.errors import ConfigError
 from neuralsolvers.evaluate.base import Evaluation
@@ -30,7 +30,7 @@ from neuralsolvers.solvers.sparse_regression import formulas, polynomial_library
 
 __all__ = ["HiddenTermDiscovery"]
 
-GENERATORS = {LotkaVolterraObservations.name: LotkaVolterraObservations}
+GENERATORS = {generator.name: generator for generator in (FisherKPPObservations, LotkaVolterraObservations)}
 
 
 def _true_term(truth: dict[str, float], names: list[str], states: torch.Tensor) -> torch.Tensor:
@@ -50,8 +50,8 @@ class HiddenTermDiscovery(Evaluation):
         checkpoint: a trained ``HiddenTermNet`` (``neuralsolvers fit --config configs/upinn_*.yaml``).
         data: the observations dataset it was trained on (gives the time span, the reference and the truth).
         degree: highest total degree of the monomial library; threshold: STLSQ threshold.
-        num_points: times on which ``F`` is sampled for the regression.
-        state_names: names of the state components (default ``u1, u2, …``).
+        num_points: reference points (evenly spread) at which ``F`` is sampled for the regression.
+        state_names: names of the state components (default: the generator's).
     """
 
     def __init__(self, checkpoint: str, data: str, degree: int = 2, threshold: float = 0.1, num_points: int = 1000,
@@ -68,15 +68,17 @@ class HiddenTermDiscovery(Evaluation):
             raise ConfigError(f"{self.data}: generator {generator_name!r} has no known hidden terms; known: {sorted(GENERATORS)}")
         generator = GENERATORS[generator_name](**dataset.metadata["parameters"])
         truth = generator.hidden_coefficients()
+        names = self.state_names or list(truth)
         net = load(self.checkpoint).double()
-        reference_times = torch.from_numpy(dataset.shared["points"]).double()
-        reference = torch.from_numpy(dataset.load(["u"])["u"][0]).double()
-        names = self.state_names or [f"u{k + 1}" for k in range(reference.shape[1])]
-        times = torch.linspace(float(reference_times.min()), float(reference_times.max()), self.num_points, dtype=torch.float64)[:, None]
+        points = torch.from_numpy(dataset.shared["points"]).double()
+        reference = torch.from_numpy(dataset.load(["u"])["u"][0]).double().reshape(len(points), -1)
+        if reference.shape[1] != len(names):
+            raise ConfigError(f"{self.data}: {reference.shape[1]} state components but names {names}")
+        chosen = torch.linspace(0, len(points) - 1, min(self.num_points, len(points))).round().long()
         with torch.no_grad():
-            states = net(times)
+            fitted = net(points)
+            states = fitted[chosen]
             learned = net.term(states)
-            fitted = net(reference_times)
             learned_on_truth = net.term(reference)
         library, terms = polynomial_library(states, names, self.degree)
         coefficients = stlsq(library, learned, self.threshold)
@@ -96,9 +98,8 @@ class HiddenTermDiscovery(Evaluation):
                 "state_rel_l2": float((fitted[:, k] - reference[:, k]).norm() / reference[:, k].norm()),
             })  # fmt: skip
             print(rows[-1], flush=True)
-        measured = dataset.load(["measured"])["measured"][0] if "measured" in dataset.metadata["shapes"] else None
-        figure = _figure(reference_times[:, 0].numpy(), reference.numpy(), fitted.numpy(), dataset.shared.get("measurement_points"), measured,
-                         times[:, 0].numpy(), learned.numpy(), (library @ coefficients).numpy(), names, truth, states)  # fmt: skip
+        true_terms = torch.stack([_true_term(truth[name], names, states) for name in names], dim=1)
+        figure = _figure(reference.numpy(), fitted.numpy(), true_terms.numpy(), learned.numpy(), (library @ coefficients).numpy(), names)
         config = {"checkpoint": self.checkpoint, "data": self.data, "degree": self.degree, "threshold": self.threshold,
                   "num_points": self.num_points, "generator": generator_name, "parameters": dataset.metadata["parameters"]}  # fmt: skip
         title = f"Hidden-term discovery ({generator_name}, noise {dataset.metadata['parameters'].get('noise')})"
@@ -109,24 +110,19 @@ class HiddenTermDiscovery(Evaluation):
         return report
 
 
-def _figure(t_ref: np.ndarray, reference: np.ndarray, fitted: np.ndarray, t_measured: np.ndarray | None, measured: np.ndarray | None,
-            times: np.ndarray, learned: np.ndarray, discovered: np.ndarray, names: list[str], truth: dict, states: torch.Tensor) -> Figure:  # fmt: skip
-    """Left: reference, network and measurements; right: learned, discovered and true hidden terms."""
-    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+def _figure(reference: np.ndarray, fitted: np.ndarray, true: np.ndarray, learned: np.ndarray, discovered: np.ndarray, names: list[str]) -> Figure:
+    """Parity plots: the network's states against the reference; the learned term and the discovered
+    formula against the true hidden term, at the sampled states."""
+    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4.4))
     for k, name in enumerate(names):
-        line = left.plot(t_ref, reference[:, k], lw=3, alpha=0.4, label=f"{name} reference")[0]
-        left.plot(t_ref, fitted[:, k], "--", color=line.get_color(), label=f"{name} network")
-        if measured is not None and t_measured is not None:
-            left.plot(t_measured[:, 0], measured[:, k], "o", ms=3, color=line.get_color())
-        true = _true_term(truth[name], names, states).numpy()
-        line = right.plot(times, true, lw=3, alpha=0.4, label=f"F{k + 1} true")[0]
-        right.plot(times, learned[:, k], "--", color=line.get_color(), label=f"F{k + 1} network")
-        right.plot(times, discovered[:, k], ":", color="k", lw=1)
-    left.set_xlabel("t")
-    left.legend(fontsize=7)
-    left.set_title("states (dots: measurements)", fontsize=9)
-    right.set_xlabel("t")
-    right.legend(fontsize=7)
-    right.set_title("hidden terms along the learned trajectory (dotted: discovered formula)", fontsize=9)
+        left.plot(reference[:, k], fitted[:, k], ".", ms=2, label=name)
+        right.plot(true[:, k], learned[:, k], ".", ms=2, label=f"F for {name}': network")
+        right.plot(true[:, k], discovered[:, k], "x", ms=3, label=f"F for {name}': discovered formula")
+    for axis, title in ((left, "states: network against reference"), (right, "hidden term against the truth")):
+        low, high = axis.get_xlim()
+        axis.plot([low, high], [low, high], "k", lw=0.8)
+        axis.set_xlabel("reference" if axis is left else "true term")
+        axis.set_title(title, fontsize=9)
+        axis.legend(fontsize=7)
     figure.tight_layout()
     return figure

@@ -32,8 +32,9 @@ class PINNDataModule(pl.LightningDataModule):
         steps_per_epoch: optimizer steps per epoch (validation runs after each epoch unless
             ``trainer.val_check_interval`` says otherwise).
         resolution: points per axis of the exact-solution grid when ``reference`` is None.
-        measurements: a dataset with shared ``measurement_points`` and the array ``measured_field``
-            (``(1, M, C)``), checked against the problem like the reference; None: no data term.
+        measurements: a dataset with ``measurement_points`` (shared, or its one sample's) and the
+            array ``measured_field`` (``(1, M)`` or ``(1, M, C)``), checked against the problem like
+            the reference; None: no data term.
     """
 
     def __init__(
@@ -75,11 +76,14 @@ class PINNDataModule(pl.LightningDataModule):
         self.reference = {"points": points, "u": values.float(), "shape": torch.tensor(self.grid_shape)}
         if hp.measurements is not None:
             dataset = self._dataset(hp.measurements, problem)
-            if "measurement_points" not in dataset.shared:
-                raise ConfigError(f"{hp.measurements}: no measurement_points in the dataset")
+            if "measurement_points" in dataset.shared:
+                where = dataset.shared["measurement_points"]
+            elif "measurement_points" in dataset.metadata["shapes"]:
+                where = dataset.load(["measurement_points"])["measurement_points"][0]
+            else:
+                raise ConfigError(f"{hp.measurements}: the dataset has no measurement_points")
             measured = dataset.load([hp.measured_field])[hp.measured_field][0]
-            self.measured = {"points": torch.from_numpy(dataset.shared["measurement_points"]).float(),
-                             "values": torch.from_numpy(measured).float()}  # fmt: skip
+            self.measured = {"points": torch.from_numpy(where).float(), "values": torch.from_numpy(measured).float()}
 
     @staticmethod
     def _dataset(path: str, problem) -> ShardedDataset:

@@ -26,6 +26,9 @@ Problems (coordinates in the order the network sees them):
   with the hidden term ``F`` a second network (:class:`~neuralsolvers.models.HiddenTermNet`); its
   terms are the residual and the ``data`` term, the fit to sparse noisy measurements (from
   :class:`~neuralsolvers.train.pinn_data.PINNDataModule` ``measurements``).
+* :class:`ReactionDiffusionHidden`: ``u_t = D u_xx + F(u)`` on (x, t) ∈ [0, 1] × [0, t_final],
+  ``u(0, t) = u(1, t) = 0``, ``u(x, 0) = a sin(πx)``, with the reaction ``F`` hidden (the
+  Fisher–KPP data of :class:`~neuralsolvers.data_gen.FisherKPPObservations`).
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ __all__ = [
     "LotkaVolterraHidden",
     "PDEProblem",
     "Poisson1D",
+    "ReactionDiffusionHidden",
     "derivative",
     "standardize",
 ]
@@ -361,6 +365,36 @@ class LotkaVolterraHidden(PDEProblem):
 
     def predict(self, net: Network, points: torch.Tensor, grid_shape: tuple[int, ...]) -> torch.Tensor:
         return net(points)
+
+
+class ReactionDiffusionHidden(PDEProblem):
+    """Reaction–diffusion with a known diffusivity and a learned reaction term (module docstring).
+
+    Args:
+        diffusivity: ``D``; amplitude: ``a`` of the initial condition; t_final: the time span.
+    """
+
+    coordinates = ("x", "t")
+    terms = ("residual", "initial", "boundary", "data")
+    reference_generator = "fisher_kpp_observations"
+
+    def __init__(self, diffusivity: float = 0.01, amplitude: float = 0.5, t_final: float = 2.0):
+        self.diffusivity, self.amplitude = diffusivity, amplitude
+        self.low, self.high = [0.0, 0.0], [1.0, t_final]
+
+    def reference_parameters(self) -> dict[str, float]:
+        return {"diffusivity": self.diffusivity, "amplitude": self.amplitude, "t_final": self.high[1]}
+
+    def residual(self, net: Network, x: torch.Tensor) -> torch.Tensor:
+        u = _u(net, x)
+        u_xx = derivative(derivative(u, x, 0), x, 0)
+        return derivative(u, x, 1) - self.diffusivity * u_xx - net.term(u[:, None])[:, 0]  # type: ignore[attr-defined]
+
+    def losses(self, net: Network, sampler: CollocationSampler, batch_size: int, like: torch.Tensor) -> dict[str, torch.Tensor]:
+        start = self._face(sampler, batch_size, 1, 0.0, like)
+        initial = (_u(net, start) - self.amplitude * torch.sin(math.pi * start[:, 0])).square().mean()
+        boundary = sum(_u(net, self._face(sampler, batch_size, 0, value, like)).square().mean() for value in (0.0, 1.0))
+        return {"residual": self._residual_loss(net, sampler, batch_size, like), "initial": initial, "boundary": boundary}
 
 
 def standardize(net: nn.Module, problem: PDEProblem) -> None:

@@ -6,12 +6,16 @@ import json
 import numpy as np
 import torch
 
-from neuralsolvers.data_gen import LotkaVolterraObservations
+from neuralsolvers.data_gen import FisherKPPObservations, LotkaVolterraObservations
 from neuralsolvers.data_gen.runner import generate_split
 from neuralsolvers.data_gen.store import ShardedDataset
 from neuralsolvers.evaluate import HiddenTermDiscovery
 from neuralsolvers.models import HiddenTermNet, model_spec
-from neuralsolvers.train.pinn_problems import LotkaVolterraHidden
+from neuralsolvers.train.pinn_problems import (
+    CollocationSampler,
+    LotkaVolterraHidden,
+    ReactionDiffusionHidden,
+)
 
 
 def test_observations_are_the_solution_plus_the_stated_noise(tmp_path):
@@ -23,6 +27,40 @@ def test_observations_are_the_solution_plus_the_stated_noise(tmp_path):
     noise = (measured - clean).std(0) / clean.std(0)
     np.testing.assert_allclose(noise, 0.05, rtol=0.15)
     assert generator.hidden_coefficients() == {"u1": {"u1*u2": -0.9}, "u2": {"u1*u2": 0.8}}
+
+
+def test_fisher_kpp_observations_converge_and_sit_on_interior_nodes(tmp_path):
+    generator = FisherKPPObservations(num_x=101, num_t=21, num_measurements=50, noise=0.0)
+    generate_split(generator, tmp_path / "kpp", 1, seed=0)
+    data = ShardedDataset(tmp_path / "kpp")
+    u, measured = data.load(["u"])["u"][0], data.load(["measured"])["measured"][0]
+    where = data.load(["measurement_points"])["measurement_points"][0]
+    assert u.shape == (21, 101) and measured.shape == (50,) and where.shape == (50, 2)
+    assert float(u[:, [0, -1]].max()) == 0.0 and 0.5 < float(u[-1].max()) < 1.0  # grows towards 1, zero at the ends
+    columns = np.rint(where[:, 0] * 100).astype(int)
+    rows = np.rint(where[:, 1] / 2.0 * 20).astype(int)
+    np.testing.assert_allclose(measured, u[rows, columns])  # noise 0: the solution at those nodes
+    assert columns.min() > 0 and columns.max() < 100
+    # second order in space: halving h cuts the change on refinement ~4×
+    coarse = np.abs(generator.solve(51) - generator.solve(101)[:, ::2]).max()
+    fine = np.abs(generator.solve(101) - generator.solve(201)[:, ::2]).max()
+    assert 3.0 < coarse / fine < 5.0
+
+
+class ExactReaction(torch.nn.Module):
+    """u = e^{−Dπ²t} a sin(πx) solves u_t = D u_xx, i.e. the problem with the term F = 0."""
+
+    def forward(self, x):
+        return (0.5 * torch.exp(-0.01 * torch.pi**2 * x[:, 1]) * torch.sin(torch.pi * x[:, 0]))[:, None]
+
+    def term(self, u):
+        return torch.zeros_like(u)
+
+
+def test_reaction_diffusion_residual_and_conditions_of_an_exact_solution():
+    problem = ReactionDiffusionHidden(diffusivity=0.01, amplitude=0.5)
+    losses = problem.losses(ExactReaction(), CollocationSampler("sobol"), 64, torch.zeros((), dtype=torch.float64))
+    assert set(losses) == {"residual", "initial", "boundary"} and max(float(v) for v in losses.values()) < 1e-20
 
 
 class Manufactured(torch.nn.Module):

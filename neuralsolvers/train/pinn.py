@@ -28,6 +28,8 @@ from neuralsolvers.train.pinn_problems import CollocationSampler, PDEProblem, st
 
 __all__ = ["PINNModule"]
 
+HISTORY_EVERY = 100  # steps between entries of the loss/weight history drawn after fit
+
 
 class PINNModule(NetworkModule):
     """Train a coordinate network so it satisfies a PDE and its boundary and initial conditions.
@@ -63,7 +65,7 @@ class PINNModule(NetworkModule):
         self.save_hyperparameters(ignore=["model", "optimizer", "scheduler", "problem", "balancing"])
         with torch.no_grad():
             standardize(model, problem)
-        self.weight_history: list[tuple[int, dict[str, float]]] = []
+        self.history: list[tuple[int, dict[str, float], dict[str, float]]] = []  # (step, losses, weights)
 
     def forward(self, points: torch.Tensor, grid_shape: tuple[int, ...]) -> torch.Tensor:
         """The solution ``(N,)`` at the reference grid's ``points`` ``(N, d)`` (the problem's
@@ -76,8 +78,10 @@ class PINNModule(NetworkModule):
         if isinstance(batch, dict):  # measurements: the data term
             predicted = self.model(batch["points"])
             losses["data"] = (predicted.reshape(batch["values"].shape) - batch["values"]).square().mean()
-        if self.balancing.update(losses, self.model, self.global_step) or not self.weight_history:
-            self.weight_history.append((self.global_step, {term: self.balancing.weight(term) for term in losses}))
+        changed = self.balancing.update(losses, self.model, self.global_step)
+        if changed or self.global_step % HISTORY_EVERY == 0:
+            self.history.append((self.global_step, {term: float(loss) for term, loss in losses.items()},
+                                 {term: self.balancing.weight(term) for term in losses}))  # fmt: skip
         total = self.balancing.total(losses)
         if not bool(torch.isfinite(total)):
             raise FloatingPointError(f"non-finite PINN loss at step {self.global_step}: {({k: float(v) for k, v in losses.items()})}")
@@ -133,13 +137,18 @@ class PINNModule(NetworkModule):
                 axis.set_ylabel(names[1])
             axis.set_xlabel(names[0])
             axis.set_title(title, fontsize=9)
-        for term in (t for t in self.problem.terms if t != "residual"):
-            history = [(step, weights[term]) for step, weights in self.weight_history if term in weights]
-            if history:
-                axes[3].plot(*zip(*history, strict=True), label=f"λ {term}")
-        axes[3].set_yscale("log")
+        weights_axis = axes[3].twinx()
+        for term in sorted({t for _, losses, _ in self.history for t in losses}):
+            steps = [step for step, losses, _ in self.history if term in losses]
+            line = axes[3].plot(steps, [losses[term] for _, losses, _ in self.history if term in losses], label=f"L {term}")[0]
+            if term != "residual":
+                weights_axis.plot(steps, [weights[term] for _, losses, weights in self.history if term in losses], "--",
+                                  color=line.get_color(), label=f"λ {term}")  # fmt: skip
+        for axis, label in ((axes[3], "loss term"), (weights_axis, "weight λ (dashed)")):
+            axis.set_yscale("log")
+            axis.set_ylabel(label, fontsize=8)
         axes[3].set_xlabel("step")
-        axes[3].set_title(f"loss weights ({type(self.balancing).__name__})", fontsize=9)
-        axes[3].legend(fontsize=8)
+        axes[3].set_title(f"loss terms and weights ({type(self.balancing).__name__})", fontsize=9)
+        axes[3].legend(fontsize=7, loc="lower left")
         figure.tight_layout()
         return figure

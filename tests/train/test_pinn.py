@@ -143,7 +143,7 @@ def test_annealing_inside_training_updates_and_checkpoints_the_weights():
     torch.manual_seed(0)
     module = PINNModule(PINNNet(in_features=2, hidden=16, layers=2), Helmholtz2D(), balancing=LearningRateAnnealing(every=5))
     _trainer(20).fit(module, datamodule=PINNDataModule(steps_per_epoch=20, resolution=11))
-    assert [step for step, _ in module.weight_history] == [0, 5, 10, 15]
+    assert [step for step, _, _ in module.history] == [0, 5, 10, 15]  # every weight update (and every 100 steps)
     weight = module.balancing.weights["boundary"]
     assert weight > 1.0  # the residual's gradients dominate at the start (the paper's pathology)
     checkpoint: dict = {}

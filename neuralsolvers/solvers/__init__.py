@@ -18,6 +18,11 @@ from neuralsolvers.solvers.forward_operators import (
 from neuralsolvers.solvers.hybrid import hybrid
 from neuralsolvers.solvers.ic0 import IncompleteCholesky, ic0_factor
 from neuralsolvers.solvers.krylov import SolverResult, cg, fcg
+from neuralsolvers.solvers.least_squares import (
+    LeastSquaresResult,
+    least_squares_layer,
+    levenberg_marquardt,
+)
 from neuralsolvers.solvers.nonsymmetric import bicgstab, gmres
 from neuralsolvers.solvers.operators import (
     DenseOperator,
@@ -56,6 +61,7 @@ __all__ = [
     "Identity",
     "IncompleteCholesky",
     "Jacobi",
+    "LeastSquaresResult",
     "LinearOperator",
     "MatrixFreeOperator",
     "ModulePreconditioner",
@@ -83,6 +89,8 @@ __all__ = [
     "gmres",
     "hybrid",
     "ic0_factor",
+    "least_squares_layer",
+    "levenberg_marquardt",
     "pgd",
     "polynomial_library",
     "random_mask",

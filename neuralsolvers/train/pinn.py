@@ -109,9 +109,12 @@ class PINNModule(NetworkModule):
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         super().on_save_checkpoint(checkpoint)
         checkpoint["loss_weights"] = dict(self.balancing.weights)
+        checkpoint["collocation_sampler"] = self.sampler.state_dict()
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         self.balancing.weights.update(checkpoint.get("loss_weights", {}))
+        if "collocation_sampler" in checkpoint:
+            self.sampler.load_state_dict(checkpoint["collocation_sampler"])
 
     def draw_figure(self, split: str) -> Figure | None:
         """Reference, prediction and absolute error on the reference grid, and the loss weights."""

@@ -83,6 +83,16 @@ class CollocationSampler:
         self.generator = torch.Generator().manual_seed(seed)
         self.engines: dict[int, torch.quasirandom.SobolEngine] = {}
 
+    def state_dict(self) -> dict:
+        """Where the streams stand (checkpointed, so a resumed run draws the points it would have drawn)."""
+        return {"generator": self.generator.get_state(), "sobol": {d: e.num_generated for d, e in self.engines.items()}}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.generator.set_state(state["generator"])
+        for d, count in state["sobol"].items():
+            engine = torch.quasirandom.SobolEngine(int(d), scramble=True, seed=self.seed + int(d))
+            self.engines[int(d)] = engine.fast_forward(count)
+
     def sample(self, n: int, low: list[float], high: list[float], like: torch.Tensor) -> torch.Tensor:
         """``n`` points in ``[low, high]`` with ``like``'s dtype and device."""
         d = len(low)

@@ -90,6 +90,12 @@ def test_collocation_points_lie_in_the_box_and_faces_are_fixed():
     assert bool((face[:, 1] == 0).all()) and float(face[:, 0].max()) > 0
     first = CollocationSampler("uniform", seed=3).sample(5, [0.0], [1.0], like)
     torch.testing.assert_close(first, CollocationSampler("uniform", seed=3).sample(5, [0.0], [1.0], like))
+    for kind in ("uniform", "sobol"):  # a restored sampler continues the same stream
+        sampler = CollocationSampler(kind, seed=1)
+        sampler.sample(7, [0.0, 0.0], [1.0, 1.0], like)
+        restored = CollocationSampler(kind, seed=1)
+        restored.load_state_dict(sampler.state_dict())
+        torch.testing.assert_close(restored.sample(4, [0.0, 0.0], [1.0, 1.0], like), sampler.sample(4, [0.0, 0.0], [1.0, 1.0], like))
 
 
 def test_learning_rate_annealing_matches_a_hand_computation():

@@ -2,11 +2,12 @@
 
 Training draws its own collocation points (:class:`~neuralsolvers.train.pinn.PINNModule`), so the
 training loader only counts ``steps_per_epoch`` steps, or, with ``measurements``, hands the same
-measurement set (``points`` ``(M, d)``, ``values`` ``(M, C)``) to every step for the data term. Validation and test use one batch: the
-reference grid ``points`` ``(N, d)``, values ``u`` ``(N,)`` and the grid ``shape``, read from a generator's reference
-dataset (``neuralsolvers generate --config configs/data/<problem>_reference.yaml``), checked against
-the training module's problem (generator name and parameters), or else the problem's exact solution
-on a ``resolution``-point-per-axis grid.
+measurement set (``points`` ``(M, d)``, ``values`` ``(M,)`` or ``(M, C)``) to every step for the data
+term. Validation and test use one batch: the reference grid ``points`` ``(N, d)``, values ``u``
+``(N,)`` or ``(N, C)`` and the grid ``shape``, read from a generator's dataset (``neuralsolvers
+generate --config configs/data/<problem>_reference.yaml``) and checked against the training
+module's problem (generator name and parameters), or else the problem's exact solution on a
+``resolution``-point-per-axis grid.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from torch.utils.data import DataLoader
 
 from neuralsolvers.data_gen.store import ShardedDataset
 from neuralsolvers.errors import ConfigError
+from neuralsolvers.train.pinn_problems import PDEProblem
 
 __all__ = ["PINNDataModule"]
 
@@ -86,7 +88,7 @@ class PINNDataModule(pl.LightningDataModule):
             self.measured = {"points": torch.from_numpy(where).float(), "values": torch.from_numpy(measured).float()}
 
     @staticmethod
-    def _dataset(path: str, problem) -> ShardedDataset:
+    def _dataset(path: str, problem: PDEProblem) -> ShardedDataset:
         if problem.reference_generator is None:
             raise ConfigError(f"{type(problem).__name__} has no reference generator: leave data.reference unset")
         return ShardedDataset(path, expect=problem.reference_parameters(), generator=problem.reference_generator)

@@ -15,20 +15,9 @@ Problems (coordinates in the order the network sees them):
   ``u_t(x, 0) = 0``, exact boundary values at x = 0, 1; exact ``x cos(5πt) + (xt)³``.
 * :class:`Convection`: ``u_t + β u_x = 0`` on (x, t) ∈ [0, 2π] × [0, 1], ``u(x, 0) = sin x``,
   periodic in x; exact ``sin(x − βt)``.
-* :class:`LagrangianTransport` (Mojgani et al., Lagrangian PINN): ``u_t + a u_x = ν u_xx`` with
-  ``a = β`` (convection, convection–diffusion) or ``a = u`` (Burgers) in the frame moving with the
-  characteristics, for :class:`~neuralsolvers.models.LagrangianNet` ``(x₀, t) -> (U, X)``:
-  ``X_t = a`` (term ``characteristic``) and ``U_t = ν U_XX`` (``residual``), where the derivative
-  along the physical position is taken by the chain rule, ``U_X = U_x₀ / X_x₀`` (the paper's code
-  differentiates with respect to ``x₀`` instead); initial ``U(x₀, 0) = sin x₀``, ``X(x₀, 0) = x₀``.
-  Predictions on a fixed grid interpolate ``U`` from the moved positions ``X mod 2π``, periodically.
-* :class:`LotkaVolterraHidden` (UPINN, Podina et al.): ``u₁' = α u₁ + F₁(u)``, ``u₂' = −δ u₂ + F₂(u)``
-  with the hidden term ``F`` a second network (:class:`~neuralsolvers.models.HiddenTermNet`); its
-  terms are the residual and the ``data`` term, the fit to sparse noisy measurements (from
-  :class:`~neuralsolvers.train.pinn_data.PINNDataModule` ``measurements``).
-* :class:`ReactionDiffusionHidden`: ``u_t = D u_xx + F(u)`` on (x, t) ∈ [0, 1] × [0, t_final],
-  ``u(0, t) = u(1, t) = 0``, ``u(x, 0) = a sin(πx)``, with the reaction ``F`` hidden (the
-  Fisher–KPP data of :class:`~neuralsolvers.data_gen.FisherKPPObservations`).
+
+Moving-frame and hidden-term problems live in :mod:`~neuralsolvers.train.pinn_lagrangian` and
+:mod:`~neuralsolvers.train.pinn_hidden`.
 """
 
 from __future__ import annotations
@@ -52,12 +41,10 @@ __all__ = [
     "Convection",
     "Helmholtz2D",
     "KleinGordon",
-    "LagrangianTransport",
-    "LotkaVolterraHidden",
     "PDEProblem",
     "Poisson1D",
-    "ReactionDiffusionHidden",
     "derivative",
+    "first_output",
     "standardize",
 ]
 
@@ -138,7 +125,7 @@ class PDEProblem(ABC):
     def predict(self, net: Network, points: torch.Tensor, grid_shape: tuple[int, ...]) -> torch.Tensor:
         """The network's solution ``(N,)`` at the reference ``points`` (a tensor grid of ``grid_shape``,
         first coordinate fastest)."""
-        return _u(net, points)
+        return first_output(net, points)
 
     def _interior(self, sampler: CollocationSampler, batch_size: int, like: torch.Tensor) -> torch.Tensor:
         return sampler.sample(batch_size, self.low, self.high, like).requires_grad_(True)
@@ -152,7 +139,8 @@ class PDEProblem(ABC):
         return self.residual(net, self._interior(sampler, batch_size, like)).square().mean()
 
 
-def _u(net: Network, x: torch.Tensor) -> torch.Tensor:
+def first_output(net: Network, x: torch.Tensor) -> torch.Tensor:
+    """The network's first output column ``(N,)``: the solution of a scalar problem."""
     return net(x)[:, 0]
 
 
@@ -169,13 +157,13 @@ class Poisson1D(PDEProblem):
         return torch.sin(self.frequency * math.pi * x[:, 0])
 
     def residual(self, net: Network, x: torch.Tensor) -> torch.Tensor:
-        u = _u(net, x)
+        u = first_output(net, x)
         u_xx = derivative(derivative(u, x, 0), x, 0)
         return -u_xx - (self.frequency * math.pi) ** 2 * self.exact(x)
 
     def losses(self, net: Network, sampler: CollocationSampler, batch_size: int, like: torch.Tensor) -> dict[str, torch.Tensor]:
         ends = torch.tensor([[0.0], [1.0]], dtype=like.dtype, device=like.device)
-        return {"residual": self._residual_loss(net, sampler, batch_size, like), "boundary": (_u(net, ends) - self.exact(ends)).square().mean()}
+        return {"residual": self._residual_loss(net, sampler, batch_size, like), "boundary": (first_output(net, ends) - self.exact(ends)).square().mean()}
 
 
 class Helmholtz2D(PDEProblem):
@@ -195,7 +183,7 @@ class Helmholtz2D(PDEProblem):
         return helmholtz_solution(x[:, 0], x[:, 1], self.a1, self.a2)
 
     def residual(self, net: Network, x: torch.Tensor) -> torch.Tensor:
-        u = _u(net, x)
+        u = first_output(net, x)
         u_xx = derivative(derivative(u, x, 0), x, 0)
         u_yy = derivative(derivative(u, x, 1), x, 1)
         return u_xx + u_yy + self.k**2 * u - helmholtz_source(x[:, 0], x[:, 1], self.a1, self.a2, self.k)
@@ -205,7 +193,7 @@ class Helmholtz2D(PDEProblem):
         for axis in (0, 1):  # the four edges, batch_size points each; the paper sums their mean squares
             for value in (self.low[axis], self.high[axis]):
                 edge = self._face(sampler, batch_size, axis, value, like)
-                boundary = boundary + (_u(net, edge) - self.exact(edge)).square().mean()
+                boundary = boundary + (first_output(net, edge) - self.exact(edge)).square().mean()
         return {"residual": self._residual_loss(net, sampler, batch_size, like), "boundary": boundary}
 
 
@@ -223,19 +211,19 @@ class KleinGordon(PDEProblem):
         return klein_gordon_solution(x[:, 0], x[:, 1])
 
     def residual(self, net: Network, x: torch.Tensor) -> torch.Tensor:
-        u = _u(net, x)
+        u = first_output(net, x)
         u_tt = derivative(derivative(u, x, 1), x, 1)
         u_xx = derivative(derivative(u, x, 0), x, 0)
         return u_tt - u_xx + u**3 - klein_gordon_source(x[:, 0], x[:, 1])
 
     def losses(self, net: Network, sampler: CollocationSampler, batch_size: int, like: torch.Tensor) -> dict[str, torch.Tensor]:
         start = self._face(sampler, batch_size, 1, 0.0, like).requires_grad_(True)
-        u0 = _u(net, start)
+        u0 = first_output(net, start)
         initial = (u0 - start[:, 0]).square().mean() + derivative(u0, start, 1).square().mean()
         boundary = like.new_zeros(())
         for value in (0.0, 1.0):
             side = self._face(sampler, batch_size, 0, value, like)
-            boundary = boundary + (_u(net, side) - self.exact(side)).square().mean()
+            boundary = boundary + (first_output(net, side) - self.exact(side)).square().mean()
         return {"residual": self._residual_loss(net, sampler, batch_size, like), "initial": initial, "boundary": boundary}
 
 
@@ -257,7 +245,7 @@ class Convection(PDEProblem):
         return torch.sin(x[:, 0] - self.beta * x[:, 1])
 
     def residual(self, net: Network, x: torch.Tensor) -> torch.Tensor:
-        u = _u(net, x)
+        u = first_output(net, x)
         return derivative(u, x, 1) + self.beta * derivative(u, x, 0)
 
     def losses(self, net: Network, sampler: CollocationSampler, batch_size: int, like: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -267,144 +255,9 @@ class Convection(PDEProblem):
         right[:, 0] = self.high[0]
         return {
             "residual": self._residual_loss(net, sampler, batch_size, like),
-            "initial": (_u(net, start) - torch.sin(start[:, 0])).square().mean(),
-            "boundary": (_u(net, left) - _u(net, right)).square().mean(),
+            "initial": (first_output(net, start) - torch.sin(start[:, 0])).square().mean(),
+            "boundary": (first_output(net, left) - first_output(net, right)).square().mean(),
         }
-
-
-SPEEDS = ("constant", "state")
-
-
-class LagrangianTransport(PDEProblem):
-    """``u_t + a u_x = ν u_xx`` on [0, 2π) × [0, t_final], periodic, ``u(x, 0) = sin x``, in the
-    Lagrangian frame (module docstring); ``speed: constant`` is ``a = β``, ``state`` is ``a = u``.
-
-    Exact (constant speed): ``e^{−νt} sin(x − βt)``.
-    """
-
-    coordinates = ("x0", "t")
-    terms = ("residual", "characteristic", "initial")
-
-    def __init__(self, beta: float = 30.0, nu: float = 0.0, speed: str = "constant", t_final: float = 1.0):
-        if speed not in SPEEDS:
-            raise ValueError(f"speed must be one of {SPEEDS}, got {speed!r}")
-        if nu < 0 or not t_final > 0:
-            raise ValueError(f"nu must be ≥ 0 and t_final > 0, got {nu}, {t_final}")
-        self.beta, self.nu, self.speed = beta, nu, speed
-        self.low, self.high = [0.0, 0.0], [2 * math.pi, t_final]
-        self.reference_generator = "convection_reference" if speed == "constant" and nu == 0 else None
-
-    def reference_parameters(self) -> dict[str, float]:
-        return {"beta": self.beta}
-
-    def exact(self, x: torch.Tensor) -> torch.Tensor | None:
-        if self.speed != "constant":
-            return None
-        return torch.exp(-self.nu * x[:, 1]) * torch.sin(x[:, 0] - self.beta * x[:, 1])
-
-    def residuals(self, net: Network, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(U_t − ν U_XX, X_t − a)`` at ``(x₀, t)`` points ``x`` (requiring grad)."""
-        out = net(x)
-        state, curve = out[:, 0], out[:, 1]
-        along = derivative(state, x, 1) if self.nu == 0 else None
-        if along is None:
-            stretch = derivative(curve, x, 0)  # ∂X/∂x₀
-            u_position = derivative(state, x, 0) / stretch
-            along = derivative(state, x, 1) - self.nu * derivative(u_position, x, 0) / stretch
-        speed = self.beta if self.speed == "constant" else state
-        return along, derivative(curve, x, 1) - speed
-
-    def residual(self, net: Network, x: torch.Tensor) -> torch.Tensor:
-        return self.residuals(net, x)[0]
-
-    def losses(self, net: Network, sampler: CollocationSampler, batch_size: int, like: torch.Tensor) -> dict[str, torch.Tensor]:
-        state, characteristic = self.residuals(net, self._interior(sampler, batch_size, like))
-        start = self._face(sampler, batch_size, 1, 0.0, like)
-        initial = net(start)
-        return {
-            "residual": state.square().mean(),
-            "characteristic": characteristic.square().mean(),
-            "initial": (initial[:, 0] - torch.sin(start[:, 0])).square().mean() + (initial[:, 1] - start[:, 0]).square().mean(),
-        }
-
-    def predict(self, net: Network, points: torch.Tensor, grid_shape: tuple[int, ...]) -> torch.Tensor:
-        """Start the characteristics at the grid's x positions; interpolate ``U`` at each time from
-        the moved positions ``X mod 2π`` back onto the grid (periodic, linear)."""
-        period = self.high[0]
-        out = net(points)
-        rows, columns = grid_shape
-        grid = points[:, 0].reshape(rows, columns)
-        moved, state = torch.remainder(out[:, 1], period).reshape(rows, columns), out[:, 0].reshape(rows, columns)
-        moved, order = torch.sort(moved, dim=1)
-        state = torch.gather(state, 1, order)
-        moved = torch.cat([moved[:, -1:] - period, moved, moved[:, :1] + period], dim=1)
-        state = torch.cat([state[:, -1:], state, state[:, :1]], dim=1)
-        right = torch.searchsorted(moved, grid.contiguous()).clamp(1, moved.shape[1] - 1)
-        x0, x1 = torch.gather(moved, 1, right - 1), torch.gather(moved, 1, right)
-        u0, u1 = torch.gather(state, 1, right - 1), torch.gather(state, 1, right)
-        weight = (grid - x0) / (x1 - x0).clamp_min(1e-12)
-        return (u0 + weight * (u1 - u0)).reshape(-1)
-
-
-class LotkaVolterraHidden(PDEProblem):
-    """Lotka–Volterra with known linear parts and a learned hidden term (module docstring).
-
-    Args:
-        alpha, delta: the known growth and decay rates; t_final: the time span [0, t_final].
-    """
-
-    coordinates = ("t",)
-    terms = ("residual", "data")
-    reference_generator = "lotka_volterra_observations"
-
-    def __init__(self, alpha: float = 1.3, delta: float = 1.8, t_final: float = 3.0):
-        self.alpha, self.delta = alpha, delta
-        self.low, self.high = [0.0], [t_final]
-
-    def reference_parameters(self) -> dict[str, float]:
-        return {"alpha": self.alpha, "delta": self.delta, "t_final": self.high[0]}
-
-    def residual(self, net: Network, x: torch.Tensor) -> torch.Tensor:
-        u = net(x)
-        rates = torch.stack([derivative(u[:, k], x, 0) for k in range(2)], dim=1)
-        known = torch.stack([self.alpha * u[:, 0], -self.delta * u[:, 1]], dim=1)
-        return rates - known - net.term(u)  # type: ignore[attr-defined]
-
-    def losses(self, net: Network, sampler: CollocationSampler, batch_size: int, like: torch.Tensor) -> dict[str, torch.Tensor]:
-        return {"residual": self._residual_loss(net, sampler, batch_size, like)}
-
-    def predict(self, net: Network, points: torch.Tensor, grid_shape: tuple[int, ...]) -> torch.Tensor:
-        return net(points)
-
-
-class ReactionDiffusionHidden(PDEProblem):
-    """Reaction–diffusion with a known diffusivity and a learned reaction term (module docstring).
-
-    Args:
-        diffusivity: ``D``; amplitude: ``a`` of the initial condition; t_final: the time span.
-    """
-
-    coordinates = ("x", "t")
-    terms = ("residual", "initial", "boundary", "data")
-    reference_generator = "fisher_kpp_observations"
-
-    def __init__(self, diffusivity: float = 0.01, amplitude: float = 0.5, t_final: float = 2.0):
-        self.diffusivity, self.amplitude = diffusivity, amplitude
-        self.low, self.high = [0.0, 0.0], [1.0, t_final]
-
-    def reference_parameters(self) -> dict[str, float]:
-        return {"diffusivity": self.diffusivity, "amplitude": self.amplitude, "t_final": self.high[1]}
-
-    def residual(self, net: Network, x: torch.Tensor) -> torch.Tensor:
-        u = _u(net, x)
-        u_xx = derivative(derivative(u, x, 0), x, 0)
-        return derivative(u, x, 1) - self.diffusivity * u_xx - net.term(u[:, None])[:, 0]  # type: ignore[attr-defined]
-
-    def losses(self, net: Network, sampler: CollocationSampler, batch_size: int, like: torch.Tensor) -> dict[str, torch.Tensor]:
-        start = self._face(sampler, batch_size, 1, 0.0, like)
-        initial = (_u(net, start) - self.amplitude * torch.sin(math.pi * start[:, 0])).square().mean()
-        boundary = sum(_u(net, self._face(sampler, batch_size, 0, value, like)).square().mean() for value in (0.0, 1.0))
-        return {"residual": self._residual_loss(net, sampler, batch_size, like), "initial": initial, "boundary": boundary}
 
 
 def standardize(net: nn.Module, problem: PDEProblem) -> None:

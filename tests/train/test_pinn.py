@@ -13,12 +13,12 @@ from neuralsolvers.data_gen.runner import generate_split
 from neuralsolvers.errors import DatasetError
 from neuralsolvers.models import PINNNet
 from neuralsolvers.train import FixedWeights, LearningRateAnnealing, PINNDataModule, PINNModule
+from neuralsolvers.train.pinn_lagrangian import LagrangianTransport
 from neuralsolvers.train.pinn_problems import (
     CollocationSampler,
     Convection,
     Helmholtz2D,
     KleinGordon,
-    LagrangianTransport,
     Poisson1D,
 )
 

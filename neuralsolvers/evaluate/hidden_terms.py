@@ -70,6 +70,8 @@ class HiddenTermDiscovery(Evaluation):
         truth = generator.hidden_coefficients()
         names = self.state_names or list(truth)
         net = load(self.checkpoint).double()
+        if not callable(getattr(net, "term", None)):
+            raise ConfigError(f"{self.checkpoint}: a {type(net).__name__} has no hidden term; train a HiddenTermNet (configs/upinn_*.yaml)")
         points = torch.from_numpy(dataset.shared["points"]).double()
         reference = torch.from_numpy(dataset.load(["u"])["u"][0]).double().reshape(len(points), -1)
         if reference.shape[1] != len(names):

@@ -24,6 +24,7 @@ from torch import nn
 from neuralsolvers.errors import ConfigError
 from neuralsolvers.train.base import NetworkModule
 from neuralsolvers.train.loss_balancing import FixedWeights, LossBalancing
+from neuralsolvers.train.losses import relative_l2
 from neuralsolvers.train.pinn_problems import CollocationSampler, PDEProblem, standardize
 
 __all__ = ["PINNModule"]
@@ -63,6 +64,7 @@ class PINNModule(NetworkModule):
         self.sampler = CollocationSampler(sampler, seed)
         self.batch_size = batch_size
         self.save_hyperparameters(ignore=["model", "optimizer", "scheduler", "problem", "balancing"])
+        problem.check_network(model)
         with torch.no_grad():
             standardize(model, problem)
         self.history: list[tuple[int, dict[str, float], dict[str, float]]] = []  # (step, losses, weights)
@@ -96,7 +98,7 @@ class PINNModule(NetworkModule):
     def _evaluate(self, batch: dict[str, torch.Tensor], split: str) -> None:
         with torch.no_grad():
             prediction = self(batch["points"], tuple(batch["shape"].tolist()))
-        error = (prediction - batch["u"]).norm() / batch["u"].norm().clamp_min(1e-30)
+        error = relative_l2(prediction[None], batch["u"][None])[0]
         self.log(f"{split}/rel_l2", error, prog_bar=True, batch_size=len(prediction))
         self.log(f"{split}/loss", (prediction - batch["u"]).square().mean(), batch_size=len(prediction))
 
@@ -125,7 +127,7 @@ class PINNModule(NetworkModule):
         points, truth, shape = reference["points"], reference["u"], datamodule.grid_shape
         with torch.no_grad():
             prediction = self(points.to(self.device), shape).cpu()
-        error = float((prediction - truth).norm() / truth.norm())
+        error = float(relative_l2(prediction[None], truth[None])[0])
         figure, axes = plt.subplots(1, 4, figsize=(17, 3.8))
         names = self.problem.coordinates
         extent = [float(points[:, 0].min()), float(points[:, 0].max())]

@@ -14,7 +14,9 @@ from __future__ import annotations
 import math
 
 import torch
+from torch import nn
 
+from neuralsolvers.errors import ConfigError
 from neuralsolvers.train.pinn_problems import (
     CollocationSampler,
     Network,
@@ -25,7 +27,15 @@ from neuralsolvers.train.pinn_problems import (
 
 __all__ = ["LotkaVolterraHidden", "ReactionDiffusionHidden"]
 
-class LotkaVolterraHidden(PDEProblem):
+class _HiddenTermProblem(PDEProblem):
+    """A problem whose network must also give the hidden term, ``net.term(u)``."""
+
+    def check_network(self, net: nn.Module) -> None:
+        if not callable(getattr(net, "term", None)):
+            raise ConfigError(f"{type(self).__name__} needs a network with a hidden term (HiddenTermNet), got {type(net).__name__}")
+
+
+class LotkaVolterraHidden(_HiddenTermProblem):
     """Lotka–Volterra with known linear parts and a learned hidden term (module docstring).
 
     Args:
@@ -56,7 +66,7 @@ class LotkaVolterraHidden(PDEProblem):
         return net(points)
 
 
-class ReactionDiffusionHidden(PDEProblem):
+class ReactionDiffusionHidden(_HiddenTermProblem):
     """Reaction–diffusion with a known diffusivity and a learned reaction term (module docstring).
 
     Args:
@@ -82,5 +92,5 @@ class ReactionDiffusionHidden(PDEProblem):
     def losses(self, net: Network, sampler: CollocationSampler, batch_size: int, like: torch.Tensor) -> dict[str, torch.Tensor]:
         start = self._face(sampler, batch_size, 1, 0.0, like)
         initial = (first_output(net, start) - self.amplitude * torch.sin(math.pi * start[:, 0])).square().mean()
-        boundary = sum(first_output(net, self._face(sampler, batch_size, 0, value, like)).square().mean() for value in (0.0, 1.0))
+        boundary = self._faces_loss(net, sampler, batch_size, [(0, 0.0), (0, 1.0)], like, target=lambda p: torch.zeros_like(p[:, 0]))
         return {"residual": self._residual_loss(net, sampler, batch_size, like), "initial": initial, "boundary": boundary}

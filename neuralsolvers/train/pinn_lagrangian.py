@@ -14,7 +14,10 @@ from __future__ import annotations
 import math
 
 import torch
+from torch import nn
 
+from neuralsolvers.errors import ConfigError
+from neuralsolvers.models.pinn_nets import LagrangianNet
 from neuralsolvers.train.pinn_problems import (
     CollocationSampler,
     Network,
@@ -58,16 +61,20 @@ class LagrangianTransport(PDEProblem):
         """``(U_t − ν U_XX, X_t − a)`` at ``(x₀, t)`` points ``x`` (requiring grad)."""
         out = net(x)
         state, curve = out[:, 0], out[:, 1]
-        along = derivative(state, x, 1) if self.nu == 0 else None
-        if along is None:
+        along = derivative(state, x, 1)
+        if self.nu > 0:
             stretch = derivative(curve, x, 0)  # ∂X/∂x₀
             u_position = derivative(state, x, 0) / stretch
-            along = derivative(state, x, 1) - self.nu * derivative(u_position, x, 0) / stretch
+            along = along - self.nu * derivative(u_position, x, 0) / stretch
         speed = self.beta if self.speed == "constant" else state
         return along, derivative(curve, x, 1) - speed
 
     def residual(self, net: Network, x: torch.Tensor) -> torch.Tensor:
         return self.residuals(net, x)[0]
+
+    def check_network(self, net: nn.Module) -> None:
+        if not isinstance(net, LagrangianNet):
+            raise ConfigError(f"LagrangianTransport trains a LagrangianNet (state and characteristic), got {type(net).__name__}")
 
     def losses(self, net: Network, sampler: CollocationSampler, batch_size: int, like: torch.Tensor) -> dict[str, torch.Tensor]:
         state, characteristic = self.residuals(net, self._interior(sampler, batch_size, like))

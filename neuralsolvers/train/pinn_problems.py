@@ -130,6 +130,18 @@ class PDEProblem(ABC):
     def _interior(self, sampler: CollocationSampler, batch_size: int, like: torch.Tensor) -> torch.Tensor:
         return sampler.sample(batch_size, self.low, self.high, like).requires_grad_(True)
 
+    def check_network(self, net: nn.Module) -> None:
+        """Raise ``ConfigError`` if ``net`` cannot be trained on this problem (default: any network)."""
+        return None
+
+    def _faces_loss(self, net: Network, sampler: CollocationSampler, n: int, faces: list[tuple[int, float]], like: torch.Tensor,
+                    target: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:  # fmt: skip
+        """Sum over ``faces`` (axis, value) of the mean square misfit to ``target`` (default: the exact
+        solution) at ``n`` points each, with one network call for all faces."""
+        points = torch.cat([self._face(sampler, n, axis, value, like) for axis, value in faces])
+        misfit = first_output(net, points) - (target or self.exact)(points)
+        return misfit.square().reshape(len(faces), n).mean(1).sum()
+
     def _face(self, sampler: CollocationSampler, n: int, axis: int, value: float, like: torch.Tensor) -> torch.Tensor:
         low, high = list(self.low), list(self.high)
         low[axis] = high[axis] = value
@@ -189,11 +201,8 @@ class Helmholtz2D(PDEProblem):
         return u_xx + u_yy + self.k**2 * u - helmholtz_source(x[:, 0], x[:, 1], self.a1, self.a2, self.k)
 
     def losses(self, net: Network, sampler: CollocationSampler, batch_size: int, like: torch.Tensor) -> dict[str, torch.Tensor]:
-        boundary = like.new_zeros(())
-        for axis in (0, 1):  # the four edges, batch_size points each; the paper sums their mean squares
-            for value in (self.low[axis], self.high[axis]):
-                edge = self._face(sampler, batch_size, axis, value, like)
-                boundary = boundary + (first_output(net, edge) - self.exact(edge)).square().mean()
+        edges = [(axis, value) for axis in (0, 1) for value in (self.low[axis], self.high[axis])]
+        boundary = self._faces_loss(net, sampler, batch_size, edges, like)  # the paper sums the four edges' mean squares
         return {"residual": self._residual_loss(net, sampler, batch_size, like), "boundary": boundary}
 
 
@@ -220,10 +229,7 @@ class KleinGordon(PDEProblem):
         start = self._face(sampler, batch_size, 1, 0.0, like).requires_grad_(True)
         u0 = first_output(net, start)
         initial = (u0 - start[:, 0]).square().mean() + derivative(u0, start, 1).square().mean()
-        boundary = like.new_zeros(())
-        for value in (0.0, 1.0):
-            side = self._face(sampler, batch_size, 0, value, like)
-            boundary = boundary + (first_output(net, side) - self.exact(side)).square().mean()
+        boundary = self._faces_loss(net, sampler, batch_size, [(0, 0.0), (0, 1.0)], like)
         return {"residual": self._residual_loss(net, sampler, batch_size, like), "initial": initial, "boundary": boundary}
 
 

@@ -169,3 +169,13 @@ def test_reference_must_match_the_problem(tmp_path):
     _trainer(2).fit(matching, datamodule=data)
     assert data.grid_shape == (16, 16) and data.reference["points"].shape == (256, 2)
     assert 0 < float(_trainer(2).validate(matching, datamodule=data)[0]["val/rel_l2"]) < 10
+
+
+def test_a_network_that_does_not_fit_the_problem_is_a_clear_error():
+    from neuralsolvers.errors import ConfigError
+    from neuralsolvers.train.pinn_hidden import LotkaVolterraHidden
+
+    with pytest.raises(ConfigError, match="LagrangianNet"):
+        PINNModule(PINNNet(in_features=2, out_features=2), LagrangianTransport())
+    with pytest.raises(ConfigError, match="hidden term"):
+        PINNModule(PINNNet(in_features=1, out_features=2), LotkaVolterraHidden())

@@ -5,8 +5,10 @@ For a batch of ``B`` small problems ``min_w ½‖r(w; θ_b)‖²`` with ``w`` ``
 conditions hold at ``m`` points of one subdomain: one "expert" of PI-HC-MoE, Chalapathi et al.
 2024), :func:`levenberg_marquardt` runs all problems at once: Jacobians by ``torch.func.jacfwd``
 under ``vmap``, steps ``(JᵀJ + μ diag(JᵀJ))δ = −Jᵀr`` (Marquardt's scaling), a step accepted only
-if it lowers that problem's cost (μ ÷ 3) and otherwise rejected (μ × 2), per problem; stop when
-``‖Jᵀr‖∞ ≤ gtol`` (converged) or after ``maxiter`` iterations.
+if it lowers that problem's cost (μ ÷ 3) and otherwise rejected (μ × 2), per problem. A problem has
+converged when ``‖Jᵀr‖∞ ≤ gtol`` or, with ``ftol > 0``, when an accepted step lowered its cost by
+less than ``ftol`` × the cost (MINPACK's relative reduction test); converged problems keep their
+iterate, and the solve stops when all have converged or after ``maxiter`` iterations.
 
 :func:`least_squares_layer` returns the minimizer as a differentiable function of the tensors that
 define ``r`` (``θ``): backward by the implicit function theorem on the optimality condition
@@ -35,7 +37,7 @@ class LeastSquaresResult:
 
     Attributes:
         w: ``(B, n)`` minimizers; cost: ``(B,)`` final ``½‖r‖²``; gradient: ``(B,)`` final ``‖Jᵀr‖∞``.
-        converged: ``(B,)`` bool, ``gradient ≤ gtol``; iterations: iterations run; message: a summary.
+        converged: ``(B,)`` bool (module docstring); iterations: iterations run; message: a summary.
     """
 
     w: torch.Tensor
@@ -57,7 +59,13 @@ def _normal_gradient(residual: Residual) -> Callable[..., torch.Tensor]:
 
 
 def levenberg_marquardt(
-    residual: Residual, w0: torch.Tensor, *tensors: torch.Tensor, maxiter: int = 50, gtol: float = 1e-10, damping: float = 1e-3
+    residual: Residual,
+    w0: torch.Tensor,
+    *tensors: torch.Tensor,
+    maxiter: int = 50,
+    gtol: float = 1e-10,
+    ftol: float = 0.0,
+    damping: float = 1e-3,
 ) -> LeastSquaresResult:
     """Minimize ``½‖r(w_b; θ_b)‖²`` for every problem ``b`` of the batch (module docstring).
 
@@ -65,6 +73,7 @@ def levenberg_marquardt(
         residual: ``r(w, *tensors)`` of one problem, ``(n,) -> (m,)`` (pure torch, vmap-able).
         w0: ``(B, n)`` starting weights; tensors: per-problem data, leading dimension ``B``.
         maxiter: iteration cap (PI-HC-MoE: ≤ 50); gtol: convergence threshold on ``‖Jᵀr‖∞``;
+        ftol: relative cost reduction below which an accepted step ends a problem (0: off);
         damping: initial ``μ``.
     """
     if w0.dim() != 2 or any(t.shape[0] != w0.shape[0] for t in tensors):
@@ -75,11 +84,13 @@ def levenberg_marquardt(
     mu = torch.full((len(w),), damping, dtype=w.dtype, device=w.device)
     r = residuals(w, *tensors)
     cost = 0.5 * r.square().sum(1)
+    converged = torch.zeros(len(w), dtype=torch.bool, device=w.device)
     iterations = 0
     for iterations in range(1, maxiter + 1):  # noqa: B007  (the count is reported)
         J = jacobian(w, *tensors)  # (B, m, n)
         gradient = torch.einsum("bmn,bm->bn", J, r)
-        if bool((gradient.abs().amax(1) <= gtol).all()):
+        converged |= gradient.abs().amax(1) <= gtol
+        if bool(converged.all()):
             break
         normal = J.transpose(1, 2) @ J
         diagonal = torch.diagonal(normal, dim1=1, dim2=2).clamp_min(1e-12)
@@ -87,7 +98,8 @@ def levenberg_marquardt(
         trial = w + step
         trial_r = residuals(trial, *tensors)
         trial_cost = 0.5 * trial_r.square().sum(1)
-        better = trial_cost < cost
+        better = (trial_cost < cost) & ~converged
+        converged |= better & (cost - trial_cost <= ftol * cost)
         w = torch.where(better[:, None], trial, w)
         r = torch.where(better[:, None], trial_r, r)
         cost = torch.where(better, trial_cost, cost)
@@ -95,7 +107,7 @@ def levenberg_marquardt(
     gradient_norm = torch.einsum("bmn,bm->bn", jacobian(w, *tensors), r).abs().amax(1)
     if not bool(torch.isfinite(w).all() and torch.isfinite(cost).all()):
         raise FloatingPointError("NaN or Inf in the Levenberg–Marquardt iterate (residual or data)")
-    converged = gradient_norm <= gtol
+    converged |= gradient_norm <= gtol
     done = int(converged.sum())
     message = "converged" if done == len(w) else f"{done}/{len(w)} converged in {maxiter} iterations"
     return LeastSquaresResult(w, cost, gradient_norm, converged, iterations, message)
@@ -103,9 +115,9 @@ def levenberg_marquardt(
 
 class _LeastSquaresFunction(torch.autograd.Function):
     @staticmethod
-    def forward(ctx: Any, residual: Residual, options: dict[str, Any], w0: torch.Tensor, *tensors: torch.Tensor) -> torch.Tensor:
+    def forward(ctx: Any, residual: Residual, options: dict[str, Any], report: dict, w0: torch.Tensor, *tensors: torch.Tensor) -> torch.Tensor:
         result = levenberg_marquardt(residual, w0, *tensors, **options)
-        ctx.residual, ctx.result = residual, result
+        ctx.residual, report["result"] = residual, result
         ctx.save_for_backward(result.w, *tensors)
         return result.w
 
@@ -116,14 +128,23 @@ class _LeastSquaresFunction(torch.autograd.Function):
         hessian = vmap(jacfwd(g, argnums=0))(w, *tensors)  # ∂g/∂w, (B, n, n)
         adjoint = torch.linalg.solve(hessian.transpose(1, 2), grad_w)
         _, pullback = vjp(lambda *ts: vmap(g)(w, *ts), *tensors)
-        return (None, None, None, *pullback(-adjoint))
+        return (None, None, None, None, *pullback(-adjoint))
 
 
 def least_squares_layer(
-    residual: Residual, w0: torch.Tensor, *tensors: torch.Tensor, maxiter: int = 50, gtol: float = 1e-10, damping: float = 1e-3
-) -> torch.Tensor:
+    residual: Residual,
+    w0: torch.Tensor,
+    *tensors: torch.Tensor,
+    maxiter: int = 50,
+    gtol: float = 1e-10,
+    ftol: float = 0.0,
+    damping: float = 1e-3,
+    return_result: bool = False,
+) -> torch.Tensor | tuple[torch.Tensor, LeastSquaresResult]:
     """The minimizers ``(B, n)`` of :func:`levenberg_marquardt`, differentiable in ``tensors`` by the
-    implicit function theorem (module docstring); ``w0`` gets no gradient. The solve's result
-    (convergence, cost) is not returned: call :func:`levenberg_marquardt` to inspect it."""
-    options = {"maxiter": maxiter, "gtol": gtol, "damping": damping}
-    return _LeastSquaresFunction.apply(residual, options, w0, *tensors)
+    implicit function theorem (module docstring); ``w0`` gets no gradient. With ``return_result``
+    also the solve's :class:`LeastSquaresResult` (convergence, cost, iterations)."""
+    options = {"maxiter": maxiter, "gtol": gtol, "ftol": ftol, "damping": damping}
+    report: dict[str, LeastSquaresResult] = {}
+    w = _LeastSquaresFunction.apply(residual, options, report, w0, *tensors)
+    return (w, report["result"]) if return_result else w

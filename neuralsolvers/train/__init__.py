@@ -9,9 +9,11 @@ from neuralsolvers.train.callbacks import (
 from neuralsolvers.train.datamodules import OperatorDataModule
 from neuralsolvers.train.graph import GraphModule
 from neuralsolvers.train.graph_data import GraphDataModule
+from neuralsolvers.train.hard_constraint import HardConstraint
 from neuralsolvers.train.loss_balancing import FixedWeights, LearningRateAnnealing
 from neuralsolvers.train.losses import OperatorLoss, dcdm_loss, relative_l2
 from neuralsolvers.train.operator import OperatorModule
+from neuralsolvers.train.physics_operator import PhysicsOperatorModule
 from neuralsolvers.train.pinn import PINNModule
 from neuralsolvers.train.pinn_data import PINNDataModule
 from neuralsolvers.train.preconditioner import PreconditionerModule
@@ -19,11 +21,14 @@ from neuralsolvers.train.preconditioner_data import KrylovDataModule
 from neuralsolvers.train.proximal import ProximalModule
 from neuralsolvers.train.proximal_data import ProximalDataModule
 from neuralsolvers.train.schedules import WarmupCosineLR
+from neuralsolvers.train.sorption_physics import DiffusionSorption1D
 
 __all__ = [
+    "DiffusionSorption1D",
     "FixedWeights",
     "GraphDataModule",
     "GraphModule",
+    "HardConstraint",
     "KrylovDataModule",
     "LearningRateAnnealing",
     "LearningRateLog",
@@ -33,6 +38,7 @@ __all__ = [
     "OperatorModule",
     "PINNDataModule",
     "PINNModule",
+    "PhysicsOperatorModule",
     "PredictionFigure",
     "PreconditionerModule",
     "ProximalDataModule",

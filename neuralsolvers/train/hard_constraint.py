@@ -5,9 +5,17 @@ split into ``experts`` fixed, contiguous slabs in x (the paper's spatial split o
 each expert ``k`` of each sample finds weights ``w_k`` ``(N,)`` by Levenberg–Marquardt so that its
 field ``u_k = B w_k`` satisfies the PDE at ``points`` nodes drawn at random (fresh every call) from
 its slab's residual region, together with the whole initial condition and both boundary conditions
-(global for every expert, as in the paper's code) and a small ridge ``ridge · w``:
+(global for every expert, as in the paper's code), weighted by ``condition_weight``, and a small
+ridge ``ridge · w``:
 
-    min_w ‖[PDE(B w) at the points; B(0) w − u0; B(t, 0) w − 1; outflow(B) w; ridge · w]‖²
+    min_w ‖[PDE(B w) at the points; c (B(0) w − u0); c (B(t, 0) w − 1); c outflow(B) w; ridge · w]‖²
+
+The weight decides what "hard" means. With the residual in normalized time (O(1)) and ``c = 1``
+the solve trades the conditions for the PDE, and early in training a field linear in x and constant
+in t (zero residual, wrong initial and inflow values) wins. PI-HC-MoE's code has the residual per
+second against unweighted conditions, which is ``c = t_final`` (500 s) here: the conditions hold
+and the PDE is fitted in what the basis leaves free. Measured (4 experts, 160 steps): relative L2
+0.44 with ``c = 20``, 0.066 with ``c = 500`` (the default).
 
 All ``S × experts`` problems are solved at once (batched LM, float64), and the weights are
 differentiable by the implicit function theorem (:func:`~neuralsolvers.solvers.least_squares_layer`),
@@ -34,6 +42,7 @@ class HardConstraint:
         experts: slabs in x (1: one global constraint).
         points: residual nodes drawn per expert and call (all of the slab's nodes when it has fewer).
         maxiter, gtol, ftol: the LM solve (:func:`~neuralsolvers.solvers.levenberg_marquardt`).
+        condition_weight: weight ``c`` of the initial and boundary rows against the PDE rows.
         ridge: weight of the ``ridge · w`` rows (the paper's 1e-4).
         seed: seed of the point draws.
     """
@@ -45,12 +54,13 @@ class HardConstraint:
         maxiter: int = 50,
         gtol: float = 1e-10,
         ftol: float = 1e-8,
+        condition_weight: float = 500.0,
         ridge: float = 1e-4,
         seed: int = 0,
     ):
         if experts < 1 or points < 1 or maxiter < 1:
             raise ConfigError(f"HardConstraint needs experts, points and maxiter ≥ 1, got {experts}, {points}, {maxiter}")
-        self.experts, self.points, self.ridge = experts, points, ridge
+        self.experts, self.points, self.ridge, self.condition_weight = experts, points, ridge, condition_weight
         self.options = {"maxiter": maxiter, "gtol": gtol, "ftol": ftol}
         self.generator = torch.Generator().manual_seed(seed)
         self.last_result: LeastSquaresResult | None = None
@@ -100,11 +110,12 @@ class HardConstraint:
         initial = per_expert(physics.initial_rows(basis))
         inflow, outflow = per_expert(physics.inflow_rows(basis)), per_expert(physics.outflow_rows(basis))
         targets = u0.to(basis.dtype)[:, None].expand(samples, experts, num_x).reshape(samples * experts, num_x)
-        ridge = self.ridge
+        ridge, weight = self.ridge, self.condition_weight
 
         def residual(w, values, rates, curvatures, initial, targets, inflow, outflow):  # noqa: ANN001, ANN202 (one problem, vmapped)
             pde = physics.pde_residual(values @ w, rates @ w, curvatures @ w)
-            return torch.cat([pde, initial @ w - targets, inflow @ w - 1.0, outflow @ w, ridge * w])
+            conditions = torch.cat([initial @ w - targets, inflow @ w - 1.0, outflow @ w])
+            return torch.cat([pde, weight * conditions, ridge * w])
 
         w0 = torch.ones(samples * experts, size, dtype=basis.dtype, device=basis.device)
         w, self.last_result = least_squares_layer(

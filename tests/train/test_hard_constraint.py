@@ -65,8 +65,8 @@ def test_the_constraint_recovers_a_solution_in_the_span_of_the_basis(experts):
 
 def test_the_implicit_gradient_matches_finite_differences():
     u0, u = _reference(num_x=8, num_t=5, samples=1)
-    physics = DiffusionSorption1D(num_t=5)
-    constraint = HardConstraint(experts=2, points=100, maxiter=100, gtol=1e-11, ftol=0.0)  # every node, tight solves
+    physics = DiffusionSorption1D(num_t=5, time_unit=125.0)  # residuals per step: a well-conditioned solve
+    constraint = HardConstraint(experts=2, points=100, maxiter=100, gtol=1e-11, ftol=0.0, condition_weight=1.0)  # every node, tight
     torch.manual_seed(1)
     weights = torch.randn(1, 5, 8, dtype=torch.float64)
     basis = 0.1 * torch.rand(1, 3, 5, 8, dtype=torch.float64)
@@ -85,7 +85,7 @@ def test_the_implicit_gradient_matches_finite_differences():
 
 
 def _tiny_data(tmp_path):
-    generator = DiffusionSorption(num_x=17, num_t=11)
+    generator = DiffusionSorption(num_x=17, num_t=11, discretization_tolerance=0.1)
     for split, count, seed in (("train", 8, 0), ("val", 4, 1)):
         generate_split(generator, tmp_path / split, count, seed=seed)
     return OperatorDataModule(str(tmp_path / "train"), val=str(tmp_path / "val"), generator="diffusion_sorption",
@@ -105,11 +105,12 @@ def test_a_short_mixture_run_lowers_the_physics_loss(tmp_path):
     model = FNO(n_modes=(4, 4), hidden_channels=8, n_layers=2, in_channels=3, out_channels=6, normalize=False)
     module = PhysicsOperatorModule(model, DiffusionSorption1D(num_t=11), HardConstraint(experts=2, points=40, maxiter=20),
                                    optimizer=lambda p: torch.optim.Adam(p, lr=3e-3))  # fmt: skip
-    before = float(pl.Trainer(logger=False, enable_progress_bar=False, enable_model_summary=False).validate(module, datamodule=data)[0]["val/loss"])
+    initial = pl.Trainer(logger=False, enable_progress_bar=False, enable_model_summary=False).validate(module, datamodule=data)[0]
     trainer = _fit(module, data, 40)
-    after = float(trainer.callback_metrics["val/loss"])
-    # measured: 0.575 → 0.230 in 40 steps (~11 s on one CPU core)
-    assert after < 0.6 * before, (before, after)
+    final = trainer.callback_metrics
+    # measured: physics loss 1.70 → 0.57 and relative L2 0.67 → 0.27 in 40 steps (~11 s on one CPU core)
+    assert float(final["val/loss"]) < 0.6 * initial["val/loss"]
+    assert float(final["val/rel_l2"]) < initial["val/rel_l2"]
     assert float(trainer.callback_metrics["val/lm_converged"]) > 0
     checkpoint: dict = {}
     module.on_save_checkpoint(checkpoint)

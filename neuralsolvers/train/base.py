@@ -14,7 +14,7 @@ from neuralsolvers.errors import ConfigError
 from neuralsolvers.models.registry import model_spec
 from neuralsolvers.train.schedules import optimizer_and_schedule
 
-__all__ = ["NetworkModule", "SplitLoaders"]
+__all__ = ["NetworkModule", "SplitLoaders", "SplitSteps"]
 
 
 class NetworkModule(pl.LightningModule):
@@ -32,6 +32,23 @@ class NetworkModule(pl.LightningModule):
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["neuralsolvers_model"] = model_spec(self.model)
+
+
+class SplitSteps:
+    """``training_step``, ``validation_step`` and ``test_step`` of a module whose one
+    ``_step(batch, split)`` computes and logs the loss of any split (returned for training)."""
+
+    def _step(self, batch: Any, split: str) -> torch.Tensor:
+        raise NotImplementedError
+
+    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        return self._step(batch, "train")
+
+    def validation_step(self, batch: Any, batch_idx: int) -> None:
+        self._step(batch, "val")
+
+    def test_step(self, batch: Any, batch_idx: int) -> None:
+        self._step(batch, "test")
 
 
 class SplitLoaders:

@@ -18,12 +18,12 @@ from torch import nn
 from torch_geometric.data import Batch
 
 from neuralsolvers.data_gen.graph_problems import greedy_policy
-from neuralsolvers.train.base import NetworkModule
+from neuralsolvers.train.base import NetworkModule, SplitSteps
 
 __all__ = ["GraphModule"]
 
 
-class GraphModule(NetworkModule):
+class GraphModule(SplitSteps, NetworkModule):
     """Train a graph network on node (or graph) targets with MSE.
 
     Args:
@@ -65,15 +65,6 @@ class GraphModule(NetworkModule):
                 self.log(f"{split}/fixed_point_iterations", solve["forward"].iterations, on_epoch=True, batch_size=size)
                 self.log(f"{split}/contraction_bound", solve["bound"].max(), on_epoch=True, batch_size=size)
         return loss
-
-    def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
-        return self._step(batch, "train")
-
-    def validation_step(self, batch: Batch, batch_idx: int) -> None:
-        self._step(batch, "val")
-
-    def test_step(self, batch: Batch, batch_idx: int) -> None:
-        self._step(batch, "test")
 
     def draw_figure(self, split: str) -> Figure | None:
         """Predicted against true targets on the first batch of ``split``."""

@@ -13,13 +13,13 @@ import torch
 from pytorch_lightning.cli import LRSchedulerCallable, OptimizerCallable
 from torch import nn
 
-from neuralsolvers.train.base import NetworkModule
+from neuralsolvers.train.base import NetworkModule, SplitSteps
 from neuralsolvers.train.losses import OperatorLoss, relative_l2
 
 __all__ = ["OperatorModule"]
 
 
-class OperatorModule(NetworkModule):
+class OperatorModule(SplitSteps, NetworkModule):
     """Train a neural operator on input/target function pairs.
 
     Args:
@@ -68,11 +68,3 @@ class OperatorModule(NetworkModule):
         self.log(f"{split}/rel_l2", rel, on_step=on_step, on_epoch=True, prog_bar=split != "train", batch_size=size)
         return loss
 
-    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        return self._step(batch, "train")
-
-    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
-        self._step(batch, "val")
-
-    def test_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
-        self._step(batch, "test")

@@ -24,7 +24,7 @@ from pytorch_lightning.cli import LRSchedulerCallable, OptimizerCallable
 from torch import nn
 
 from neuralsolvers.errors import ConfigError
-from neuralsolvers.train.base import NetworkModule
+from neuralsolvers.train.base import NetworkModule, SplitSteps
 from neuralsolvers.train.hard_constraint import HardConstraint
 from neuralsolvers.train.losses import relative_l2
 from neuralsolvers.train.sorption_physics import DiffusionSorption1D
@@ -34,7 +34,7 @@ __all__ = ["PhysicsOperatorModule"]
 VALIDATION_SEED = 12345  # the hard constraint's point draws in validation and test (the same every time)
 
 
-class PhysicsOperatorModule(NetworkModule):
+class PhysicsOperatorModule(SplitSteps, NetworkModule):
     """Train an operator ``u0 ↦ u(t, x)`` from the physics, with a soft or a hard constraint.
 
     Args:
@@ -89,15 +89,6 @@ class PhysicsOperatorModule(NetworkModule):
             self.log(f"{split}/lm_iterations", float(result.iterations), on_step=on_step, on_epoch=True, batch_size=size)
             self.log(f"{split}/lm_converged", result.converged.double().mean(), on_step=on_step, on_epoch=True, batch_size=size)
         return total
-
-    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        return self._step(batch, "train")
-
-    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
-        self._step(batch, "val")
-
-    def test_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
-        self._step(batch, "test")
 
     def _fixed_draws(self) -> None:
         if self.constraint is not None:

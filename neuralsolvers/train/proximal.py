@@ -25,7 +25,7 @@ from torch import nn
 
 from neuralsolvers.data_gen.imaging import laplace_map_prox, laplace_mmse, laplace_posterior_median
 from neuralsolvers.errors import ConfigError
-from neuralsolvers.train.base import NetworkModule
+from neuralsolvers.train.base import NetworkModule, SplitSteps
 from neuralsolvers.train.losses import proximal_matching_loss
 
 __all__ = ["LOSSES", "MatchingSchedule", "ProximalModule", "psnr"]
@@ -56,7 +56,7 @@ class MatchingSchedule:
         return "prox_matching", self.gammas[stage]
 
 
-class ProximalModule(NetworkModule):
+class ProximalModule(SplitSteps, NetworkModule):
     """Train a denoiser ``f(y) ≈ x`` on ``(measured, clean)`` batches; with LPN it is a proximal operator.
 
     Args:
@@ -149,15 +149,6 @@ class ProximalModule(NetworkModule):
         if split == "train":
             self.log("train/lr", self.optimizers().param_groups[0]["lr"], on_step=True, batch_size=size)
         return loss
-
-    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        return self._step(batch, "train")
-
-    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
-        self._step(batch, "val")
-
-    def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
-        self._step(batch, "test")
 
     def draw_figure(self, split: str) -> Figure | None:
         """1D data: ``f`` on [−3, 3] against the toy's MAP (soft threshold), mean and median. Images:

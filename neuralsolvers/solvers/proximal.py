@@ -92,6 +92,25 @@ class _Stopping:
         )
 
 
+def _starting_images(y: torch.Tensor, A: ForwardOperator, x0: torch.Tensor | None) -> torch.Tensor:
+    """``x0`` (copied) or ``Aᵀ y``, after checking that ``y`` is a batch the operator maps onto and
+    that ``x0`` has the images' shape (``ValueError`` naming the shapes otherwise)."""
+    if y.dim() < 2:
+        raise ValueError(f"y must be a batch (B, ...) of measurements, got shape {tuple(y.shape)}")
+    try:
+        start = A.adjoint(y)
+        fits = A.forward(start).shape == y.shape
+    except RuntimeError as error:
+        raise ValueError(f"measurements of shape {tuple(y.shape)} do not fit {type(A).__name__}: {error}") from None
+    if not fits:
+        raise ValueError(f"measurements of shape {tuple(y.shape)} do not fit {type(A).__name__} (it maps images to other shapes)")
+    if x0 is None:
+        return start
+    if x0.shape != start.shape:
+        raise ValueError(f"x0 must have the images' shape {tuple(start.shape)}, got {tuple(x0.shape)}")
+    return x0.clone()
+
+
 def pgd(
     y: torch.Tensor,
     prox: Callable[[torch.Tensor, float], torch.Tensor],
@@ -112,7 +131,7 @@ def pgd(
     """
     A = Identity() if A is None else A
     step = 1.0 / A.norm_squared() if step is None else step
-    x = A.adjoint(y) if x0 is None else x0.clone()
+    x = _starting_images(y, A, x0)
     stopping = _Stopping(len(x), tol, maxiter, x.device)
     for _ in range(maxiter):
         new = prox(x - step * A.adjoint(A.forward(x) - y), step)
@@ -150,7 +169,7 @@ def admm(
     if box is not None and not box[0] < box[1]:
         raise ValueError(f"box must be (lo, hi) with lo < hi, got {box}")
     A = Identity() if A is None else A
-    x = A.adjoint(y) if x0 is None else x0.clone()
+    x = _starting_images(y, A, x0)
     shape, batch = x.shape, x.shape[0]
     n = x[0].numel()
     copies = 1 if box is None else 2  # x = z, and x = w for the box

@@ -139,3 +139,12 @@ def test_bad_arguments_and_nan():
         pgd(y, lambda v, t: v * torch.nan)
     with pytest.raises(ValueError, match="divisible"):
         HaarThreshold(0.1, levels=3)(torch.ones(1, 12, 12), 1.0)
+    with pytest.raises(ValueError, match=r"x0 must have the images' shape \(2, 4, 4\)"):
+        admm(y, SoftThreshold(0.1), x0=torch.ones(2, 5, 5))
+    with pytest.raises(ValueError, match="batch"):
+        pgd(torch.ones(4), SoftThreshold(0.1))
+    from neuralsolvers.solvers.forward_operators import SubsampledFourier, random_mask
+
+    sensing = SubsampledFourier(random_mask((8, 8), 0.25, np.random.default_rng(0)))
+    with pytest.raises(ValueError, match="do not fit SubsampledFourier"):  # measurements of another mask size
+        admm(torch.ones(2, 7, dtype=torch.complex64), SoftThreshold(0.1), sensing)

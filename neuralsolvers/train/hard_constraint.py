@@ -95,6 +95,8 @@ class HardConstraint:
         is kept in ``last_result``."""
         physics.check_shape(basis)
         samples, size, num_t, num_x = basis.shape
+        if tuple(u0.shape) != (samples, num_x):
+            raise ConfigError(f"initial fields must be (S, num_x) = {(samples, num_x)} to match the basis, got {tuple(u0.shape)}")
         experts = self.experts
         index = self._draw(samples, num_t, num_x, basis.device)  # (S, K, P)
 

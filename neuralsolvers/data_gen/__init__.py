@@ -20,7 +20,7 @@ from neuralsolvers.data_gen.pinn_references import (
     KleinGordonReference,
 )
 from neuralsolvers.data_gen.poisson import PoissonObstacles
-from neuralsolvers.data_gen.sequences import HeatSequence
+from neuralsolvers.data_gen.sequences import CrankNicolsonHeat, HeatSequence
 from neuralsolvers.data_gen.store import ShardedDataset
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "BurgersReference",
     "CavityReference",
     "ConvectionReference",
+    "CrankNicolsonHeat",
     "Darcy2D",
     "DiffusionReaction",
     "DiffusionSorption",

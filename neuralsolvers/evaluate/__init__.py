@@ -7,6 +7,7 @@ from neuralsolvers.evaluate.inverse_problems import InverseProblemEvaluation
 from neuralsolvers.evaluate.operator import OperatorEvaluation
 from neuralsolvers.evaluate.preconditioner import PreconditionerEvaluation
 from neuralsolvers.evaluate.proximal_toy import ProximalToyEvaluation
+from neuralsolvers.evaluate.relaxation import RelaxationEvaluation
 from neuralsolvers.evaluate.report import Report
 
-__all__ = ["Evaluation", "GraphEvaluation", "HiddenTermDiscovery", "InverseProblemEvaluation", "OperatorEvaluation", "PreconditionerEvaluation", "ProximalToyEvaluation", "Report"]
+__all__ = ["Evaluation", "GraphEvaluation", "HiddenTermDiscovery", "InverseProblemEvaluation", "OperatorEvaluation", "PreconditionerEvaluation", "ProximalToyEvaluation", "RelaxationEvaluation", "Report"]

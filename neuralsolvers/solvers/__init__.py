@@ -46,15 +46,29 @@ from neuralsolvers.solvers.proximal_operators import (
     SoftThreshold,
     TotalVariation,
 )
+from neuralsolvers.solvers.relaxation import SSOR, SORSplitting, matrix_colors, sor
+from neuralsolvers.solvers.relaxation_policies import (
+    BinnedTsallisINF,
+    ChebCB,
+    FixedOmega,
+    RelaxationPolicy,
+    TsallisINF,
+    omega_grid,
+    regret,
+    replay,
+)
 from neuralsolvers.solvers.smoothed import SmoothedPreconditioner
 from neuralsolvers.solvers.sparse_regression import formulas, polynomial_library, stlsq
 from neuralsolvers.solvers.stencils import DiffusionStencil
 
 __all__ = [
     "AMG",
+    "BinnedTsallisINF",
+    "ChebCB",
     "DenseOperator",
     "DiffusionStencil",
     "FieldPreconditioner",
+    "FixedOmega",
     "ForwardOperator",
     "GaussianBlur",
     "HaarThreshold",
@@ -69,6 +83,9 @@ __all__ = [
     "OperatorPreconditioner",
     "Preconditioner",
     "ProximalResult",
+    "RelaxationPolicy",
+    "SORSplitting",
+    "SSOR",
     "ScipyOperator",
     "SmoothedPreconditioner",
     "SoftThreshold",
@@ -76,6 +93,7 @@ __all__ = [
     "SparseOperator",
     "SubsampledFourier",
     "TotalVariation",
+    "TsallisINF",
     "admm",
     "as_operator",
     "as_preconditioner",
@@ -91,8 +109,13 @@ __all__ = [
     "ic0_factor",
     "least_squares_layer",
     "levenberg_marquardt",
+    "matrix_colors",
+    "omega_grid",
     "pgd",
     "polynomial_library",
     "random_mask",
+    "regret",
+    "replay",
+    "sor",
     "stlsq",
 ]

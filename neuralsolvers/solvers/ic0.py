@@ -5,7 +5,7 @@ The factor is computed once on the CPU (a row-by-row up-looking factorization: e
 sequential by nature, O(nnz · row length)). Applying ``M⁻¹ = (L Lᵀ)⁻¹`` is two sparse triangular
 solves. On a GPU they run on the device by level scheduling (:mod:`neuralsolvers.solvers.triangular`:
 one batched sparse product per level). On the CPU, where a level costs far more than a sequential
-sweep, they are SuperLU's compiled triangular sweeps (``splu`` of ``L`` in natural order, no fill).
+sweep, they are SuperLU's compiled triangular sweeps (:class:`~neuralsolvers.solvers.triangular.TriangularSolver`).
 """
 
 from __future__ import annotations
@@ -14,12 +14,11 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 import torch
 
 from neuralsolvers.solvers.operators import assembled
 from neuralsolvers.solvers.preconditioners import Preconditioner
-from neuralsolvers.solvers.triangular import LevelScheduledTriangular
+from neuralsolvers.solvers.triangular import TriangularSolver
 
 __all__ = ["IncompleteCholesky", "ic0_factor"]
 
@@ -61,20 +60,8 @@ class IncompleteCholesky(Preconditioner):
         matrix, self.dtype, self.device = assembled(A, dtype, device)
         self.shape = matrix.shape
         self.factor = ic0_factor(matrix)
-        if backend == "auto":
-            backend = "superlu" if self.device.type == "cpu" else "levels"
-        if backend not in ("levels", "superlu") or (backend == "superlu" and self.device.type != "cpu"):
-            raise ValueError(f"backend must be 'levels', or 'superlu' on the CPU; got {backend!r} on {self.device}")
-        self.backend = backend
-        if backend == "levels":
-            self.forward = LevelScheduledTriangular(self.factor, dtype=self.dtype, device=self.device)
-            self.backward = LevelScheduledTriangular(self.factor, transpose=True, dtype=self.dtype, device=self.device)
-        else:
-            options = {"SymmetricMode": True}
-            self.lu = spla.splu(self.factor.tocsc(), permc_spec="NATURAL", diag_pivot_thresh=0.0, options=options)
+        self.solver = TriangularSolver(self.factor, backend=backend, dtype=self.dtype, device=self.device)
+        self.backend = self.solver.backend
 
     def apply(self, r: torch.Tensor) -> torch.Tensor:
-        if self.backend == "levels":
-            return self.backward.solve(self.forward.solve(r))
-        y = self.lu.solve(r.detach().cpu().double().numpy())
-        return torch.as_tensor(self.lu.solve(y, trans="T"), dtype=self.dtype, device=self.device)
+        return self.solver.solve(self.solver.solve(r), transpose=True)

@@ -149,3 +149,16 @@ def test_triangular_solves_agree_across_backends_and_triangles():
             solver = TriangularSolver(triangle, lower=lower, backend=backend)
             torch.testing.assert_close(dense @ solver.solve(b), b, rtol=1e-10, atol=1e-12)
             torch.testing.assert_close(dense.T @ solver.solve(b, transpose=True), b, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("ordering", ["lexicographic", "redblack"])
+def test_sweeps_on_the_gpu_match_the_cpu(ordering):
+    A = poisson((30, 30), format="csr")
+    b = torch.from_numpy(np.random.default_rng(7).standard_normal(A.shape[0]))
+    cpu = cg(A, b, rtol=1e-8, M=SSOR(A, 1.5, ordering=ordering))
+    gpu = cg(A, b.cuda(), rtol=1e-8, M=SSOR(A, 1.5, ordering=ordering, device="cuda"))
+    assert gpu.converged and gpu.x.device.type == "cuda" and int(gpu.iterations) == int(cpu.iterations)
+    swept = sor(A, b.cuda(), omega=1.5, ordering=ordering, rtol=1e-8)
+    assert swept.converged and abs(int(swept.iterations) - int(sor(A, b, omega=1.5, ordering=ordering, rtol=1e-8).iterations)) <= 1

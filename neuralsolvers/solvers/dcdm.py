@@ -23,7 +23,6 @@ from neuralsolvers.solvers.krylov import (
     SolverResult,
     SolveState,
     column_dots,
-    column_norms,
 )
 
 __all__ = ["dcdm", "dcdm_preconditioner"]
@@ -89,13 +88,7 @@ def dcdm(
         run.x = run.x + alpha * q
         run.r = run.b - run.A @ run.x
         kept = [*kept, (q, Aq, curvature)][-keep:] if keep else []
-        run.iterations += run.active
-        norm = column_norms(run.r)
-        run.history.append(norm)
-        run.stop_broken(~torch.isfinite(norm), BREAKDOWN_NONFINITE)
-        run.active = run.active & (norm > run.target)
-        if callback is not None:
-            callback(run.x[:, 0] if run.vector else run.x)
+        run.end_iteration(run.active, callback)
     return run.result()
 
 

@@ -21,7 +21,6 @@ from neuralsolvers.solvers.krylov import (
     SolverResult,
     SolveState,
     column_dots,
-    column_norms,
 )
 from neuralsolvers.solvers.preconditioners import Jacobi
 from neuralsolvers.solvers.stencils import DiffusionStencil
@@ -139,13 +138,7 @@ def hybrid(
             r = run.r - run.A @ step
             run.x.add_(step + torch.where(~red & run.active, omega * jacobi.apply(r), zero))
             run.r = run.b - run.A @ run.x
-        run.iterations += active
-        norm = column_norms(run.r)
-        run.history.append(norm)
-        run.stop_broken(~torch.isfinite(norm), BREAKDOWN_NONFINITE)
-        run.active = run.active & (norm > run.target)
-        if callback is not None:
-            callback(run.x[:, 0] if run.vector else run.x)
+        run.end_iteration(active, callback)
     result = run.result()
     if rejected:
         result.message += f" ({rejected} of {corrections} corrections rejected: no decrease)"

@@ -110,6 +110,17 @@ class SolveState:
         self.history = [norm]
         self.active = norm > self.target
 
+    def end_iteration(self, counted: torch.Tensor, callback: Callable[[torch.Tensor], None] | None) -> None:
+        """Bookkeeping after an iteration that recomputed the true residual ``self.r``: count it for the
+        ``counted`` columns, record the residual norms, stop non-finite and converged columns, call back."""
+        self.iterations += counted
+        norm = column_norms(self.r)
+        self.history.append(norm)
+        self.stop_broken(~torch.isfinite(norm), BREAKDOWN_NONFINITE)
+        self.active = self.active & (norm > self.target)
+        if callback is not None:
+            callback(self.x[:, 0] if self.vector else self.x)
+
     def stop_broken(self, bad: torch.Tensor, code: int) -> None:
         self.status = torch.where(bad & self.active, torch.full_like(self.status, code), self.status)
         self.active = self.active & ~bad

@@ -35,7 +35,7 @@ import scipy.sparse as sp
 import scipy.sparse.csgraph as csgraph
 import torch
 
-from neuralsolvers.solvers.krylov import BREAKDOWN_NONFINITE, SolverResult, SolveState, column_norms
+from neuralsolvers.solvers.krylov import SolverResult, SolveState
 from neuralsolvers.solvers.operators import (
     LinearOperator,
     as_operator,
@@ -228,13 +228,7 @@ def sor(
         if symmetric:
             run.x = run.x + torch.where(active, splitting.upper_solve(run.r), zero)
             run.r = run.b - run.A @ run.x
-        run.iterations += active
-        norm = column_norms(run.r)
-        run.history.append(norm)
-        run.stop_broken(~torch.isfinite(norm), BREAKDOWN_NONFINITE)
-        run.active = run.active & (norm > run.target)
-        if callback is not None:
-            callback(run.x[:, 0] if run.vector else run.x)
+        run.end_iteration(active, callback)
     return run.result()
 
 

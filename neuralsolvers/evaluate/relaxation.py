@@ -245,7 +245,9 @@ class RelaxationEvaluation(Evaluation):
     def _figure(self, size: int, costs: np.ndarray, best: int, curves: dict[str, np.ndarray], choices: dict[str, np.ndarray], online: dict[str, dict[str, Any]]) -> Figure:
         steps = np.arange(1, len(costs) + 1)
         window = max(1, len(costs) // 100)
-        smooth = lambda values: np.convolve(values, np.ones(window) / window, mode="same")  # noqa: E731
+        kernel = np.ones(window)
+        counts = np.convolve(np.ones(len(costs)), kernel, mode="same")  # fewer terms at the ends
+        smooth = lambda values: np.convolve(values, kernel, mode="same") / counts  # noqa: E731
         panels = 4 if online else 3
         figure, axes = plt.subplots(1, panels, figsize=(5.2 * panels, 4.2))
         image = axes[0].pcolormesh(steps, self.grid, costs.T, shading="nearest", cmap="viridis")
@@ -254,7 +256,7 @@ class RelaxationEvaluation(Evaluation):
         axes[0].axhline(self.grid[best], color="k", ls=":", lw=2, label="best fixed ω")
         for label, chosen in choices.items():
             axes[0].plot(steps, smooth(self.grid[chosen]), lw=1.5, label=f"{label} (moving mean)")
-        axes[0].set(xlabel="system (time step)", ylabel="ω", title=f"cost of each ω, n = {(size - 1) ** 2}")
+        axes[0].set(xlabel="system (time step)", ylabel="ω", title=f"cost of each ω, n = {(size - 1) ** 2}", ylim=(self.grid[0], self.grid[-1]))
         axes[0].legend(fontsize=7, loc="lower right")
         best_cumulative = np.cumsum(costs[:, best])
         for label, chosen in choices.items():

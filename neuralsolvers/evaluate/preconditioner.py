@@ -23,7 +23,7 @@ from neuralsolvers.checkpoints import load
 from neuralsolvers.data_gen.poisson import PoissonSystem, load_systems
 from neuralsolvers.evaluate.base import Evaluation
 from neuralsolvers.evaluate.report import Report, environment
-from neuralsolvers.evaluate.solver_runs import LEARNED, METHODS, SolveRun, solve_system
+from neuralsolvers.evaluate.solver_runs import FALLBACKS, LEARNED, METHODS, SolveRun, solve_system
 
 __all__ = ["PreconditionerEvaluation"]
 
@@ -43,6 +43,9 @@ class PreconditionerEvaluation(Evaluation):
         truncation: directions kept by FCG.
         repeats: timed solves per system and method (the median is reported), after one warm-up.
         device: ``cpu``, ``cuda`` or ``auto``.
+        fallback: finish a failed learned solve (NaN, no progress, not converged) with this classical
+            PCG (``cg``, ``jacobi``, ``ic0``, ``amg``) from its last iterate; the table counts the
+            systems that fell back. None: a failed learned solve is reported as failed.
     """
 
     def __init__(
@@ -57,6 +60,7 @@ class PreconditionerEvaluation(Evaluation):
         truncation: int = 2,
         repeats: int = 1,
         device: str = "auto",
+        fallback: str | None = None,
     ):
         self.methods = list(METHODS) if methods is None else list(methods)
         unknown = [m for m in self.methods if m not in METHODS]
@@ -66,6 +70,9 @@ class PreconditionerEvaluation(Evaluation):
             raise ValueError(f"methods {[m for m in self.methods if m in LEARNED]} need a checkpoint")
         if num_systems < 1 or repeats < 1 or not 0 < rtol < 1:
             raise ValueError("num_systems and repeats must be positive and rtol in (0, 1)")
+        if fallback is not None and fallback not in FALLBACKS:
+            raise ValueError(f"fallback must be one of {list(FALLBACKS)} or null, got {fallback!r}")
+        self.fallback = fallback
         self.systems, self.checkpoint, self.num_systems = systems, checkpoint, num_systems
         self.rtol, self.maxiter, self.network_maxiter = rtol, maxiter, network_maxiter
         self.truncation, self.repeats = truncation, repeats
@@ -79,6 +86,7 @@ class PreconditionerEvaluation(Evaluation):
                 return solve_system(
                     method, system.operator, system.b, system.mask, network, rtol=self.rtol,
                     maxiter=self.maxiter, network_maxiter=self.network_maxiter, truncation=self.truncation,
+                    fallback=self.fallback,
                 )
 
             if index == 0:
@@ -105,13 +113,14 @@ class PreconditionerEvaluation(Evaluation):
                     "total_s": median(run.setup_s + run.solve_s for run in runs),
                     "max_true_residual": max(run.true_residual for run in runs),
                     "peak_MiB": median(run.peak_bytes for run in runs) / 2**20,
+                    "fell_back": f"{sum(run.fallback for run in runs)}/{len(runs)}" if method in LEARNED and self.fallback else "–",
                 }
             )
             print(rows[-1], flush=True)
         grid = tuple(self.loaded[0].mask.shape)
         config = {
             "systems": self.systems, "checkpoint": self.checkpoint, "num_systems": len(self.loaded),
-            "grid": grid, "rtol": self.rtol, "repeats": self.repeats,
+            "grid": grid, "rtol": self.rtol, "repeats": self.repeats, "fallback": self.fallback,
         }
         figures = {"residuals": residual_figure(first, self.rtol, "×".join(map(str, grid)))}
         title = f"Preconditioners on {len(self.loaded)} held-out {'×'.join(map(str, grid))} obstacle systems (rtol {self.rtol:g})"

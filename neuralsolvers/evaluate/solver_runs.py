@@ -34,12 +34,14 @@ from neuralsolvers.solvers import (
     dcdm,
     dcdm_preconditioner,
     fcg,
+    with_fallback,
 )
 
 __all__ = ["CLASSICAL", "LEARNED", "METHODS", "PeakMemory", "SolveRun", "solve_system"]
 
 CLASSICAL = ("cg", "jacobi", "ic0", "amg", "pyamg")
 LEARNED = ("dcdm", "fcg")
+FALLBACKS = ("cg", "jacobi", "ic0", "amg")
 METHODS = CLASSICAL + LEARNED
 LABELS = {
     "cg": "CG",
@@ -66,6 +68,7 @@ class SolveRun:
     residuals: np.ndarray
     true_residual: float
     peak_bytes: int
+    fallback: bool = False
 
     @property
     def label(self) -> str:
@@ -151,27 +154,34 @@ def solve_system(
     maxiter: int = 10_000,
     network_maxiter: int = 500,
     truncation: int = 2,
+    fallback: str | None = None,
 ) -> SolveRun:
     """Solve ``operator x = b`` (a :class:`~neuralsolvers.solvers.DiffusionStencil` and ``(n,)``
     float64 on one device) with ``method`` to the relative true residual ``rtol``.
 
     ``network`` (a DCDM network) is needed by the learned methods, which stop after
-    ``network_maxiter`` iterations (network calls); the classical ones after ``maxiter``.
+    ``network_maxiter`` iterations (network calls); the classical ones after ``maxiter``. With
+    ``fallback`` (one of ``cg``, ``jacobi``, ``ic0``, ``amg``), a learned solve that fails (NaN, no
+    progress, or not converged within ``network_maxiter``) is finished by that PCG from its last
+    iterate (:func:`~neuralsolvers.solvers.with_fallback`); its set-up and iterations count in the
+    learned method's solve, and the run is marked.
     """
+    if fallback is not None and fallback not in FALLBACKS:
+        raise ValueError(f"fallback must be one of {list(FALLBACKS)} or None, got {fallback!r}")
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; choose from {list(METHODS)}")
     if method in LEARNED and network is None:
         raise ValueError(f"method {method!r} needs a trained network (a checkpoint)")
     device = b.device
     with PeakMemory(device) as memory:
-        run = _solve(method, operator, b, mask, network, rtol, maxiter, network_maxiter, truncation)
+        run = _solve(method, operator, b, mask, network, rtol, maxiter, network_maxiter, truncation, fallback)
     run.peak_bytes = memory.bytes
     return run
 
 
 def _solve(
     method: str, operator: Any, b: torch.Tensor, mask: torch.Tensor, network: nn.Module | None,
-    rtol: float, maxiter: int, network_maxiter: int, truncation: int,
+    rtol: float, maxiter: int, network_maxiter: int, truncation: int, fallback: str | None = None,
 ) -> SolveRun:
     device = b.device
     if method == "pyamg":
@@ -189,13 +199,20 @@ def _solve(
         "fcg": lambda: dcdm_preconditioner(network, mask, dtype=b.dtype, device=device),
     }
     M, setup = timed(device, builders[method])
-    if method == "dcdm":
-        result, seconds = timed(device, lambda: dcdm(operator, b, M, rtol=rtol, maxiter=network_maxiter))
-    elif method == "fcg":
-        result, seconds = timed(device, lambda: fcg(operator, b, M=M, rtol=rtol, maxiter=network_maxiter, truncation=truncation))
+    if method in LEARNED:
+        def learned() -> Any:
+            if method == "dcdm":
+                result = dcdm(operator, b, M, rtol=rtol, maxiter=network_maxiter)
+            else:
+                result = fcg(operator, b, M=M, rtol=rtol, maxiter=network_maxiter, truncation=truncation)
+            if fallback is None or result.converged:
+                return result
+            return with_fallback(result, operator, b, builders[fallback](), rtol=rtol, maxiter=maxiter, name=LABELS[fallback])
+
+        result, seconds = timed(device, learned)
     else:
         result, seconds = timed(device, lambda: cg(operator, b, M=M, rtol=rtol, maxiter=maxiter))
     return SolveRun(
         method, int(result.iterations), bool(result.converged), setup, seconds,
-        result.residuals.cpu().numpy(), float(result.true_residual), 0,
+        result.residuals.cpu().numpy(), float(result.true_residual), 0, bool(result.fallback),
     )

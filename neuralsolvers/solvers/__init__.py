@@ -6,6 +6,7 @@ enter through :class:`ModulePreconditioner`.
 
 from neuralsolvers.solvers.amg import AMG
 from neuralsolvers.solvers.dcdm import dcdm, dcdm_preconditioner
+from neuralsolvers.solvers.fallback import with_fallback
 from neuralsolvers.solvers.field_preconditioner import FieldPreconditioner
 from neuralsolvers.solvers.fixed_point import fixed_point
 from neuralsolvers.solvers.forward_operators import (
@@ -118,4 +119,5 @@ __all__ = [
     "replay",
     "sor",
     "stlsq",
+    "with_fallback",
 ]

@@ -58,6 +58,8 @@ class SolverResult:
         message: ``info`` in words.
         true_residual: final ``‖b − Ax‖ / ‖b‖`` (per column when batched).
         time: wall time in seconds (synchronized on CUDA).
+        fallback: whether (per column when batched) a classical method finished the solve after the
+            first one failed (:func:`~neuralsolvers.solvers.fallback.with_fallback`).
     """
 
     x: torch.Tensor
@@ -68,6 +70,7 @@ class SolverResult:
     message: str
     true_residual: float | torch.Tensor
     time: float
+    fallback: bool | torch.Tensor = False
 
 
 def column_norms(r: torch.Tensor) -> torch.Tensor:

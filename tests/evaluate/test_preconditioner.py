@@ -64,3 +64,32 @@ def test_bad_configurations_are_refused(systems):
     with pytest.raises(ValueError, match="needs a trained network"):
         system = load_systems(systems, 1)[0]
         solve_system("fcg", system.operator, system.b, system.mask)
+
+
+class NaNNetwork(torch.nn.Module):
+    """A broken network: NaN whatever the residual."""
+
+    def forward(self, fields):
+        return torch.full_like(fields[:, :1], float("nan"))
+
+
+def test_a_nan_network_is_reported_and_the_fallback_still_converges(systems, tmp_path):
+    system = load_systems(systems, 1)[0]
+    broken = solve_system("fcg", system.operator, system.b, system.mask, NaNNetwork(), rtol=1e-8)
+    assert not broken.converged and not broken.fallback
+    for method in ("dcdm", "fcg"):
+        run = solve_system(method, system.operator, system.b, system.mask, NaNNetwork(), rtol=1e-8, fallback="ic0")
+        assert run.converged and run.fallback and run.true_residual <= 1e-8
+        assert np.isclose(run.residuals[-1], run.true_residual) and run.iterations > 0
+    with pytest.raises(ValueError, match="fallback"):
+        solve_system("fcg", system.operator, system.b, system.mask, NaNNetwork(), fallback="multigrid")
+
+
+def test_the_evaluation_marks_rows_that_fell_back(systems, tmp_path, monkeypatch):
+    import neuralsolvers.evaluate.preconditioner as module
+
+    monkeypatch.setattr(module, "load", lambda *args, **kwargs: NaNNetwork())
+    evaluation = PreconditionerEvaluation(str(systems), checkpoint="broken.ckpt", methods=["jacobi", "fcg"], num_systems=2, rtol=1e-8, fallback="jacobi")
+    rows = {row["method"]: row for row in evaluation.run(tmp_path, use_wandb=False).rows}
+    assert rows["FCG + network"]["fell_back"] == "2/2" and rows["FCG + network"]["converged"] == "2/2"
+    assert rows["Jacobi-PCG"]["fell_back"] == "–"

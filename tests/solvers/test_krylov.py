@@ -176,3 +176,22 @@ def test_cuda_solves_match_cpu(system):
         gpu = cg(operator, bc, rtol=RTOL, M=M)
         assert gpu.converged and gpu.x.device.type == "cuda"
         np.testing.assert_allclose(A @ gpu.x.cpu().numpy(), b, atol=1e-6 * np.linalg.norm(b))
+
+
+def test_with_fallback_finishes_failed_columns_from_the_learned_iterate():
+    from pyamg.gallery import poisson
+
+    from neuralsolvers.solvers import ModulePreconditioner, with_fallback
+
+    A = poisson((16, 16), format="csr")
+    b = torch.from_numpy(np.random.default_rng(3).standard_normal((256, 2)))
+    nan_in_second = ModulePreconditioner(lambda r: torch.stack([r[:, 0], torch.full_like(r[:, 1], float("nan"))], 1), 256)
+    first = fcg(A, b, rtol=1e-8, M=nan_in_second, maxiter=400)
+    assert bool(first.converged[0]) and not bool(first.converged[1]) and first.info == -2
+    result = with_fallback(first, A, b, Jacobi(A), rtol=1e-8, name="Jacobi")
+    assert bool(result.converged.all()) and result.fallback.tolist() == [False, True]
+    assert int(result.iterations[0]) == int(first.iterations[0]) and int(result.iterations[1]) > 0
+    assert "NaN" in result.message and "Jacobi took over" in result.message
+    np.testing.assert_allclose(A @ result.x.numpy(), b.numpy(), atol=1e-7 * np.linalg.norm(b.numpy(), axis=0).max())
+    converged = fcg(A, b[:, 0], rtol=1e-8)
+    assert with_fallback(converged, A, b[:, 0]) is converged

@@ -111,7 +111,30 @@ def evaluate_parser() -> ArgumentParser:
     return parser
 
 
+def summary_parser() -> ArgumentParser:
+    """Parser of ``neuralsolvers evaluate --summary``."""
+    parser = ArgumentParser(prog="neuralsolvers evaluate --summary", description="collect every results.json under a directory into one Markdown document", exit_on_error=False)
+    parser.add_argument("--summary", action="store_true", required=True, help="summarize instead of evaluating")
+    parser.add_argument("--results", type=str, default="results", help="directory searched for results.json files")
+    parser.add_argument("--benchmarks", type=str, default=None, help="also write the summary into this file (e.g. BENCHMARKS.md) between marker lines")
+    return parser
+
+
+def run_summary(args: Sequence[str]) -> None:
+    from neuralsolvers.evaluate.summary import collect, summary_markdown, update_benchmarks
+
+    config = summary_parser().parse_args(list(args))
+    markdown = summary_markdown(collect(config.results), config.results)
+    print(markdown)
+    if config.benchmarks:
+        update_benchmarks(config.benchmarks, markdown)
+        print(f"summary written into {config.benchmarks}")
+
+
 def run_evaluate(args: Sequence[str]) -> None:
+    if "--summary" in args:
+        run_summary(args)
+        return
     config = _instantiate(evaluate_parser(), args)
     report = config.task.run(config.out, use_wandb=config.wandb)
     print(report.markdown)

@@ -16,7 +16,7 @@ from torch import nn
 from neuralsolvers.errors import CheckpointError
 from neuralsolvers.models.registry import build_model
 
-__all__ = ["load", "model_from_checkpoint", "read_checkpoint"]
+__all__ = ["break_even", "load", "model_from_checkpoint", "read_checkpoint", "training_time"]
 
 
 def read_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict:
@@ -57,3 +57,16 @@ def model_from_checkpoint(checkpoint: dict, path: str | Path = "checkpoint") -> 
     except RuntimeError as error:
         raise CheckpointError(f"{path}: weights do not fit model {spec['name']!r}: {error}") from None
     return model.eval()
+
+
+def training_time(path: str | Path) -> dict | None:
+    """``{"seconds", "device", "num_devices", "steps"}`` of the run that wrote the checkpoint (the
+    :class:`~neuralsolvers.train.callbacks.TrainingClock`), or None for a checkpoint without it."""
+    return read_checkpoint(path).get("training_time")
+
+
+def break_even(training_seconds: float, learned_seconds: float, classical_seconds: float) -> float | None:
+    """Solves after which training has paid for itself: ``training / (classical − learned)`` per solve;
+    None when the learned method is not faster (it never pays)."""
+    saving = classical_seconds - learned_seconds
+    return training_seconds / saving if saving > 0 else None

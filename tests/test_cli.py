@@ -7,6 +7,7 @@ import torch
 import yaml
 
 import neuralsolvers
+from neuralsolvers.checkpoints import read_checkpoint
 from neuralsolvers.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,7 +73,7 @@ def test_main_job_end_to_end(tiny_data, capsys):
     config = str(CONFIGS / "dcdm_poisson2d.yaml")
     assert main(["fit", "--config", config, "--trainer.max_steps=3", "--trainer.limit_val_batches=1", *TINY, *TINY_FIT["dcdm_poisson2d"]]) == 0
     best = tiny_data / "checkpoints/dcdm_poisson2d/best.ckpt"
-    assert best.is_file()
+    assert best.is_file() and read_checkpoint(best)["training_time"]["seconds"] > 0
     assert main(["test", "--config", config, "--ckpt_path", str(best), *TINY, *TINY_FIT["dcdm_poisson2d"]]) == 0
     capsys.readouterr()
     quick = ["--task.init_args.num_systems=2", "--task.init_args.repeats=1", "--task.init_args.network_maxiter=10"]

@@ -1,8 +1,10 @@
-"""Callbacks every training run gets: stop on a non-finite loss, prediction figures, LR logging."""
+"""Callbacks every training run gets: stop on a non-finite loss, prediction figures, LR logging, the
+training clock."""
 
 from __future__ import annotations
 
 import math
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,7 @@ from neuralsolvers.errors import NeuralSolversError
 from neuralsolvers.plotting import plot_predictions
 from neuralsolvers.train.tracking import run_directory
 
-__all__ = ["LatestCheckpoint", "LearningRateLog", "NonFiniteLossStop", "PredictionFigure", "TrainingDiverged"]
+__all__ = ["LatestCheckpoint", "LearningRateLog", "NonFiniteLossStop", "PredictionFigure", "TrainingClock", "TrainingDiverged"]
 
 
 class TrainingDiverged(NeuralSolversError):
@@ -126,3 +128,35 @@ class PredictionFigure(pl.Callback):
             if hasattr(logger, "log_image"):
                 logger.log_image(key=key, images=[str(path)])
         plt.close(figure)
+
+
+class TrainingClock(pl.Callback):
+    """Wall time spent in ``fit``, summed over resumed runs, written into every checkpoint.
+
+    ``checkpoint["training_time"] = {"seconds", "device", "num_devices", "steps"}``: what the
+    evaluations read to charge a learned method its training cost (device-hours = seconds ×
+    num_devices / 3600) and to say after how many solves it pays for itself.
+    """
+
+    def __init__(self) -> None:
+        self.seconds, self.started = 0.0, None
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.started = time.perf_counter()
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.seconds, self.started = self._elapsed(), None
+
+    def _elapsed(self) -> float:
+        return self.seconds + (time.perf_counter() - self.started if self.started is not None else 0.0)
+
+    def state_dict(self) -> dict[str, float]:
+        return {"seconds": self._elapsed()}
+
+    def load_state_dict(self, state_dict: dict[str, float]) -> None:
+        self.seconds = float(state_dict.get("seconds", 0.0))
+
+    def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict[str, Any]) -> None:
+        device = pl_module.device
+        name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+        checkpoint["training_time"] = {"seconds": self._elapsed(), "device": name, "num_devices": trainer.num_devices, "steps": trainer.global_step}

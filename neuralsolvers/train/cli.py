@@ -22,6 +22,7 @@ from neuralsolvers.train.callbacks import (
     LearningRateLog,
     NonFiniteLossStop,
     PredictionFigure,
+    TrainingClock,
 )
 from neuralsolvers.train.tracking import SaveRunConfig
 
@@ -59,7 +60,7 @@ class NeuralSolversCLI(LightningCLI):
             subclass_mode_model=True,
             subclass_mode_data=True,
             save_config_callback=SaveRunConfig,
-            trainer_defaults={**TRAINER_DEFAULTS, "callbacks": [NonFiniteLossStop(), LearningRateLog(), LatestCheckpoint()]},
+            trainer_defaults={**TRAINER_DEFAULTS, "callbacks": [NonFiniteLossStop(), LearningRateLog(), LatestCheckpoint(), TrainingClock()]},
             seed_everything_default=0,
             parser_kwargs={**STRICT_PARSER, **{command: STRICT_PARSER for command in self.subcommands()}},
             auto_configure_optimizers=False,

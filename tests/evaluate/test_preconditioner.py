@@ -89,7 +89,12 @@ def test_the_evaluation_marks_rows_that_fell_back(systems, tmp_path, monkeypatch
     import neuralsolvers.evaluate.preconditioner as module
 
     monkeypatch.setattr(module, "load", lambda *args, **kwargs: NaNNetwork())
-    evaluation = PreconditionerEvaluation(str(systems), checkpoint="broken.ckpt", methods=["jacobi", "fcg"], num_systems=2, rtol=1e-8, fallback="jacobi")
+    checkpoint = tmp_path / "broken.ckpt"  # what the training clock writes: two device-hours
+    torch.save({"training_time": {"seconds": 3600.0, "device": "cpu", "num_devices": 2, "steps": 10}}, checkpoint)
+    evaluation = PreconditionerEvaluation(str(systems), checkpoint=str(checkpoint), methods=["jacobi", "fcg"], num_systems=2, rtol=1e-8, fallback="jacobi")
     rows = {row["method"]: row for row in evaluation.run(tmp_path, use_wandb=False).rows}
     assert rows["FCG + network"]["fell_back"] == "2/2" and rows["FCG + network"]["converged"] == "2/2"
-    assert rows["Jacobi-PCG"]["fell_back"] == "–"
+    assert rows["Jacobi-PCG"]["fell_back"] == "–" and rows["Jacobi-PCG"]["training_device_h"] is None
+    assert rows["FCG + network"]["training_device_h"] == 2.0
+    saving = rows["Jacobi-PCG"]["total_s"] - rows["FCG + network"]["total_s"]
+    assert rows["FCG + network"]["break_even_solves"] == ("never" if saving <= 0 else f"{3600 / saving:.3g}")

@@ -90,7 +90,6 @@ def test_generate_fit_evaluate_end_to_end(tiny_data, capsys):
     assert main(["fit", "--config", config, "--trainer.max_steps=3", "--trainer.limit_val_batches=1", *TINY]) == 0
     best = tiny_data / "checkpoints/deeponet_antiderivative/best.ckpt"
     assert best.is_file() and (best.parent / "last.ckpt").is_file()
-    from neuralsolvers.checkpoints import read_checkpoint
 
     assert read_checkpoint(best.parent / "last.ckpt")["global_step"] == 3  # the final state, whatever the best
     assert main(["test", "--config", config, "--ckpt_path", str(best), *TINY]) == 0

@@ -98,3 +98,20 @@ def test_the_evaluation_marks_rows_that_fell_back(systems, tmp_path, monkeypatch
     assert rows["FCG + network"]["training_device_h"] == 2.0
     saving = rows["Jacobi-PCG"]["total_s"] - rows["FCG + network"]["total_s"]
     assert rows["FCG + network"]["break_even_solves"] == ("never" if saving <= 0 else f"{3600 / saving:.3g}")
+
+
+def test_timing_synchronizes_the_device_around_the_work(monkeypatch):
+    """On CUDA the clock must start after the queue drained and stop after the work finished: a fake
+    device records the order of synchronizations, clock reads and the work itself."""
+    import neuralsolvers.evaluate.solver_runs as runs
+
+    events = []
+    ticks = iter(range(100))
+    monkeypatch.setattr(runs.torch.cuda, "synchronize", lambda device=None: events.append("sync"))
+    monkeypatch.setattr(runs.time, "perf_counter", lambda: events.append("clock") or float(next(ticks)))
+    value, seconds = runs.timed(torch.device("cuda"), lambda: events.append("work") or 42)
+    assert value == 42 and seconds == 1.0
+    assert events == ["sync", "clock", "work", "sync", "clock"]
+    events.clear()
+    runs.timed(torch.device("cpu"), lambda: events.append("work"))
+    assert events == ["clock", "work", "clock"]

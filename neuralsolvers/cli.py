@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from jsonargparse import ActionConfigFile, ArgumentParser
@@ -108,7 +110,31 @@ def evaluate_parser() -> ArgumentParser:
     parser.add_subclass_arguments(Evaluation, "task", required=True, help="what to evaluate")
     parser.add_argument("--out", type=str, required=True, help="directory for results.md, results.json, plots")
     parser.add_argument("--wandb", type=bool, default=True, help="log tables and plots to a W&B run")
+    parser.add_argument("--requires", type=list[Prerequisite], default=[], help="commands run first when their output is missing")
     return parser
+
+
+@dataclass
+class Prerequisite:
+    """A ``neuralsolvers`` command (``run``, e.g. ``[fit, --config, configs/x.yaml]``) that makes the
+    path ``when_missing`` (a checkpoint, a dataset split); run before the evaluation if it is missing."""
+
+    when_missing: str
+    run: list[str]
+
+
+def run_prerequisites(prerequisites: Sequence[Prerequisite]) -> None:
+    """Run the commands whose output is missing, in order; a failing one stops the evaluation."""
+    for prerequisite in prerequisites:
+        if Path(prerequisite.when_missing).exists():
+            continue
+        if not prerequisite.run or prerequisite.run[0] not in COMMANDS or prerequisite.run[0] == "evaluate":
+            raise ConfigError(f"requires: {prerequisite.run} is not a generate/fit/validate/test command")
+        print(f"{prerequisite.when_missing} is missing: running neuralsolvers {' '.join(prerequisite.run)}", flush=True)
+        if main(prerequisite.run) != 0:
+            raise ConfigError(f"requires: neuralsolvers {' '.join(prerequisite.run)} failed")
+        if not Path(prerequisite.when_missing).exists():
+            raise ConfigError(f"requires: neuralsolvers {' '.join(prerequisite.run)} did not make {prerequisite.when_missing}")
 
 
 def summary_parser() -> ArgumentParser:
@@ -135,7 +161,10 @@ def run_evaluate(args: Sequence[str]) -> None:
     if "--summary" in args:
         run_summary(args)
         return
-    config = _instantiate(evaluate_parser(), args)
+    parser = evaluate_parser()
+    namespace = parser.parse_args(list(args))
+    run_prerequisites([Prerequisite(**vars(item)) if not isinstance(item, Prerequisite) else item for item in namespace.requires])
+    config = _instantiate(parser, args)
     report = config.task.run(config.out, use_wandb=config.wandb)
     print(report.markdown)
     print(f"results written to {config.out}")

@@ -269,3 +269,25 @@ def test_lightning_refusal_is_one_clear_line(tiny_data, capsys):
     config = str(CONFIGS / "dcdm_poisson2d.yaml")
     assert main(["fit", "--config", config, "--trainer.accelerator=cuda", *TINY]) != 0
     assert "cuda" in _error_line(capsys).lower()
+
+
+def test_evaluate_runs_missing_prerequisites_first(workdir, capsys):
+    """An evaluation config's ``requires`` makes what is missing (here: the LPN toy's data) and only that."""
+    generate = ["generate", "--config", str(CONFIGS / "data/laplace_toy.yaml"), "--splits", "[{name: test, num_samples: 10, seed: 1}]", "--out", "data/toy"]
+    config = workdir / "eval.yaml"
+    config.write_text(yaml.safe_dump({
+        "requires": [{"when_missing": "data/toy/test", "run": generate}],
+        "task": {"class_path": "neuralsolvers.evaluate.RelaxationEvaluation",
+                 "init_args": {"sizes": [5], "num_steps": 4, "num_omegas": 4, "omega_high": 1.75, "trials": 1, "online": False}},
+        "out": "results/relax",
+    }))  # fmt: skip
+    assert main(["evaluate", "--config", str(config), "--wandb=false"]) == 0
+    assert "data/toy/test is missing: running neuralsolvers generate" in capsys.readouterr().out
+    assert (workdir / "data/toy/test").is_dir() and (workdir / "results/relax/results.json").is_file()
+    assert main(["evaluate", "--config", str(config), "--wandb=false"]) == 0
+    assert "is missing" not in capsys.readouterr().out
+    bad = yaml.safe_load(config.read_text())
+    bad["requires"] = [{"when_missing": "nowhere", "run": ["evaluate", "--config", str(config)]}]
+    config.write_text(yaml.safe_dump(bad))
+    assert main(["evaluate", "--config", str(config), "--wandb=false"]) == 1
+    assert "not a generate/fit/validate/test command" in capsys.readouterr().err

@@ -202,50 +202,61 @@ class ChebCB(_GridPolicy):
         if not high > low or terms < 1:
             raise ValueError(f"need high > low and terms ≥ 1, got [{low}, {high}], {terms}")
         self.low, self.width, self.terms = float(low), float(high - low), int(terms)
-        self.theta = np.zeros((len(self.grid), terms))
-        self.features: list[np.ndarray] = []
-        self.costs: list[float] = []
-        self.predicted: list[float] = []
-        self.scale = 0.0
-        self.eta = 0.0
+        d = len(self.grid)
+        self.theta = np.zeros((d, terms))
+        # per ω: Gram matrix Σφφᵀ and Σφ(cost − 1) of its rounds; the targets' scale changes, these do not
+        self.gram, self.moments = np.zeros((d, terms, terms)), np.zeros((d, terms))
+        self.rounds, self.largest, self.smallest, self.scale, self.eta = 0, 0.0, np.inf, 0.0, 0.0
+        # Σ prediction², Σ prediction·(cost − 1), Σ (cost − 1)²: the squared error at any scale
+        self.sums = np.zeros(3)
+        self.feature, self.prediction = np.zeros(terms), 0.0
 
     def choose(self, context: float | None = None) -> float:
         if context is None:
             raise ValueError("ChebCB needs a context")
         z = np.clip(2.0 * (context - self.low) / self.width - 1.0, -1.0, 1.0)
-        feature = chebyshev.chebvander(np.atleast_1d(z), self.terms - 1)[0]
-        predictions = self.theta @ feature
+        self.feature = chebyshev.chebvander(np.atleast_1d(z), self.terms - 1)[0]
+        predictions = self.theta @ self.feature
         best = int(np.argmin(predictions))
         d = len(self.grid)
         probabilities = 1.0 / (d + self.eta * (predictions - predictions[best]))
         probabilities[best] = 0.0
         probabilities[best] = max(1.0 - probabilities.sum(), 0.0)
         index = self.rng.choice(d, p=probabilities / probabilities.sum())
-        self.features.append(feature)
-        self.predicted.append(float(predictions[index]))
+        self.prediction = float(predictions[index])
         return self._take(index)
+
+    def _fit(self, action: int, bound: np.ndarray) -> np.ndarray:
+        """Least squares of the scaled costs of ``action``'s rounds on their features, in the box
+        ``|θ| ≤ bound`` (from the Gram form: ``‖Xθ − y‖² = θᵀGθ − 2θᵀXᵀy + const``)."""
+        values, vectors = np.linalg.eigh(self.gram[action])
+        keep = values > 1e-10 * max(values.max(), 1e-300)
+        root = np.sqrt(values[keep])[:, None] * vectors[:, keep].T  # G = rootᵀ root on its range
+        rhs = vectors[:, keep].T @ self.moments[action] / self.scale / np.sqrt(values[keep])
+        theta = np.linalg.lstsq(root, rhs, rcond=None)[0]  # the minimum-norm least-squares fit
+        if np.any(np.abs(theta) > bound):
+            theta = lsq_linear(root, rhs, bounds=(-bound - 1e-15, bound + 1e-15), method="bvls").x
+        return theta
 
     def update(self, omega: float, cost: float) -> None:
         index = self._feedback(omega, cost)
-        self.costs.append(float(cost))
-        costs, chosen = np.asarray(self.costs), np.asarray(self.chosen)
-        largest = costs.max()
-        lipschitz = (largest - costs.min()) / self.width
-        spread = 2.0 + 4.0 * self.width * lipschitz / largest * (1.0 + np.log(self.terms))
-        refit_all = self.scale != largest * spread
-        self.scale = largest * spread
+        excess = float(cost) - 1.0
+        self.rounds += 1
+        self.gram[index] += np.outer(self.feature, self.feature)
+        self.moments[index] += self.feature * excess
+        self.sums += [self.prediction**2, self.prediction * excess, excess**2]
+        self.largest, self.smallest = max(self.largest, float(cost)), min(self.smallest, float(cost))
+        lipschitz = (self.largest - self.smallest) / self.width
+        spread = 2.0 + 4.0 * self.width * lipschitz / self.largest * (1.0 + np.log(self.terms))
+        refit_all = self.scale != self.largest * spread
+        self.scale = self.largest * spread
         bound = np.concatenate([[1.0 / spread], 2.0 * self.width * lipschitz / self.scale / np.arange(1, self.terms)])
-        features, targets = np.stack(self.features), (costs - 1.0) / self.scale
         for action in range(len(self.grid)) if refit_all else [index]:
-            rows = chosen == action
-            if rows.any():
-                theta = np.linalg.lstsq(features[rows], targets[rows], rcond=None)[0]
-                if np.any(np.abs(theta) > bound):
-                    theta = lsq_linear(features[rows], targets[rows], bounds=(-bound - 1e-15, bound + 1e-15)).x
-                self.theta[action] = theta
-        t, d = len(costs), len(self.grid)
+            if self.gram[action].any():
+                self.theta[action] = self._fit(action, bound)
+        t, d = self.rounds, len(self.grid)
         alpha = (np.pi + 2.0 / np.pi * np.log(2.0 * self.terms + 1.0)) / (2.0 * self.scale * (self.terms + 1)) * self.width * lipschitz
-        squared_error = float(np.sum((np.asarray(self.predicted) - targets) ** 2))
+        squared_error = self.sums[0] - 2.0 * self.sums[1] / self.scale + self.sums[2] / self.scale**2
         self.eta = 2.0 * t * np.sqrt(d * t / max(squared_error + 2.0 * alpha**2 * t, 1e-12))
 
 

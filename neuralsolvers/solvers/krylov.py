@@ -40,6 +40,8 @@ BREAKDOWN_INDEFINITE = -1
 BREAKDOWN_NONFINITE = -2
 BREAKDOWN_STAGNATION = -3
 BREAKDOWN_RECURRENCE = -4
+# a flexible-CG direction whose norm drops below this fraction of z's in the orthogonalization has vanished
+VANISHED = 1e-12
 
 
 @dataclass
@@ -282,6 +284,8 @@ def fcg(
     Each direction is ``p = z − Σ_j (zᵀAp_j / p_jᵀAp_j) p_j`` over the last ``m = truncation``
     directions (Polak–Ribière form; with a fixed SPD ``M`` and ``m = 1`` it equals PCG), with the
     exact step ``α = pᵀr / pᵀAp``. Arguments as in :func:`cg`; ``M`` may be any preconditioner.
+    A preconditioner output that vanishes in the orthogonalization (zero, or a combination of the
+    kept directions) stops its column with ``info = −3`` (no progress).
     """
     if truncation < 1:
         raise ValueError(f"truncation must be at least 1, got {truncation}")
@@ -301,6 +305,9 @@ def fcg(
             p = p - (column_dots(z, Ap_j) / pAp_j) * p_j
         Ap = run.A @ p
         pAp = column_dots(p, Ap)
+        # nothing left of the direction (z zero, or in the span of the kept directions): no progress,
+        # not an indefinite operator
+        run.stop_broken(column_norms(p) <= VANISHED * column_norms(z), BREAKDOWN_STAGNATION)
         active = run.active & torch.isfinite(pAp) & (pAp > 0)
         safe = torch.where(active, pAp, torch.ones_like(pAp))
         alpha = torch.where(active, column_dots(p, run.r) / safe, torch.zeros_like(pAp))

@@ -195,3 +195,15 @@ def test_with_fallback_finishes_failed_columns_from_the_learned_iterate():
     np.testing.assert_allclose(A @ result.x.numpy(), b.numpy(), atol=1e-7 * np.linalg.norm(b.numpy(), axis=0).max())
     converged = fcg(A, b[:, 0], rtol=1e-8)
     assert with_fallback(converged, A, b[:, 0]) is converged
+
+
+def test_fcg_reports_a_vanishing_direction_as_no_progress():
+    from pyamg.gallery import poisson
+
+    from neuralsolvers.solvers import ModulePreconditioner
+    from neuralsolvers.solvers.krylov import BREAKDOWN_STAGNATION
+
+    A = poisson((8, 8), format="csr")
+    b = torch.ones(64, dtype=torch.float64)
+    result = fcg(A, b, rtol=1e-8, M=ModulePreconditioner(torch.zeros_like, 64))
+    assert not result.converged and result.info == BREAKDOWN_STAGNATION and "no progress" in result.message

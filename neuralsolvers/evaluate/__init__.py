@@ -4,10 +4,11 @@ from neuralsolvers.evaluate.base import Evaluation
 from neuralsolvers.evaluate.graph import GraphEvaluation
 from neuralsolvers.evaluate.hidden_terms import HiddenTermDiscovery
 from neuralsolvers.evaluate.inverse_problems import InverseProblemEvaluation
+from neuralsolvers.evaluate.neural_solvers import NeuralOperatorSolverEvaluation
 from neuralsolvers.evaluate.operator import OperatorEvaluation
 from neuralsolvers.evaluate.preconditioner import PreconditionerEvaluation
 from neuralsolvers.evaluate.proximal_toy import ProximalToyEvaluation
 from neuralsolvers.evaluate.relaxation import RelaxationEvaluation
 from neuralsolvers.evaluate.report import Report
 
-__all__ = ["Evaluation", "GraphEvaluation", "HiddenTermDiscovery", "InverseProblemEvaluation", "OperatorEvaluation", "PreconditionerEvaluation", "ProximalToyEvaluation", "RelaxationEvaluation", "Report"]
+__all__ = ["Evaluation", "GraphEvaluation", "HiddenTermDiscovery", "InverseProblemEvaluation", "NeuralOperatorSolverEvaluation", "OperatorEvaluation", "PreconditionerEvaluation", "ProximalToyEvaluation", "RelaxationEvaluation", "Report"]

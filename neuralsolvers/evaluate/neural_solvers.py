@@ -1,0 +1,159 @@
+"""Neural operators inside iterative solvers, on held-out Darcy systems.
+
+A trained approximate inverse ``(a, r) ↦ A(a)⁻¹ r`` (``configs/mgno_darcy_preconditioner.yaml``) acts
+(1) as the preconditioner of flexible CG (``fcg``, truncation 5), alone and inside
+:class:`~neuralsolvers.solvers.SmoothedPreconditioner` (damped-Jacobi sweeps before and after it: a
+two-grid cycle with the network as coarse solve), and (2) as the correction of the HINTS-style
+:func:`~neuralsolvers.solvers.hybrid` iteration (damped Jacobi or red-black Gauss–Seidel sweeps, a
+learned correction every ``period`` iterations). Baselines on the same systems: Jacobi-, IC(0)- and
+AMG-PCG, the Jacobi sweeps alone, and the same cycle around an untrained copy of the network.
+
+Systems: ``−∇·(a∇u) = 1`` with held-out piecewise 12/3 coefficients (``seed``, never seen in training)
+at ``size²`` interior unknowns. Every solve must reach the relative true residual ``rtol``; per method
+the table gives iterations, set-up and solve seconds (median of ``repeats`` after a warm-up, the
+device synchronized), peak memory beyond what was held, the final true residual, and for the learned
+rows the training cost of the checkpoint and the solves after which it pays for itself against the
+fastest classical PCG. With ``fallback`` a failed learned solve is finished by that classical PCG.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from neuralsolvers.checkpoints import break_even, load, training_time
+from neuralsolvers.data_gen import Darcy2D
+from neuralsolvers.data_gen.darcy import darcy_operator
+from neuralsolvers.errors import ConfigError
+from neuralsolvers.evaluate.base import Evaluation
+from neuralsolvers.evaluate.preconditioner import residual_figure
+from neuralsolvers.evaluate.report import Report, environment
+from neuralsolvers.evaluate.solver_runs import PeakMemory, SolveRun, timed
+from neuralsolvers.models import build_model, model_spec
+from neuralsolvers.solvers import (
+    AMG,
+    FieldPreconditioner,
+    IncompleteCholesky,
+    Jacobi,
+    SmoothedPreconditioner,
+    SolverResult,
+    cg,
+    fcg,
+    hybrid,
+    with_fallback,
+)
+
+__all__ = ["NeuralOperatorSolverEvaluation"]
+
+FALLBACKS = {"jacobi": Jacobi, "ic0": IncompleteCholesky, "amg": AMG}
+
+
+class NeuralOperatorSolverEvaluation(Evaluation):
+    """A trained approximate inverse in FCG and in the hybrid iteration, against classical PCG.
+
+    Args:
+        checkpoint: a network ``(a, r) ↦ A(a)⁻¹ r`` (``neuralsolvers fit --config configs/mgno_darcy_preconditioner.yaml``).
+        sizes: interior unknowns per side of the held-out systems.
+        rtol: relative true residual every solve must reach (1e-8: the full accuracy, whatever the network's error).
+        period: hybrid: a learned correction every ``period`` iterations.
+        sweeps: damped-Jacobi sweeps before and after the network in the FCG cycle.
+        cap: network calls allowed per solve (FCG iterations; hybrid corrections).
+        seed: of the held-out coefficients.
+        repeats: timed solves per method (median), after one warm-up solve per size.
+        fallback: ``jacobi``, ``ic0`` or ``amg``: finish a failed learned solve with that PCG; None: report it failed.
+    """
+
+    def __init__(self, checkpoint: str, sizes: list[int] | None = None, rtol: float = 1e-8, period: int = 10, sweeps: int = 4, cap: int = 500,
+                 seed: int = 123, repeats: int = 1, fallback: str | None = None):  # fmt: skip
+        self.sizes = [128, 256] if sizes is None else [int(size) for size in sizes]
+        if min(self.sizes) < 4 or not 0 < rtol < 1 or period < 1 or sweeps < 0 or cap < 1 or repeats < 1:
+            raise ConfigError("sizes ≥ 4, 0 < rtol < 1, period ≥ 1, sweeps ≥ 0, cap ≥ 1 and repeats ≥ 1 are required")
+        if fallback is not None and fallback not in FALLBACKS:
+            raise ConfigError(f"fallback must be one of {sorted(FALLBACKS)} or null, got {fallback!r}")
+        self.checkpoint, self.rtol, self.period, self.sweeps, self.cap = checkpoint, rtol, period, sweeps, cap
+        self.seed, self.repeats, self.fallback = seed, repeats, fallback
+
+    def methods(self, size: int, network: torch.nn.Module, untrained: torch.nn.Module) -> dict[str, tuple[bool, Callable[[], Any], Callable[[Any], SolverResult]]]:
+        """Per method: learned or not, the set-up, and the solve given what the set-up built."""
+        a = Darcy2D(resolution=size + 2, workers=1).coefficients(1, np.random.default_rng(self.seed))[0].astype(np.float64)
+        stencil = darcy_operator(a)
+        self.A = stencil.to_scipy().tocsr()
+        self.b = torch.ones(self.A.shape[0], dtype=torch.float64)
+        A, b, rtol, maxiter = self.A, self.b, self.rtol, 20 * size * size
+        condition = torch.as_tensor(a, dtype=torch.float32)
+        field = lambda net, **kw: FieldPreconditioner(net, (size, size), condition=condition, pad=1, **kw)  # noqa: E731
+        pcg = lambda M: cg(A, b, rtol=rtol, M=M, maxiter=maxiter)  # noqa: E731
+        flexible = lambda M, cap: fcg(A, b, rtol=rtol, M=M, truncation=5, maxiter=cap)  # noqa: E731
+        label = f"{self.sweeps}+{self.sweeps} Jacobi sweeps"
+        methods = {
+            "Jacobi-PCG": (False, lambda: Jacobi(stencil), pcg),
+            "IC(0)-PCG": (False, lambda: IncompleteCholesky(A), pcg),
+            "AMG-PCG (SA)": (False, lambda: AMG(A), pcg),
+            f"{label}-PCG (no network)": (False, lambda: SmoothedPreconditioner(stencil, sweeps=self.sweeps), pcg),
+            "FCG(5) + trained network alone": (True, lambda: field(network), lambda M: flexible(M, self.cap // 5)),
+            f"FCG(5) + {label} around the trained network": (True, lambda: SmoothedPreconditioner(stencil, inner=field(network), sweeps=self.sweeps), lambda M: flexible(M, self.cap)),
+            f"FCG(5) + {label} around an untrained network": (True, lambda: SmoothedPreconditioner(stencil, inner=field(untrained), sweeps=self.sweeps), lambda M: flexible(M, self.cap)),
+        }
+        for smoother in ("jacobi", "redblack"):
+            methods[f"hybrid {smoother} + trained network every {self.period}"] = (
+                True, lambda: field(network, normalize=False),
+                lambda M, s=smoother: hybrid(stencil, b, M.apply, rtol=rtol, period=self.period, smoother=s, line_search=True, maxiter=self.cap * self.period),
+            )  # fmt: skip
+        return methods
+
+    def _once(self, learned: bool, setup: Callable[[], Any], solve: Callable[[Any], SolverResult]) -> SolveRun:
+        device = torch.device("cpu")
+        with PeakMemory(device) as memory:
+            M, setup_s = timed(device, setup)
+
+            def run() -> SolverResult:
+                result = solve(M)
+                if not learned or self.fallback is None or result.converged:
+                    return result
+                return with_fallback(result, self.A, self.b, FALLBACKS[self.fallback](self.A), rtol=self.rtol, maxiter=20 * self.A.shape[0], name=self.fallback)
+
+            result, solve_s = timed(device, run)
+        return SolveRun("cg", int(result.iterations), bool(result.converged), setup_s, solve_s, result.residuals.numpy(),
+                        float(result.true_residual), memory.bytes, bool(result.fallback))  # fmt: skip
+
+    def run(self, out: str | Path, use_wandb: bool = True) -> Report:
+        network = load(self.checkpoint)
+        spec = model_spec(network)
+        torch.manual_seed(0)
+        untrained = build_model(spec["name"], spec["init_args"]).eval()
+        if hasattr(network, "scaling"):
+            untrained.scaling.load_state_dict(network.scaling.state_dict())
+        clock = training_time(self.checkpoint)
+        rows, figures = [], {}
+        for size in self.sizes:
+            methods = self.methods(size, network, untrained)
+            first = next(iter(methods.values()))
+            self._once(*first)  # warm-up
+            runs = {}
+            for name, (learned, setup, solve) in methods.items():
+                repeated = sorted((self._once(learned, setup, solve) for _ in range(self.repeats)), key=lambda r: r.setup_s + r.solve_s)
+                runs[name] = (learned, repeated[len(repeated) // 2])
+            fastest = min(run.setup_s + run.solve_s for learned, run in runs.values() if not learned and run.converged)
+            for name, (learned, run) in runs.items():
+                total = run.setup_s + run.solve_s
+                solves = break_even(clock["seconds"], total, fastest) if learned and clock else None
+                rows.append({
+                    "size": f"{size}²", "method": name, "converged": run.converged, "iterations": run.iterations,
+                    "setup_s": run.setup_s, "solve_s": run.solve_s, "true_residual": run.true_residual, "peak_MiB": run.peak_bytes / 2**20,
+                    "fell_back": run.fallback if learned and self.fallback else None,
+                    "training_device_h": clock["seconds"] * clock["num_devices"] / 3600 if learned and clock else None,
+                    "break_even_solves": ("never" if solves is None else f"{solves:.3g}") if learned and clock else None,
+                })  # fmt: skip
+                print(rows[-1], flush=True)
+            figures[f"residuals_{size}"] = residual_figure({name: run for name, (_, run) in runs.items()}, self.rtol, f"{size}×{size}")
+        config = {"checkpoint": self.checkpoint, "sizes": self.sizes, "rtol": self.rtol, "period": self.period, "sweeps": self.sweeps,
+                  "cap": self.cap, "seed": self.seed, "repeats": self.repeats, "fallback": self.fallback, "training_time": clock}  # fmt: skip
+        report = Report(f"Neural operators inside solvers on held-out Darcy systems (rtol {self.rtol:g})", rows, environment("cpu"), config, figures)
+        report.write(out)
+        if use_wandb:
+            report.log_to_wandb(out)
+        return report

@@ -49,7 +49,7 @@ class LatestCheckpoint(pl.Callback):
         checkpoint = trainer.checkpoint_callback
         if checkpoint is None or checkpoint.dirpath is None or trainer.sanity_checking or trainer.fast_dev_run:
             return
-        trainer.save_checkpoint(Path(checkpoint.dirpath) / "last.ckpt")
+        trainer.save_checkpoint(Path(checkpoint.dirpath) / "last.ckpt", weights_only=False)  # full state: resumable
 
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if trainer.state.fn == "fit":

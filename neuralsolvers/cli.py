@@ -57,10 +57,10 @@ def generate_parser() -> ArgumentParser:
 
 def list_generators() -> str:
     """Every generator with the first line of its description."""
-    import neuralsolvers.data_gen  # noqa: F401  (defines the built-in generators)
-    from neuralsolvers.data_gen.base import Generator
+    import neuralsolvers.data_gen
+    from neuralsolvers.data_gen.base import generator_classes
 
-    generators = sorted(_subclasses(Generator), key=lambda c: c.name)
+    generators = sorted(generator_classes(), key=lambda c: c.name)
     width = max(len(cls.name) for cls in generators)
     lines = []
     for cls in generators:
@@ -69,15 +69,6 @@ def list_generators() -> str:
         path = f"neuralsolvers.data_gen.{cls.__qualname__}" if exported else f"{cls.__module__}.{cls.__qualname__}"
         lines.append(f"{cls.name:<{width}}  {path}: {summary}")
     return "\n".join(lines)
-
-
-def _subclasses(cls: type) -> list[type]:
-    found = []
-    for sub in cls.__subclasses__():
-        if hasattr(sub, "name"):
-            found.append(sub)
-        found += _subclasses(sub)
-    return found
 
 
 def run_generate(args: Sequence[str]) -> None:

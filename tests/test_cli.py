@@ -1,5 +1,6 @@
 """The real ``neuralsolvers`` command, run in-process on tiny data in a temporary directory."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -97,6 +98,10 @@ def test_generate_fit_evaluate_end_to_end(tiny_data, capsys):
     results = tiny_data / "results/deeponet_antiderivative"
     assert (results / "results.json").is_file() and (results / "results.md").is_file()
     assert "rel_l2_mean" in (results / "results.md").read_text()
+    rows = json.loads((results / "results.json").read_text())["rows"]
+    # the generator's reference (quadrature of 4 fresh samples) timed beside the network, training charged
+    assert all(row["reference_ms_per_sample"] > 0 and row["speedup"] > 0 and row["training_device_h"] > 0 for row in rows)
+    assert all(row["break_even_samples"] == "never" or float(row["break_even_samples"]) > 0 for row in rows)
     net = neuralsolvers.load(best)
     assert not net.training
     assert net(torch.zeros(2, 100), torch.linspace(0, 1, 7)[:, None]).shape == (2, 7)

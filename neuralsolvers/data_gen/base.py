@@ -10,7 +10,7 @@ import numpy as np
 
 from neuralsolvers.errors import DatasetError
 
-__all__ = ["Generator"]
+__all__ = ["Generator", "generator_classes", "rebuild_generator"]
 
 
 class Generator(ABC):
@@ -56,3 +56,26 @@ class Generator(ABC):
     def __repr__(self) -> str:
         args = ", ".join(f"{key}={value!r}" for key, value in self.get_params().items())
         return f"{type(self).__name__}({args})"
+
+
+def generator_classes() -> list[type[Generator]]:
+    """Every defined generator class with a ``name`` (subclasses of subclasses included)."""
+    import neuralsolvers.data_gen  # noqa: F401  (defines the built-in generators)
+
+    def below(cls: type) -> list[type]:
+        found = []
+        for sub in cls.__subclasses__():
+            if hasattr(sub, "name"):
+                found.append(sub)
+            found += below(sub)
+        return found
+
+    return below(Generator)
+
+
+def rebuild_generator(name: str, parameters: dict[str, Any]) -> Generator:
+    """The generator ``name`` with the ``parameters`` a dataset's metadata recorded."""
+    for cls in generator_classes():
+        if cls.name == name:
+            return cls(**parameters)
+    raise DatasetError(f"no generator named {name!r}")

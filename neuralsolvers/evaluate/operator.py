@@ -1,4 +1,10 @@
-"""Evaluate a trained neural operator on held-out datasets (in and out of distribution)."""
+"""Evaluate a trained neural operator on held-out datasets (in and out of distribution), against the
+generator's own reference solver: error, time per sample of both, and the training cost's break-even.
+
+The reference time is that of the dataset's generator, rebuilt from the dataset's metadata, making
+``reference_samples`` new samples (input sampling included; for the PDE generators the solves
+dominate). The network's time is batched inference on the device, synchronized.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from neuralsolvers.checkpoints import load
+from neuralsolvers.checkpoints import break_even, load, training_time
+from neuralsolvers.data_gen.base import rebuild_generator
 from neuralsolvers.data_gen.store import ShardedDataset
 from neuralsolvers.evaluate.base import Evaluation
 from neuralsolvers.evaluate.report import Report, environment
@@ -30,6 +37,7 @@ class OperatorEvaluation(Evaluation):
         batch_size: samples per forward pass.
         num_plot: samples drawn in each dataset's figure.
         device: ``cpu``, ``cuda`` or ``auto``.
+        reference_samples: samples the generator makes to time its reference solver (0: skip).
     """
 
     def __init__(
@@ -42,6 +50,7 @@ class OperatorEvaluation(Evaluation):
         batch_size: int = 1000,
         num_plot: int = 4,
         device: str = "auto",
+        reference_samples: int = 4,
     ):
         self.checkpoint = checkpoint
         self.datasets = datasets
@@ -49,6 +58,16 @@ class OperatorEvaluation(Evaluation):
         self.batch_size = batch_size
         self.num_plot = num_plot
         self.device = device
+        self.reference_samples = reference_samples
+
+    def _reference_ms(self, dataset: ShardedDataset) -> float | None:
+        """Milliseconds per sample of the dataset's generator (its reference solver), or None."""
+        if self.reference_samples < 1:
+            return None
+        generator = rebuild_generator(dataset.metadata["generator"], dataset.metadata["parameters"])
+        start = time.perf_counter()
+        generator.generate(self.reference_samples, np.random.default_rng(0))
+        return 1e3 * (time.perf_counter() - start) / self.reference_samples
 
     def _device(self) -> torch.device:
         if self.device == "auto":
@@ -68,6 +87,7 @@ class OperatorEvaluation(Evaluation):
     def run(self, out: str | Path, use_wandb: bool = True) -> Report:
         device = self._device()
         model = load(self.checkpoint, map_location=device)
+        clock = training_time(self.checkpoint)
         rows, figures, parameters = [], {}, {}
         for name, directory in self.datasets.items():
             dataset = ShardedDataset(directory)
@@ -78,8 +98,11 @@ class OperatorEvaluation(Evaluation):
             points = None
             if self.points_key is not None:
                 points = torch.as_tensor(dataset.shared[self.points_key], dtype=torch.float32, device=device)
+            self._predict(model, inputs[:1], points)  # warm-up
             predictions, seconds = self._predict(model, inputs, points)
             errors = relative_l2(predictions, targets).cpu().numpy()
+            inference_ms, reference_ms = 1e3 * seconds / len(errors), self._reference_ms(dataset)
+            samples = break_even(clock["seconds"], inference_ms / 1e3, reference_ms / 1e3) if clock and reference_ms else None
             rows.append(
                 {
                     "dataset": name,
@@ -87,7 +110,11 @@ class OperatorEvaluation(Evaluation):
                     "rel_l2_mean": float(errors.mean()),
                     "rel_l2_median": float(np.median(errors)),
                     "rel_l2_max": float(errors.max()),
-                    "inference_ms_per_sample": 1e3 * seconds / len(errors),
+                    "inference_ms_per_sample": inference_ms,
+                    "reference_ms_per_sample": reference_ms,
+                    "speedup": reference_ms / inference_ms if reference_ms else None,
+                    "training_device_h": clock["seconds"] * clock["num_devices"] / 3600 if clock else None,
+                    "break_even_samples": ("never" if samples is None else f"{samples:.3g}") if clock and reference_ms else None,
                 }
             )
             n = min(self.num_plot, len(errors))
@@ -99,6 +126,7 @@ class OperatorEvaluation(Evaluation):
             )
         config = {
             "checkpoint": str(self.checkpoint),
+            "training_time": clock,
             "datasets": {name: {"path": path, **parameters[name]} for name, path in self.datasets.items()},
         }
         report = Report(f"{type(model).__name__}: {Path(self.checkpoint).name}", rows, environment(device), config, figures)

@@ -296,3 +296,15 @@ def test_evaluate_runs_missing_prerequisites_first(workdir, capsys):
     config.write_text(yaml.safe_dump(bad))
     assert main(["evaluate", "--config", str(config), "--wandb=false"]) == 1
     assert "not a generate/fit/validate/test command" in capsys.readouterr().err
+
+
+def test_pinn_evaluation_config_runs(tiny_data, capsys):
+    """The committed PINN evaluation against the (tiny) Klein–Gordon reference, untrained networks."""
+    from neuralsolvers.models import PINNNet
+
+    config = CONFIGS / "eval/pinn_klein_gordon.yaml"
+    _fresh_checkpoints(config, lambda _: PINNNet(in_features=2, out_features=1, hidden=8, layers=2))
+    capsys.readouterr()
+    assert main(["evaluate", "--config", str(config), "--wandb=false", "--task.init_args.repeats=1"]) == 0
+    table = capsys.readouterr().out
+    assert "| M1 plain MLP |" in table and "reference_solver_s" in table and "is missing" not in table

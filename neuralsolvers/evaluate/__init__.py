@@ -6,9 +6,10 @@ from neuralsolvers.evaluate.hidden_terms import HiddenTermDiscovery
 from neuralsolvers.evaluate.inverse_problems import InverseProblemEvaluation
 from neuralsolvers.evaluate.neural_solvers import NeuralOperatorSolverEvaluation
 from neuralsolvers.evaluate.operator import OperatorEvaluation
+from neuralsolvers.evaluate.pinn import PINNEvaluation
 from neuralsolvers.evaluate.preconditioner import PreconditionerEvaluation
 from neuralsolvers.evaluate.proximal_toy import ProximalToyEvaluation
 from neuralsolvers.evaluate.relaxation import RelaxationEvaluation
 from neuralsolvers.evaluate.report import Report
 
-__all__ = ["Evaluation", "GraphEvaluation", "HiddenTermDiscovery", "InverseProblemEvaluation", "NeuralOperatorSolverEvaluation", "OperatorEvaluation", "PreconditionerEvaluation", "ProximalToyEvaluation", "RelaxationEvaluation", "Report"]
+__all__ = ["Evaluation", "GraphEvaluation", "HiddenTermDiscovery", "InverseProblemEvaluation", "NeuralOperatorSolverEvaluation", "OperatorEvaluation", "PINNEvaluation", "PreconditionerEvaluation", "ProximalToyEvaluation", "RelaxationEvaluation", "Report"]

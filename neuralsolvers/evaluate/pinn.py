@@ -1,0 +1,101 @@
+"""Physics-informed networks against the generator's reference solver: error, time, training cost.
+
+A PINN is trained for one instance, so the verdict users need is not a per-solve break-even but
+"what did the network cost against simply solving the problem": per checkpoint the relative L2 and
+largest error on the reference grid, the network's evaluation time on that grid, the time of the
+reference itself (the dataset's generator, rebuilt from the metadata, making it again), and the
+training time of the run with its ratio to the reference solve.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from neuralsolvers.checkpoints import load, training_time
+from neuralsolvers.data_gen.base import rebuild_generator
+from neuralsolvers.data_gen.store import ShardedDataset
+from neuralsolvers.errors import ConfigError
+from neuralsolvers.evaluate.base import Evaluation
+from neuralsolvers.evaluate.report import Report, environment
+from neuralsolvers.plotting import plot_predictions
+
+__all__ = ["PINNEvaluation"]
+
+
+class PINNEvaluation(Evaluation):
+    """Coordinate networks ``u(points)`` against a reference solution and its solver.
+
+    Args:
+        checkpoints: name → checkpoint of a coordinate network (``PINNNet``, modified MLP) trained by
+            ``neuralsolvers fit --config configs/pinn_<problem>.yaml``.
+        reference: the reference split (``neuralsolvers generate --config configs/data/<problem>_reference.yaml``).
+        field: the reference array compared with the network.
+        repeats: timed evaluations of the network and of the reference solver (the median is reported).
+    """
+
+    def __init__(self, checkpoints: dict[str, str], reference: str, field: str = "u", repeats: int = 3):
+        if not checkpoints:
+            raise ConfigError("give at least one checkpoint")
+        if repeats < 1:
+            raise ConfigError("repeats must be at least 1")
+        self.checkpoints, self.reference, self.field, self.repeats = dict(checkpoints), reference, field, repeats
+
+    def _reference_seconds(self, dataset: ShardedDataset) -> float:
+        generator = rebuild_generator(dataset.metadata["generator"], dataset.metadata["parameters"])
+        times = []
+        for _ in range(self.repeats):
+            start = time.perf_counter()
+            generator.generate(1, np.random.default_rng(0))
+            times.append(time.perf_counter() - start)
+        return float(np.median(times))
+
+    @torch.no_grad()
+    def _predict(self, model: torch.nn.Module, points: torch.Tensor, name: str) -> tuple[torch.Tensor, float]:
+        model(points[:2])  # warm-up
+        times, prediction = [], None
+        for _ in range(self.repeats):
+            start = time.perf_counter()
+            prediction = model(points)
+            times.append(time.perf_counter() - start)
+        if not isinstance(prediction, torch.Tensor) or prediction.shape[0] != len(points):
+            raise ConfigError(f"{name}: not a coordinate network u(points) (got {type(prediction).__name__})")
+        return prediction, float(np.median(times))
+
+    def run(self, out: str | Path, use_wandb: bool = True) -> Report:
+        dataset = ShardedDataset(self.reference)
+        points = torch.as_tensor(dataset.shared["points"], dtype=torch.float32)
+        field = dataset.load([self.field])[self.field][0]
+        exact = torch.as_tensor(field.reshape(len(points), -1), dtype=torch.float32)
+        reference_s = self._reference_seconds(dataset)
+        rows, figures = [], {}
+        for name, path in self.checkpoints.items():
+            model = load(path)
+            prediction, seconds = self._predict(model, points, name)
+            prediction = prediction.reshape(exact.shape)
+            error = prediction - exact
+            clock = training_time(path)
+            rows.append({
+                "network": name,
+                "rel_l2": float(torch.linalg.vector_norm(error) / torch.linalg.vector_norm(exact)),
+                "max_abs_error": float(error.abs().max()),
+                "network_s": seconds,
+                "reference_solver_s": reference_s,
+                "training_s": clock["seconds"] if clock else None,
+                "training_over_reference": clock["seconds"] / reference_s if clock else None,
+            })  # fmt: skip
+            print(rows[-1], flush=True)
+            shape = field.shape[: field.ndim - (exact.shape[1] > 1)]
+            figures[f"solution_{name}".replace(" ", "_")] = plot_predictions(
+                exact[:, 0].reshape(1, *shape).numpy(), prediction[:, 0].reshape(1, *shape).numpy(), None, title=f"{name} against the reference"
+            )
+        config = {"checkpoints": self.checkpoints, "reference": self.reference, "generator": dataset.metadata["generator"],
+                  "parameters": dataset.metadata["parameters"], "points": len(points)}  # fmt: skip
+        report = Report(f"PINNs against the {dataset.metadata['generator']} reference", rows, environment("cpu"), config, figures)
+        report.write(out)
+        if use_wandb:
+            report.log_to_wandb(out)
+        return report

@@ -16,7 +16,7 @@ from torch import nn
 from neuralsolvers.errors import CheckpointError
 from neuralsolvers.models.registry import build_model
 
-__all__ = ["break_even", "load", "model_from_checkpoint", "read_checkpoint", "training_time"]
+__all__ = ["break_even", "device_hours", "load", "model_from_checkpoint", "read_checkpoint", "training_time"]
 
 
 def read_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict:
@@ -63,6 +63,11 @@ def training_time(path: str | Path) -> dict | None:
     """``{"seconds", "device", "num_devices", "steps"}`` of the run that wrote the checkpoint (the
     :class:`~neuralsolvers.train.callbacks.TrainingClock`), or None for a checkpoint without it."""
     return read_checkpoint(path).get("training_time")
+
+
+def device_hours(clock: dict | None) -> float | None:
+    """Device-hours of a :func:`training_time` record (seconds × devices / 3600); None without one."""
+    return None if clock is None else clock["seconds"] * clock["num_devices"] / 3600
 
 
 def break_even(training_seconds: float, learned_seconds: float, classical_seconds: float) -> float | None:

@@ -21,7 +21,7 @@ import torch
 from matplotlib.figure import Figure
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from neuralsolvers.checkpoints import load
+from neuralsolvers.checkpoints import device_hours, load, training_time
 from neuralsolvers.data_gen.imaging import ImagePatches
 from neuralsolvers.data_gen.store import ShardedDataset
 from neuralsolvers.evaluate.base import Evaluation
@@ -131,7 +131,7 @@ class InverseProblemEvaluation(Evaluation):
         baseline_psnr, baseline_ssim = _scores(start, clean[test])
         rows.append({"prior": "none (Aᵀy)", "setting": "–", "PSNR": float(baseline_psnr.mean()), "PSNR_std": float(baseline_psnr.std()),
                      "SSIM": float(baseline_ssim.mean()), "iterations_median": 0, "iterations_max": 0, "converged": "–",
-                     "last_change_max": None, "s_per_image": 0.0})  # fmt: skip
+                     "last_change_max": None, "s_per_image": 0.0, "training_device_h": None})  # fmt: skip
         for name, (prox, setting) in priors.items():
             result = self._solve(prox, measured[test])
             psnr, ssim = _scores(result.x, clean[test])
@@ -141,6 +141,7 @@ class InverseProblemEvaluation(Evaluation):
                 "SSIM": float(ssim.mean()), "iterations_median": median(result.iterations.tolist()),
                 "iterations_max": int(result.iterations.max()), "converged": f"{int(result.converged.sum())}/{len(psnr)}",
                 "last_change_max": float(last.max()), "s_per_image": result.time / len(psnr),
+                "training_device_h": device_hours(training_time(self.checkpoints[name])) if name in self.checkpoints else None,
             })
             shown[name] = (result.x[:2].clamp(0, 1).numpy(), psnr[:2])
             print(rows[-1], flush=True)

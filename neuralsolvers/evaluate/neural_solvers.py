@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from neuralsolvers.checkpoints import break_even, load, training_time
+from neuralsolvers.checkpoints import break_even, device_hours, load, training_time
 from neuralsolvers.data_gen import Darcy2D
 from neuralsolvers.data_gen.darcy import darcy_operator
 from neuralsolvers.errors import ConfigError
@@ -145,7 +145,7 @@ class NeuralOperatorSolverEvaluation(Evaluation):
                     "size": f"{size}²", "method": name, "converged": run.converged, "iterations": run.iterations,
                     "setup_s": run.setup_s, "solve_s": run.solve_s, "true_residual": run.true_residual, "peak_MiB": run.peak_bytes / 2**20,
                     "fell_back": run.fallback if learned and self.fallback else None,
-                    "training_device_h": clock["seconds"] * clock["num_devices"] / 3600 if learned and clock else None,
+                    "training_device_h": device_hours(clock) if learned else None,
                     "break_even_solves": ("never" if solves is None else f"{solves:.3g}") if learned and clock else None,
                 })  # fmt: skip
                 print(rows[-1], flush=True)

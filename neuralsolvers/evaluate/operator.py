@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from neuralsolvers.checkpoints import break_even, load, training_time
+from neuralsolvers.checkpoints import break_even, device_hours, load, training_time
 from neuralsolvers.data_gen.base import rebuild_generator
 from neuralsolvers.data_gen.store import ShardedDataset
 from neuralsolvers.evaluate.base import Evaluation
@@ -113,7 +113,7 @@ class OperatorEvaluation(Evaluation):
                     "inference_ms_per_sample": inference_ms,
                     "reference_ms_per_sample": reference_ms,
                     "speedup": reference_ms / inference_ms if reference_ms else None,
-                    "training_device_h": clock["seconds"] * clock["num_devices"] / 3600 if clock else None,
+                    "training_device_h": device_hours(clock),
                     "break_even_samples": ("never" if samples is None else f"{samples:.3g}") if clock and reference_ms else None,
                 }
             )

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-from neuralsolvers.checkpoints import break_even, load, training_time
+from neuralsolvers.checkpoints import break_even, device_hours, load, training_time
 from neuralsolvers.data_gen.poisson import PoissonSystem, load_systems
 from neuralsolvers.evaluate.base import Evaluation
 from neuralsolvers.evaluate.report import Report, environment
@@ -102,7 +102,7 @@ class PreconditionerEvaluation(Evaluation):
         classical = [row["total_s"] for row, method in zip(rows, self.methods, strict=True) if method not in LEARNED]
         for row, method in zip(rows, self.methods, strict=True):
             learned = method in LEARNED and clock is not None
-            row["training_device_h"] = clock["seconds"] * clock["num_devices"] / 3600 if learned else None
+            row["training_device_h"] = device_hours(clock) if learned else None
             solves = break_even(clock["seconds"], row["total_s"], min(classical)) if learned and classical else None
             row["break_even_solves"] = ("never" if solves is None else f"{solves:.3g}") if learned and classical else None
 

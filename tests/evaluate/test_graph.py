@@ -52,6 +52,7 @@ def test_pore_networks_against_the_direct_solve(data, tmp_path):
     record = json.loads((tmp_path / "results.json").read_text())
     assert record["config"]["problem"] == "pore_network" and (tmp_path / "errors.png").is_file()
     assert "| small | exact |" in (tmp_path / "results.md").read_text()
+    assert "break_even_graphs" in (tmp_path / "results.md").read_text() and rows["small", "CGS"]["training_device_h"] is None
 
 
 def test_value_iteration_policy_and_sweeps(data, tmp_path):

@@ -217,5 +217,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {_one_line(error)}", file=sys.stderr)
         return 1
     except SystemExit as exit_:
+        if type(exit_).__name__ == "SIGTERMException":  # Lightning's, raised at the next step after SIGTERM
+            print(f"error: neuralsolvers {command}: stopped by SIGTERM; the state at that step is in last.ckpt beside "
+                  "the checkpoints: resume with --ckpt_path last", file=sys.stderr)  # fmt: skip
+            return 143
         return exit_.code if isinstance(exit_.code, int) else 1
     return 0

@@ -13,6 +13,7 @@ import pytorch_lightning as pl
 import torch
 from matplotlib.figure import Figure
 from pytorch_lightning.callbacks import LearningRateMonitor
+from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from neuralsolvers.errors import NeuralSolversError
 from neuralsolvers.plotting import plot_predictions
@@ -41,8 +42,9 @@ class NonFiniteLossStop(pl.Callback):
 
 
 class LatestCheckpoint(pl.Callback):
-    """``last.ckpt`` beside the best checkpoint after every validation and at the end of training: the
-    latest state, to resume from (``--ckpt_path last``) and to evaluate. Lightning ≥ 2.6 rewrites its
+    """``last.ckpt`` beside the best checkpoint after every validation, at the end of training and when
+    the run is stopped by SIGTERM or Ctrl-C: the latest state, to resume from (``--ckpt_path last``) and
+    to evaluate. Lightning ≥ 2.6 rewrites its
     own ``last.ckpt`` only when the monitored metric improves, which leaves it equal to the best one."""
 
     def _save(self, trainer: pl.Trainer) -> None:
@@ -53,6 +55,12 @@ class LatestCheckpoint(pl.Callback):
 
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if trainer.state.fn == "fit":
+            self._save(trainer)
+
+    def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
+        """Killed politely (SIGTERM from a scheduler, Ctrl-C): keep the exact state, mid-epoch included.
+        Other exceptions (a diverged loss) leave the last good ``last.ckpt`` alone."""
+        if isinstance(exception, SIGTERMException | KeyboardInterrupt) and trainer.state.fn == "fit":
             self._save(trainer)
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:

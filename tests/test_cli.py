@@ -331,3 +331,17 @@ def test_same_config_and_seed_give_the_same_data_and_the_same_training_on_cpu(wo
         weights.append(read_checkpoint(workdir / f"checkpoints/{run}/last.ckpt")["state_dict"])
     assert weights[0].keys() == weights[1].keys()
     assert all(torch.equal(weights[0][key], weights[1][key]) for key in weights[0])
+
+
+def test_resumed_fit_continues_the_same_wandb_run(workdir, monkeypatch):
+    """Offline W&B: the resumed fit writes to the run id stored in the checkpoint (``wandb sync`` then
+    continues one run) instead of starting a second run."""
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    splits = "[{name: train, num_samples: 40, seed: 0}, {name: test, num_samples: 8, seed: 1}]"
+    assert main(["generate", "--config", str(CONFIGS / "data/antiderivative.yaml"), "--splits", splits]) == 0
+    fit = ["fit", "--config", str(CONFIGS / "deeponet_antiderivative.yaml"), "--data.init_args.batch_size=8", "--trainer.enable_progress_bar=false"]
+    assert main([*fit, "--trainer.max_steps=5"]) == 0
+    run_id = read_checkpoint(workdir / "checkpoints/deeponet_antiderivative/last.ckpt")["wandb_run_id"]
+    assert main([*fit, "--trainer.max_steps=10", "--ckpt_path=last"]) == 0
+    runs = sorted(path.name for path in (workdir / "runs/wandb").glob("offline-run-*"))
+    assert len(runs) == 2 and all(name.endswith(f"-{run_id}") for name in runs)

@@ -24,7 +24,7 @@ from neuralsolvers.train.callbacks import (
     PredictionFigure,
     TrainingClock,
 )
-from neuralsolvers.train.tracking import SaveRunConfig
+from neuralsolvers.train.tracking import SaveRunConfig, WandbRunId, resumed_run_id
 
 __all__ = ["NeuralSolversCLI", "TRAINER_DEFAULTS"]
 
@@ -60,13 +60,24 @@ class NeuralSolversCLI(LightningCLI):
             subclass_mode_model=True,
             subclass_mode_data=True,
             save_config_callback=SaveRunConfig,
-            trainer_defaults={**TRAINER_DEFAULTS, "callbacks": [NonFiniteLossStop(), LearningRateLog(), LatestCheckpoint(), TrainingClock()]},
+            trainer_defaults={**TRAINER_DEFAULTS, "callbacks": [NonFiniteLossStop(), LearningRateLog(), LatestCheckpoint(), TrainingClock(), WandbRunId()]},
             seed_everything_default=0,
             parser_kwargs={**STRICT_PARSER, **{command: STRICT_PARSER for command in self.subcommands()}},
             auto_configure_optimizers=False,
             args=args,
             run=run,
         )
+
+    def before_instantiate_classes(self) -> None:
+        """A fit resumed from a checkpoint written with W&B continues that W&B run (same id, resumed)."""
+        if self.subcommand != "fit":
+            return
+        config = self.config["fit"]
+        logger = config["trainer"]["logger"]
+        run_id = resumed_run_id(config.get("ckpt_path"), config["checkpoint"]["dirpath"])
+        if run_id and getattr(logger, "class_path", "").endswith("WandbLogger"):
+            logger.init_args["id"] = run_id
+            logger.init_args["resume"] = "allow"
 
     def instantiate_classes(self) -> None:
         """Build model, data and trainer; a constructor's rejection becomes a ``ConfigError``."""

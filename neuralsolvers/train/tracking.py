@@ -1,4 +1,5 @@
-"""Weights & Biases set-up: offline by default, one directory per run, the resolved config logged."""
+"""Weights & Biases set-up: offline by default, one directory per run, the resolved config logged, and
+the same W&B run continued when a fit resumes from a checkpoint."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ import yaml
 from pytorch_lightning.cli import SaveConfigCallback
 from pytorch_lightning.loggers import WandbLogger
 
-__all__ = ["SaveRunConfig", "run_directory"]
+__all__ = ["WANDB_RUN_KEY", "SaveRunConfig", "WandbRunId", "resumed_run_id", "run_directory"]
+
+WANDB_RUN_KEY = "wandb_run_id"
 
 
 def run_directory(trainer: pl.Trainer) -> Path:
@@ -43,3 +46,24 @@ class SaveRunConfig(SaveConfigCallback):
         config: dict[str, Any] = yaml.safe_load(self.parser.dump(self.config, skip_none=False))
         for logger in trainer.loggers:
             logger.log_hyperparams({"config": config})
+
+
+class WandbRunId(pl.Callback):
+    """Writes the W&B run's id into every checkpoint (``checkpoint["wandb_run_id"]``), so that a fit
+    resumed from it continues that run instead of starting a second one (see :func:`resumed_run_id`)."""
+
+    def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict[str, Any]) -> None:
+        for logger in trainer.loggers:
+            if isinstance(logger, WandbLogger):
+                checkpoint[WANDB_RUN_KEY] = logger.experiment.id
+
+
+def resumed_run_id(ckpt_path: str | None, dirpath: str | None) -> str | None:
+    """The W&B run id stored in the checkpoint a fit resumes from (``last`` means ``<dirpath>/last.ckpt``),
+    or None (no checkpoint, none there yet, or one written without W&B)."""
+    from neuralsolvers.checkpoints import read_checkpoint
+
+    if ckpt_path is None:
+        return None
+    path = Path(dirpath or ".") / "last.ckpt" if ckpt_path == "last" else Path(ckpt_path)
+    return read_checkpoint(path).get(WANDB_RUN_KEY) if path.is_file() else None

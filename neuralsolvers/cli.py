@@ -8,6 +8,7 @@ missing file or bad data ends with one ``error:`` line naming it and a non-zero 
 
 from __future__ import annotations
 
+import pickle
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -215,6 +216,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except (NeuralSolversError, FileNotFoundError) as error:
         print(f"error: {_one_line(error)}", file=sys.stderr)
+        return 1
+    except pickle.UnpicklingError:  # --ckpt_path holding objects beyond tensors and plain data
+        print(f"error: neuralsolvers {command}: checkpoint refused, it holds objects beyond tensors and plain data "
+              "(loading it would run code from the file). Only if you trust its source: load it with "
+              "torch.load(path, weights_only=False) yourself and save the plain state dicts", file=sys.stderr)  # fmt: skip
         return 1
     except SystemExit as exit_:
         if type(exit_).__name__ == "SIGTERMException":  # Lightning's, raised at the next step after SIGTERM

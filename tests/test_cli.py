@@ -345,3 +345,21 @@ def test_resumed_fit_continues_the_same_wandb_run(workdir, monkeypatch):
     assert main([*fit, "--trainer.max_steps=10", "--ckpt_path=last"]) == 0
     runs = sorted(path.name for path in (workdir / "runs/wandb").glob("offline-run-*"))
     assert len(runs) == 2 and all(name.endswith(f"-{run_id}") for name in runs)
+
+
+def test_a_checkpoint_that_needs_unpickling_is_refused(workdir, capsys):
+    """``--ckpt_path`` never runs code from a file: a checkpoint holding an arbitrary Python object is
+    refused with one line and exit 1."""
+    import fractions
+
+    splits = "[{name: train, num_samples: 20, seed: 0}, {name: test, num_samples: 8, seed: 1}]"
+    assert main(["generate", "--config", str(CONFIGS / "data/antiderivative.yaml"), "--splits", splits]) == 0
+    fit = ["fit", "--config", str(CONFIGS / "deeponet_antiderivative.yaml"), "--data.init_args.batch_size=8", "--trainer.max_steps=2"]
+    assert main(fit) == 0
+    checkpoint = torch.load(workdir / "checkpoints/deeponet_antiderivative/last.ckpt", weights_only=False)
+    torch.save({**checkpoint, "extra": fractions.Fraction(1, 3)}, workdir / "foreign.ckpt")
+    capsys.readouterr()
+    for command in ("fit", "validate"):
+        assert main([command, *fit[1:], "--ckpt_path=foreign.ckpt"]) == 1
+        err = capsys.readouterr().err
+        assert "checkpoint refused, it holds objects beyond tensors and plain data" in err and "Traceback" not in err

@@ -69,10 +69,13 @@ class NeuralSolversCLI(LightningCLI):
         )
 
     def before_instantiate_classes(self) -> None:
-        """A fit resumed from a checkpoint written with W&B continues that W&B run (same id, resumed)."""
+        """``--ckpt_path`` loads tensors and plain data only (``weights_only`` unless set explicitly);
+        a fit resumed from a checkpoint written with W&B continues that W&B run (same id, resumed)."""
+        config = self.config[self.subcommand]
+        if "weights_only" in config and config.get("weights_only") is None:
+            config["weights_only"] = True
         if self.subcommand != "fit":
             return
-        config = self.config["fit"]
         logger = config["trainer"]["logger"]
         run_id = resumed_run_id(config.get("ckpt_path"), config["checkpoint"]["dirpath"])
         if run_id and getattr(logger, "class_path", "").endswith("WandbLogger"):

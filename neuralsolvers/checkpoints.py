@@ -16,7 +16,7 @@ from torch import nn
 from neuralsolvers.errors import CheckpointError
 from neuralsolvers.models.registry import build_model
 
-__all__ = ["break_even", "device_hours", "load", "model_from_checkpoint", "read_checkpoint", "training_time"]
+__all__ = ["break_even", "break_even_cell", "device_hours", "load", "model_from_checkpoint", "read_checkpoint", "training_time"]
 
 
 def read_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict:
@@ -75,3 +75,12 @@ def break_even(training_seconds: float, learned_seconds: float, classical_second
     None when the learned method is not faster (it never pays)."""
     saving = classical_seconds - learned_seconds
     return training_seconds / saving if saving > 0 else None
+
+
+def break_even_cell(clock: dict | None, learned_seconds: float, classical_seconds: float | None) -> str | None:
+    """:func:`break_even` for a table: None without a training record or a classical time, ``never``
+    when the learned method is not faster, else the number of solves (3 digits)."""
+    if clock is None or classical_seconds is None:
+        return None
+    solves = break_even(clock["seconds"], learned_seconds, classical_seconds)
+    return "never" if solves is None else f"{solves:.3g}"

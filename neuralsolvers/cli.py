@@ -156,7 +156,7 @@ def run_evaluate(args: Sequence[str]) -> None:
     parser = evaluate_parser()
     namespace = parser.parse_args(list(args))
     run_prerequisites([Prerequisite(**vars(item)) if not isinstance(item, Prerequisite) else item for item in namespace.requires])
-    config = _instantiate(parser, args)
+    config = _instantiate(parser, namespace)
     report = config.task.run(config.out, use_wandb=config.wandb)
     print(report.markdown)
     print(f"results written to {config.out}")
@@ -177,9 +177,10 @@ def run_lightning(args: Sequence[str]) -> None:
             wandb.finish()
 
 
-def _instantiate(parser: ArgumentParser, args: Sequence[str]) -> Any:
-    """Parse ``args`` and build the classes; a constructor's rejection becomes a ``ConfigError``."""
-    namespace = parser.parse_args(list(args))
+def _instantiate(parser: ArgumentParser, args: Sequence[str] | Any) -> Any:
+    """Parse ``args`` (or take an already parsed namespace) and build the classes; a constructor's
+    rejection becomes a ``ConfigError``."""
+    namespace = parser.parse_args(list(args)) if isinstance(args, Sequence) else args
     try:
         return parser.instantiate(namespace)
     except (ValueError, TypeError) as error:

@@ -25,7 +25,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter
 from torch_geometric.data import Batch
 
-from neuralsolvers.checkpoints import break_even, device_hours, load, training_time
+from neuralsolvers.checkpoints import break_even_cell, device_hours, load, training_time
 from neuralsolvers.data_gen.graph_problems import bellman_q, greedy_policy, pore_pressures
 from neuralsolvers.data_gen.graphs import load_graphs
 from neuralsolvers.data_gen.store import ShardedDataset
@@ -148,6 +148,7 @@ class GraphEvaluation(Evaluation):
         self.problem, self.discount = self._problem()
         models = {name: load(path, map_location=self.device).eval() for name, path in self.checkpoints.items()}
         methods = {EXACT: self._exact} | {name: self._network(model) for name, model in models.items()}
+        clocks = {name: training_time(path) for name, path in self.checkpoints.items()}
         rows, first_mse, sizes, largest = [], {}, {}, {}
         for label, path in self.test_sets.items():
             batches = self._batches(path)  # float64 for the exact solvers and the metrics
@@ -168,11 +169,9 @@ class GraphEvaluation(Evaluation):
                     "parameters": sum(p.numel() for p in models[name].parameters()) if name in models else 0,
                 })
                 # training cost, and the graphs after which it pays against the exact solver (listed first)
-                clock = training_time(self.checkpoints[name]) if name != EXACT else None
-                exact_s = next(row["ms_per_graph"] for row in rows if row["set"] == label and row["method"] == EXACT) / 1e3
-                graphs_to_pay = break_even(clock["seconds"], rows[-1]["ms_per_graph"] / 1e3, exact_s) if clock else None
-                rows[-1]["training_device_h"] = device_hours(clock)
-                rows[-1]["break_even_graphs"] = ("never" if graphs_to_pay is None else f"{graphs_to_pay:.3g}") if clock else None
+                exact_ms = next(row["ms_per_graph"] for row in rows if row["set"] == label and row["method"] == EXACT)
+                rows[-1]["training_device_h"] = device_hours(clocks.get(name))
+                rows[-1]["break_even_graphs"] = break_even_cell(clocks.get(name), rows[-1]["ms_per_graph"] / 1e3, exact_ms / 1e3)
                 largest[name] = (result["prediction"].cpu().numpy(), torch.cat([b.y for b in batches]).cpu().numpy())
                 print(rows[-1], flush=True)
         figures = {"errors": error_figure(rows, sizes, largest, "MSE" if self.problem == "pore_network" else "MAPE_%")}

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from neuralsolvers.checkpoints import break_even, device_hours, load, training_time
+from neuralsolvers.checkpoints import break_even_cell, device_hours, load, training_time
 from neuralsolvers.data_gen import Darcy2D
 from neuralsolvers.data_gen.darcy import darcy_operator
 from neuralsolvers.errors import ConfigError
@@ -81,13 +81,20 @@ class NeuralOperatorSolverEvaluation(Evaluation):
         """Per method: learned or not, the set-up, and the solve given what the set-up built."""
         a = Darcy2D(resolution=size + 2, workers=1).coefficients(1, np.random.default_rng(self.seed))[0].astype(np.float64)
         stencil = darcy_operator(a)
-        self.A = stencil.to_scipy().tocsr()
-        self.b = torch.ones(self.A.shape[0], dtype=torch.float64)
-        A, b, rtol, maxiter = self.A, self.b, self.rtol, 20 * size * size
+        A = stencil.to_scipy().tocsr()
+        b = torch.ones(A.shape[0], dtype=torch.float64)
+        rtol, maxiter = self.rtol, 20 * size * size
+
+        def finish(result: SolverResult) -> SolverResult:
+            """A failed learned solve, finished by the fallback PCG when one is configured."""
+            if self.fallback is None or result.converged:
+                return result
+            return with_fallback(result, A, b, FALLBACKS[self.fallback](A), rtol=rtol, maxiter=maxiter, name=self.fallback)
+
         condition = torch.as_tensor(a, dtype=torch.float32)
         field = lambda net, **kw: FieldPreconditioner(net, (size, size), condition=condition, pad=1, **kw)  # noqa: E731
         pcg = lambda M: cg(A, b, rtol=rtol, M=M, maxiter=maxiter)  # noqa: E731
-        flexible = lambda M, cap: fcg(A, b, rtol=rtol, M=M, truncation=5, maxiter=cap)  # noqa: E731
+        flexible = lambda M, cap: finish(fcg(A, b, rtol=rtol, M=M, truncation=5, maxiter=cap))  # noqa: E731
         label = f"{self.sweeps}+{self.sweeps} Jacobi sweeps"
         methods = {
             "Jacobi-PCG": (False, lambda: Jacobi(stencil), pcg),
@@ -101,22 +108,17 @@ class NeuralOperatorSolverEvaluation(Evaluation):
         for smoother in ("jacobi", "redblack"):
             methods[f"hybrid {smoother} + trained network every {self.period}"] = (
                 True, lambda: field(network, normalize=False),
-                lambda M, s=smoother: hybrid(stencil, b, M.apply, rtol=rtol, period=self.period, smoother=s, line_search=True, maxiter=self.cap * self.period),
+                lambda M, s=smoother: finish(hybrid(stencil, b, M.apply, rtol=rtol, period=self.period, smoother=s, line_search=True, maxiter=self.cap * self.period)),
             )  # fmt: skip
         return methods
 
-    def _once(self, learned: bool, setup: Callable[[], Any], solve: Callable[[Any], SolverResult]) -> SolveRun:
+    @staticmethod
+    def _once(setup: Callable[[], Any], solve: Callable[[Any], SolverResult]) -> SolveRun:
+        """One timed set-up and solve, with the peak memory beyond what was held."""
         device = torch.device("cpu")
         with PeakMemory(device) as memory:
             M, setup_s = timed(device, setup)
-
-            def run() -> SolverResult:
-                result = solve(M)
-                if not learned or self.fallback is None or result.converged:
-                    return result
-                return with_fallback(result, self.A, self.b, FALLBACKS[self.fallback](self.A), rtol=self.rtol, maxiter=20 * self.A.shape[0], name=self.fallback)
-
-            result, solve_s = timed(device, run)
+            result, solve_s = timed(device, lambda: solve(M))
         return SolveRun("cg", int(result.iterations), bool(result.converged), setup_s, solve_s, result.residuals.numpy(),
                         float(result.true_residual), memory.bytes, bool(result.fallback))  # fmt: skip
 
@@ -131,22 +133,21 @@ class NeuralOperatorSolverEvaluation(Evaluation):
         rows, figures = [], {}
         for size in self.sizes:
             methods = self.methods(size, network, untrained)
-            first = next(iter(methods.values()))
-            self._once(*first)  # warm-up
+            _, setup, solve = next(iter(methods.values()))
+            self._once(setup, solve)  # warm-up
             runs = {}
             for name, (learned, setup, solve) in methods.items():
-                repeated = sorted((self._once(learned, setup, solve) for _ in range(self.repeats)), key=lambda r: r.setup_s + r.solve_s)
+                repeated = sorted((self._once(setup, solve) for _ in range(self.repeats)), key=lambda r: r.setup_s + r.solve_s)
                 runs[name] = (learned, repeated[len(repeated) // 2])
             fastest = min(run.setup_s + run.solve_s for learned, run in runs.values() if not learned and run.converged)
             for name, (learned, run) in runs.items():
                 total = run.setup_s + run.solve_s
-                solves = break_even(clock["seconds"], total, fastest) if learned and clock else None
                 rows.append({
                     "size": f"{size}²", "method": name, "converged": run.converged, "iterations": run.iterations,
                     "setup_s": run.setup_s, "solve_s": run.solve_s, "true_residual": run.true_residual, "peak_MiB": run.peak_bytes / 2**20,
                     "fell_back": run.fallback if learned and self.fallback else None,
                     "training_device_h": device_hours(clock) if learned else None,
-                    "break_even_solves": ("never" if solves is None else f"{solves:.3g}") if learned and clock else None,
+                    "break_even_solves": break_even_cell(clock, total, fastest) if learned else None,
                 })  # fmt: skip
                 print(rows[-1], flush=True)
             figures[f"residuals_{size}"] = residual_figure({name: run for name, (_, run) in runs.items()}, self.rtol, f"{size}×{size}")

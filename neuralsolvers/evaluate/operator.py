@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from neuralsolvers.checkpoints import break_even, device_hours, load, training_time
+from neuralsolvers.checkpoints import break_even_cell, device_hours, load, training_time
 from neuralsolvers.data_gen.base import rebuild_generator
 from neuralsolvers.data_gen.store import ShardedDataset
 from neuralsolvers.evaluate.base import Evaluation
@@ -102,7 +102,6 @@ class OperatorEvaluation(Evaluation):
             predictions, seconds = self._predict(model, inputs, points)
             errors = relative_l2(predictions, targets).cpu().numpy()
             inference_ms, reference_ms = 1e3 * seconds / len(errors), self._reference_ms(dataset)
-            samples = break_even(clock["seconds"], inference_ms / 1e3, reference_ms / 1e3) if clock and reference_ms else None
             rows.append(
                 {
                     "dataset": name,
@@ -114,7 +113,7 @@ class OperatorEvaluation(Evaluation):
                     "reference_ms_per_sample": reference_ms,
                     "speedup": reference_ms / inference_ms if reference_ms else None,
                     "training_device_h": device_hours(clock),
-                    "break_even_samples": ("never" if samples is None else f"{samples:.3g}") if clock and reference_ms else None,
+                    "break_even_samples": break_even_cell(clock, inference_ms / 1e3, None if reference_ms is None else reference_ms / 1e3),
                 }
             )
             n = min(self.num_plot, len(errors))

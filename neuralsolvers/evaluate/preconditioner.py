@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-from neuralsolvers.checkpoints import break_even, device_hours, load, training_time
+from neuralsolvers.checkpoints import break_even_cell, device_hours, load, training_time
 from neuralsolvers.data_gen.poisson import PoissonSystem, load_systems
 from neuralsolvers.evaluate.base import Evaluation
 from neuralsolvers.evaluate.report import Report, environment
@@ -95,16 +95,14 @@ class PreconditionerEvaluation(Evaluation):
             runs.append(repeated[len(repeated) // 2])
         return runs
 
-    def _training_cost(self, rows: list[dict]) -> None:
+    def _training_cost(self, rows: list[dict], clock: dict | None) -> None:
         """Training device-hours of the checkpoint's run and, per learned row, the solves after which
         it pays for itself against the fastest classical method (set-up and solve counted)."""
-        clock = training_time(self.checkpoint) if self.checkpoint is not None else None
         classical = [row["total_s"] for row, method in zip(rows, self.methods, strict=True) if method not in LEARNED]
         for row, method in zip(rows, self.methods, strict=True):
             learned = method in LEARNED and clock is not None
             row["training_device_h"] = device_hours(clock) if learned else None
-            solves = break_even(clock["seconds"], row["total_s"], min(classical)) if learned and classical else None
-            row["break_even_solves"] = ("never" if solves is None else f"{solves:.3g}") if learned and classical else None
+            row["break_even_solves"] = break_even_cell(clock, row["total_s"], min(classical, default=None)) if learned else None
 
     def run(self, out: str | Path, use_wandb: bool = True) -> Report:
         self.loaded = load_systems(self.systems, self.num_systems, self.device)
@@ -128,12 +126,13 @@ class PreconditionerEvaluation(Evaluation):
                 }
             )
             print(rows[-1], flush=True)
-        self._training_cost(rows)
+        clock = training_time(self.checkpoint) if self.checkpoint is not None else None
+        self._training_cost(rows, clock)
         grid = tuple(self.loaded[0].mask.shape)
         config = {
             "systems": self.systems, "checkpoint": self.checkpoint, "num_systems": len(self.loaded),
             "grid": grid, "rtol": self.rtol, "repeats": self.repeats, "fallback": self.fallback,
-            "training_time": training_time(self.checkpoint) if self.checkpoint is not None else None,
+            "training_time": clock,
         }
         figures = {"residuals": residual_figure(first, self.rtol, "×".join(map(str, grid)))}
         title = f"Preconditioners on {len(self.loaded)} held-out {'×'.join(map(str, grid))} obstacle systems (rtol {self.rtol:g})"

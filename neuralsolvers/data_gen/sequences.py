@@ -15,6 +15,8 @@ of a contextual bandit: mean, min and max of ``a_k``, and the stiffness ``Δt ·
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
@@ -153,9 +155,9 @@ class CrankNicolsonHeat(Generator):
     def dt(self) -> float:
         return self.stop_time / self.num_steps
 
-    @property
+    @cached_property
     def points(self) -> np.ndarray:
-        """Interior points ``(n, 2)`` in the unknowns' order (x index slowest)."""
+        """Interior points ``(n, 2)`` in the unknowns' order (x index slowest); made once, used every step."""
         axis = np.arange(1, self.size) / self.size
         return np.stack(np.meshgrid(axis, axis, indexing="ij"), axis=-1).reshape(-1, 2)
 

@@ -86,11 +86,9 @@ class _GridPolicy(RelaxationPolicy):
             raise ValueError("grid must be a non-empty list of ω in (0, 2)")
         self.rng = np.random.default_rng(seed)
         self.index: int | None = None
-        self.chosen: list[int] = []
 
     def _take(self, index: int) -> float:
         self.index = int(index)
-        self.chosen.append(self.index)
         return float(self.grid[self.index])
 
     def _feedback(self, omega: float, cost: float) -> int:
@@ -131,20 +129,18 @@ class TsallisINF(_GridPolicy):
     def __init__(self, grid: Sequence[float] | None = None, seed: int | np.random.Generator | None = 0):
         super().__init__(grid, seed)
         self.estimates = np.zeros(len(self.grid))  # importance-weighted cumulative (cost − 1)
-        self.costs: list[float] = []
+        self.rounds, self.cost_sum = 0, 0.0
         self.probabilities = np.full(len(self.grid), 1.0 / len(self.grid))
 
     def choose(self, context: float | None = None) -> float:
-        t = len(self.costs) + 1
-        scale = max(np.mean(self.costs) - 1.0, 1e-12) if self.costs else 1.0
-        self.probabilities = tsallis_probabilities(self.estimates / scale, eta=2.0 / np.sqrt(t))
+        scale = max(self.cost_sum / self.rounds - 1.0, 1e-12) if self.rounds else 1.0
+        self.probabilities = tsallis_probabilities(self.estimates / scale, eta=2.0 / np.sqrt(self.rounds + 1))
         return self._take(self.rng.choice(len(self.grid), p=self.probabilities))
 
     def update(self, omega: float, cost: float) -> None:
-        probability = self.probabilities[self.index] if self.index is not None else 1.0
         index = self._feedback(omega, cost)
-        self.costs.append(float(cost))
-        self.estimates[index] += (cost - 1.0) / probability
+        self.rounds, self.cost_sum = self.rounds + 1, self.cost_sum + float(cost)
+        self.estimates[index] += (cost - 1.0) / self.probabilities[index]
 
 
 class BinnedTsallisINF(RelaxationPolicy):

@@ -55,7 +55,10 @@ class PINNEvaluation(Evaluation):
 
     @torch.no_grad()
     def _predict(self, model: torch.nn.Module, points: torch.Tensor, name: str) -> tuple[torch.Tensor, float]:
-        model(points[:2])  # warm-up
+        try:
+            model(points[:2])  # warm-up, and the check that the network takes these points
+        except (RuntimeError, ValueError, TypeError) as error:
+            raise ConfigError(f"{name}: does not take the reference's points {tuple(points.shape)}: {error}") from None
         times, prediction = [], None
         for _ in range(self.repeats):
             start = time.perf_counter()
@@ -67,6 +70,9 @@ class PINNEvaluation(Evaluation):
 
     def run(self, out: str | Path, use_wandb: bool = True) -> Report:
         dataset = ShardedDataset(self.reference)
+        if "points" not in dataset.shared:
+            raise ConfigError(f"{self.reference}: not a reference split (no shared 'points' array); make one with "
+                              "neuralsolvers generate --config configs/data/<problem>_reference.yaml")  # fmt: skip
         points = torch.as_tensor(dataset.shared["points"], dtype=torch.float32)
         field = dataset.load([self.field])[self.field][0]
         exact = torch.as_tensor(field.reshape(len(points), -1), dtype=torch.float32)

@@ -6,7 +6,7 @@ import json
 import pytest
 import torch
 
-from neuralsolvers.data_gen import KleinGordonReference
+from neuralsolvers.data_gen import KleinGordonReference, LaplaceToy, LotkaVolterraObservations
 from neuralsolvers.data_gen.runner import generate_split
 from neuralsolvers.data_gen.store import ShardedDataset
 from neuralsolvers.errors import ConfigError
@@ -41,6 +41,13 @@ def test_errors_times_and_training_cost(tmp_path):
     assert json.loads((tmp_path / "out/results.json").read_text())["config"]["points"] == 17 * 17
 
 
-def test_bad_configurations_are_refused():
+def test_bad_configurations_are_refused(tmp_path):
     with pytest.raises(ConfigError, match="at least one checkpoint"):
         PINNEvaluation({}, "data/x")
+    network = save(PINNNet(in_features=2, out_features=1, hidden=8, layers=2), tmp_path / "a.ckpt")
+    generate_split(LaplaceToy(), tmp_path / "toy", 4, seed=0)
+    with pytest.raises(ConfigError, match="not a reference split"):
+        PINNEvaluation({"a": network}, str(tmp_path / "toy")).run(tmp_path / "out", use_wandb=False)
+    generate_split(LotkaVolterraObservations(), tmp_path / "lv", 1, seed=0)  # 1D times, not (x, t) points
+    with pytest.raises(ConfigError, match="does not take the reference's points"):
+        PINNEvaluation({"a": network}, str(tmp_path / "lv")).run(tmp_path / "out", use_wandb=False)

@@ -32,11 +32,11 @@ __all__ = ["Darcy2D", "darcy_operator", "subsample"]
 COEFFICIENTS = ("piecewise", "lognormal")
 
 
-def darcy_operator(coefficient: np.ndarray) -> DiffusionStencil:
-    """The 5-point finite-volume operator on the interior nodes of a node-grid coefficient ``(s, s)``."""
+def darcy_operator(coefficient: np.ndarray, device: str | torch.device = "cpu") -> DiffusionStencil:
+    """The 5-point finite-volume operator (float64, on ``device``) on the interior nodes of a node-grid coefficient ``(s, s)``."""
     s = coefficient.shape[-1]
     interior = torch.as_tensor(coefficient[1:-1, 1:-1], dtype=torch.float64)
-    return DiffusionStencil((s - 2, s - 2), coefficient=interior, spacing=1.0 / (s - 1))
+    return DiffusionStencil((s - 2, s - 2), coefficient=interior, spacing=1.0 / (s - 1), device=device)
 
 
 def _solve(coefficients: np.ndarray, forcing: float | np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -5,9 +5,18 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from pathlib import Path
 
+import torch
+
 from neuralsolvers.evaluate.report import Report
 
-__all__ = ["Evaluation"]
+__all__ = ["Evaluation", "resolve_device"]
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """``auto``: CUDA when there is one, else the CPU; anything else as given (``cpu``, ``cuda``, ``cuda:1``)."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
 
 
 class Evaluation(ABC):

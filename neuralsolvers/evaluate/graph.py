@@ -29,7 +29,7 @@ from neuralsolvers.checkpoints import break_even_cell, device_hours, load, train
 from neuralsolvers.data_gen.graph_problems import bellman_q, greedy_policy, pore_pressures
 from neuralsolvers.data_gen.graphs import load_graphs
 from neuralsolvers.data_gen.store import ShardedDataset
-from neuralsolvers.evaluate.base import Evaluation
+from neuralsolvers.evaluate.base import Evaluation, resolve_device
 from neuralsolvers.evaluate.report import Report, environment
 from neuralsolvers.evaluate.solver_runs import timed
 from neuralsolvers.solvers.fixed_point import fixed_point
@@ -77,7 +77,7 @@ class GraphEvaluation(Evaluation):
         self.checkpoints, self.test_sets = dict(checkpoints), dict(test_sets)
         self.num_graphs, self.batch_size, self.repeats = num_graphs, batch_size, repeats
         self.mape_floor, self.value_tolerance = mape_floor, value_tolerance
-        self.device = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device)
+        self.device = resolve_device(device)
 
     def _problem(self) -> tuple[str, float | None]:
         """The sets' generator and, for MDPs, the discount; all sets must agree."""

@@ -29,7 +29,7 @@ from neuralsolvers.checkpoints import break_even_cell, device_hours, load, train
 from neuralsolvers.data_gen import Darcy2D
 from neuralsolvers.data_gen.darcy import darcy_operator
 from neuralsolvers.errors import ConfigError
-from neuralsolvers.evaluate.base import Evaluation
+from neuralsolvers.evaluate.base import Evaluation, resolve_device
 from neuralsolvers.evaluate.preconditioner import residual_figure
 from neuralsolvers.evaluate.report import Report, environment
 from neuralsolvers.evaluate.solver_runs import PeakMemory, SolveRun, timed
@@ -41,6 +41,7 @@ from neuralsolvers.solvers import (
     Jacobi,
     SmoothedPreconditioner,
     SolverResult,
+    SparseOperator,
     cg,
     fcg,
     hybrid,
@@ -65,10 +66,12 @@ class NeuralOperatorSolverEvaluation(Evaluation):
         seed: of the held-out coefficients.
         repeats: timed solves per method (median), after one warm-up solve per size.
         fallback: ``jacobi``, ``ic0`` or ``amg``: finish a failed learned solve with that PCG; None: report it failed.
+        device: ``cpu``, ``cuda`` or ``auto`` (CUDA when there is one): where the systems, the network and every
+            preconditioner live (IC(0) and AMG are set up on the CPU by SciPy/PyAMG, then applied on the device).
     """
 
     def __init__(self, checkpoint: str, sizes: list[int] | None = None, rtol: float = 1e-8, period: int = 10, sweeps: int = 4, cap: int = 500,
-                 seed: int = 123, repeats: int = 1, fallback: str | None = None):  # fmt: skip
+                 seed: int = 123, repeats: int = 1, fallback: str | None = None, device: str = "auto"):  # fmt: skip
         self.sizes = [128, 256] if sizes is None else [int(size) for size in sizes]
         if min(self.sizes) < 4 or not 0 < rtol < 1 or period < 1 or sweeps < 0 or cap < 1 or repeats < 1:
             raise ConfigError("sizes ≥ 4, 0 < rtol < 1, period ≥ 1, sweeps ≥ 0, cap ≥ 1 and repeats ≥ 1 are required")
@@ -76,30 +79,33 @@ class NeuralOperatorSolverEvaluation(Evaluation):
             raise ConfigError(f"fallback must be one of {sorted(FALLBACKS)} or null, got {fallback!r}")
         self.checkpoint, self.rtol, self.period, self.sweeps, self.cap = checkpoint, rtol, period, sweeps, cap
         self.seed, self.repeats, self.fallback = seed, repeats, fallback
+        self.device = resolve_device(device)
 
     def methods(self, size: int, network: torch.nn.Module, untrained: torch.nn.Module) -> dict[str, tuple[bool, Callable[[], Any], Callable[[Any], SolverResult]]]:
         """Per method: learned or not, the set-up, and the solve given what the set-up built."""
+        device = self.device
         a = Darcy2D(resolution=size + 2, workers=1).coefficients(1, np.random.default_rng(self.seed))[0].astype(np.float64)
-        stencil = darcy_operator(a)
-        A = stencil.to_scipy().tocsr()
-        b = torch.ones(A.shape[0], dtype=torch.float64)
+        stencil = darcy_operator(a, device=device)
+        matrix = stencil.to_scipy().tocsr()
+        A = SparseOperator.from_scipy(matrix, device=device)
+        b = torch.ones(matrix.shape[0], dtype=torch.float64, device=device)
         rtol, maxiter = self.rtol, 20 * size * size
 
         def finish(result: SolverResult) -> SolverResult:
             """A failed learned solve, finished by the fallback PCG when one is configured."""
             if self.fallback is None or result.converged:
                 return result
-            return with_fallback(result, A, b, FALLBACKS[self.fallback](A), rtol=rtol, maxiter=maxiter, name=self.fallback)
+            return with_fallback(result, A, b, FALLBACKS[self.fallback](matrix, device=device), rtol=rtol, maxiter=maxiter, name=self.fallback)
 
         condition = torch.as_tensor(a, dtype=torch.float32)
-        field = lambda net, **kw: FieldPreconditioner(net, (size, size), condition=condition, pad=1, **kw)  # noqa: E731
+        field = lambda net, **kw: FieldPreconditioner(net, (size, size), condition=condition, pad=1, device=device, **kw)  # noqa: E731
         pcg = lambda M: cg(A, b, rtol=rtol, M=M, maxiter=maxiter)  # noqa: E731
         flexible = lambda M, cap: finish(fcg(A, b, rtol=rtol, M=M, truncation=5, maxiter=cap))  # noqa: E731
         label = f"{self.sweeps}+{self.sweeps} Jacobi sweeps"
         methods = {
             "Jacobi-PCG": (False, lambda: Jacobi(stencil), pcg),
-            "IC(0)-PCG": (False, lambda: IncompleteCholesky(A), pcg),
-            "AMG-PCG (SA)": (False, lambda: AMG(A), pcg),
+            "IC(0)-PCG": (False, lambda: IncompleteCholesky(matrix, device=device), pcg),
+            "AMG-PCG (SA)": (False, lambda: AMG(matrix, device=device), pcg),
             f"{label}-PCG (no network)": (False, lambda: SmoothedPreconditioner(stencil, sweeps=self.sweeps), pcg),
             "FCG(5) + trained network alone": (True, lambda: field(network), lambda M: flexible(M, self.cap // 5)),
             f"FCG(5) + {label} around the trained network": (True, lambda: SmoothedPreconditioner(stencil, inner=field(network), sweeps=self.sweeps), lambda M: flexible(M, self.cap)),
@@ -112,10 +118,9 @@ class NeuralOperatorSolverEvaluation(Evaluation):
             )  # fmt: skip
         return methods
 
-    @staticmethod
-    def _once(setup: Callable[[], Any], solve: Callable[[Any], SolverResult]) -> SolveRun:
-        """One timed set-up and solve, with the peak memory beyond what was held."""
-        device = torch.device("cpu")
+    def _once(self, setup: Callable[[], Any], solve: Callable[[Any], SolverResult]) -> SolveRun:
+        """One timed set-up and solve (the device synchronized), with the peak memory beyond what was held."""
+        device = self.device
         with PeakMemory(device) as memory:
             M, setup_s = timed(device, setup)
             result, solve_s = timed(device, lambda: solve(M))
@@ -123,10 +128,10 @@ class NeuralOperatorSolverEvaluation(Evaluation):
                         float(result.true_residual), memory.bytes, bool(result.fallback))  # fmt: skip
 
     def run(self, out: str | Path, use_wandb: bool = True) -> Report:
-        network = load(self.checkpoint)
+        network = load(self.checkpoint, map_location=self.device)
         spec = model_spec(network)
         torch.manual_seed(0)
-        untrained = build_model(spec["name"], spec["init_args"]).eval()
+        untrained = build_model(spec["name"], spec["init_args"]).to(self.device).eval()
         if hasattr(network, "scaling"):
             untrained.scaling.load_state_dict(network.scaling.state_dict())
         clock = training_time(self.checkpoint)
@@ -152,8 +157,9 @@ class NeuralOperatorSolverEvaluation(Evaluation):
                 print(rows[-1], flush=True)
             figures[f"residuals_{size}"] = residual_figure({name: run for name, (_, run) in runs.items()}, self.rtol, f"{size}×{size}")
         config = {"checkpoint": self.checkpoint, "sizes": self.sizes, "rtol": self.rtol, "period": self.period, "sweeps": self.sweeps,
-                  "cap": self.cap, "seed": self.seed, "repeats": self.repeats, "fallback": self.fallback, "training_time": clock}  # fmt: skip
-        report = Report(f"Neural operators inside solvers on held-out Darcy systems (rtol {self.rtol:g})", rows, environment("cpu"), config, figures)
+                  "cap": self.cap, "seed": self.seed, "repeats": self.repeats, "fallback": self.fallback, "device": str(self.device),
+                  "training_time": clock}  # fmt: skip
+        report = Report(f"Neural operators inside solvers on held-out Darcy systems (rtol {self.rtol:g})", rows, environment(self.device), config, figures)
         report.write(out)
         if use_wandb:
             report.log_to_wandb(out)

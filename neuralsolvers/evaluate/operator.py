@@ -17,7 +17,7 @@ import torch
 from neuralsolvers.checkpoints import break_even_cell, device_hours, load, training_time
 from neuralsolvers.data_gen.base import rebuild_generator
 from neuralsolvers.data_gen.store import ShardedDataset
-from neuralsolvers.evaluate.base import Evaluation
+from neuralsolvers.evaluate.base import Evaluation, resolve_device
 from neuralsolvers.evaluate.report import Report, environment
 from neuralsolvers.plotting import plot_predictions
 from neuralsolvers.train.losses import relative_l2
@@ -69,11 +69,6 @@ class OperatorEvaluation(Evaluation):
         generator.generate(self.reference_samples, np.random.default_rng(0))
         return 1e3 * (time.perf_counter() - start) / self.reference_samples
 
-    def _device(self) -> torch.device:
-        if self.device == "auto":
-            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        return torch.device(self.device)
-
     @torch.no_grad()
     def _predict(self, model: torch.nn.Module, inputs: torch.Tensor, points: torch.Tensor | None) -> tuple[torch.Tensor, float]:
         device = inputs.device
@@ -85,7 +80,7 @@ class OperatorEvaluation(Evaluation):
         return torch.cat(outputs), time.perf_counter() - start
 
     def run(self, out: str | Path, use_wandb: bool = True) -> Report:
-        device = self._device()
+        device = resolve_device(self.device)
         model = load(self.checkpoint, map_location=device)
         clock = training_time(self.checkpoint)
         rows, figures, parameters = [], {}, {}

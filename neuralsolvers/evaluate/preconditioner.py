@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 
 from neuralsolvers.checkpoints import break_even_cell, device_hours, load, training_time
 from neuralsolvers.data_gen.poisson import PoissonSystem, load_systems
-from neuralsolvers.evaluate.base import Evaluation
+from neuralsolvers.evaluate.base import Evaluation, resolve_device
 from neuralsolvers.evaluate.report import Report, environment
 from neuralsolvers.evaluate.solver_runs import FALLBACKS, LEARNED, METHODS, SolveRun, solve_system
 
@@ -76,7 +76,7 @@ class PreconditionerEvaluation(Evaluation):
         self.systems, self.checkpoint, self.num_systems = systems, checkpoint, num_systems
         self.rtol, self.maxiter, self.network_maxiter = rtol, maxiter, network_maxiter
         self.truncation, self.repeats = truncation, repeats
-        self.device = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device)
+        self.device = resolve_device(device)
 
     def _runs(self, method: str, network: torch.nn.Module | None) -> list[SolveRun]:
         """One run per system: the median-time one of ``repeats`` after a warm-up solve."""

@@ -3,6 +3,7 @@ learned ones through the fallback when the untrained network cannot), with train
 
 from pathlib import Path
 
+import pytest
 import torch
 import yaml
 
@@ -12,7 +13,8 @@ from neuralsolvers.models import MgNO, model_spec
 CONFIG = Path(__file__).parents[2] / "configs/eval/mgno_darcy_hybrid.yaml"
 
 
-def test_committed_config_runs_small_and_every_solve_reaches_the_tolerance(tmp_path, monkeypatch, capsys):
+def _run_small(tmp_path, monkeypatch, device: str) -> dict:
+    """The committed config on one 14² system with a tiny untrained MgNO; the results record."""
     monkeypatch.chdir(tmp_path)
     torch.manual_seed(0)
     network = MgNO(in_channels=2, width=4, num_layers=1, smoothing=[1, 1, 1])
@@ -23,10 +25,23 @@ def test_committed_config_runs_small_and_every_solve_reaches_the_tolerance(tmp_p
                 "training_time": {"seconds": 36.0, "device": "cpu", "num_devices": 1, "steps": 3}}, checkpoint)  # fmt: skip
     (tmp_path / "data/darcy_random_forcing_65/train").mkdir(parents=True)  # the config's data prerequisite
     quick = ["--task.init_args.sizes=[14]", "--task.init_args.cap=20", "--task.init_args.period=5", "--task.init_args.sweeps=1"]
-    assert main(["evaluate", "--config", str(CONFIG), "--wandb=false", *quick]) == 0
-    rows = yaml.safe_load((tmp_path / "results/mgno_darcy_hybrid/results.json").read_text())["rows"]
+    assert main(["evaluate", "--config", str(CONFIG), "--wandb=false", f"--task.init_args.device={device}", *quick]) == 0
+    return yaml.safe_load((tmp_path / "results/mgno_darcy_hybrid/results.json").read_text())
+
+
+def test_committed_config_runs_small_and_every_solve_reaches_the_tolerance(tmp_path, monkeypatch):
+    record = _run_small(tmp_path, monkeypatch, "cpu")
+    rows = record["rows"]
+    assert record["config"]["device"] == "cpu"
     assert len(rows) == 9 and all(row["converged"] and row["true_residual"] <= 1e-8 for row in rows)
     learned = [row for row in rows if "network" in row["method"] and "no network" not in row["method"]]
     assert len(learned) == 5 and all(row["training_device_h"] == 0.01 and row["break_even_solves"] for row in learned)
     assert all(row["fell_back"] is None and row["training_device_h"] is None for row in rows if row not in learned)
     assert (tmp_path / "results/mgno_darcy_hybrid/residuals_14.png").is_file()
+
+
+@pytest.mark.gpu
+def test_every_solve_reaches_the_tolerance_on_cuda(tmp_path, monkeypatch):
+    record = _run_small(tmp_path, monkeypatch, "cuda")
+    assert record["config"]["device"] == "cuda"
+    assert all(row["converged"] and row["true_residual"] <= 1e-8 for row in record["rows"])

@@ -11,7 +11,9 @@ Per grid size, three passes over the Crank–Nicolson sequence of
    grid, its costs and regrets are exact.
 3. **Online** (``online: true``): the simulation is run again, driven by the method's own solutions,
    for plain CG, the fixed ω and each policy (first seed), timing everything a user would pay
-   (assembly, preconditioner set-up, solve, the policy's own work; the device synchronized).
+   (assembly, preconditioner set-up, solve, the policy's own work; the device synchronized). The peak
+   memory of one solve (set-up and solve of the middle system with the ω the method chose there) is
+   measured apart, after the timed run, so that the memory sampler does not perturb the timings.
 """
 
 from __future__ import annotations
@@ -28,8 +30,9 @@ from tqdm.auto import tqdm
 
 from neuralsolvers.data_gen.sequences import CrankNicolsonHeat
 from neuralsolvers.errors import ConfigError
-from neuralsolvers.evaluate.base import Evaluation
+from neuralsolvers.evaluate.base import Evaluation, resolve_device
 from neuralsolvers.evaluate.report import Report, environment
+from neuralsolvers.evaluate.solver_runs import PeakMemory
 from neuralsolvers.solvers.krylov import cg
 from neuralsolvers.solvers.relaxation import ORDERINGS, SSOR, matrix_colors, sor
 from neuralsolvers.solvers.relaxation_policies import (
@@ -64,7 +67,7 @@ class RelaxationEvaluation(Evaluation):
         bins, chebyshev_terms: of the contextual policies (the paper: 6 and 6).
         trials: seeds per policy in the replay. seed: of the first trial.
         online: also run the timed simulations.
-        device: where the solves run. threads: torch CPU threads (None: leave as is).
+        device: where the solves run (``cpu``, ``cuda``, ``auto``). threads: torch CPU threads (None: leave as is).
     """
 
     def __init__(
@@ -103,7 +106,7 @@ class RelaxationEvaluation(Evaluation):
             raise ConfigError("sizes must be ≥ 3, num_steps ≥ 2, trials ≥ 1 and rtol > 0")
         self.num_steps, self.stop_time, self.solver, self.ordering = num_steps, stop_time, solver, ordering
         self.rtol, self.maxiter, self.bins, self.chebyshev_terms = rtol, maxiter, bins, chebyshev_terms
-        self.trials, self.seed, self.online, self.device, self.threads = trials, seed, online, torch.device(device), threads
+        self.trials, self.seed, self.online, self.device, self.threads = trials, seed, online, resolve_device(device), threads
 
     # -- one solve -------------------------------------------------------------------------------
     def _solve(self, A: Any, b: torch.Tensor, x0: torch.Tensor, omega: float | np.ndarray | None, colors: np.ndarray | None) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
@@ -169,6 +172,8 @@ class RelaxationEvaluation(Evaluation):
         for step in range(self.num_steps):
             A, b = simulation.system(step, u.cpu().numpy(), L)
             omega = None if policy is None else policy.choose(simulation.context(step))
+            if step == self.num_steps // 2:
+                middle = (A, b, u, omega)
             u, iterations[step], converged = self._solve(self._operator(A), self._tensor(b), u, omega, colors)
             unconverged += int(not converged)
             if policy is not None:
@@ -177,7 +182,14 @@ class RelaxationEvaluation(Evaluation):
             if self.device.type == "cuda":
                 torch.cuda.synchronize(self.device)
             elapsed[step] = time.perf_counter() - start
-        return {"iterations": iterations, "seconds": float(elapsed[-1]), "elapsed": elapsed, "omegas": omegas, "unconverged": unconverged}
+        peak = self._peak_memory(*middle, colors)
+        return {"iterations": iterations, "seconds": float(elapsed[-1]), "elapsed": elapsed, "omegas": omegas, "unconverged": unconverged, "peak_bytes": peak}
+
+    def _peak_memory(self, A: Any, b: np.ndarray, x0: torch.Tensor, omega: float | None, colors: np.ndarray | None) -> int:
+        """Peak bytes of one solve (moving the system to the device, set-up and solve) beyond what was held."""
+        with PeakMemory(self.device) as memory:
+            self._solve(self._operator(A), self._tensor(b), x0, omega, colors)
+        return memory.bytes
 
     def evaluate_size(self, size: int, out: Path) -> tuple[list[dict[str, Any]], Figure]:
         """Rows of the table and the figure for one grid size."""
@@ -237,6 +249,7 @@ class RelaxationEvaluation(Evaluation):
             row["online iterations"] = int(run["iterations"].sum()) if run else None
             row["online seconds"] = float(run["seconds"]) if run else None
             row["online unconverged"] = int(run["unconverged"]) if run else None
+            row["peak_MiB"] = run["peak_bytes"] / 2**20 if run else None
             row[f"time vs ω = {self.fixed_omegas[0]:g}" if self.fixed_omegas else "time ratio"] = (
                 float(run["seconds"] / reference["seconds"]) if run and reference else None
             )

@@ -35,6 +35,9 @@ def test_committed_config_runs_and_rows_agree_with_the_cost_table(tmp_path, caps
     # the online simulation is driven by the solver's own solutions (1e-8 away from the exact ones)
     for name in ("ω = 1", "ω = 1.5"):
         assert abs(rows[name]["online iterations"] - rows[name]["iterations"]) <= 0.02 * rows[name]["iterations"]
+    # peak memory of one solve, for the methods that ran online; none for replay-only rows
+    assert all(row["peak_MiB"] >= 0 for row in rows.values() if row["online seconds"] is not None)
+    assert rows["instance-optimal (oracle)"]["peak_MiB"] is None
     assert (out / "relax_n6.png").is_file()
 
 

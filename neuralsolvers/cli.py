@@ -4,10 +4,13 @@
 are jsonargparse parsers of the same kind, so every stage takes ``--config`` YAML files (they stack,
 later ones win), dotted command-line overrides and ``--print_config``. A bad key, a wrong type, a
 missing file or bad data ends with one ``error:`` line naming it and a non-zero exit code.
+Checkpoints are read weights-only; ``--trust-checkpoint`` (fit, validate, test, evaluate) also allows
+the classes and functions a checkpoint names (they are imported and listed on stderr).
 """
 
 from __future__ import annotations
 
+import contextlib
 import pickle
 import sys
 from collections.abc import Sequence
@@ -31,10 +34,15 @@ COMMANDS = {
 }
 
 
+TRUST = "--trust-checkpoint"
+TRUSTING = ("fit", "validate", "test", "evaluate")
+
+
 def _usage() -> str:
     lines = ["usage: neuralsolvers {" + ",".join(COMMANDS) + "} [--config FILE.yaml ...] [--key value ...]", ""]
     lines += [f"  {name:<9} {text}" for name, text in COMMANDS.items()]
-    lines += ["", "Run `neuralsolvers COMMAND --help` for the options of a command."]
+    lines += ["", "Run `neuralsolvers COMMAND --help` for the options of a command.",
+              f"{TRUST} ({', '.join(TRUSTING)}): also load checkpoints that name Python objects (runs their code)"]
     return "\n".join(lines)
 
 
@@ -205,13 +213,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: unknown command {command!r}; choose one of {', '.join(COMMANDS)}", file=sys.stderr)
         return 2
     configure_wandb_defaults()
+    trust = command in TRUSTING and TRUST in rest
+    rest = [arg for arg in rest if arg != TRUST] if trust else rest
     try:
-        if command == "generate":
-            run_generate(rest)
-        elif command == "evaluate":
-            run_evaluate(rest)
-        else:
-            run_lightning([command, *rest])
+        if trust:
+            from neuralsolvers.checkpoints import trusting_checkpoints
+        with trusting_checkpoints() if trust else contextlib.nullcontext():
+            if command == "generate":
+                run_generate(rest)
+            elif command == "evaluate":
+                run_evaluate(rest)
+            else:
+                run_lightning([command, *rest])
     except ParserError as error:
         print(f"error: neuralsolvers {command}: {_one_line(error)}", file=sys.stderr)
         return 2
@@ -220,8 +233,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except pickle.UnpicklingError:  # --ckpt_path holding objects beyond tensors and plain data
         print(f"error: neuralsolvers {command}: checkpoint refused, it holds objects beyond tensors and plain data "
-              "(loading it would run code from the file). Only if you trust its source: load it with "
-              "torch.load(path, weights_only=False) yourself and save the plain state dicts", file=sys.stderr)  # fmt: skip
+              f"(loading it would run code from the file). Only if you trust its source: pass {TRUST}", file=sys.stderr)  # fmt: skip
         return 1
     except SystemExit as exit_:
         if type(exit_).__name__ == "SIGTERMException":  # Lightning's, raised at the next step after SIGTERM

@@ -59,3 +59,39 @@ def test_garbage_file(tmp_path):
     (tmp_path / "e.ckpt").write_bytes(b"garbage")
     with pytest.raises(CheckpointError, match="e.ckpt"):
         neuralsolvers.load(tmp_path / "e.ckpt")
+
+
+def test_trusted_checkpoints_allow_only_their_own_globals(tmp_path, capsys):
+    import fractions
+
+    from neuralsolvers.checkpoints import read_checkpoint, trusting_checkpoints
+
+    path = _checkpoint(tmp_path / "f.ckpt", DeepONet(num_sensors=10, branch_widths=[8], trunk_widths=[8], num_basis=4))
+    checkpoint = torch.load(path, weights_only=True)
+    torch.save({**checkpoint, "ratio": fractions.Fraction(1, 3)}, path)
+    with pytest.raises(CheckpointError, match="--trust-checkpoint"):
+        read_checkpoint(path)
+    with trusting_checkpoints():
+        assert read_checkpoint(path)["ratio"] == fractions.Fraction(1, 3)
+        assert isinstance(neuralsolvers.load(path), DeepONet)
+    assert "allowing fractions.Fraction" in capsys.readouterr().err
+    with pytest.raises(CheckpointError, match="refused"):  # the allowance ends with the context
+        read_checkpoint(path)
+    torch.save({"state_dict": {}, "payload": fractions.Fraction}, tmp_path / "g.ckpt")  # a class beyond torch's allowlist
+    with trusting_checkpoints():
+        assert read_checkpoint(tmp_path / "g.ckpt")["payload"] is fractions.Fraction
+
+
+def test_a_trusted_checkpoint_naming_what_cannot_be_imported_is_refused(tmp_path, monkeypatch):
+    import importlib
+    import sys
+
+    from neuralsolvers.checkpoints import read_checkpoint, trusting_checkpoints
+
+    (tmp_path / "ghost_module.py").write_text("class Ghost:\n    pass\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    torch.save({"payload": importlib.import_module("ghost_module").Ghost()}, tmp_path / "h.ckpt")
+    (tmp_path / "ghost_module.py").unlink()
+    monkeypatch.delitem(sys.modules, "ghost_module")
+    with trusting_checkpoints(), pytest.raises(CheckpointError, match="ghost_module.Ghost, which cannot be imported"):
+        read_checkpoint(tmp_path / "h.ckpt")

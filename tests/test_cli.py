@@ -347,9 +347,9 @@ def test_resumed_fit_continues_the_same_wandb_run(workdir, monkeypatch):
     assert len(runs) == 2 and all(name.endswith(f"-{run_id}") for name in runs)
 
 
-def test_a_checkpoint_that_needs_unpickling_is_refused(workdir, capsys):
+def test_a_checkpoint_that_needs_unpickling_is_refused_unless_trusted(workdir, capsys):
     """``--ckpt_path`` never runs code from a file: a checkpoint holding an arbitrary Python object is
-    refused with one line and exit 1."""
+    refused with one line and exit 1; with ``--trust-checkpoint`` the object's class is allowed (and named)."""
     import fractions
 
     splits = "[{name: train, num_samples: 20, seed: 0}, {name: test, num_samples: 8, seed: 1}]"
@@ -363,3 +363,8 @@ def test_a_checkpoint_that_needs_unpickling_is_refused(workdir, capsys):
         assert main([command, *fit[1:], "--ckpt_path=foreign.ckpt"]) == 1
         err = capsys.readouterr().err
         assert "checkpoint refused, it holds objects beyond tensors and plain data" in err and "Traceback" not in err
+        assert "--trust-checkpoint" in err
+    for command in ("validate", "fit"):
+        assert main([command, *fit[1:], "--ckpt_path=foreign.ckpt", "--trust-checkpoint", "--trainer.max_steps=4"]) == 0
+        assert "trusting foreign.ckpt: allowing fractions.Fraction" in capsys.readouterr().err
+    assert read_checkpoint(workdir / "checkpoints/deeponet_antiderivative/last.ckpt")["global_step"] == 4  # resumed from step 2

@@ -31,10 +31,17 @@ def workdir(tmp_path_factory):
     return root
 
 
-def fit(directory: str, *extra: str) -> list[str]:
-    return [*COMMAND, "fit", "--config", str(CONFIGS / "deeponet_antiderivative.yaml"), f"--trainer.max_steps={STEPS}", "--trainer.logger=false",
-            "--trainer.enable_progress_bar=false", "--data.init_args.batch_size=10", "--trainer.val_check_interval=100",
-            f"--checkpoint.dirpath={directory}", *extra]  # fmt: skip
+def fit(directory: str, *extra: str, wandb: bool = False) -> list[str]:
+    return [*COMMAND, "fit", "--config", str(CONFIGS / "deeponet_antiderivative.yaml"), f"--trainer.max_steps={STEPS}",
+            *([] if wandb else ["--trainer.logger=false"]), "--trainer.enable_progress_bar=false", "--data.init_args.batch_size=10",
+            "--trainer.val_check_interval=100", f"--checkpoint.dirpath={directory}", *extra]  # fmt: skip
+
+
+def wait_for(path: Path, process: subprocess.Popen, seconds: float = 300) -> None:
+    """Until ``path`` exists (or the process ended, or ``seconds`` passed)."""
+    deadline = time.time() + seconds
+    while not path.exists() and process.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
 
 
 def held_out_error(root: Path, directory: str) -> float:
@@ -52,9 +59,7 @@ def test_killed_fit_resumes_to_the_uninterrupted_result(workdir, kill):
         subprocess.run(fit("full"), cwd=workdir, env=env, check=True, capture_output=True)
     cut = f"cut_{kill.name}"
     process = subprocess.Popen(fit(cut), cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 300
-    while not (workdir / cut / "last.ckpt").exists() and process.poll() is None and time.time() < deadline:
-        time.sleep(0.05)
+    wait_for(workdir / cut / "last.ckpt", process)
     time.sleep(0.3)  # mid-epoch, past the first validation
     process.send_signal(kill)
     _, err = process.communicate(timeout=300)
@@ -69,3 +74,33 @@ def test_killed_fit_resumes_to_the_uninterrupted_result(workdir, kill):
     assert read_checkpoint(workdir / cut / "last.ckpt")["global_step"] == STEPS
     full, resumed = held_out_error(workdir, "full"), held_out_error(workdir, cut)
     assert abs(resumed - full) <= 0.15 * full, (full, resumed)
+
+
+def test_slurm_requeue_saves_requeues_and_resumes_the_same_run(workdir, tmp_path):
+    """Inside a SLURM job (its variables set, a stand-in ``scontrol`` on the PATH): SIGUSR1 writes
+    ``hpc_ckpt_1.ckpt`` in the root directory and requeues the job; the job's SIGTERM stops it (143);
+    the requeued job, the same command, resumes from that checkpoint by itself, in the same W&B run."""
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    (tools / "scontrol").write_text(f"#!/bin/sh\necho \"$@\" > {tmp_path / 'requeued'}\n")
+    (tools / "scontrol").chmod(0o755)
+    env = {**os.environ, "WANDB_MODE": "offline", "OMP_NUM_THREADS": "1", "PATH": f"{tools}:{os.environ['PATH']}",
+           "SLURM_NTASKS": "1", "SLURM_JOB_NAME": "fit", "SLURM_JOB_ID": "4242", "SLURM_PROCID": "0", "SLURM_LOCALID": "0", "SLURM_NODEID": "0"}  # fmt: skip
+    command = fit("slurm/checkpoints", "--trainer.default_root_dir=slurm", wandb=True)
+    process = subprocess.Popen(command, cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for(workdir / "slurm/checkpoints/last.ckpt", process)
+    time.sleep(0.3)
+    process.send_signal(signal.SIGUSR1)  # SLURM's warning before the time limit (sbatch --signal=USR1@90)
+    wait_for(tmp_path / "requeued", process, 60)
+    process.send_signal(signal.SIGTERM)  # what SLURM sends the requeued job
+    _, err = process.communicate(timeout=300)
+    assert process.returncode == 143, err[-2000:]
+    assert (tmp_path / "requeued").read_text().split() == ["requeue", "4242"]
+    saved = read_checkpoint(workdir / "slurm/hpc_ckpt_1.ckpt")
+    assert 0 < saved["global_step"] < STEPS
+    requeued = subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True, timeout=600)
+    assert requeued.returncode == 0, requeued.stderr[-2000:]
+    assert "hpc_ckpt_1.ckpt" in requeued.stdout + requeued.stderr  # Lightning's "Restoring states from ..."
+    assert read_checkpoint(workdir / "slurm/checkpoints/last.ckpt")["global_step"] == STEPS
+    runs = sorted((workdir / "runs/wandb").glob("offline-run-*"))
+    assert len(runs) == 2 and all(run.name.endswith(f"-{saved['wandb_run_id']}") for run in runs)

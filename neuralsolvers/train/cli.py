@@ -9,13 +9,17 @@ figures (``figures``), a stop on a non-finite loss, ``inference_mode: false`` an
 from __future__ import annotations
 
 import logging
+import re
 import warnings
+from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
+from lightning_fabric.plugins.environments import SLURMEnvironment
 from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
 
+from neuralsolvers.checkpoints import trust_if_asked
 from neuralsolvers.errors import invalid_arguments
 from neuralsolvers.train.callbacks import (
     LatestCheckpoint,
@@ -26,7 +30,7 @@ from neuralsolvers.train.callbacks import (
 )
 from neuralsolvers.train.tracking import SaveRunConfig, WandbRunId, resumed_run_id
 
-__all__ = ["NeuralSolversCLI", "TRAINER_DEFAULTS"]
+__all__ = ["NeuralSolversCLI", "TRAINER_DEFAULTS", "resume_checkpoint"]
 
 # errors are raised to the command's one-line handler; no prefix matching, so a typo is an error
 STRICT_PARSER: dict[str, Any] = {"exit_on_error": False, "allow_abbrev": False}
@@ -45,6 +49,18 @@ class _DropAdvertisement(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         return "litlogger" not in record.getMessage()
+
+
+def resume_checkpoint(ckpt_path: str | None, dirpath: str | None, root_dir: str | None) -> Path | None:
+    """The file a run starts from, as Lightning resolves ``--ckpt_path``: ``last`` is ``<dirpath>/last.ckpt``;
+    ``hpc``, or none given inside a SLURM job (auto-requeue), the newest ``hpc_ckpt_<n>.ckpt`` in the
+    trainer's root directory; a path as given; None for none (or ``best``, known only after a fit)."""
+    if ckpt_path == "last":
+        return Path(dirpath or ".") / "last.ckpt"
+    if ckpt_path == "hpc" or (ckpt_path is None and SLURMEnvironment.detect()):
+        saved = {int(match[1]): path for path in Path(root_dir or ".").glob("hpc_ckpt_*.ckpt") if (match := re.fullmatch(r"hpc_ckpt_(\d+)\.ckpt", path.name))}
+        return saved[max(saved)] if saved else None
+    return None if ckpt_path in (None, "best") else Path(ckpt_path)
 
 
 class NeuralSolversCLI(LightningCLI):
@@ -68,16 +84,26 @@ class NeuralSolversCLI(LightningCLI):
             run=run,
         )
 
+    def parse_arguments(self, parser: LightningArgumentParser, args: Any) -> None:
+        """Parse, then find the checkpoint the run starts from (``--ckpt_path``, or a SLURM requeue's);
+        with ``--trust-checkpoint`` its own globals are allowed before Lightning first reads it."""
+        super().parse_arguments(parser, args)
+        config = self.config.get(self.config.get("subcommand") or "", {})
+        self.start_checkpoint = resume_checkpoint(config.get("ckpt_path"), config.get("checkpoint", {}).get("dirpath"), config.get("trainer", {}).get("default_root_dir"))  # fmt: skip
+        if self.start_checkpoint is not None:
+            trust_if_asked(self.start_checkpoint)
+
     def before_instantiate_classes(self) -> None:
         """``--ckpt_path`` loads tensors and plain data only (``weights_only`` unless set explicitly);
-        a fit resumed from a checkpoint written with W&B continues that W&B run (same id, resumed)."""
+        a fit resumed from a checkpoint written with W&B (``--ckpt_path``, or a SLURM requeue's
+        ``hpc_ckpt``) continues that W&B run (same id, resumed)."""
         config = self.config[self.subcommand]
         if "weights_only" in config and config.get("weights_only") is None:
             config["weights_only"] = True
         if self.subcommand != "fit":
             return
         logger = config["trainer"]["logger"]
-        run_id = resumed_run_id(config.get("ckpt_path"), config["checkpoint"]["dirpath"])
+        run_id = resumed_run_id(self.start_checkpoint)
         if run_id and getattr(logger, "class_path", "").endswith("WandbLogger"):
             logger.init_args["id"] = run_id
             logger.init_args["resume"] = "allow"

@@ -99,8 +99,8 @@ class PINNModule(NetworkModule):
         with torch.no_grad():
             prediction = self(batch["points"], tuple(batch["shape"].tolist()))
         error = relative_l2(prediction[None], batch["u"][None])[0]
-        self.log(f"{split}/rel_l2", error, prog_bar=True, batch_size=len(prediction))
-        self.log(f"{split}/loss", (prediction - batch["u"]).square().mean(), batch_size=len(prediction))
+        self.log(f"{split}/rel_l2", error, prog_bar=True, batch_size=len(prediction), sync_dist=split != "train")
+        self.log(f"{split}/loss", (prediction - batch["u"]).square().mean(), batch_size=len(prediction), sync_dist=split != "train")
 
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
         self._evaluate(batch, "val")

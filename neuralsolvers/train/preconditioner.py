@@ -95,10 +95,10 @@ class PreconditionerModule(NetworkModule):
         return loss
 
     def validation_step(self, batch: list[torch.Tensor], batch_idx: int) -> None:
-        self.log("val/loss", self._loss(batch[0]), on_epoch=True, prog_bar=True, batch_size=len(batch[0]))
+        self.log("val/loss", self._loss(batch[0]), on_epoch=True, prog_bar=True, batch_size=len(batch[0]), sync_dist=True)
 
     def test_step(self, batch: list[torch.Tensor], batch_idx: int) -> None:
-        self.log("test/loss", self._loss(batch[0]), on_epoch=True, batch_size=len(batch[0]))
+        self.log("test/loss", self._loss(batch[0]), on_epoch=True, batch_size=len(batch[0]), sync_dist=True)
 
     def solve(self, system: PoissonSystem, method: str = "dcdm") -> SolverResult:
         """Solve one held-out system on the module's device with ``dcdm`` or plain ``cg`` to ``val_rtol``."""
@@ -121,8 +121,8 @@ class PreconditionerModule(NetworkModule):
             return
         results = [self.solve(system) for system in systems]
         iterations = torch.tensor([float(r.iterations) for r in results])
-        self.log(f"{split}/dcdm_iterations", iterations.mean(), prog_bar=True)
-        self.log(f"{split}/dcdm_converged", torch.tensor([float(r.converged) for r in results]).mean())
+        self.log(f"{split}/dcdm_iterations", iterations.mean(), prog_bar=True, sync_dist=split != "train")
+        self.log(f"{split}/dcdm_converged", torch.tensor([float(r.converged) for r in results]).mean(), sync_dist=split != "train")
 
     def _systems(self) -> list[PoissonSystem]:
         """The datamodule's validation systems, on the module's device."""

@@ -58,12 +58,9 @@ class WandbRunId(pl.Callback):
                 checkpoint[WANDB_RUN_KEY] = logger.experiment.id
 
 
-def resumed_run_id(ckpt_path: str | None, dirpath: str | None) -> str | None:
-    """The W&B run id stored in the checkpoint a fit resumes from (``last`` means ``<dirpath>/last.ckpt``),
-    or None (no checkpoint, none there yet, or one written without W&B)."""
+def resumed_run_id(checkpoint: Path | None) -> str | None:
+    """The W&B run id stored in the checkpoint a fit resumes from, or None (no checkpoint, none there
+    yet, or one written without W&B)."""
     from neuralsolvers.checkpoints import read_checkpoint
 
-    if ckpt_path is None:
-        return None
-    path = Path(dirpath or ".") / "last.ckpt" if ckpt_path == "last" else Path(ckpt_path)
-    return read_checkpoint(path).get(WANDB_RUN_KEY) if path.is_file() else None
+    return read_checkpoint(checkpoint).get(WANDB_RUN_KEY) if checkpoint is not None and checkpoint.is_file() else None

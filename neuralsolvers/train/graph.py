@@ -52,18 +52,18 @@ class GraphModule(SplitSteps, NetworkModule):
         prediction = self(batch)
         loss = nn.functional.mse_loss(prediction, batch.y)
         size = int(batch.num_graphs)
-        self.log(f"{split}/loss", loss, on_step=split == "train", on_epoch=True, prog_bar=True, batch_size=size, sync_dist=split != "train")
+        self.log(f"{split}/loss", loss, on_step=split == "train", on_epoch=True, prog_bar=True, batch_size=size, sync_dist=True)
         with torch.no_grad():
             kept = batch.y.abs() >= self.hparams.mape_floor
             mape = ((prediction - batch.y).abs()[kept] / batch.y.abs()[kept]).mean()
-            self.log(f"{split}/mape", mape, on_epoch=True, batch_size=size, sync_dist=split != "train")
+            self.log(f"{split}/mape", mape, on_epoch=True, batch_size=size, sync_dist=True)
             if self.hparams.discount is not None and hasattr(batch, "policy"):
                 policy = greedy_policy(prediction.detach(), batch, self.hparams.discount)
-                self.log(f"{split}/policy_accuracy", (policy == batch.policy).float().mean(), on_epoch=True, batch_size=size, sync_dist=split != "train")
+                self.log(f"{split}/policy_accuracy", (policy == batch.policy).float().mean(), on_epoch=True, batch_size=size, sync_dist=True)
             solve = getattr(self.model, "last_solve", {})
             if "forward" in solve:
-                self.log(f"{split}/fixed_point_iterations", solve["forward"].iterations, on_epoch=True, batch_size=size, sync_dist=split != "train")
-                self.log(f"{split}/contraction_bound", solve["bound"].max(), on_epoch=True, batch_size=size, sync_dist=split != "train")
+                self.log(f"{split}/fixed_point_iterations", solve["forward"].iterations, on_epoch=True, batch_size=size, sync_dist=True)
+                self.log(f"{split}/contraction_bound", solve["bound"].max(), on_epoch=True, batch_size=size, sync_dist=True)
         return loss
 
     def draw_figure(self, split: str) -> Figure | None:

@@ -62,9 +62,9 @@ class OperatorModule(SplitSteps, NetworkModule):
         loss = self.criterion(prediction, batch["y"])
         on_step = split == "train"
         size = len(batch["x"])
-        self.log(f"{split}/loss", loss, on_step=on_step, on_epoch=True, prog_bar=True, batch_size=size, sync_dist=split != "train")
+        self.log(f"{split}/loss", loss, on_step=on_step, on_epoch=True, prog_bar=True, batch_size=size, sync_dist=True)
         with torch.no_grad():
             rel = relative_l2(prediction.detach(), batch["y"]).mean()
-        self.log(f"{split}/rel_l2", rel, on_step=on_step, on_epoch=True, prog_bar=split != "train", batch_size=size, sync_dist=split != "train")
+        self.log(f"{split}/rel_l2", rel, on_step=on_step, on_epoch=True, prog_bar=split != "train", batch_size=size, sync_dist=True)
         return loss
 

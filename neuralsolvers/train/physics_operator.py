@@ -76,18 +76,18 @@ class PhysicsOperatorModule(SplitSteps, NetworkModule):
         losses = self.physics.losses(u, u0)
         total = sum(losses.values())
         on_step, size = split == "train", len(u0)
-        self.log(f"{split}/loss", total, on_step=on_step, on_epoch=True, prog_bar=True, batch_size=size, sync_dist=split != "train")
+        self.log(f"{split}/loss", total, on_step=on_step, on_epoch=True, prog_bar=True, batch_size=size, sync_dist=True)
         for term, loss in losses.items():
-            self.log(f"{split}/loss_{term}", loss, on_step=on_step, on_epoch=True, batch_size=size, sync_dist=split != "train")
+            self.log(f"{split}/loss_{term}", loss, on_step=on_step, on_epoch=True, batch_size=size, sync_dist=True)
         with torch.no_grad():
             error = relative_l2(u.detach(), reference)
             pooled = (u.detach() - reference).norm() / reference.norm()
-        self.log(f"{split}/rel_l2", error.mean(), on_step=on_step, on_epoch=True, prog_bar=not on_step, batch_size=size, sync_dist=split != "train")
-        self.log(f"{split}/rel_l2_pooled", pooled, on_step=on_step, on_epoch=True, batch_size=size, sync_dist=split != "train")
+        self.log(f"{split}/rel_l2", error.mean(), on_step=on_step, on_epoch=True, prog_bar=not on_step, batch_size=size, sync_dist=True)
+        self.log(f"{split}/rel_l2_pooled", pooled, on_step=on_step, on_epoch=True, batch_size=size, sync_dist=True)
         result = getattr(self.constraint, "last_result", None)
         if result is not None:
-            self.log(f"{split}/lm_iterations", float(result.iterations), on_step=on_step, on_epoch=True, batch_size=size, sync_dist=split != "train")
-            self.log(f"{split}/lm_converged", result.converged.double().mean(), on_step=on_step, on_epoch=True, batch_size=size, sync_dist=split != "train")
+            self.log(f"{split}/lm_iterations", float(result.iterations), on_step=on_step, on_epoch=True, batch_size=size, sync_dist=True)
+            self.log(f"{split}/lm_converged", result.converged.double().mean(), on_step=on_step, on_epoch=True, batch_size=size, sync_dist=True)
         return total
 
     def _fixed_draws(self) -> None:

@@ -87,9 +87,9 @@ class PINNModule(NetworkModule):
         total = self.balancing.total(losses)
         if not bool(torch.isfinite(total)):
             raise FloatingPointError(f"non-finite PINN loss at step {self.global_step}: {({k: float(v) for k, v in losses.items()})}")
-        self.log("train/loss", total, on_step=True, on_epoch=True, prog_bar=True, batch_size=self.batch_size)
+        self.log("train/loss", total, on_step=True, on_epoch=True, prog_bar=True, batch_size=self.batch_size, sync_dist=True)
         for term, loss in losses.items():
-            self.log(f"train/loss_{term}", loss, on_step=True, on_epoch=True, batch_size=self.batch_size)
+            self.log(f"train/loss_{term}", loss, on_step=True, on_epoch=True, batch_size=self.batch_size, sync_dist=True)
             if term != "residual":
                 self.log(f"train/weight_{term}", self.balancing.weight(term), on_step=True, batch_size=self.batch_size)
         self.log("train/lr", self.optimizers().param_groups[0]["lr"], on_step=True, batch_size=self.batch_size)
@@ -99,8 +99,8 @@ class PINNModule(NetworkModule):
         with torch.no_grad():
             prediction = self(batch["points"], tuple(batch["shape"].tolist()))
         error = relative_l2(prediction[None], batch["u"][None])[0]
-        self.log(f"{split}/rel_l2", error, prog_bar=True, batch_size=len(prediction), sync_dist=split != "train")
-        self.log(f"{split}/loss", (prediction - batch["u"]).square().mean(), batch_size=len(prediction), sync_dist=split != "train")
+        self.log(f"{split}/rel_l2", error, prog_bar=True, batch_size=len(prediction), sync_dist=True)
+        self.log(f"{split}/loss", (prediction - batch["u"]).square().mean(), batch_size=len(prediction), sync_dist=True)
 
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
         self._evaluate(batch, "val")

@@ -91,7 +91,7 @@ class PreconditionerModule(NetworkModule):
 
     def training_step(self, batch: list[torch.Tensor], batch_idx: int) -> torch.Tensor:
         loss = self._loss(batch[0])
-        self.log("train/loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=len(batch[0]))
+        self.log("train/loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=len(batch[0]), sync_dist=True)
         return loss
 
     def validation_step(self, batch: list[torch.Tensor], batch_idx: int) -> None:
@@ -121,8 +121,8 @@ class PreconditionerModule(NetworkModule):
             return
         results = [self.solve(system) for system in systems]
         iterations = torch.tensor([float(r.iterations) for r in results])
-        self.log(f"{split}/dcdm_iterations", iterations.mean(), prog_bar=True, sync_dist=split != "train")
-        self.log(f"{split}/dcdm_converged", torch.tensor([float(r.converged) for r in results]).mean(), sync_dist=split != "train")
+        self.log(f"{split}/dcdm_iterations", iterations.mean(), prog_bar=True, sync_dist=True)
+        self.log(f"{split}/dcdm_converged", torch.tensor([float(r.converged) for r in results]).mean(), sync_dist=True)
 
     def _systems(self) -> list[PoissonSystem]:
         """The datamodule's validation systems, on the module's device."""

@@ -140,12 +140,12 @@ class ProximalModule(SplitSteps, NetworkModule):
         prediction = self.model(measured)
         loss, gamma = self._loss(prediction, clean, self.global_step if split == "train" else None)
         size = len(clean)
-        self.log(f"{split}/loss", loss, on_step=split == "train", on_epoch=True, prog_bar=True, batch_size=size, sync_dist=split != "train")
+        self.log(f"{split}/loss", loss, on_step=split == "train", on_epoch=True, prog_bar=True, batch_size=size, sync_dist=True)
         with torch.no_grad():
-            self.log(f"{split}/psnr", psnr(prediction, clean, self.hparams.psnr_range), on_epoch=True, batch_size=size, sync_dist=split != "train")
-            self.log(f"{split}/mse", (prediction - clean).square().mean(), on_epoch=True, batch_size=size, sync_dist=split != "train")
+            self.log(f"{split}/psnr", psnr(prediction, clean, self.hparams.psnr_range), on_epoch=True, batch_size=size, sync_dist=True)
+            self.log(f"{split}/mse", (prediction - clean).square().mean(), on_epoch=True, batch_size=size, sync_dist=True)
         if gamma is not None:
-            self.log(f"{split}/gamma", gamma, on_epoch=True, batch_size=size, sync_dist=split != "train")
+            self.log(f"{split}/gamma", gamma, on_epoch=True, batch_size=size, sync_dist=True)
         if split == "train":
             self.log("train/lr", self.optimizers().param_groups[0]["lr"], on_step=True, batch_size=size)
         return loss

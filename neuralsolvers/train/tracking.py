@@ -17,13 +17,17 @@ WANDB_RUN_KEY = "wandb_run_id"
 
 
 def run_directory(trainer: pl.Trainer) -> Path:
-    """The directory of this run's files: the W&B run's ``files`` folder, else the trainer's log dir."""
+    """The directory of this run's files: the W&B run's ``files`` folder, else the first logger's
+    directory, else the trainer's root directory. Called by the first process alone, so it asks no
+    collective question (``Trainer.log_dir`` is a broadcast: asked on one process of a DDP run, it hangs)."""
     for logger in trainer.loggers:
         if isinstance(logger, WandbLogger):
             directory = getattr(logger.experiment, "dir", None)
             if directory:
                 return Path(directory)
-    return Path(trainer.log_dir or trainer.default_root_dir)
+    first = trainer.loggers[0] if trainer.loggers else None
+    directory = getattr(first, "log_dir", None) or getattr(first, "save_dir", None)
+    return Path(directory or trainer.default_root_dir)
 
 
 class SaveRunConfig(SaveConfigCallback):

@@ -24,7 +24,7 @@ from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 from neuralsolvers.checkpoints import device_hours, load, training_time
 from neuralsolvers.data_gen.imaging import ImagePatches
 from neuralsolvers.data_gen.store import ShardedDataset
-from neuralsolvers.evaluate.base import Evaluation
+from neuralsolvers.evaluate.base import Evaluation, resolve_device
 from neuralsolvers.evaluate.report import Report, environment
 from neuralsolvers.solvers.proximal import ProximalResult, admm, pgd
 from neuralsolvers.solvers.proximal_operators import (
@@ -61,6 +61,7 @@ class InverseProblemEvaluation(Evaluation):
             (:func:`~neuralsolvers.solvers.proximal.admm`); None: two-term ADMM.
         maxiter, tol: iteration cap and relative-change tolerance.
         num_images: images scored (after the tuning ones); tune_images: images for choosing λ.
+        device: where the reconstructions run (``cpu``, ``cuda``, ``auto``).
     """
 
     def __init__(
@@ -77,6 +78,7 @@ class InverseProblemEvaluation(Evaluation):
         tol: float = 1e-5,
         num_images: int = 20,
         tune_images: int = 4,
+        device: str = "cpu",
     ):
         if solver not in ("admm", "pgd"):
             raise ValueError(f"solver must be 'admm' or 'pgd', got {solver!r}")
@@ -91,6 +93,7 @@ class InverseProblemEvaluation(Evaluation):
         self.solver, self.rho, self.step, self.maxiter, self.tol = solver, rho, step, maxiter, tol
         self.box = None if box is None else (float(box[0]), float(box[1]))
         self.num_images, self.tune_images = num_images, tune_images
+        self.device = resolve_device(device)
 
     def _solve(self, prox: ProximalOperator, measured: torch.Tensor) -> ProximalResult:
         if self.solver == "admm":
@@ -114,14 +117,14 @@ class InverseProblemEvaluation(Evaluation):
         needed = self.tune_images + self.num_images
         if len(arrays["clean"]) < needed:
             raise ValueError(f"{self.data}: {len(arrays['clean'])} images, need {needed} (tune_images + num_images)")
-        measured = torch.from_numpy(arrays["measured"][:needed]).double()
+        measured = torch.from_numpy(arrays["measured"][:needed]).double().to(self.device)
         if parameters["operator"] == "fourier":  # stored as (real, imaginary) pairs of the kept coefficients
             measured = torch.view_as_complex(measured.contiguous())
-        clean = torch.from_numpy(arrays["clean"][:needed]).double()
+        clean = torch.from_numpy(arrays["clean"][:needed]).double().to(self.device)
         tune, test = slice(0, self.tune_images), slice(self.tune_images, needed)
         priors: dict[str, tuple[ProximalOperator, str]] = {}
         for name, path in self.checkpoints.items():
-            priors[name] = (NetworkProx(load(path).double()), "learned")
+            priors[name] = (NetworkProx(load(path, map_location=self.device).double()), "learned")
         for name, make in (("TV", TotalVariation), ("Haar wavelet", HaarThreshold)):
             if self.grids[name]:
                 prox, lam = self._tuned(name, make, self.grids[name], measured[tune], clean[tune])
@@ -143,15 +146,15 @@ class InverseProblemEvaluation(Evaluation):
                 "last_change_max": float(last.max()), "s_per_image": result.time / len(psnr),
                 "training_device_h": device_hours(training_time(self.checkpoints[name])) if name in self.checkpoints else None,
             })
-            shown[name] = (result.x[:2].clamp(0, 1).numpy(), psnr[:2])
+            shown[name] = (result.x[:2].clamp(0, 1).cpu().numpy(), psnr[:2])
             print(rows[-1], flush=True)
-        figure = _figure(clean[test][:2].numpy(), start[:2].numpy(), shown)
+        figure = _figure(clean[test][:2].cpu().numpy(), start[:2].cpu().numpy(), shown)
         config = {"data": self.data, "checkpoints": self.checkpoints, "grids": self.grids, "solver": self.solver, "rho": self.rho,
                   "step": self.step, "box": self.box, "maxiter": self.maxiter, "tol": self.tol, "num_images": self.num_images,
-                  "tune_images": self.tune_images, "problem": parameters}  # fmt: skip
+                  "tune_images": self.tune_images, "problem": parameters, "device": str(self.device)}  # fmt: skip
         solver = self.solver.upper() if self.box is None else f"ADMM with the box {list(self.box)}"
         title = f"Priors in {solver}: {parameters['operator']}, noise {parameters['noise_sigma']}, {self.num_images} held-out images"
-        report = Report(title, rows, environment("cpu"), config, {"reconstructions": figure})
+        report = Report(title, rows, environment(self.device), config, {"reconstructions": figure})
         report.write(out)
         if use_wandb:
             report.log_to_wandb(out)

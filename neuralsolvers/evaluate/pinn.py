@@ -19,8 +19,9 @@ from neuralsolvers.checkpoints import load, training_time
 from neuralsolvers.data_gen.base import rebuild_generator
 from neuralsolvers.data_gen.store import ShardedDataset
 from neuralsolvers.errors import ConfigError
-from neuralsolvers.evaluate.base import Evaluation
+from neuralsolvers.evaluate.base import Evaluation, resolve_device
 from neuralsolvers.evaluate.report import Report, environment
+from neuralsolvers.evaluate.solver_runs import timed
 from neuralsolvers.plotting import plot_predictions
 
 __all__ = ["PINNEvaluation"]
@@ -35,14 +36,17 @@ class PINNEvaluation(Evaluation):
         reference: the reference split (``neuralsolvers generate --config configs/data/<problem>_reference.yaml``).
         field: the reference array compared with the network.
         repeats: timed evaluations of the network and of the reference solver (the median is reported).
+        device: where the networks run (``cpu``, ``cuda``, ``auto``; timed with the device synchronized).
+            The reference solver is the generator's (CPU).
     """
 
-    def __init__(self, checkpoints: dict[str, str], reference: str, field: str = "u", repeats: int = 3):
+    def __init__(self, checkpoints: dict[str, str], reference: str, field: str = "u", repeats: int = 3, device: str = "cpu"):
         if not checkpoints:
             raise ConfigError("give at least one checkpoint")
         if repeats < 1:
             raise ConfigError("repeats must be at least 1")
         self.checkpoints, self.reference, self.field, self.repeats = dict(checkpoints), reference, field, repeats
+        self.device = resolve_device(device)
 
     def _reference_seconds(self, dataset: ShardedDataset) -> float:
         generator = rebuild_generator(dataset.metadata["generator"], dataset.metadata["parameters"])
@@ -61,9 +65,8 @@ class PINNEvaluation(Evaluation):
             raise ConfigError(f"{name}: does not take the reference's points {tuple(points.shape)}: {error}") from None
         times, prediction = [], None
         for _ in range(self.repeats):
-            start = time.perf_counter()
-            prediction = model(points)
-            times.append(time.perf_counter() - start)
+            prediction, seconds = timed(points.device, lambda: model(points))
+            times.append(seconds)
         if not isinstance(prediction, torch.Tensor) or prediction.shape[0] != len(points):
             raise ConfigError(f"{name}: not a coordinate network u(points) (got {type(prediction).__name__})")
         return prediction, float(np.median(times))
@@ -73,13 +76,13 @@ class PINNEvaluation(Evaluation):
         if "points" not in dataset.shared:
             raise ConfigError(f"{self.reference}: not a reference split (no shared 'points' array); make one with "
                               "neuralsolvers generate --config configs/data/<problem>_reference.yaml")  # fmt: skip
-        points = torch.as_tensor(dataset.shared["points"], dtype=torch.float32)
+        points = torch.as_tensor(dataset.shared["points"], dtype=torch.float32, device=self.device)
         field = dataset.load([self.field])[self.field][0]
-        exact = torch.as_tensor(field.reshape(len(points), -1), dtype=torch.float32)
+        exact = torch.as_tensor(field.reshape(len(points), -1), dtype=torch.float32, device=self.device)
         reference_s = self._reference_seconds(dataset)
         rows, figures = [], {}
         for name, path in self.checkpoints.items():
-            model = load(path)
+            model = load(path, map_location=self.device)
             prediction, seconds = self._predict(model, points, name)
             prediction = prediction.reshape(exact.shape)
             error = prediction - exact
@@ -96,11 +99,11 @@ class PINNEvaluation(Evaluation):
             print(rows[-1], flush=True)
             shape = field.shape[: field.ndim - (exact.shape[1] > 1)]
             figures[f"solution_{name}".replace(" ", "_")] = plot_predictions(
-                exact[:, 0].reshape(1, *shape).numpy(), prediction[:, 0].reshape(1, *shape).numpy(), None, title=f"{name} against the reference"
+                exact[:, 0].reshape(1, *shape).cpu().numpy(), prediction[:, 0].reshape(1, *shape).cpu().numpy(), None, title=f"{name} against the reference"
             )
         config = {"checkpoints": self.checkpoints, "reference": self.reference, "generator": dataset.metadata["generator"],
-                  "parameters": dataset.metadata["parameters"], "points": len(points)}  # fmt: skip
-        report = Report(f"PINNs against the {dataset.metadata['generator']} reference", rows, environment("cpu"), config, figures)
+                  "parameters": dataset.metadata["parameters"], "points": len(points), "device": str(self.device)}  # fmt: skip
+        report = Report(f"PINNs against the {dataset.metadata['generator']} reference", rows, environment(self.device), config, figures)
         report.write(out)
         if use_wandb:
             report.log_to_wandb(out)

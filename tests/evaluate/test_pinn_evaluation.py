@@ -51,3 +51,13 @@ def test_bad_configurations_are_refused(tmp_path):
     generate_split(LotkaVolterraObservations(), tmp_path / "lv", 1, seed=0)  # 1D times, not (x, t) points
     with pytest.raises(ConfigError, match="does not take the reference's points"):
         PINNEvaluation({"a": network}, str(tmp_path / "lv")).run(tmp_path / "out", use_wandb=False)
+
+
+@pytest.mark.gpu
+def test_networks_run_on_cuda_with_the_cpu_errors(tmp_path):
+    reference = tmp_path / "reference"
+    generate_split(KleinGordonReference(resolution=17), reference, 1, seed=0)
+    checkpoint = {"net": save(PINNNet(in_features=2, out_features=1, hidden=8, layers=2), tmp_path / "a.ckpt")}
+    on = {device: PINNEvaluation(checkpoint, str(reference), repeats=1, device=device).run(tmp_path / device, use_wandb=False).rows[0]
+          for device in ("cpu", "cuda")}  # fmt: skip
+    assert on["cuda"]["rel_l2"] == pytest.approx(on["cpu"]["rel_l2"], rel=1e-4)

@@ -103,6 +103,7 @@ def test_generate_fit_evaluate_end_to_end(tiny_data, capsys):
     # the generator's reference (quadrature of 4 fresh samples) timed beside the network, training charged
     assert all(row["reference_ms_per_sample"] > 0 and row["speedup"] > 0 and row["training_device_h"] > 0 for row in rows)
     assert all(row["break_even_samples"] == "never" or float(row["break_even_samples"]) > 0 for row in rows)
+    assert all(row["inference_peak_MiB"] >= 0 for row in rows)
     net = neuralsolvers.load(best)
     assert not net.training
     assert net(torch.zeros(2, 100), torch.linspace(0, 1, 7)[:, None]).shape == (2, 7)

@@ -31,7 +31,7 @@ from neuralsolvers.data_gen.graphs import load_graphs
 from neuralsolvers.data_gen.store import ShardedDataset
 from neuralsolvers.evaluate.base import Evaluation, resolve_device
 from neuralsolvers.evaluate.report import Report, environment
-from neuralsolvers.evaluate.solver_runs import timed
+from neuralsolvers.evaluate.solver_runs import PeakMemory, timed
 from neuralsolvers.solvers.fixed_point import fixed_point
 
 __all__ = ["GraphEvaluation"]
@@ -118,15 +118,18 @@ class GraphEvaluation(Evaluation):
         return predict
 
     def _evaluate(self, method: Callable[[Batch], tuple[torch.Tensor, int]], batches: list[Batch]) -> dict:
-        """Predictions, the median pass time and the most solver iterations over the batches."""
+        """Predictions, the median pass time, the most solver iterations over the batches, and the peak
+        memory of the warm-up pass (beyond what was held; measured apart from the timed passes)."""
         with torch.no_grad():
-            method(batches[0])  # warm-up
+            with PeakMemory(self.device) as memory:  # the warm-up pass
+                for batch in batches:
+                    method(batch)
             times = []
             for _ in range(self.repeats):
                 outputs, seconds = timed(self.device, lambda: [method(batch) for batch in batches])
                 times.append(seconds)
         prediction = torch.cat([out for out, _ in outputs])
-        return {"prediction": prediction, "seconds": median(times), "iterations": max(it for _, it in outputs)}
+        return {"prediction": prediction, "seconds": median(times), "iterations": max(it for _, it in outputs), "peak_bytes": memory.bytes}
 
     def _metrics(self, prediction: torch.Tensor, batches: list[Batch]) -> dict[str, float]:
         truth = torch.cat([batch.y for batch in batches]).double()
@@ -166,6 +169,7 @@ class GraphEvaluation(Evaluation):
                     "MSE_vs_first_set": growth,
                     "ms_per_graph": 1e3 * result["seconds"] / graphs,
                     "solver_iterations": result["iterations"],
+                    "peak_MiB": result["peak_bytes"] / 2**20,
                     "parameters": sum(p.numel() for p in models[name].parameters()) if name in models else 0,
                 })
                 # training cost, and the graphs after which it pays against the exact solver (listed first)

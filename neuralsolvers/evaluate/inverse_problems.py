@@ -7,7 +7,8 @@ TV (Chambolle) and Haar-wavelet soft-thresholding. The classical priors' weight 
 grid by mean PSNR on the first ``tune_images`` images, which are then left out; every method is scored
 on the same remaining images. Reported: mean and standard deviation of PSNR and SSIM (data range 1,
 after clipping to [0, 1]), iterations, how many runs met the relative-change tolerance, the last
-relative change, seconds per image; the figure shows reconstructions of the first two images.
+relative change, seconds per image, peak memory beyond what was held (measured during the solve: on the CPU
+by a 1 ms resident-set sampler); the figure shows reconstructions of the first two images.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from neuralsolvers.data_gen.imaging import ImagePatches
 from neuralsolvers.data_gen.store import ShardedDataset
 from neuralsolvers.evaluate.base import Evaluation, resolve_device
 from neuralsolvers.evaluate.report import Report, environment
+from neuralsolvers.evaluate.solver_runs import PeakMemory
 from neuralsolvers.solvers.proximal import ProximalResult, admm, pgd
 from neuralsolvers.solvers.proximal_operators import (
     HaarThreshold,
@@ -134,16 +136,17 @@ class InverseProblemEvaluation(Evaluation):
         baseline_psnr, baseline_ssim = _scores(start, clean[test])
         rows.append({"prior": "none (Aᵀy)", "setting": "–", "PSNR": float(baseline_psnr.mean()), "PSNR_std": float(baseline_psnr.std()),
                      "SSIM": float(baseline_ssim.mean()), "iterations_median": 0, "iterations_max": 0, "converged": "–",
-                     "last_change_max": None, "s_per_image": 0.0, "training_device_h": None})  # fmt: skip
+                     "last_change_max": None, "s_per_image": 0.0, "peak_MiB": None, "training_device_h": None})  # fmt: skip
         for name, (prox, setting) in priors.items():
-            result = self._solve(prox, measured[test])
+            with PeakMemory(self.device) as memory:
+                result = self._solve(prox, measured[test])
             psnr, ssim = _scores(result.x, clean[test])
             last = result.changes[torch.clamp(result.iterations - 1, min=0), torch.arange(len(psnr))]
             rows.append({
                 "prior": name, "setting": setting, "PSNR": float(psnr.mean()), "PSNR_std": float(psnr.std()),
                 "SSIM": float(ssim.mean()), "iterations_median": median(result.iterations.tolist()),
                 "iterations_max": int(result.iterations.max()), "converged": f"{int(result.converged.sum())}/{len(psnr)}",
-                "last_change_max": float(last.max()), "s_per_image": result.time / len(psnr),
+                "last_change_max": float(last.max()), "s_per_image": result.time / len(psnr), "peak_MiB": memory.bytes / 2**20,
                 "training_device_h": device_hours(training_time(self.checkpoints[name])) if name in self.checkpoints else None,
             })
             shown[name] = (result.x[:2].clamp(0, 1).cpu().numpy(), psnr[:2])

@@ -19,6 +19,7 @@ from neuralsolvers.data_gen.base import rebuild_generator
 from neuralsolvers.data_gen.store import ShardedDataset
 from neuralsolvers.evaluate.base import Evaluation, resolve_device
 from neuralsolvers.evaluate.report import Report, environment
+from neuralsolvers.evaluate.solver_runs import PeakMemory
 from neuralsolvers.plotting import plot_predictions
 from neuralsolvers.train.losses import relative_l2
 
@@ -93,7 +94,8 @@ class OperatorEvaluation(Evaluation):
             points = None
             if self.points_key is not None:
                 points = torch.as_tensor(dataset.shared[self.points_key], dtype=torch.float32, device=device)
-            self._predict(model, inputs[:1], points)  # warm-up
+            with PeakMemory(device) as memory:  # a warm-up pass, apart from the timed one
+                self._predict(model, inputs, points)
             predictions, seconds = self._predict(model, inputs, points)
             errors = relative_l2(predictions, targets).cpu().numpy()
             inference_ms, reference_ms = 1e3 * seconds / len(errors), self._reference_ms(dataset)
@@ -105,6 +107,7 @@ class OperatorEvaluation(Evaluation):
                     "rel_l2_median": float(np.median(errors)),
                     "rel_l2_max": float(errors.max()),
                     "inference_ms_per_sample": inference_ms,
+                    "inference_peak_MiB": memory.bytes / 2**20,
                     "reference_ms_per_sample": reference_ms,
                     "speedup": reference_ms / inference_ms if reference_ms else None,
                     "training_device_h": device_hours(clock),

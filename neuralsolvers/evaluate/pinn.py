@@ -21,7 +21,7 @@ from neuralsolvers.data_gen.store import ShardedDataset
 from neuralsolvers.errors import ConfigError
 from neuralsolvers.evaluate.base import Evaluation, resolve_device
 from neuralsolvers.evaluate.report import Report, environment
-from neuralsolvers.evaluate.solver_runs import timed
+from neuralsolvers.evaluate.solver_runs import PeakMemory, timed
 from neuralsolvers.plotting import plot_predictions
 
 __all__ = ["PINNEvaluation"]
@@ -58,18 +58,22 @@ class PINNEvaluation(Evaluation):
         return float(np.median(times))
 
     @torch.no_grad()
-    def _predict(self, model: torch.nn.Module, points: torch.Tensor, name: str) -> tuple[torch.Tensor, float]:
+    def _predict(self, model: torch.nn.Module, points: torch.Tensor, name: str) -> tuple[torch.Tensor, float, int]:
+        """The prediction on ``points``, the median seconds of ``repeats`` timed calls, and the peak bytes
+        of an untimed warm-up call beyond what was held."""
         try:
-            model(points[:2])  # warm-up, and the check that the network takes these points
+            model(points[:2])  # the check that the network takes these points
         except (RuntimeError, ValueError, TypeError) as error:
             raise ConfigError(f"{name}: does not take the reference's points {tuple(points.shape)}: {error}") from None
+        with PeakMemory(points.device) as memory:
+            model(points)  # warm-up
         times, prediction = [], None
         for _ in range(self.repeats):
             prediction, seconds = timed(points.device, lambda: model(points))
             times.append(seconds)
         if not isinstance(prediction, torch.Tensor) or prediction.shape[0] != len(points):
             raise ConfigError(f"{name}: not a coordinate network u(points) (got {type(prediction).__name__})")
-        return prediction, float(np.median(times))
+        return prediction, float(np.median(times)), memory.bytes
 
     def run(self, out: str | Path, use_wandb: bool = True) -> Report:
         dataset = ShardedDataset(self.reference)
@@ -83,7 +87,7 @@ class PINNEvaluation(Evaluation):
         rows, figures = [], {}
         for name, path in self.checkpoints.items():
             model = load(path, map_location=self.device)
-            prediction, seconds = self._predict(model, points, name)
+            prediction, seconds, peak = self._predict(model, points, name)
             prediction = prediction.reshape(exact.shape)
             error = prediction - exact
             clock = training_time(path)
@@ -92,6 +96,7 @@ class PINNEvaluation(Evaluation):
                 "rel_l2": float(torch.linalg.vector_norm(error) / torch.linalg.vector_norm(exact)),
                 "max_abs_error": float(error.abs().max()),
                 "network_s": seconds,
+                "network_peak_MiB": peak / 2**20,
                 "reference_solver_s": reference_s,
                 "training_s": clock["seconds"] if clock else None,
                 "training_over_reference": clock["seconds"] / reference_s if clock else None,

@@ -35,7 +35,7 @@ def test_errors_times_and_training_cost(tmp_path):
     with torch.no_grad():
         expected = torch.linalg.vector_norm(network(points)[:, 0] - exact) / torch.linalg.vector_norm(exact)
     assert rows["trained"]["rel_l2"] == pytest.approx(float(expected), rel=1e-5)
-    assert rows["trained"]["reference_solver_s"] > 0 and rows["trained"]["network_s"] > 0
+    assert rows["trained"]["reference_solver_s"] > 0 and rows["trained"]["network_s"] > 0 and rows["trained"]["network_peak_MiB"] >= 0
     assert rows["trained"]["training_over_reference"] == pytest.approx(12.0 / rows["trained"]["reference_solver_s"])
     assert rows["no clock"]["training_s"] is None
     assert json.loads((tmp_path / "out/results.json").read_text())["config"]["points"] == 17 * 17

@@ -54,6 +54,7 @@ def test_priors_inside_admm_on_deblurring(tmp_path):
     assert rows["Haar wavelet"]["setting"] in ("λ = 0.005", "λ = 0.02") and rows["TV"]["setting"] == "λ = 0.01"
     for name in ("TV", "Haar wavelet"):  # a classical prior improves on the blurred measurement
         assert rows[name]["PSNR"] > rows["none (Aᵀy)"]["PSNR"] and rows[name]["iterations_max"] > 1
+    assert all(rows[name]["peak_MiB"] >= 0 for name in ("LPN", "TV", "Haar wavelet")) and rows["none (Aᵀy)"]["peak_MiB"] is None
     record = json.loads((tmp_path / "out/results.json").read_text())
     assert record["config"]["problem"]["operator"] == "blur" and (tmp_path / "out/reconstructions.png").is_file()
     with pytest.raises(ValueError, match="need 10"):

@@ -60,8 +60,9 @@ def generate_split(
 ) -> list[Path]:
     """Generate this job's shards of one split into ``directory``; returns the shard paths it owns.
 
-    Existing shards made with other parameters, another seed or another sharding are an error
-    unless ``overwrite``; then they are removed.
+    Complete shards are kept (a re-run resumes); temporary files that a killed run of this job left
+    are removed. Existing shards made with other parameters, another seed or another sharding are an
+    error unless ``overwrite``; then they are removed.
     """
     if not 0 <= shard < num_shards:
         raise ConfigError(f"--shard must lie in [0, num_shards={num_shards}), got {shard}")
@@ -79,6 +80,9 @@ def generate_split(
         if foreign:
             existing.unlink()
     owned = [i for i in range(count) if i % num_shards == shard]
+    for index in owned:  # what a killed earlier run of this job left half-written (never read: not *.h5)
+        for stale in directory.glob(f"{shard_path(directory, index, count).name}.tmp-*"):
+            stale.unlink(missing_ok=True)
     paths = []
     for index in progress(owned, total=len(owned), description=f"{generator.name} → {directory}"):
         path = shard_path(directory, index, count)

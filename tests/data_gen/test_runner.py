@@ -5,6 +5,7 @@ import pytest
 
 from neuralsolvers.data_gen import Antiderivative, ShardedDataset
 from neuralsolvers.data_gen.runner import generate_split
+from neuralsolvers.data_gen.store import read_shard_attrs
 from neuralsolvers.errors import ConfigError, DatasetError
 
 
@@ -51,3 +52,39 @@ def test_foreign_shards_need_overwrite(tmp_path, generator):
 def test_bad_shard_index(tmp_path, generator):
     with pytest.raises(ConfigError, match="--shard"):
         generate_split(generator, tmp_path, 20, seed=0, shard=2, num_shards=2)
+
+
+def test_generation_killed_mid_way_resumes_to_the_same_dataset(tmp_path):
+    """A real ``neuralsolvers generate`` killed by SIGKILL between shards: only complete shards are
+    visible, the re-run skips them (untouched), removes the killed write's temporary file and ends
+    with the dataset of an uninterrupted run, bit for bit."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    command = [str(Path(sys.executable).parent / "neuralsolvers"), "generate", "--config",
+               str(Path(__file__).parents[2] / "configs/data/antiderivative.yaml"), "--shard_size=50"]  # fmt: skip
+    split = lambda out: [f"--out={out}", "--splits=[{name: train, num_samples: 3000, seed: 0}]"]  # noqa: E731
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    process = subprocess.Popen([*command, *split(tmp_path / "killed")], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    directory, deadline = tmp_path / "killed/train", time.time() + 120
+    while len(list(directory.glob("*.h5"))) < 5 and process.poll() is None and time.time() < deadline:
+        time.sleep(0.01)
+    (directory / "shard-00059-of-00060.h5.tmp-1").write_bytes(b"half a shard")  # as a kill mid-write leaves it
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    done = sorted(directory.glob("*.h5"))
+    assert 5 <= len(done) < 60, "the run ended before the kill: lower the machine's speed assumptions"
+    assert all(read_shard_attrs(path)["complete"] for path in done)  # nothing partial under a shard's name
+    with pytest.raises(DatasetError, match="missing"):
+        ShardedDataset(directory)
+    stamps = {path: path.stat().st_mtime_ns for path in done}
+    subprocess.run([*command, *split(tmp_path / "killed")], env=env, check=True, capture_output=True)
+    subprocess.run([*command, *split(tmp_path / "whole")], env=env, check=True, capture_output=True)
+    assert all(path.stat().st_mtime_ns == stamp for path, stamp in stamps.items())
+    assert not list(directory.glob("*.tmp-*"))
+    resumed, whole = ShardedDataset(directory).load(), ShardedDataset(tmp_path / "whole/train").load()
+    assert resumed.keys() == whole.keys() and all(np.array_equal(resumed[key], whole[key]) for key in whole)

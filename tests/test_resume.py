@@ -1,7 +1,6 @@
 """Resuming after a kill: SIGTERM saves the exact state and exits 143; after SIGKILL the last
-validation's state remains; either way ``--ckpt_path last`` finishes the run, to the test error of an
-uninterrupted run within 15% (the resumed epoch sees its batches in another order: Lightning does
-not restore a plain DataLoader's position within an epoch)."""
+validation's state remains; either way ``--ckpt_path last`` finishes the run with the weights of an
+uninterrupted run, bit for bit (the training loader keeps its position within the epoch)."""
 
 import os
 import signal
@@ -72,8 +71,9 @@ def test_killed_fit_resumes_to_the_uninterrupted_result(workdir, kill):
         assert process.returncode == -signal.SIGKILL and saved % 100 == 0
     subprocess.run([*fit(cut), "--ckpt_path=last"], cwd=workdir, env=env, check=True, capture_output=True)
     assert read_checkpoint(workdir / cut / "last.ckpt")["global_step"] == STEPS
-    full, resumed = held_out_error(workdir, "full"), held_out_error(workdir, cut)
-    assert abs(resumed - full) <= 0.15 * full, (full, resumed)
+    full = read_checkpoint(workdir / "full/last.ckpt")["state_dict"]
+    resumed = read_checkpoint(workdir / cut / "last.ckpt")["state_dict"]
+    assert all(torch.equal(full[key], resumed[key]) for key in full)  # the same batches in the same order
 
 
 def test_slurm_requeue_saves_requeues_and_resumes_the_same_run(workdir, tmp_path):

@@ -12,6 +12,7 @@ from torch.utils.data import DataLoader, Subset
 
 from neuralsolvers.errors import ConfigError
 from neuralsolvers.models.registry import model_spec
+from neuralsolvers.train.sampling import EpochOrder, ResumableDataLoader
 from neuralsolvers.train.schedules import optimizer_and_schedule
 
 __all__ = ["NetworkModule", "SplitLoaders", "SplitSteps"]
@@ -72,9 +73,11 @@ class HeldOutSplits(SplitLoaders):
     ``train``, ``val``, ``test``, ``num_train``, ``val_fraction``, ``batch_size``, ``seed``): the
     first ``num_train`` training samples, ``val`` or else the last ``val_fraction`` of them held out,
     ``test`` on demand; training batches shuffled from ``seed``. Subclasses give ``_read(directory)``
-    (any indexable dataset) and may set ``loader_class`` (e.g. PyG's ``DataLoader``)."""
+    (any indexable dataset) and may set ``loader_class`` (e.g. PyG's ``DataLoader``) with
+    ``resumable_loader_class`` (it with :class:`~neuralsolvers.train.sampling.ResumableLoading`)."""
 
     loader_class: type = DataLoader
+    resumable_loader_class: type = ResumableDataLoader  # the same with ResumableLoading
     splits: dict[str, Any]
     hparams: Any
 
@@ -101,5 +104,7 @@ class HeldOutSplits(SplitLoaders):
             self.splits["test"] = self._read(hp.test)
 
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
-        generator = torch.Generator().manual_seed(self.hparams.seed) if shuffle else None
-        return self.loader_class(self.splits[split], batch_size=self.hparams.batch_size, shuffle=shuffle, generator=generator)
+        dataset = self.splits[split]
+        if shuffle:  # training: resumable mid-epoch
+            return self.resumable_loader_class(dataset, batch_size=self.hparams.batch_size, sampler=EpochOrder(len(dataset), self.hparams.seed))
+        return self.loader_class(dataset, batch_size=self.hparams.batch_size)

@@ -28,6 +28,7 @@ from neuralsolvers.train.callbacks import (
     PredictionFigure,
     TrainingClock,
 )
+from neuralsolvers.train.sampling import LoaderPosition
 from neuralsolvers.train.tracking import SaveRunConfig, WandbRunId, resumed_run_id
 
 __all__ = ["NeuralSolversCLI", "TRAINER_DEFAULTS", "resume_checkpoint"]
@@ -76,7 +77,7 @@ class NeuralSolversCLI(LightningCLI):
             subclass_mode_model=True,
             subclass_mode_data=True,
             save_config_callback=SaveRunConfig,
-            trainer_defaults={**TRAINER_DEFAULTS, "callbacks": [NonFiniteLossStop(), LearningRateLog(), LatestCheckpoint(), TrainingClock(), WandbRunId()]},
+            trainer_defaults={**TRAINER_DEFAULTS, "callbacks": [NonFiniteLossStop(), LearningRateLog(), LatestCheckpoint(), TrainingClock(), WandbRunId(), LoaderPosition()]},
             seed_everything_default=0,
             parser_kwargs={**STRICT_PARSER, **{command: STRICT_PARSER for command in self.subcommands()}},
             auto_configure_optimizers=False,

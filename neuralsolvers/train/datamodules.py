@@ -13,12 +13,13 @@ from typing import Any
 import numpy as np
 import pytorch_lightning as pl
 import torch
-from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
+from torch.utils.data import BatchSampler, DataLoader, Dataset, SequentialSampler
 
 from neuralsolvers.data_gen.darcy import subsample
 from neuralsolvers.data_gen.store import ShardedDataset
 from neuralsolvers.errors import ConfigError
 from neuralsolvers.train.base import SplitLoaders
+from neuralsolvers.train.sampling import EpochBatches, EpochOrder, ResumableDataLoader
 
 __all__ = ["OperatorDataModule", "TensorBatches"]
 
@@ -169,12 +170,10 @@ class OperatorDataModule(SplitLoaders, pl.LightningDataModule):
 
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
         dataset = self.splits[split]
-        if shuffle:
-            sampler = RandomSampler(dataset, generator=torch.Generator().manual_seed(self.hparams.seed))
-        else:
-            sampler = SequentialSampler(dataset)
-        batches = BatchSampler(sampler, self.hparams.batch_size, drop_last=False)
-        return DataLoader(dataset, sampler=batches, batch_size=None)
+        if shuffle:  # training: resumable mid-epoch
+            batches = EpochBatches(EpochOrder(len(dataset), self.hparams.seed), self.hparams.batch_size)
+            return ResumableDataLoader(dataset, sampler=batches, batch_size=None)
+        return DataLoader(dataset, sampler=BatchSampler(SequentialSampler(dataset), self.hparams.batch_size, drop_last=False), batch_size=None)
 
 
 def _tensor(array: np.ndarray) -> torch.Tensor:

@@ -17,8 +17,13 @@ from torch_geometric.loader import DataLoader
 from neuralsolvers.data_gen.graphs import load_graphs
 from neuralsolvers.errors import ConfigError
 from neuralsolvers.train.base import HeldOutSplits
+from neuralsolvers.train.sampling import ResumableLoading
 
 __all__ = ["GraphDataModule"]
+
+
+class ResumableGraphLoader(ResumableLoading, DataLoader):
+    """PyG's ``DataLoader`` with :class:`~neuralsolvers.train.sampling.ResumableLoading`."""
 
 
 class GraphDataModule(HeldOutSplits, pl.LightningDataModule):
@@ -54,6 +59,7 @@ class GraphDataModule(HeldOutSplits, pl.LightningDataModule):
         self.splits: dict[str, list[Data]] = {}
 
     loader_class = DataLoader  # PyG's: one disjoint union graph per batch
+    resumable_loader_class = ResumableGraphLoader
 
     def _read(self, directory: str) -> list[Data]:
         return load_graphs(directory, self.hparams.generator, self.hparams.expect, dtype=torch.float32)

@@ -21,6 +21,7 @@ from neuralsolvers.data_gen.store import ShardedDataset
 from neuralsolvers.errors import ConfigError
 from neuralsolvers.solvers.stencils import DiffusionStencil
 from neuralsolvers.train.base import SplitLoaders
+from neuralsolvers.train.sampling import EpochOrder, ResumableDataLoader
 
 __all__ = ["KrylovDataModule"]
 
@@ -89,8 +90,10 @@ class KrylovDataModule(SplitLoaders, pl.LightningDataModule):
         return self.scene.operator(self.mask.numpy(), dtype=dtype, device=device)
 
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
-        generator = torch.Generator().manual_seed(self.hparams.seed)
-        return DataLoader(self.splits[split], batch_size=self.hparams.batch_size, shuffle=shuffle, generator=generator if shuffle else None)
+        dataset = self.splits[split]
+        if shuffle:  # training: resumable mid-epoch
+            return ResumableDataLoader(dataset, batch_size=self.hparams.batch_size, sampler=EpochOrder(len(dataset), self.hparams.seed))
+        return DataLoader(dataset, batch_size=self.hparams.batch_size)
 
     def test_dataloader(self) -> DataLoader:
         """The held-out right-hand sides again (the test of a preconditioner is its solves)."""

@@ -19,7 +19,7 @@ from neuralsolvers.train.losses import relative_l2
 
 CONFIGS = Path(__file__).parents[1] / "configs"
 COMMAND = [str(Path(sys.executable).parent / "neuralsolvers")]  # the installed command, as users run it
-STEPS = 1500
+STEPS = 1000
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,9 @@
 Every run gets: a W&B logger (offline unless logged in; the best checkpoint logged as an artifact),
 ModelCheckpoint (best, configurable under ``checkpoint``), ``last.ckpt`` of the latest state after every
 validation and at the end (:class:`LatestCheckpoint`), a learning-rate monitor, prediction
-figures (``figures``), a stop on a non-finite loss, ``inference_mode: false`` and seed 0.
+figures (``figures``), a stop on a non-finite loss, the training clock, the W&B run id and the
+training loader's position in every checkpoint (resumes continue both), ``inference_mode: false`` and
+seed 0.
 """
 
 from __future__ import annotations

@@ -29,6 +29,7 @@ __all__ = [
 ]  # fmt: skip
 
 _trust: contextlib.ExitStack | None = None  # open inside trusting_checkpoints()
+_trusted: set[Path] = set()  # the files whose globals it allows
 
 
 def _imported(name: str) -> Any:
@@ -66,13 +67,15 @@ def trusting_checkpoints() -> Iterator[None]:
             yield
         finally:
             _trust = None
+            _trusted.clear()
 
 
 def trust_if_asked(path: str | Path) -> None:
     """Inside :func:`trusting_checkpoints`: allow the globals ``path`` names (printed to stderr); otherwise nothing."""
-    if _trust is None or not Path(path).is_file():
+    if _trust is None or not Path(path).is_file() or Path(path).resolve() in _trusted:
         return
     allowed = checkpoint_globals(path)
+    _trusted.add(Path(path).resolve())
     if allowed:
         print(f"trusting {path}: allowing {', '.join(allowed)}", file=sys.stderr)
         _trust.enter_context(torch.serialization.safe_globals(list(allowed.values())))

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import torch
+from neuralsolvers.checkpoints import read_checkpoint
 
 CONFIGS = Path(__file__).parents[1] / "configs"
 COMMAND = [str(Path(sys.executable).parent / "neuralsolvers")]  # Lightning's DDP launcher re-runs this command per process
@@ -18,7 +18,7 @@ EPOCHS = 50  # at 20 epochs the validation loss still moves ±25% between seeds;
 
 
 def best_val_loss(checkpoint: Path) -> float:
-    state = torch.load(checkpoint, weights_only=True)["callbacks"]
+    state = read_checkpoint(checkpoint)["callbacks"]
     return float(next(value["best_model_score"] for key, value in state.items() if key.startswith("ModelCheckpoint")))
 
 
@@ -33,7 +33,7 @@ def test_ddp_on_two_cpu_processes_matches_one_process(tmp_path):
     assert ddp.returncode == 0, ddp.stderr[-3000:]
     single = run(*fit, "--data.init_args.batch_size=20", "--checkpoint.dirpath=single")  # the same global batch
     assert single.returncode == 0, single.stderr[-3000:]
-    assert torch.load(tmp_path / "ddp/last.ckpt", weights_only=True)["global_step"] == EPOCHS * 22  # 22 of the 44 batches per process
+    assert read_checkpoint(tmp_path / "ddp/last.ckpt")["global_step"] == EPOCHS * 22  # 22 of the 44 batches per process
     ddp_loss, single_loss = best_val_loss(tmp_path / "ddp/last.ckpt"), best_val_loss(tmp_path / "single/last.ckpt")
     assert abs(ddp_loss - single_loss) <= 0.10 * single_loss, (ddp_loss, single_loss)
     validate = run("validate", "--config", str(CONFIGS / "deeponet_antiderivative.yaml"), "--ckpt_path=ddp/best.ckpt", "--trainer.logger=false",

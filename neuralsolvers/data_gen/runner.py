@@ -18,6 +18,7 @@ import numpy as np
 from neuralsolvers.data_gen.base import Generator
 from neuralsolvers.data_gen.store import (
     SHARD_GLOB,
+    TEMPORARY_MARK,
     progress,
     read_shard_attrs,
     shard_is_complete,
@@ -80,8 +81,9 @@ def generate_split(
         if foreign:
             existing.unlink()
     owned = [i for i in range(count) if i % num_shards == shard]
-    for index in owned:  # what a killed earlier run of this job left half-written (never read: not *.h5)
-        for stale in directory.glob(f"{shard_path(directory, index, count).name}.tmp-*"):
+    names = {shard_path(directory, index, count).name for index in owned}
+    for stale in directory.glob(f"*{TEMPORARY_MARK}*"):  # what a killed earlier run of this job left half-written
+        if stale.name.split(TEMPORARY_MARK)[0] in names:
             stale.unlink(missing_ok=True)
     paths = []
     for index in progress(owned, total=len(owned), description=f"{generator.name} → {directory}"):

@@ -22,11 +22,12 @@ import numpy as np
 
 from neuralsolvers.errors import DatasetError
 
-__all__ = ["SHARD_GLOB", "SHARD_PATTERN", "ShardedDataset", "progress", "read_shard_attrs",
+__all__ = ["SHARD_GLOB", "SHARD_PATTERN", "TEMPORARY_MARK", "ShardedDataset", "progress", "read_shard_attrs",
            "shard_is_complete", "shard_path", "shard_ranges", "write_shard"]  # fmt: skip
 
 SHARD_PATTERN = "shard-{index:05d}-of-{count:05d}.h5"
 SHARD_GLOB = "shard-*-of-*.h5"
+TEMPORARY_MARK = ".tmp-"  # a shard being written: <shard name>.tmp-<pid>, renamed when complete
 _REQUIRED = ("generator", "parameters", "seed", "sample_start", "sample_stop", "shard_index",
              "num_shards", "package_version", "shapes", "dtypes")  # fmt: skip
 T = TypeVar("T")
@@ -96,7 +97,7 @@ def write_shard(
     except (TypeError, ValueError) as error:
         raise ValueError(f"generator parameters must be JSON-serializable: {error}") from None
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+    temporary = path.with_name(f"{path.name}{TEMPORARY_MARK}{os.getpid()}")
     try:
         with h5py.File(temporary, "w") as file:
             samples, common = file.create_group("samples"), file.create_group("shared")

@@ -7,16 +7,24 @@ from pathlib import Path
 
 import torch
 
+from neuralsolvers.errors import ConfigError
 from neuralsolvers.evaluate.report import Report
 
 __all__ = ["Evaluation", "resolve_device"]
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
-    """``auto``: CUDA when there is one, else the CPU; anything else as given (``cpu``, ``cuda``, ``cuda:1``)."""
+    """``auto``: CUDA when there is one, else the CPU; anything else as given (``cpu``, ``cuda``, ``cuda:1``).
+    A name torch does not know, or CUDA on a machine without it, is a ``ConfigError``."""
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    try:
+        resolved = torch.device(device)
+    except RuntimeError:
+        raise ConfigError(f"device must be cpu, cuda, cuda:<index> or auto, got {device!r}") from None
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"device {device!r} asked for, but this machine has no CUDA device (use cpu or auto)")
+    return resolved
 
 
 class Evaluation(ABC):

@@ -95,7 +95,7 @@ class NeuralOperatorSolverEvaluation(Evaluation):
             """A failed learned solve, finished by the fallback PCG when one is configured."""
             if self.fallback is None or result.converged:
                 return result
-            return with_fallback(result, A, b, FALLBACKS[self.fallback](matrix, device=device), rtol=rtol, maxiter=maxiter, name=self.fallback)
+            return with_fallback(result, A, b, FALLBACKS[self.fallback](A), rtol=rtol, maxiter=maxiter, name=self.fallback)
 
         condition = torch.as_tensor(a, dtype=torch.float32)
         field = lambda net, **kw: FieldPreconditioner(net, (size, size), condition=condition, pad=1, device=device, **kw)  # noqa: E731

@@ -13,8 +13,9 @@ from neuralsolvers.models import MgNO, model_spec
 CONFIG = Path(__file__).parents[2] / "configs/eval/mgno_darcy_hybrid.yaml"
 
 
-def _run_small(tmp_path, monkeypatch, device: str) -> dict:
+def _run_small(tmp_path, monkeypatch, device: str, *extra: str) -> dict:
     """The committed config on one 14² system with a tiny untrained MgNO; the results record."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
     monkeypatch.chdir(tmp_path)
     torch.manual_seed(0)
     network = MgNO(in_channels=2, width=4, num_layers=1, smoothing=[1, 1, 1])
@@ -25,7 +26,7 @@ def _run_small(tmp_path, monkeypatch, device: str) -> dict:
                 "training_time": {"seconds": 36.0, "device": "cpu", "num_devices": 1, "steps": 3}}, checkpoint)  # fmt: skip
     (tmp_path / "data/darcy_random_forcing_65/train").mkdir(parents=True)  # the config's data prerequisite
     quick = ["--task.init_args.sizes=[14]", "--task.init_args.cap=20", "--task.init_args.period=5", "--task.init_args.sweeps=1"]
-    assert main(["evaluate", "--config", str(CONFIG), "--wandb=false", f"--task.init_args.device={device}", *quick]) == 0
+    assert main(["evaluate", "--config", str(CONFIG), "--wandb=false", f"--task.init_args.device={device}", *quick, *extra]) == 0
     return yaml.safe_load((tmp_path / "results/mgno_darcy_hybrid/results.json").read_text())
 
 
@@ -40,8 +41,33 @@ def test_committed_config_runs_small_and_every_solve_reaches_the_tolerance(tmp_p
     assert (tmp_path / "results/mgno_darcy_hybrid/residuals_14.png").is_file()
 
 
+def test_every_fallback_finishes_the_failed_learned_solves(tmp_path, monkeypatch):
+    for fallback in ("jacobi", "amg"):  # ic0: the committed config's, above
+        rows = _run_small(tmp_path / fallback, monkeypatch, "cpu", f"--task.init_args.fallback={fallback}")["rows"]
+        assert all(row["converged"] and row["true_residual"] <= 1e-8 for row in rows), fallback
+
+
 @pytest.mark.gpu
 def test_every_solve_reaches_the_tolerance_on_cuda(tmp_path, monkeypatch):
     record = _run_small(tmp_path, monkeypatch, "cuda")
     assert record["config"]["device"] == "cuda"
     assert all(row["converged"] and row["true_residual"] <= 1e-8 for row in record["rows"])
+
+
+def test_a_device_that_is_not_there_is_one_clear_error(tmp_path, monkeypatch, capsys):
+    from neuralsolvers.errors import ConfigError
+    from neuralsolvers.evaluate.base import resolve_device
+
+    with pytest.raises(ConfigError, match="cpu, cuda, cuda:<index> or auto"):
+        resolve_device("gpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ConfigError, match="no CUDA device"):
+        resolve_device("cuda")
+    assert resolve_device("auto") == torch.device("cpu")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data/darcy_random_forcing_65/train").mkdir(parents=True)  # the config's prerequisites, present
+    (tmp_path / "checkpoints/mgno_darcy_preconditioner").mkdir(parents=True)
+    (tmp_path / "checkpoints/mgno_darcy_preconditioner/best.ckpt").touch()
+    assert main(["evaluate", "--config", str(CONFIG), "--wandb=false", "--task.init_args.device=cuda"]) == 1
+    err = capsys.readouterr().err
+    assert "no CUDA device" in err and "Traceback" not in err

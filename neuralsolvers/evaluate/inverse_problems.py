@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from statistics import median
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -97,10 +98,21 @@ class InverseProblemEvaluation(Evaluation):
         self.num_images, self.tune_images = num_images, tune_images
         self.device = resolve_device(device)
 
+    def _verdict(self, rows: list[dict[str, Any]]) -> str:
+        """The best prior by PSNR, and the best learned prior against the best classical one."""
+        best = max(rows, key=lambda row: row["PSNR"])
+        learned = [row for row in rows if row["prior"] in self.checkpoints]
+        classical = [row for row in rows[1:] if row["prior"] not in self.checkpoints]
+        line = f"verdict: best PSNR {best['PSNR']:.2f} dB with {best['prior']}"
+        if learned and classical:
+            top, bar = max(learned, key=lambda row: row["PSNR"]), max(classical, key=lambda row: row["PSNR"])
+            line += f"; best learned {top['prior']} {top['PSNR'] - bar['PSNR']:+.2f} dB against the best classical {bar['prior']} ({bar['PSNR']:.2f} dB)"
+        return line
+
     def _solve(self, prox: ProximalOperator, measured: torch.Tensor) -> ProximalResult:
         if self.solver == "admm":
-            return admm(measured, prox, self.operator, rho=self.rho, maxiter=self.maxiter, tol=self.tol, box=self.box)
-        return pgd(measured, prox, self.operator, step=self.step, maxiter=self.maxiter, tol=self.tol)
+            return admm(measured, prox, self.operator, rho=self.rho, maxiter=self.maxiter, rtol=self.tol, box=self.box)
+        return pgd(measured, prox, self.operator, step=self.step, maxiter=self.maxiter, rtol=self.tol)
 
     def _tuned(self, name: str, make: type[ProximalOperator], grid: list[float], measured: torch.Tensor, clean: torch.Tensor) -> tuple[ProximalOperator, float]:
         """The prior with the λ of best mean PSNR on the tuning images."""
@@ -150,14 +162,13 @@ class InverseProblemEvaluation(Evaluation):
                 "training_device_h": device_hours(training_time(self.checkpoints[name])) if name in self.checkpoints else None,
             })
             shown[name] = (result.x[:2].clamp(0, 1).cpu().numpy(), psnr[:2])
-            print(rows[-1], flush=True)
         figure = _figure(clean[test][:2].cpu().numpy(), start[:2].cpu().numpy(), shown)
         config = {"data": self.data, "checkpoints": self.checkpoints, "grids": self.grids, "solver": self.solver, "rho": self.rho,
                   "step": self.step, "box": self.box, "maxiter": self.maxiter, "tol": self.tol, "num_images": self.num_images,
                   "tune_images": self.tune_images, "problem": parameters, "device": str(self.device)}  # fmt: skip
         solver = self.solver.upper() if self.box is None else f"ADMM with the box {list(self.box)}"
         title = f"Priors in {solver}: {parameters['operator']}, noise {parameters['noise_sigma']}, {self.num_images} held-out images"
-        report = Report(title, rows, environment(self.device), config, {"reconstructions": figure})
+        report = Report(title, rows, environment(self.device), config, {"reconstructions": figure}, self._verdict(rows))
         report.write(out)
         if use_wandb:
             report.log_to_wandb(out)

@@ -1,7 +1,7 @@
 """Neural operators inside iterative solvers, on held-out Darcy systems.
 
 A trained approximate inverse ``(a, r) ↦ A(a)⁻¹ r`` (``configs/mgno_darcy_preconditioner.yaml``) acts
-(1) as the preconditioner of flexible CG (``fcg``, truncation 5), alone and inside
+(1) as the preconditioner of flexible CG (``fcg``, 5 kept directions), alone and inside
 :class:`~neuralsolvers.solvers.SmoothedPreconditioner` (damped-Jacobi sweeps before and after it: a
 two-grid cycle with the network as coarse solve), and (2) as the correction of the HINTS-style
 :func:`~neuralsolvers.solvers.hybrid` iteration (damped Jacobi or red-black Gauss–Seidel sweeps, a
@@ -31,7 +31,7 @@ from neuralsolvers.data_gen.darcy import darcy_operator
 from neuralsolvers.errors import ConfigError
 from neuralsolvers.evaluate.base import Evaluation, resolve_device
 from neuralsolvers.evaluate.preconditioner import residual_figure
-from neuralsolvers.evaluate.report import Report, environment
+from neuralsolvers.evaluate.report import Report, environment, verdict_line
 from neuralsolvers.evaluate.solver_runs import PeakMemory, SolveRun, timed
 from neuralsolvers.models import build_model, model_spec
 from neuralsolvers.solvers import (
@@ -100,7 +100,7 @@ class NeuralOperatorSolverEvaluation(Evaluation):
         condition = torch.as_tensor(a, dtype=torch.float32)
         field = lambda net, **kw: FieldPreconditioner(net, (size, size), condition=condition, pad=1, device=device, **kw)  # noqa: E731
         pcg = lambda M: cg(A, b, rtol=rtol, M=M, maxiter=maxiter)  # noqa: E731
-        flexible = lambda M, cap: finish(fcg(A, b, rtol=rtol, M=M, truncation=5, maxiter=cap))  # noqa: E731
+        flexible = lambda M, cap: finish(fcg(A, b, rtol=rtol, M=M, keep=5, maxiter=cap))  # noqa: E731
         label = f"{self.sweeps}+{self.sweeps} Jacobi sweeps"
         methods = {
             "Jacobi-PCG": (False, lambda: Jacobi(stencil), pcg),
@@ -114,7 +114,7 @@ class NeuralOperatorSolverEvaluation(Evaluation):
         for smoother in ("jacobi", "redblack"):
             methods[f"hybrid {smoother} + trained network every {self.period}"] = (
                 True, lambda: field(network, normalize=False),
-                lambda M, s=smoother: finish(hybrid(stencil, b, M.apply, rtol=rtol, period=self.period, smoother=s, line_search=True, maxiter=self.cap * self.period)),
+                lambda M, s=smoother: finish(hybrid(stencil, b, M=M, rtol=rtol, period=self.period, smoother=s, line_search=True, maxiter=self.cap * self.period)),
             )  # fmt: skip
         return methods
 
@@ -135,7 +135,7 @@ class NeuralOperatorSolverEvaluation(Evaluation):
         if hasattr(network, "scaling"):
             untrained.scaling.load_state_dict(network.scaling.state_dict())
         clock = training_time(self.checkpoint)
-        rows, figures = [], {}
+        rows, figures, learned_names = [], {}, set()
         for size in self.sizes:
             methods = self.methods(size, network, untrained)
             _, setup, solve = next(iter(methods.values()))
@@ -147,6 +147,8 @@ class NeuralOperatorSolverEvaluation(Evaluation):
             fastest = min(run.setup_s + run.solve_s for learned, run in runs.values() if not learned and run.converged)
             for name, (learned, run) in runs.items():
                 total = run.setup_s + run.solve_s
+                if learned:
+                    learned_names.add(name)
                 rows.append({
                     "size": f"{size}²", "method": name, "converged": run.converged, "iterations": run.iterations,
                     "setup_s": run.setup_s, "solve_s": run.solve_s, "true_residual": run.true_residual, "peak_MiB": run.peak_bytes / 2**20,
@@ -154,12 +156,15 @@ class NeuralOperatorSolverEvaluation(Evaluation):
                     "training_device_h": device_hours(clock) if learned else None,
                     "break_even_solves": break_even_cell(clock, total, fastest) if learned else None,
                 })  # fmt: skip
-                print(rows[-1], flush=True)
             figures[f"residuals_{size}"] = residual_figure({name: run for name, (_, run) in runs.items()}, self.rtol, f"{size}×{size}")
         config = {"checkpoint": self.checkpoint, "sizes": self.sizes, "rtol": self.rtol, "period": self.period, "sweeps": self.sweeps,
                   "cap": self.cap, "seed": self.seed, "repeats": self.repeats, "fallback": self.fallback, "device": str(self.device),
                   "training_time": clock}  # fmt: skip
-        report = Report(f"Neural operators inside solvers on held-out Darcy systems (rtol {self.rtol:g})", rows, environment(self.device), config, figures)
+        largest = [row for row in rows if row["size"] == f"{self.sizes[-1]}²"]
+        verdict = verdict_line(largest, lambda row: row["setup_s"] + row["solve_s"], lambda row: row["method"] in learned_names,
+                               valid=lambda row: bool(row["converged"]), where=f"at {self.sizes[-1]}²")  # fmt: skip
+        report = Report(f"Neural operators inside solvers on held-out Darcy systems (rtol {self.rtol:g})", rows,
+                        environment(self.device), config, figures, verdict)  # fmt: skip
         report.write(out)
         if use_wandb:
             report.log_to_wandb(out)

@@ -153,7 +153,7 @@ def solve_system(
     rtol: float = 1e-6,
     maxiter: int = 10_000,
     network_maxiter: int = 500,
-    truncation: int = 2,
+    keep: int = 2,
     fallback: str | None = None,
 ) -> SolveRun:
     """Solve ``operator x = b`` (a :class:`~neuralsolvers.solvers.DiffusionStencil` and ``(n,)``
@@ -174,14 +174,14 @@ def solve_system(
         raise ValueError(f"method {method!r} needs a trained network (a checkpoint)")
     device = b.device
     with PeakMemory(device) as memory:
-        run = _solve(method, operator, b, mask, network, rtol, maxiter, network_maxiter, truncation, fallback)
+        run = _solve(method, operator, b, mask, network, rtol, maxiter, network_maxiter, keep, fallback)
     run.peak_bytes = memory.bytes
     return run
 
 
 def _solve(
     method: str, operator: Any, b: torch.Tensor, mask: torch.Tensor, network: nn.Module | None,
-    rtol: float, maxiter: int, network_maxiter: int, truncation: int, fallback: str | None = None,
+    rtol: float, maxiter: int, network_maxiter: int, keep: int, fallback: str | None = None,
 ) -> SolveRun:
     device = b.device
     if method == "pyamg":
@@ -202,9 +202,9 @@ def _solve(
     if method in LEARNED:
         def learned() -> Any:
             if method == "dcdm":
-                result = dcdm(operator, b, M, rtol=rtol, maxiter=network_maxiter)
+                result = dcdm(operator, b, M=M, rtol=rtol, maxiter=network_maxiter)
             else:
-                result = fcg(operator, b, M=M, rtol=rtol, maxiter=network_maxiter, truncation=truncation)
+                result = fcg(operator, b, M=M, rtol=rtol, maxiter=network_maxiter, keep=keep)
             if fallback is None or result.converged:
                 return result
             return with_fallback(result, operator, b, builders[fallback](), rtol=rtol, maxiter=maxiter, name=LABELS[fallback])

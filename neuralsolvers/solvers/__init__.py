@@ -1,13 +1,17 @@
-"""Iterative solvers and preconditioners in torch, on any device, with SciPy-like signatures.
+"""Iterative solvers and preconditioners in torch, on any device, SciPy in and SciPy out.
+
+Every iterative solver has one signature, ``solver(A, b, x0=None, *, rtol=1e-5, atol=0.0,
+maxiter=None, M=None, callback=None, **options)``, takes SciPy/NumPy/torch inputs and returns a
+:class:`SolverResult` whose ``x`` is of ``b``'s kind.
 
 No Lightning or W&B here: the solvers run with no network at all, and learned preconditioners
 enter through :class:`ModulePreconditioner`.
 """
 
 from neuralsolvers.solvers.amg import AMG
-from neuralsolvers.solvers.dcdm import dcdm, dcdm_preconditioner
+from neuralsolvers.solvers.dcdm import dcdm, dcdm_preconditioner, dcdm_wrapping
 from neuralsolvers.solvers.fallback import with_fallback
-from neuralsolvers.solvers.field_preconditioner import FieldPreconditioner
+from neuralsolvers.solvers.field_preconditioner import FieldPreconditioner, NetworkWrapping
 from neuralsolvers.solvers.fixed_point import fixed_point
 from neuralsolvers.solvers.forward_operators import (
     ForwardOperator,
@@ -61,6 +65,7 @@ from neuralsolvers.solvers.relaxation_policies import (
 from neuralsolvers.solvers.smoothed import SmoothedPreconditioner
 from neuralsolvers.solvers.sparse_regression import formulas, polynomial_library, stlsq
 from neuralsolvers.solvers.stencils import DiffusionStencil
+from neuralsolvers.solvers.system import prepare_system
 
 __all__ = [
     "AMG",
@@ -80,6 +85,7 @@ __all__ = [
     "LinearOperator",
     "MatrixFreeOperator",
     "ModulePreconditioner",
+    "NetworkWrapping",
     "NetworkProx",
     "OperatorPreconditioner",
     "Preconditioner",
@@ -102,6 +108,7 @@ __all__ = [
     "cg",
     "dcdm",
     "dcdm_preconditioner",
+    "dcdm_wrapping",
     "fcg",
     "fixed_point",
     "formulas",
@@ -114,6 +121,7 @@ __all__ = [
     "omega_grid",
     "pgd",
     "polynomial_library",
+    "prepare_system",
     "random_mask",
     "regret",
     "replay",

@@ -10,12 +10,17 @@ need not be linear or symmetric, and the energy norm of the error never increase
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
 import torch
 
-from neuralsolvers.solvers.field_preconditioner import FieldPreconditioner, normalized_call
+from neuralsolvers.solvers.field_preconditioner import (
+    FieldPreconditioner,
+    NetworkWrapping,
+    normalized_call,
+)
 from neuralsolvers.solvers.krylov import (
     BREAKDOWN_INDEFINITE,
     BREAKDOWN_NONFINITE,
@@ -23,9 +28,12 @@ from neuralsolvers.solvers.krylov import (
     SolverResult,
     SolveState,
     column_dots,
+    positional_map,
 )
+from neuralsolvers.solvers.preconditioners import solver_preconditioner
+from neuralsolvers.solvers.system import prepare_system
 
-__all__ = ["dcdm", "dcdm_preconditioner"]
+__all__ = ["dcdm", "dcdm_preconditioner", "dcdm_wrapping"]
 
 # a direction whose energy drops below this fraction in the A-orthogonalization has vanished
 STAGNATION = 1e-12
@@ -33,26 +41,31 @@ STAGNATION = 1e-12
 
 def dcdm(
     A: Any,
-    b: torch.Tensor,
-    direction: Callable[[torch.Tensor], torch.Tensor],
+    b: Any,
+    x0: Any = None,
     *,
-    x0: torch.Tensor | None = None,
-    rtol: float = 1e-6,
+    rtol: float = 1e-5,
     atol: float = 0.0,
     maxiter: int | None = None,
+    M: Any = None,
+    callback: Callable[[Any], None] | None = None,
     keep: int = 2,
-    callback: Callable[[torch.Tensor], None] | None = None,
+    device: str | torch.device | None = None,
 ) -> SolverResult:
     """Solve ``Ax = b`` (SPD ``A``) with network search directions.
 
     Args:
-        A: SPD matrix or operator (anything :func:`~neuralsolvers.solvers.operators.as_operator` takes).
+        A: SPD matrix or operator (anything :func:`~neuralsolvers.solvers.cg` takes).
         b: right-hand side ``(n,)`` or ``(n, k)`` (columns solved at once, each stopping on its own).
-        direction: ``f``, maps residual columns ``(n, k)`` to directions ``(n, k)``, e.g. a
-            :class:`~neuralsolvers.solvers.FieldPreconditioner` around a ``DCDMNet``.
-        x0, rtol, atol, maxiter, callback: as in :func:`~neuralsolvers.solvers.cg`
+        x0, rtol, atol, maxiter, callback, device: as in :func:`~neuralsolvers.solvers.cg`
             (``maxiter`` default ``10 n``).
+        M: the direction map ``f``, residual columns ``(n, k)`` to directions ``(n, k)``: a
+            preconditioner (e.g. a :class:`~neuralsolvers.solvers.FieldPreconditioner` around a
+            ``DCDMNet``, or what :func:`neuralsolvers.load_preconditioner` returns) or a callable;
+            None: the residual itself (then DCDM is CG with ``keep`` kept directions).
         keep: directions each new one is A-orthogonalized against (2 in the paper).
+
+    The old form ``dcdm(A, b, direction, ...)`` still works, with a ``DeprecationWarning``.
 
     Returns:
         :class:`~neuralsolvers.solvers.krylov.SolverResult`. A non-finite direction stops its column
@@ -60,9 +73,14 @@ def dcdm(
         of the kept ones: its ``qᵀAq`` drops below ``1e-12`` of its value) with ``info = −3``; a
         direction with ``qᵀAq ≤ 0`` otherwise (a non-SPD ``A``) with ``info = −1``.
     """
+    x0, M = positional_map(x0, M, "dcdm")
     if keep < 0:
         raise ValueError(f"keep must be non-negative, got {keep}")
-    run = SolveState(A, b, x0, rtol, atol, maxiter)
+    start = time.perf_counter()
+    system = prepare_system(A, b, x0, device)
+    preconditioner = solver_preconditioner(M, system, "dcdm")
+    direction = (lambda r: r) if preconditioner is None else preconditioner.apply
+    run = SolveState(system, rtol, atol, maxiter, start)
     zero = torch.zeros_like(run.x)
     kept: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
     for _ in range(run.maxiter):
@@ -92,6 +110,14 @@ def dcdm(
     return run.result()
 
 
+def dcdm_wrapping(network: torch.nn.Module) -> NetworkWrapping:
+    """How a DCDM network is wrapped, in training and in the solver: the fluid mask as channel 0 when
+    the network takes two channels, residuals scaled to unit RMS, directions zeroed on obstacle cells,
+    nonlinear, meant for the DCDM iteration."""
+    inputs = ("mask", "residual") if getattr(network, "in_channels", 1) == 2 else ("residual",)
+    return NetworkWrapping(dim=getattr(network, "dim", 2), inputs=inputs, solver="dcdm")
+
+
 def dcdm_preconditioner(
     network: torch.nn.Module, mask: torch.Tensor, dtype: torch.dtype = torch.float64, device: str | torch.device = "cpu"
 ) -> FieldPreconditioner:
@@ -100,8 +126,10 @@ def dcdm_preconditioner(
     ``mask`` (bool or 0/1, shape ``grid``, 2D or 3D) is the fluid mask: it is the network's first
     input channel when the network takes two (``in_channels = 2``), and the directions are zeroed on
     obstacle cells (whose rows are the identity and whose residual is zero), so the iterates stay
-    zero there. Residuals are scaled to unit RMS before the network, as in training.
+    zero there. Residuals are scaled to unit RMS before the network, as in training
+    (:func:`dcdm_wrapping`).
     """
-    fluid = mask.to(device=device, dtype=torch.float32)
-    condition = fluid if getattr(network, "in_channels", 1) == 2 else None
-    return FieldPreconditioner(network, fluid.shape, condition=condition, output_mask=fluid, dtype=dtype, device=device)
+    wrapping = dcdm_wrapping(network)
+    if not hasattr(network, "dim"):  # a plain callable: its dimension is the mask's
+        wrapping = NetworkWrapping(dim=mask.dim(), inputs=wrapping.inputs, solver="dcdm")
+    return wrapping.build(network, mask, dtype, device)

@@ -45,20 +45,20 @@ def with_fallback(
         histories of both stages (per column), the continuation's ``info``, ``fallback`` True for the
         columns that needed it, time of both stages, and a message naming what failed.
     """
-    failed = ~torch.as_tensor(first.converged, device=b.device).reshape(-1)
+    failed = ~torch.as_tensor(first.converged).reshape(-1).cpu()
     if not bool(failed.any()):
         return first
     start = time.perf_counter()
-    x = first.x.reshape(b.shape[0], -1)
-    x0 = torch.where(torch.isfinite(x).all(0), x, torch.zeros_like(x)).reshape(b.shape)
+    x = torch.as_tensor(first.x).reshape(b.shape[0], -1)
+    x0 = torch.where(torch.isfinite(x).all(0), x, torch.zeros_like(x)).reshape(tuple(b.shape))
     second = cg(A, b, x0, rtol=rtol, atol=atol, maxiter=maxiter, M=M)
-    batched = b.dim() == 2
+    batched = len(b.shape) == 2
     first_iterations = torch.as_tensor(first.iterations).reshape(-1)
     first_history = first.residuals.reshape(first.residuals.shape[0], -1)
     second_history = second.residuals.reshape(second.residuals.shape[0], -1)
     # a failed column's history: the learned stage, then the continuation from its restart residual
     history = torch.cat([first_history, second_history[1:]], dim=0)
-    iterations = first_iterations.cpu() + torch.as_tensor(second.iterations).reshape(-1).cpu() * failed.cpu()
+    iterations = first_iterations.cpu() + torch.as_tensor(second.iterations).reshape(-1).cpu() * failed
     stages = f"{first.message}; after {int(first_iterations.max())} iterations CG with {name} took over: {second.message}"
     return SolverResult(
         x=second.x,
@@ -69,5 +69,6 @@ def with_fallback(
         message=stages,
         true_residual=second.true_residual,
         time=first.time + time.perf_counter() - start,
-        fallback=failed.cpu() if batched else True,
+        fallback=failed if batched else True,
+        column_info=second.column_info,
     )

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -19,7 +21,10 @@ from torch import nn
 
 from neuralsolvers.solvers.preconditioners import ModulePreconditioner
 
-__all__ = ["FieldPreconditioner", "normalized_call"]
+__all__ = ["FieldPreconditioner", "NetworkWrapping", "normalized_call"]
+
+SOLVERS = ("cg", "fcg", "dcdm", "gmres", "hybrid")
+INPUTS = ("mask", "residual")
 
 
 def normalized_call(fn: Callable[[torch.Tensor], torch.Tensor], r: torch.Tensor) -> torch.Tensor:
@@ -57,6 +62,8 @@ class FieldPreconditioner(ModulePreconditioner):
         output_mask: field of ``grid``'s shape the output is multiplied by (e.g. the fluid mask, so
             directions vanish on obstacle cells), or None.
         dtype, device: of the residuals it is applied to.
+        meant_for: name of the solver the network was trained for (``dcdm``, ``fcg``, ...); it is
+            :attr:`solver`. Default ``fcg``, the flexible method any such map may go into.
     """
 
     def __init__(
@@ -69,7 +76,11 @@ class FieldPreconditioner(ModulePreconditioner):
         output_mask: torch.Tensor | None = None,
         dtype: torch.dtype = torch.float64,
         device: str | torch.device = "cpu",
+        meant_for: str = "fcg",
     ):
+        if meant_for not in SOLVERS:
+            raise ValueError(f"meant_for must be one of {SOLVERS}, got {meant_for!r}")
+        self.meant_for = meant_for
         self.grid = tuple(int(s) for s in grid)
         if len(self.grid) not in (2, 3) or min(self.grid) < 1 or pad < 0:
             raise ValueError(f"grid must be 2 or 3 positive sizes and pad ≥ 0, got {grid} and {pad}")
@@ -106,3 +117,69 @@ class FieldPreconditioner(ModulePreconditioner):
         out = out[(slice(None), *(slice(p, p + s) for s in self.grid))]
         z = out.reshape(k, -1).T.to(r.dtype)
         return z if self.output_mask is None else z * self.output_mask
+
+
+@dataclass(frozen=True)
+class NetworkWrapping:
+    """How a grid network is wrapped into a preconditioner: the record a learned-preconditioner
+    checkpoint carries (``neuralsolvers_preconditioner``), so that
+    :func:`neuralsolvers.load_preconditioner` rebuilds exactly what training saw.
+
+    Attributes:
+        dim: spatial dimensions the network takes (2 or 3).
+        inputs: its input channels in order: ``"mask"`` (the fluid mask, 1 on unknowns) and the
+            ``"residual"`` (always last).
+        pad: zero cells added on every side before the network, cropped after.
+        normalize: residuals scaled to unit RMS before the network and back after.
+        mask_output: the output is zeroed on obstacle cells.
+        linear, spd: whether the wrapped map is linear, and symmetric positive definite (then plain
+            ``cg`` and SciPy take it).
+        solver: the solver it was trained for (``dcdm``, ``fcg``, ``cg``, ...).
+    """
+
+    dim: int
+    inputs: tuple[str, ...] = ("residual",)
+    pad: int = 0
+    normalize: bool = True
+    mask_output: bool = True
+    linear: bool = False
+    spd: bool = False
+    solver: str = "fcg"
+
+    def __post_init__(self) -> None:
+        if self.dim not in (2, 3):
+            raise ValueError(f"dim must be 2 or 3, got {self.dim}")
+        unknown = [name for name in self.inputs if name not in INPUTS]
+        if unknown or not self.inputs or self.inputs[-1] != "residual" or len(set(self.inputs)) != len(self.inputs):
+            raise ValueError(f"inputs must be distinct names from {INPUTS} ending with 'residual', got {list(self.inputs)}")
+        if self.solver not in SOLVERS or self.pad < 0 or (self.spd and not self.linear):
+            raise ValueError(f"solver must be one of {SOLVERS}, pad ≥ 0 and spd only with linear; got {self.solver!r}, {self.pad}, {self.spd}")
+
+    def record(self) -> dict[str, Any]:
+        """Plain data for a checkpoint (tensors and lists only, readable with ``weights_only``)."""
+        return {**asdict(self), "inputs": list(self.inputs)}
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> NetworkWrapping:
+        """The wrapping of a checkpoint's record; an unknown field is a ``ValueError`` naming it."""
+        unknown = sorted(set(record) - set(cls.__dataclass_fields__))
+        if unknown:
+            raise ValueError(f"the preconditioner record has unknown fields {unknown} (written by a newer version?)")
+        return cls(**{**record, "inputs": tuple(record.get("inputs", ("residual",)))})
+
+    def build(
+        self, network: nn.Module | Callable[[torch.Tensor], torch.Tensor], mask: torch.Tensor,
+        dtype: torch.dtype = torch.float64, device: str | torch.device = "cpu",
+    ) -> FieldPreconditioner:  # fmt: skip
+        """The preconditioner of ``network`` on the grid of ``mask`` (bool or 0/1, shape ``grid``,
+        True on unknowns), applied to residuals of ``dtype`` on ``device``."""
+        if mask.dim() != self.dim:
+            raise ValueError(f"the network is {self.dim}D but the grid {'×'.join(map(str, mask.shape))} is {mask.dim()}D")
+        fluid = mask.to(device=device, dtype=torch.float32)
+        condition = F.pad(fluid, (self.pad, self.pad) * self.dim) if "mask" in self.inputs else None
+        preconditioner = FieldPreconditioner(
+            network, tuple(fluid.shape), condition=condition, pad=self.pad, normalize=self.normalize,
+            output_mask=fluid if self.mask_output else None, dtype=dtype, device=device, meant_for=self.solver,
+        )
+        preconditioner.linear, preconditioner.linear_spd = self.linear, self.spd
+        return preconditioner

@@ -10,6 +10,7 @@ stopping test on the true residual and breakdown codes.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -21,9 +22,11 @@ from neuralsolvers.solvers.krylov import (
     SolverResult,
     SolveState,
     column_dots,
+    positional_map,
 )
-from neuralsolvers.solvers.preconditioners import Jacobi
+from neuralsolvers.solvers.preconditioners import Jacobi, solver_preconditioner
 from neuralsolvers.solvers.stencils import DiffusionStencil
+from neuralsolvers.solvers.system import prepare_system
 
 __all__ = ["SMOOTHERS", "hybrid"]
 
@@ -40,20 +43,21 @@ def _colors(A: Any) -> torch.Tensor:
 
 def hybrid(
     A: Any,
-    b: torch.Tensor,
-    correction: Callable[[torch.Tensor], torch.Tensor],
+    b: Any,
+    x0: Any = None,
     *,
-    x0: torch.Tensor | None = None,
-    rtol: float = 1e-8,
+    rtol: float = 1e-5,
     atol: float = 0.0,
     maxiter: int | None = None,
+    M: Any = None,
+    callback: Callable[[Any], None] | None = None,
     period: int = 25,
     omega: float | None = None,
     smoother: str = "jacobi",
     normalize_residual: bool = True,
     line_search: bool = False,
     safeguard: bool = True,
-    callback: Callable[[torch.Tensor], None] | None = None,
+    device: str | torch.device | None = None,
 ) -> SolverResult:
     """Solve ``Ax = b`` by relaxation with a learned correction every ``period`` iterations.
 
@@ -64,17 +68,19 @@ def hybrid(
     ``‖b − Ax‖ ≤ max(rtol·‖b‖, atol)`` is checked on it directly.
 
     Args:
-        A: SPD matrix or operator (see :func:`~neuralsolvers.solvers.operators.as_operator`) with a
+        A: SPD matrix or operator (anything :func:`~neuralsolvers.solvers.cg` takes) with a
             positive diagonal; ``smoother="redblack"`` needs a
             :class:`~neuralsolvers.solvers.stencils.DiffusionStencil`.
         b: right-hand side ``(n,)`` or ``(n, k)``; the ``k`` columns are solved at once, each
             stopping on its own.
-        correction: ``N``, maps residual columns ``(n, k)`` to corrections ``(n, k)`` (units of
-            ``x``), e.g. a :class:`~neuralsolvers.solvers.field_preconditioner.FieldPreconditioner`
-            (that one normalizes already: pass ``normalize_residual=False`` or not, same result).
-        x0: initial guess, shaped like ``b``.
-        rtol, atol: tolerances as in ``cg``.
-        maxiter: iteration cap, relaxation and correction steps together (default ``10 n``).
+        x0, rtol, atol, maxiter, callback, device: as in :func:`~neuralsolvers.solvers.cg`;
+            ``maxiter`` counts relaxation and correction steps together (default ``10 n``).
+        M: the correction ``N``, residual columns ``(n, k)`` to corrections ``(n, k)`` (units of
+            ``x``): a preconditioner (e.g. a
+            :class:`~neuralsolvers.solvers.field_preconditioner.FieldPreconditioner`, which
+            normalizes already: pass ``normalize_residual=False`` or not, same result) or a callable;
+            None: relaxation alone. The old form ``hybrid(A, b, correction, ...)`` still works, with
+            a ``DeprecationWarning``.
         period: every ``period``-th iteration is a correction (HINTS: 1 in 25).
         omega: relaxation weight; default 2/3 (Jacobi) or 1 (red-black Gauss–Seidel).
         smoother: ``"jacobi"`` or ``"redblack"``.
@@ -89,18 +95,22 @@ def hybrid(
             worst-case rate per relaxation step; the message counts the rejected corrections.
             Without it a bad ``N`` can make the iteration diverge. Costs one more operator
             product per correction (none more with ``line_search``).
-        callback: called with the current ``x`` after each iteration.
 
     Returns:
         :class:`~neuralsolvers.solvers.krylov.SolverResult`; a non-finite correction of an active
         column stops it with ``info = −2`` (never converged).
     """
+    x0, M = positional_map(x0, M, "hybrid")
     if smoother not in SMOOTHERS:
         raise ValueError(f"smoother must be one of {SMOOTHERS}, got {smoother!r}")
     if period < 1:
         raise ValueError(f"period must be at least 1, got {period}")
+    start = time.perf_counter()
+    system = prepare_system(A, b, x0, device)
+    preconditioner = solver_preconditioner(M, system, "hybrid")
+    correction = None if preconditioner is None else preconditioner.apply
     omega = (2 / 3 if smoother == "jacobi" else 1.0) if omega is None else omega
-    run = SolveState(A, b, x0, rtol, atol, maxiter)
+    run = SolveState(system, rtol, atol, maxiter, start)
     jacobi = Jacobi(run.A)
     red = _colors(run.A)[:, None] if smoother == "redblack" else None
     zero = torch.zeros_like(run.x)
@@ -109,7 +119,7 @@ def hybrid(
         if not bool(run.active.any()):
             break
         active = run.active
-        if j % period == 0:
+        if correction is not None and j % period == 0:
             with torch.no_grad():
                 step = (
                     normalized_call(correction, run.r) if normalize_residual else correction(run.r)

@@ -60,8 +60,8 @@ class IncompleteCholesky(Preconditioner):
         matrix, self.dtype, self.device = assembled(A, dtype, device)
         self.shape = matrix.shape
         self.factor = ic0_factor(matrix)
-        self.solver = TriangularSolver(self.factor, backend=backend, dtype=self.dtype, device=self.device)
-        self.backend = self.solver.backend
+        self.triangular = TriangularSolver(self.factor, backend=backend, dtype=self.dtype, device=self.device)
+        self.backend = self.triangular.backend
 
     def apply(self, r: torch.Tensor) -> torch.Tensor:
-        return self.solver.solve(self.solver.solve(r), transpose=True)
+        return self.triangular.solve(self.triangular.solve(r), transpose=True)

@@ -1,6 +1,10 @@
 """Conjugate gradients (``cg``) and flexible conjugate gradients (``fcg``) in torch, batched.
 
-Signatures mirror ``scipy.sparse.linalg.cg``. ``b`` may be ``(n,)`` or ``(n, k)``: k systems are solved
+Signatures mirror ``scipy.sparse.linalg.cg``, and every iterative solver of the package shares them:
+``solver(A, b, x0=None, *, rtol=1e-5, atol=0.0, maxiter=None, M=None, callback=None, **options)``.
+``A``, ``b`` and ``x0`` may be SciPy, NumPy or torch (:mod:`~neuralsolvers.solvers.system`: converted
+once, NumPy's dtype promotion, ``x`` returned in ``b``'s kind; ``device=`` chooses where to solve).
+``b`` may be ``(n,)`` or ``(n, k)``: k systems are solved
 at once, each column stopping on its own (a converged column's step length is set to zero). The
 stopping test ``‖r‖ ≤ max(rtol·‖b‖, atol)`` is first met by the updated residual; the true residual
 ``b − Ax`` of those columns is then recomputed and must pass too (otherwise the updated residual is
@@ -12,15 +16,18 @@ affected columns with a negative ``info`` and a message; they are never reported
 from __future__ import annotations
 
 import time
+import warnings
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 
-from neuralsolvers.solvers.operators import LinearOperator, as_operator
-from neuralsolvers.solvers.preconditioners import Preconditioner, as_preconditioner
+from neuralsolvers.solvers.operators import LinearOperator
+from neuralsolvers.solvers.preconditioners import Preconditioner, solver_preconditioner
+from neuralsolvers.solvers.system import PreparedSystem, prepare_system
 
 __all__ = [
     "BREAKDOWN_INDEFINITE",
@@ -34,6 +41,8 @@ __all__ = [
     "column_dots",
     "column_norms",
     "fcg",
+    "positional_map",
+    "renamed_option",
 ]
 
 BREAKDOWN_INDEFINITE = -1
@@ -49,22 +58,27 @@ class SolverResult:
     """Outcome of an iterative solve.
 
     Attributes:
-        x: solution, shaped like ``b``.
+        x: solution, shaped like ``b`` and of its kind (NumPy for a NumPy ``b``; torch on the solve's
+            device for a torch ``b``).
         converged: bool (``(k,)`` bool tensor for batched ``b``): true residual below tolerance.
-        iterations: iterations done (``(k,)`` tensor for batched ``b``).
+        iterations: iterations done (``(k,)`` tensor for batched ``b``; :attr:`column_iterations`
+            is always per column, ``max(column_iterations)`` the batch's summary).
         residuals: relative residual norms ``‖r_j‖ / ‖b‖`` per iteration, ``(iterations + 1,)`` or
             ``(iterations + 1, k)``; the last row is the recomputed true residual.
         info: 0 converged; > 0 iterations done without converging; −1 breakdown (not SPD); −2 NaN/Inf;
             −3 no progress (``dcdm``: a direction that vanishes after A-orthogonalization); −4 the
             recurrence broke down (``bicgstab``: ρ or ω vanished; ``gmres``: singular Hessenberg).
+            For batched ``b`` the summary (the first breakdown code met, else the most iterations
+            of an unconverged column); :attr:`column_info` has one code per column.
         message: ``info`` in words.
         true_residual: final ``‖b − Ax‖ / ‖b‖`` (per column when batched).
         time: wall time in seconds (synchronized on CUDA).
         fallback: whether (per column when batched) a classical method finished the solve after the
             first one failed (:func:`~neuralsolvers.solvers.fallback.with_fallback`).
+        column_info: ``(k,)`` long tensor (``(1,)`` for a vector ``b``): ``info`` of each column.
     """
 
-    x: torch.Tensor
+    x: torch.Tensor | np.ndarray
     converged: bool | torch.Tensor
     iterations: int | torch.Tensor
     residuals: torch.Tensor
@@ -73,6 +87,12 @@ class SolverResult:
     true_residual: float | torch.Tensor
     time: float
     fallback: bool | torch.Tensor = False
+    column_info: torch.Tensor | None = None
+
+    @property
+    def column_iterations(self) -> torch.Tensor:
+        """Iterations per column, ``(k,)`` (``(1,)`` for a vector ``b``)."""
+        return torch.as_tensor(self.iterations).reshape(-1)
 
 
 def column_norms(r: torch.Tensor) -> torch.Tensor:
@@ -91,16 +111,14 @@ class SolveState:
     """State shared by the iterative methods (``cg``, ``fcg``, ``hybrid``, ``dcdm``): set-up,
     stopping, breakdown bookkeeping and the result."""
 
-    def __init__(self, A: Any, b: torch.Tensor, x0: torch.Tensor | None, rtol: float, atol: float, maxiter: int | None):
+    def __init__(self, system: PreparedSystem, rtol: float, atol: float, maxiter: int | None, start: float | None = None):
         if rtol < 0 or atol < 0:
             raise ValueError(f"rtol and atol must be non-negative, got {rtol} and {atol}")
-        self.start = time.perf_counter()
-        self.A: LinearOperator = as_operator(A, device=b.device)
+        self.start = time.perf_counter() if start is None else start
+        self.system = system
+        self.A: LinearOperator = system.A
+        b, x0 = system.b, system.x0
         n = self.A.shape[0]
-        if b.shape[0] != n or b.dim() not in (1, 2):
-            raise ValueError(f"b must have shape ({n},) or ({n}, k), got {tuple(b.shape)}")
-        if b.device != self.A.device or b.dtype != self.A.dtype:
-            raise ValueError(f"b is {b.dtype} on {b.device} but A is {self.A.dtype} on {self.A.device}")
         self.vector = b.dim() == 1
         self.b = b[:, None] if self.vector else b
         self.x = torch.zeros_like(self.b) if x0 is None else x0.reshape(self.b.shape).clone()
@@ -123,8 +141,12 @@ class SolveState:
         self.history.append(norm)
         self.stop_broken(~torch.isfinite(norm), BREAKDOWN_NONFINITE)
         self.active = self.active & (norm > self.target)
+        self.notify(callback)
+
+    def notify(self, callback: Callable[[Any], None] | None) -> None:
+        """Call ``callback`` with the current ``x`` in ``b``'s kind (NumPy for a NumPy ``b``, as SciPy)."""
         if callback is not None:
-            callback(self.x[:, 0] if self.vector else self.x)
+            callback(self.system.output(self.x[:, 0] if self.vector else self.x))
 
     def stop_broken(self, bad: torch.Tensor, code: int) -> None:
         self.status = torch.where(bad & self.active, torch.full_like(self.status, code), self.status)
@@ -187,9 +209,12 @@ class SolveState:
         else:
             info = int(self.iterations.max())
             message = f"not converged in {info} iterations (maxiter={self.maxiter})"
+        column_info = torch.where(
+            self.status != 0, self.status, torch.where(converged, torch.zeros_like(self.iterations), self.iterations)
+        )
         x = self.x[:, 0] if self.vector else self.x
         return SolverResult(
-            x=x,
+            x=self.system.output(x),
             converged=bool(converged[0]) if self.vector else converged,
             iterations=int(self.iterations[0]) if self.vector else self.iterations,
             residuals=history[:, 0] if self.vector else history,
@@ -197,7 +222,31 @@ class SolveState:
             message=message,
             true_residual=float(true[0]) if self.vector else true,
             time=time.perf_counter() - self.start,
+            column_info=column_info,
         )
+
+
+def renamed_option(options: dict[str, Any], old: str, new: str, value: Any, solver: str) -> Any:
+    """The value of option ``new``, taking a deprecated ``old`` keyword from ``options`` (with a
+    ``DeprecationWarning``); any other leftover keyword is a ``TypeError`` naming it."""
+    if old in options:
+        warnings.warn(f"{solver}({old}=...) is deprecated: use {new}=", DeprecationWarning, stacklevel=3)
+        value = options.pop(old)
+    if options:
+        raise TypeError(f"{solver}() got unexpected keyword arguments: {', '.join(sorted(options))}")
+    return value
+
+
+def positional_map(x0: Any, M: Any, solver: str) -> tuple[Any, Any]:
+    """``(x0, M)``, accepting the old call form ``solver(A, b, network_map, ...)`` whose third
+    positional argument was the learned map (a callable, not an initial guess), with a
+    ``DeprecationWarning``."""
+    if x0 is None or isinstance(x0, torch.Tensor | np.ndarray) or not callable(x0):
+        return x0, M
+    if M is not None:
+        raise TypeError(f"{solver}() got the learned map twice: as the third argument and as M")
+    warnings.warn(f"{solver}(A, b, map) is deprecated: pass the learned map as M= ({solver}(A, b, M=map))", DeprecationWarning, stacklevel=3)
+    return None, x0
 
 
 def apply_preconditioner(M: Preconditioner | None, r: torch.Tensor) -> torch.Tensor:
@@ -207,33 +256,37 @@ def apply_preconditioner(M: Preconditioner | None, r: torch.Tensor) -> torch.Ten
 
 def cg(
     A: Any,
-    b: torch.Tensor,
-    x0: torch.Tensor | None = None,
+    b: Any,
+    x0: Any = None,
     *,
     rtol: float = 1e-5,
     atol: float = 0.0,
     maxiter: int | None = None,
     M: Any = None,
     callback: Callable[[torch.Tensor], None] | None = None,
+    device: str | torch.device | None = None,
 ) -> SolverResult:
     """Preconditioned conjugate gradients for SPD ``A`` (``scipy.sparse.linalg.cg`` semantics).
 
     Args:
-        A: matrix or operator (see :func:`~neuralsolvers.solvers.operators.as_operator`).
-        b: right-hand side ``(n,)`` or ``(n, k)``.
+        A: matrix or operator: SciPy sparse or ``LinearOperator``, NumPy/torch dense, torch CSR, or
+            ours (see :mod:`~neuralsolvers.solvers.system`).
+        b: right-hand side ``(n,)`` or ``(n, k)``, NumPy or torch.
         x0: initial guess, shaped like ``b``.
         rtol, atol: stop when ``‖b − Ax‖ ≤ max(rtol·‖b‖, atol)``.
         maxiter: iteration cap (default ``10 n``).
         M: preconditioner approximating ``A⁻¹``; must be linear and SPD (use :func:`fcg` otherwise).
-        callback: called with the current ``x`` after each iteration.
+        callback: called with the current ``x`` (in ``b``'s kind) after each iteration.
+        device: where to solve (default: where ``A``, else a torch ``b``, lives).
+
+    Raises:
+        TypeError: ``M`` is not declared linear and SPD.
+        ValueError: ``b``, ``x0`` or ``M`` do not fit ``A`` (size, device, dtype; both named).
     """
-    preconditioner = as_preconditioner(M)
-    if preconditioner is not None and not preconditioner.linear_spd:
-        raise ValueError(
-            f"cg needs a linear SPD preconditioner; {preconditioner!r} is not known to be one: use fcg, "
-            "the flexible method, for nonlinear or changing preconditioners"
-        )
-    run = SolveState(A, b, x0, rtol, atol, maxiter)
+    start = time.perf_counter()
+    system = prepare_system(A, b, x0, device)
+    preconditioner = solver_preconditioner(M, system, "cg", needs="linear_spd")
+    run = SolveState(system, rtol, atol, maxiter, start)
     z = apply_preconditioner(preconditioner, run.r)
     p = z.clone()
     rz = column_dots(run.r, z)
@@ -259,8 +312,7 @@ def cg(
                 z = apply_preconditioner(preconditioner, run.r)
                 rz_new = column_dots(run.r, z)
             any_active = bool(run.active.any())
-        if callback is not None:
-            callback(run.x[:, 0] if run.vector else run.x)
+        run.notify(callback)
         beta = torch.where(run.active, rz_new / rz, zero)
         p.mul_(beta).add_(z)
         rz = rz_new
@@ -269,29 +321,35 @@ def cg(
 
 def fcg(
     A: Any,
-    b: torch.Tensor,
-    x0: torch.Tensor | None = None,
+    b: Any,
+    x0: Any = None,
     *,
     rtol: float = 1e-5,
     atol: float = 0.0,
     maxiter: int | None = None,
     M: Any = None,
     callback: Callable[[torch.Tensor], None] | None = None,
-    truncation: int = 1,
+    keep: int = 1,
+    device: str | torch.device | None = None,
+    **deprecated: Any,
 ) -> SolverResult:
     """Flexible conjugate gradients FCG(m) (Notay 2000) for nonlinear or changing preconditioners.
 
-    Each direction is ``p = z − Σ_j (zᵀAp_j / p_jᵀAp_j) p_j`` over the last ``m = truncation``
+    Each direction is ``p = z − Σ_j (zᵀAp_j / p_jᵀAp_j) p_j`` over the last ``m = keep`` kept
     directions (Polak–Ribière form; with a fixed SPD ``M`` and ``m = 1`` it equals PCG), with the
     exact step ``α = pᵀr / pᵀAp``. Arguments as in :func:`cg`; ``M`` may be any preconditioner.
     A preconditioner output that vanishes in the orthogonalization (zero, or a combination of the
-    kept directions) stops its column with ``info = −3`` (no progress).
+    kept directions) stops its column with ``info = −3`` (no progress). ``truncation=`` is the
+    deprecated name of ``keep``.
     """
-    if truncation < 1:
-        raise ValueError(f"truncation must be at least 1, got {truncation}")
-    preconditioner = as_preconditioner(M)
-    run = SolveState(A, b, x0, rtol, atol, maxiter)
-    directions: deque[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = deque(maxlen=truncation)
+    keep = renamed_option(deprecated, "truncation", "keep", keep, "fcg")
+    if keep < 1:
+        raise ValueError(f"keep must be at least 1, got {keep}")
+    start = time.perf_counter()
+    system = prepare_system(A, b, x0, device)
+    preconditioner = solver_preconditioner(M, system, "fcg")
+    run = SolveState(system, rtol, atol, maxiter, start)
+    directions: deque[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = deque(maxlen=keep)
     for _ in range(run.maxiter):
         if not bool(run.active.any()):
             break
@@ -318,6 +376,5 @@ def fcg(
         norm = column_norms(run.r)
         run.history.append(norm)
         run.handle_events(norm, pAp)
-        if callback is not None:
-            callback(run.x[:, 0] if run.vector else run.x)
+        run.notify(callback)
     return run.result()

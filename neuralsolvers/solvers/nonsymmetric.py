@@ -12,6 +12,7 @@ flexible GMRES, Saad 1993), but BiCGStab assumes a fixed linear one.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -26,7 +27,8 @@ from neuralsolvers.solvers.krylov import (
     column_dots,
     column_norms,
 )
-from neuralsolvers.solvers.preconditioners import as_preconditioner
+from neuralsolvers.solvers.preconditioners import solver_preconditioner
+from neuralsolvers.solvers.system import prepare_system
 
 __all__ = ["bicgstab", "gmres"]
 
@@ -38,15 +40,16 @@ def _safe(values: torch.Tensor) -> torch.Tensor:
 
 def gmres(
     A: Any,
-    b: torch.Tensor,
-    x0: torch.Tensor | None = None,
+    b: Any,
+    x0: Any = None,
     *,
     rtol: float = 1e-5,
     atol: float = 0.0,
-    restart: int = 20,
     maxiter: int | None = None,
     M: Any = None,
-    callback: Callable[[torch.Tensor], None] | None = None,
+    callback: Callable[[Any], None] | None = None,
+    restart: int = 20,
+    device: str | torch.device | None = None,
 ) -> SolverResult:
     """Restarted flexible GMRES(m) with right preconditioning.
 
@@ -65,6 +68,7 @@ def gmres(
             unlike SciPy, which counts restart cycles.
         M: right preconditioner approximating ``A⁻¹``; any map.
         callback: called with the current ``x`` after each restart cycle.
+        device: where to solve (as in :func:`~neuralsolvers.solvers.krylov.cg`).
 
     Returns:
         :class:`~neuralsolvers.solvers.krylov.SolverResult`; ``residuals`` holds the estimates
@@ -72,8 +76,10 @@ def gmres(
     """
     if restart < 1:
         raise ValueError(f"restart must be at least 1, got {restart}")
-    preconditioner = as_preconditioner(M)
-    run = SolveState(A, b, x0, rtol, atol, maxiter)
+    start = time.perf_counter()
+    system = prepare_system(A, b, x0, device)
+    preconditioner = solver_preconditioner(M, system, "gmres")
+    run = SolveState(system, rtol, atol, maxiter, start)
     k = run.b.shape[1]
     current = run.history[0].clone()
     run.active &= run.iterations < run.maxiter
@@ -88,7 +94,7 @@ def gmres(
         cosines, sines = run.b.new_zeros(k, restart), run.b.new_zeros(k, restart)
         g = run.b.new_zeros(k, restart + 1)
         g[:, 0] = beta
-        steps = torch.zeros(k, dtype=torch.long, device=b.device)
+        steps = torch.zeros(k, dtype=torch.long, device=run.b.device)
         working = run.active.clone()
         for j in range(restart):
             z = apply_preconditioner(preconditioner, basis[:, j].T.contiguous())
@@ -128,9 +134,9 @@ def gmres(
             if not bool(working.any()):
                 break
         size = j + 1
-        used = torch.arange(size, device=b.device) < steps[:, None]
+        used = torch.arange(size, device=run.b.device) < steps[:, None]
         square = used[:, :, None] & used[:, None, :]
-        identity = torch.eye(size, dtype=run.b.dtype, device=b.device).expand(k, size, size)
+        identity = torch.eye(size, dtype=run.b.dtype, device=run.b.device).expand(k, size, size)
         R = torch.where(square, hessenberg[:, :size, :size], identity)
         rhs = torch.where(used, g[:, :size], torch.zeros_like(g[:, :size]))
         y = torch.linalg.solve_triangular(R, rhs[:, :, None], upper=True)[:, :, 0]
@@ -140,21 +146,21 @@ def gmres(
         norm = column_norms(run.r)
         run.stop_broken(~torch.isfinite(norm), BREAKDOWN_NONFINITE)
         run.active &= (norm > run.target) & (run.iterations < run.maxiter)
-        if callback is not None:
-            callback(run.x[:, 0] if run.vector else run.x)
+        run.notify(callback)
     return run.result()
 
 
 def bicgstab(
     A: Any,
-    b: torch.Tensor,
-    x0: torch.Tensor | None = None,
+    b: Any,
+    x0: Any = None,
     *,
     rtol: float = 1e-5,
     atol: float = 0.0,
     maxiter: int | None = None,
     M: Any = None,
-    callback: Callable[[torch.Tensor], None] | None = None,
+    callback: Callable[[Any], None] | None = None,
+    device: str | torch.device | None = None,
 ) -> SolverResult:
     """BiCGStab (van der Vorst 1992) with right preconditioning; two products with ``A`` per iteration.
 
@@ -164,10 +170,12 @@ def bicgstab(
     below machine epsilon squared) stops the column with ``info = −4``.
 
     Arguments as in :func:`gmres` (no ``restart``); ``maxiter`` counts iterations (default ``10 n``),
-    ``M`` must be a fixed linear map.
+    ``M`` must be a fixed linear map (a ``TypeError`` otherwise: use ``gmres``, which is flexible).
     """
-    preconditioner = as_preconditioner(M)
-    run = SolveState(A, b, x0, rtol, atol, maxiter)
+    start = time.perf_counter()
+    system = prepare_system(A, b, x0, device)
+    preconditioner = solver_preconditioner(M, system, "bicgstab", needs="linear")
+    run = SolveState(system, rtol, atol, maxiter, start)
     tiny = torch.finfo(run.b.dtype).eps ** 2
     shadow = run.r.clone()
     p, v = torch.zeros_like(run.r), torch.zeros_like(run.r)
@@ -208,6 +216,5 @@ def bicgstab(
             p = torch.where(restart, torch.zeros_like(p), p)
             v = torch.where(restart, torch.zeros_like(v), v)
             rho, alpha, omega = (torch.where(restart, ones, value) for value in (rho, alpha, omega))
-        if callback is not None:
-            callback(run.x[:, 0] if run.vector else run.x)
+        run.notify(callback)
     return run.result()

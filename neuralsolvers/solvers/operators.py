@@ -44,6 +44,21 @@ class LinearOperator:
         """The same operator as a SciPy CSR matrix (float64, CPU), for references and set-up on the CPU."""
         raise NotImplementedError(f"{type(self).__name__} cannot be assembled as a SciPy matrix")
 
+    def to(self, dtype: torch.dtype | None = None, device: str | torch.device | None = None) -> LinearOperator:
+        """The operator in another dtype or on another device (``self`` when nothing changes)."""
+        dtype, device = dtype or self.dtype, torch.device(device or self.device)
+        if dtype == self.dtype and device == self.device:
+            return self
+        converted = self._converted(dtype, device)
+        if converted is None:
+            raise TypeError(f"{type(self).__name__} is {self.dtype} on {self.device} and cannot be converted to {dtype} on {device}: "
+                            "build it there, or give the solve data of its dtype and device")  # fmt: skip
+        return converted
+
+    def _converted(self, dtype: torch.dtype, device: torch.device) -> LinearOperator | None:
+        """The converted copy, or None where the operator cannot convert itself (subclasses override)."""
+        return None
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(shape={self.shape}, dtype={self.dtype}, device={self.device})"
 
@@ -65,6 +80,9 @@ class DenseOperator(LinearOperator):
 
     def diagonal(self) -> torch.Tensor:
         return self.matrix.diagonal()
+
+    def _converted(self, dtype: torch.dtype, device: torch.device) -> DenseOperator:
+        return DenseOperator(self.matrix.to(device=device, dtype=dtype))
 
     def to_scipy(self) -> sp.csr_matrix:
         return sp.csr_matrix(self.matrix.detach().cpu().double().numpy())
@@ -119,6 +137,9 @@ class SparseOperator(LinearOperator):
         on_diagonal = rows == col
         return diagonal.index_add_(0, rows[on_diagonal], values[on_diagonal])
 
+    def _converted(self, dtype: torch.dtype, device: torch.device) -> SparseOperator:
+        return SparseOperator(self.matrix.to(device=device, dtype=dtype))
+
     def to_scipy(self) -> sp.csr_matrix:
         m = self.matrix.cpu()
         return sp.csr_matrix(
@@ -167,6 +188,9 @@ class ScipyOperator(LinearOperator):
         y = self.operator.matvec(x.detach().cpu().double().numpy())
         return torch.as_tensor(np.asarray(y).reshape(-1), dtype=self.dtype, device=self.device)
 
+    def _converted(self, dtype: torch.dtype, device: torch.device) -> ScipyOperator:
+        return ScipyOperator(self.operator, dtype, device)
+
 
 def assembled(
     A: Any, dtype: torch.dtype | None = None, device: str | torch.device | None = None
@@ -181,13 +205,18 @@ def assembled(
     return operator.to_scipy(), dtype or operator.dtype, torch.device(device or operator.device)
 
 
+def _own_dtype(A: Any) -> torch.dtype:
+    """The torch dtype of a SciPy/NumPy matrix's float32 or float64 data, float64 for anything else."""
+    return torch.float32 if np.dtype(getattr(A, "dtype", None) or np.float64) == np.float32 else torch.float64
+
+
 def as_operator(
     A: Any, dtype: torch.dtype | None = None, device: str | torch.device | None = None
 ) -> LinearOperator:
     """Any supported matrix as a :class:`LinearOperator`.
 
     Accepts a :class:`LinearOperator`, a dense or sparse torch tensor, a SciPy sparse matrix or
-    dense ``ndarray`` (converted once, float64 unless ``dtype``), or an object with ``shape`` and
+    dense ``ndarray`` (converted once, in its own float32/float64 unless ``dtype``), or an object with ``shape`` and
     ``matvec``. ``device`` moves tensors; a matrix-free operator must already live there.
     """
     if isinstance(A, LinearOperator):
@@ -196,11 +225,11 @@ def as_operator(
         A = A.to(device=device or A.device, dtype=dtype or A.dtype)
         return DenseOperator(A) if A.layout == torch.strided else SparseOperator(A)
     if sp.issparse(A):
-        return SparseOperator.from_scipy(A, dtype or torch.float64, device or "cpu")
+        return SparseOperator.from_scipy(A, dtype or _own_dtype(A), device or "cpu")
     if isinstance(A, spla.LinearOperator):
-        return ScipyOperator(A, dtype or torch.float64, device or "cpu")
+        return ScipyOperator(A, dtype or _own_dtype(A), device or "cpu")
     if isinstance(A, np.ndarray):
-        return DenseOperator(torch.as_tensor(A, dtype=dtype or torch.float64, device=device or "cpu"))
+        return DenseOperator(torch.as_tensor(A, dtype=dtype or _own_dtype(A), device=device or "cpu"))
     if hasattr(A, "matvec") and hasattr(A, "shape"):
         return MatrixFreeOperator(A, dtype, device)
     raise TypeError(f"cannot use {type(A).__name__} as a linear operator: give a tensor, a SciPy matrix or an object with shape and matvec")

@@ -1,7 +1,11 @@
 """Preconditioners: one interface (``apply(r)``, ``as_linear_operator()``) for classical and learned ones.
 
-A preconditioner approximates ``A⁻¹``: ``z = M(r)``. ``linear_spd`` says whether it is a fixed
-symmetric positive definite linear map; plain ``cg`` accepts only those, ``fcg`` accepts any.
+A preconditioner approximates ``A⁻¹``: ``z = M(r)``. ``linear`` says whether it is a fixed linear
+map, ``linear_spd`` whether it is also symmetric positive definite: plain ``cg`` accepts only those,
+``bicgstab`` and :meth:`Preconditioner.as_linear_operator` only linear ones, the flexible ``fcg``,
+``gmres`` and ``dcdm`` any. :func:`solver_preconditioner` is what every solver calls: it converts a
+raw matrix to the solve's dtype and device and checks the rest against the system before the first
+iteration.
 """
 
 from __future__ import annotations
@@ -14,13 +18,20 @@ import torch
 from torch import nn
 
 from neuralsolvers.solvers.operators import LinearOperator, as_operator
+from neuralsolvers.solvers.system import PreparedSystem, check_preconditioner
 
-__all__ = ["Jacobi", "ModulePreconditioner", "OperatorPreconditioner", "Preconditioner", "as_preconditioner"]
+__all__ = [
+    "Jacobi", "ModulePreconditioner", "OperatorPreconditioner", "Preconditioner", "as_preconditioner",
+    "solver_preconditioner",
+]  # fmt: skip
+
+FLEXIBLE = "use the flexible fcg or dcdm (or gmres), which take any preconditioner"
 
 
 class Preconditioner:
     """Base class. Subclasses implement :meth:`apply` on ``(n,)`` and ``(n, k)`` tensors."""
 
+    linear: bool = True
     linear_spd: bool = True
     shape: tuple[int, int]
     dtype: torch.dtype
@@ -32,8 +43,28 @@ class Preconditioner:
     def __call__(self, r: torch.Tensor) -> torch.Tensor:
         return self.apply(r)
 
+    meant_for: str | None = None  # the name of the solver this preconditioner was made for, if any
+
+    @property
+    def solver(self) -> Any:
+        """The solver function to use this preconditioner with: the one it was made for
+        (``meant_for``, e.g. ``dcdm`` for a DCDM network), else ``cg`` for a linear SPD one and the
+        flexible ``fcg`` otherwise. ``M.solver(A, b, M=M)`` solves."""
+        import neuralsolvers.solvers as solvers  # the solvers import this module
+
+        if self.meant_for is not None:
+            return getattr(solvers, self.meant_for)
+        return solvers.cg if self.linear_spd else solvers.fcg
+
     def as_linear_operator(self) -> spla.LinearOperator:
-        """The preconditioner as a ``scipy.sparse.linalg.LinearOperator`` (float64, NumPy in and out)."""
+        """The preconditioner as a ``scipy.sparse.linalg.LinearOperator`` (float64, NumPy in and out).
+
+        Raises:
+            TypeError: for a preconditioner not declared linear (SciPy's and PyAMG's Krylov methods
+                assume a fixed linear map).
+        """
+        if not self.linear:
+            raise TypeError(f"{self!r} is not declared linear, so it is no LinearOperator: {FLEXIBLE}")
 
         def apply(v: np.ndarray) -> np.ndarray:
             r = torch.as_tensor(np.asarray(v), dtype=self.dtype, device=self.device)
@@ -42,7 +73,7 @@ class Preconditioner:
         return spla.LinearOperator(self.shape, matvec=apply, matmat=apply, dtype=np.float64)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(n={self.shape[0]}, linear_spd={self.linear_spd})"
+        return f"{type(self).__name__}(n={self.shape[0]}, linear={self.linear}, linear_spd={self.linear_spd})"
 
 
 class Jacobi(Preconditioner):
@@ -79,11 +110,18 @@ class ModulePreconditioner(Preconditioner):
         n: problem size.
         linear_spd: declare the map linear, symmetric and positive definite (then ``cg`` may use it);
             a trained network is in general not, so the default is False: only ``fcg`` uses it.
+        linear: declare the map linear (``bicgstab`` and ``as_linear_operator`` need it); default
+            ``linear_spd``.
+        dtype, device: of the residuals it maps.
     """
 
-    def __init__(self, module: nn.Module | Any, n: int, linear_spd: bool = False, dtype: torch.dtype = torch.float64, device: str | torch.device = "cpu"):
+    def __init__(
+        self, module: nn.Module | Any, n: int, linear_spd: bool = False, dtype: torch.dtype = torch.float64,
+        device: str | torch.device = "cpu", linear: bool | None = None,
+    ):  # fmt: skip
         self.module = module
         self.linear_spd = linear_spd
+        self.linear = linear_spd if linear is None else linear
         self.shape, self.dtype, self.device = (n, n), dtype, torch.device(device)
 
     def apply(self, r: torch.Tensor) -> torch.Tensor:
@@ -93,14 +131,48 @@ class ModulePreconditioner(Preconditioner):
             return self.module(r)
 
 
-def as_preconditioner(M: Any) -> Preconditioner | None:
-    """``None``, a :class:`Preconditioner`, a module/callable (nonlinear), or an explicit ``A⁻¹`` approximation."""
+def as_preconditioner(
+    M: Any, dtype: torch.dtype | None = None, device: str | torch.device | None = None
+) -> Preconditioner | None:
+    """``None``, a :class:`Preconditioner` (as it is), or an explicit ``A⁻¹`` approximation (a matrix or
+    operator, converted to ``dtype`` on ``device`` if given). A network or a bare callable is refused:
+    wrap it in :class:`ModulePreconditioner` so that its size and linearity are explicit."""
     if M is None or isinstance(M, Preconditioner):
         return M
     if isinstance(M, nn.Module):
         raise TypeError("wrap a network in ModulePreconditioner(module, n) so its size and linearity are explicit")
     if isinstance(M, LinearOperator | torch.Tensor | np.ndarray) or hasattr(M, "matvec") or hasattr(M, "tocsr"):
-        return OperatorPreconditioner(M)
+        operator = as_operator(M, dtype=dtype, device=device)
+        return OperatorPreconditioner(operator.to(dtype, device) if dtype or device else operator)
     if callable(M):
         raise TypeError("wrap a callable preconditioner in ModulePreconditioner(fn, n)")
     raise TypeError(f"cannot use {type(M).__name__} as a preconditioner")
+
+
+def solver_preconditioner(M: Any, system: PreparedSystem, solver: str, needs: str = "any") -> Preconditioner | None:
+    """``M`` ready for ``solver`` on ``system``, checked before the first iteration.
+
+    Args:
+        M: what the user passed (see :func:`as_preconditioner`; with ``needs="any"`` also a bare
+            callable ``(n, k) → (n, k)``, taken as a nonlinear map, for ``dcdm`` and ``hybrid``).
+        system: the prepared system.
+        solver: the solver's name, for messages.
+        needs: ``"linear_spd"`` (``cg``), ``"linear"`` (``bicgstab``) or ``"any"``.
+
+    Raises:
+        TypeError: ``M`` is not declared linear (SPD) where the solver needs it.
+        ValueError: its size, grid, dtype or device differs from the system's (both named).
+    """
+    matrix_like = isinstance(M, Preconditioner | nn.Module | LinearOperator | torch.Tensor) or hasattr(M, "matvec") or hasattr(M, "tocsr")
+    if needs == "any" and callable(M) and not matrix_like:  # a bare map, for dcdm and hybrid
+        return ModulePreconditioner(M, system.A.shape[0], dtype=system.dtype, device=system.device)
+    preconditioner = as_preconditioner(M, system.dtype, system.device)
+    if preconditioner is None:
+        return None
+    if needs == "linear_spd" and not preconditioner.linear_spd:
+        kind = "SPD" if preconditioner.linear else "linear"
+        raise TypeError(f"{solver} needs a linear SPD preconditioner; {preconditioner!r} is not declared {kind}: {FLEXIBLE}")
+    if needs == "linear" and not preconditioner.linear:
+        raise TypeError(f"{solver} needs a linear preconditioner; {preconditioner!r} is not declared linear: {FLEXIBLE}")
+    check_preconditioner(preconditioner, system.A, system.dtype, system.device)
+    return preconditioner

@@ -4,8 +4,8 @@
 ``adjoint``, ``norm_squared``) or ``None`` for the identity; ``prox(v, t)`` any
 :mod:`~neuralsolvers.solvers.proximal_operators` operator (soft thresholding, Haar, TV, a trained
 LPN). Both iterate a batch of problems ``(B, ...)`` and stop each sample when the relative change
-``‖x_{k+1} − x_k‖ / ‖x_k‖`` falls below ``tol`` (converged samples are frozen); histories are kept
-per iteration and sample.
+``‖x_{k+1} − x_k‖ / ‖x_k‖`` falls below ``rtol`` (converged samples are frozen); histories are kept
+per iteration and sample. Both take ``rtol`` and ``maxiter`` like the Krylov solvers.
 
 * :func:`pgd`: ``x ← prox(x − η Aᵀ(A x − y), η)``, ``η = 1/‖AᵀA‖`` by default.
 * :func:`admm`: scaled ADMM on ``x = z``: ``x ← (AᵀA + ρI)⁻¹(Aᵀy + ρ(z − u))`` by batched CG
@@ -23,11 +23,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 
 from neuralsolvers.solvers.forward_operators import ForwardOperator, Identity
-from neuralsolvers.solvers.krylov import cg
+from neuralsolvers.solvers.krylov import cg, renamed_option
 
 __all__ = ["ProximalResult", "admm", "pgd"]
 
@@ -119,7 +120,8 @@ def pgd(
     *,
     step: float | None = None,
     maxiter: int = 200,
-    tol: float = 1e-5,
+    rtol: float = 1e-5,
+    **deprecated: Any,
 ) -> ProximalResult:
     """Proximal gradient descent on ``½‖A x − y‖² + g(x)`` for a batch ``y`` ``(B, ...)``.
 
@@ -127,12 +129,13 @@ def pgd(
         y: measurements; prox: ``prox(v, t)`` of ``t g``; A: forward operator (None: identity).
         x0: initial images (default ``Aᵀ y``).
         step: ``η`` (default ``1/‖AᵀA‖``; convergence for convex ``g`` needs ``η ≤ 1/‖AᵀA‖``).
-        maxiter, tol: iteration cap and relative-change tolerance.
+        maxiter, rtol: iteration cap and relative-change tolerance (``tol=`` is its deprecated name).
     """
+    rtol = renamed_option(deprecated, "tol", "rtol", rtol, "pgd")
     A = Identity() if A is None else A
     step = 1.0 / A.norm_squared() if step is None else step
     x = _starting_images(y, A, x0)
-    stopping = _Stopping(len(x), tol, maxiter, x.device)
+    stopping = _Stopping(len(x), rtol, maxiter, x.device)
     for _ in range(maxiter):
         new = prox(x - step * A.adjoint(A.forward(x) - y), step)
         x = stopping.update(x, new)
@@ -149,10 +152,11 @@ def admm(
     *,
     rho: float = 1.0,
     maxiter: int = 200,
-    tol: float = 1e-5,
+    rtol: float = 1e-5,
     cg_rtol: float = 1e-6,
     cg_maxiter: int = 100,
     box: tuple[float, float] | None = None,
+    **deprecated: Any,
 ) -> ProximalResult:
     """Scaled ADMM on ``½‖A x − y‖² + g(z)``, ``x = z``, for a batch ``y`` ``(B, ...)``.
 
@@ -160,10 +164,11 @@ def admm(
         y, prox, A, x0: as in :func:`pgd` (``x0`` default ``Aᵀ y``; ``z = x0``, ``u = 0``).
         rho: penalty ``ρ`` (``prox`` is called with ``t = 1/ρ``; with an LPN, convergence theory
             wants ``ρ > ‖AᵀA‖``).
-        maxiter, tol: cap and tolerance on the relative change of ``z``.
+        maxiter, rtol: cap and tolerance on the relative change of ``z`` (``tol=``: deprecated name).
         cg_rtol, cg_maxiter: the x-update's CG tolerance and cap (all samples as columns of one solve).
         box: ``(lo, hi)``: add the indicator of ``lo ≤ x ≤ hi`` as a third term (module docstring).
     """
+    rtol = renamed_option(deprecated, "tol", "rtol", rtol, "admm")
     if not rho > 0:
         raise ValueError(f"rho must be positive, got {rho}")
     if box is not None and not box[0] < box[1]:
@@ -189,7 +194,7 @@ def admm(
     z, u = x.clone(), torch.zeros_like(x)
     if box is not None:
         w, v = x.clamp(*box), torch.zeros_like(x)
-    stopping = _Stopping(batch, tol, maxiter, x.device)
+    stopping = _Stopping(batch, rtol, maxiter, x.device)
     primal, dual = [], []
     for _ in range(maxiter):
         target = z - u if box is None else z - u + w - v

@@ -27,6 +27,7 @@ residual (one operator product per half sweep on top of the triangular solve).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -43,6 +44,7 @@ from neuralsolvers.solvers.operators import (
     scipy_to_torch_csr,
 )
 from neuralsolvers.solvers.preconditioners import Preconditioner
+from neuralsolvers.solvers.system import check_preconditioner, prepare_system
 from neuralsolvers.solvers.triangular import TriangularSolver
 
 __all__ = ["ORDERINGS", "SSOR", "SORSplitting", "matrix_colors", "sor"]
@@ -188,18 +190,20 @@ class SORSplitting:
 
 def sor(
     A: Any,
-    b: torch.Tensor,
-    x0: torch.Tensor | None = None,
+    b: Any,
+    x0: Any = None,
     *,
-    omega: float | Sequence[float] = 1.0,
-    rtol: float = 1e-8,
+    rtol: float = 1e-5,
     atol: float = 0.0,
     maxiter: int | None = None,
+    M: None = None,
+    callback: Callable[[Any], None] | None = None,
+    omega: float | Sequence[float] = 1.0,
     symmetric: bool = False,
     ordering: str = "lexicographic",
     backend: str = "auto",
     colors: np.ndarray | None = None,
-    callback: Callable[[torch.Tensor], None] | None = None,
+    device: str | torch.device | None = None,
 ) -> SolverResult:
     """Solve ``Ax = b`` by SOR (``symmetric=True``: SSOR), batched over right-hand-side columns.
 
@@ -210,14 +214,26 @@ def sor(
     Args:
         A: see :class:`SORSplitting` (or a prebuilt splitting, whose ω and ordering are then used).
         b: ``(n,)`` or ``(n, k)``. x0: initial guess shaped like ``b`` (default zero).
+        rtol, atol, maxiter, callback, device: as in :func:`~neuralsolvers.solvers.krylov.cg`.
+        M: stationary SOR takes no preconditioner (the argument exists for the one signature of
+            every solver); use :class:`SSOR` inside ``cg`` for the preconditioned method.
         omega, ordering, backend, colors: see :class:`SORSplitting`.
-        rtol, atol, maxiter, callback: as in :func:`~neuralsolvers.solvers.krylov.cg`.
 
     Returns:
         :class:`~neuralsolvers.solvers.krylov.SolverResult` (``residuals``: relative residual per sweep).
     """
-    splitting = A if isinstance(A, SORSplitting) else SORSplitting(A, omega, ordering, backend, colors, b.dtype, b.device)
-    run = SolveState(splitting.operator, b, x0, rtol, atol, maxiter)
+    if M is not None:
+        raise TypeError("sor takes no preconditioner: use cg(A, b, M=SSOR(A, omega)) for SSOR-preconditioned CG")
+    start = time.perf_counter()
+    system = prepare_system(A.operator if isinstance(A, SORSplitting) else A, b, x0, device)
+    if isinstance(A, SORSplitting):
+        splitting = A
+        check_preconditioner(splitting, system.A, system.dtype, system.device)
+    else:
+        source = A if sp.issparse(A) else system.A  # SciPy input is assembled as it is
+        splitting = SORSplitting(source, omega, ordering, backend, colors, system.dtype, system.device)
+        system.A = splitting.operator
+    run = SolveState(system, rtol, atol, maxiter, start)
     zero = torch.zeros_like(run.x)
     for _ in range(run.maxiter):
         if not bool(run.active.any()):

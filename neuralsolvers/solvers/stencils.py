@@ -11,6 +11,7 @@ diagonal coefficients; the product is computed by slicing, batched over right-ha
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 
 import numpy as np
@@ -35,6 +36,10 @@ class DiffusionStencil(LinearOperator):
             wall ordered (axis 0 low, axis 0 high, axis 1 low, ...). With no Dirichlet wall and no
             obstacle the operator is singular: see ``neuralsolvers.data_gen.poisson`` for the fix.
         dtype, device: of the stored coefficients and of the vectors it acts on.
+
+    Attributes:
+        grid, mask, coefficient (cell ``a``, shape ``grid``), spacing, walls (one bool per wall, True
+        for Dirichlet), diag and couplings (the stencil).
 
     Shapes: ``matvec``: ``(n,) → (n,)``; ``matmat``: ``(n, k) → (n, k)`` with ``n = prod(grid)``.
     """
@@ -67,6 +72,7 @@ class DiffusionStencil(LinearOperator):
         walls = [dirichlet_walls] * (2 * len(self.grid)) if isinstance(dirichlet_walls, bool) else list(dirichlet_walls)
         if len(walls) != 2 * len(self.grid):
             raise ValueError(f"dirichlet_walls needs {2 * len(self.grid)} entries (low, high per axis), got {len(walls)}")
+        self.coefficient, self.spacing, self.walls = a, float(spacing), tuple(bool(w) for w in walls)
         scale = 1.0 / spacing**2
         diagonal = torch.zeros(self.grid, dtype=dtype, device=self.device)
         self.couplings: list[torch.Tensor] = []
@@ -109,6 +115,15 @@ class DiffusionStencil(LinearOperator):
 
     def diagonal(self) -> torch.Tensor:
         return self.diag.reshape(-1)
+
+    def _converted(self, dtype: torch.dtype, device: torch.device) -> DiffusionStencil:
+        converted = copy.copy(self)
+        converted.dtype, converted.device = dtype, device
+        converted.diag = self.diag.to(device, dtype)
+        converted.couplings = [coupling.to(device, dtype) for coupling in self.couplings]
+        converted.mask = self.mask.to(device)
+        converted.coefficient = self.coefficient.to(device, dtype)
+        return converted
 
     def to_scipy(self) -> sp.csr_matrix:
         n = self.shape[0]

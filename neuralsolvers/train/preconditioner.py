@@ -7,7 +7,8 @@ the module's device. Inputs are scaled to unit RMS and outputs zeroed on obstacl
 :func:`~neuralsolvers.solvers.dcdm_preconditioner` does inside the solver, so the trained network
 sees in the solver what it saw in training. Each validation also solves held-out systems with the
 DCDM iteration and logs the iteration counts (``val/dcdm_iterations``); after fit, the residual
-histories of those solves (DCDM against CG) are drawn and logged.
+histories of those solves (DCDM against CG) are drawn and logged. Checkpoints record the wrapping
+(:func:`~neuralsolvers.solvers.dcdm.dcdm_wrapping`), which ``neuralsolvers.load_preconditioner`` reads.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from torch import nn
 
 from neuralsolvers.data_gen.poisson import PoissonSystem
 from neuralsolvers.errors import ConfigError
-from neuralsolvers.solvers.dcdm import dcdm, dcdm_preconditioner
+from neuralsolvers.solvers.dcdm import dcdm, dcdm_preconditioner, dcdm_wrapping
 from neuralsolvers.solvers.krylov import SolverResult, cg
 from neuralsolvers.train.base import NetworkModule
 from neuralsolvers.train.losses import dcdm_loss
@@ -56,6 +57,11 @@ class PreconditionerModule(NetworkModule):
         self.save_hyperparameters(ignore=["model", "optimizer", "scheduler"])
         self.operator: Any = None
         self.mask: torch.Tensor | None = None
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Also record how the network is wrapped in the solver, for ``neuralsolvers.load_preconditioner``."""
+        super().on_save_checkpoint(checkpoint)
+        checkpoint["neuralsolvers_preconditioner"] = dcdm_wrapping(self.model).record()
 
     def setup(self, stage: str) -> None:
         datamodule = getattr(self.trainer, "datamodule", None)
@@ -106,7 +112,7 @@ class PreconditionerModule(NetworkModule):
         if method == "cg":
             return cg(system.operator, system.b, rtol=self.hparams.val_rtol, maxiter=20 * self.hparams.val_maxiter)
         direction = dcdm_preconditioner(self.model, system.mask, device=self.device)
-        return dcdm(system.operator, system.b, direction, rtol=self.hparams.val_rtol, maxiter=self.hparams.val_maxiter)
+        return dcdm(system.operator, system.b, M=direction, rtol=self.hparams.val_rtol, maxiter=self.hparams.val_maxiter)
 
     def on_validation_epoch_end(self) -> None:
         self._log_solves("val")

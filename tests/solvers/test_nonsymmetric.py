@@ -141,7 +141,7 @@ def test_gmres_singular_operator_is_reported():
 @pytest.mark.parametrize("solver", [gmres, bicgstab])
 def test_nan_preconditioner_is_reported(solver):
     A = convection_diffusion(8, 10.0)
-    M = ModulePreconditioner(lambda r: r * torch.nan, A.shape[0])
+    M = ModulePreconditioner(lambda r: r * torch.nan, A.shape[0], linear=True)  # declared linear, as a broken linear map would be
     result = solver(A, torch.ones(A.shape[0], dtype=torch.float64), M=M)
     assert result.info == BREAKDOWN_NONFINITE and not result.converged
 

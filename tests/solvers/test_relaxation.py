@@ -114,7 +114,7 @@ def test_nonsymmetric_matrix_uses_its_own_upper_triangle():
     np.testing.assert_allclose(result.x.numpy(), spla.spsolve(A.tocsc(), b.numpy()), rtol=1e-8, atol=1e-9)
     preconditioner = SSOR(A, 1.2)
     assert not preconditioner.linear_spd
-    with pytest.raises(ValueError, match="linear SPD"):
+    with pytest.raises(TypeError, match="linear SPD"):
         cg(A, b, M=preconditioner)
 
 

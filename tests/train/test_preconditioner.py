@@ -104,6 +104,6 @@ def test_dcdm_with_a_3d_network_runs_on_a_3d_scene(datasets):
     fields = r.T.reshape(2, 1, 8, 8, 8).float()
     expected = (smoothing(fields).reshape(2, -1).T.double() * system.mask.reshape(-1, 1)).detach()
     torch.testing.assert_close(M(r), expected, rtol=1e-5, atol=1e-6)  # layout: C order, mask applied
-    result = dcdm(system.operator, system.b, M, rtol=1e-6, maxiter=300)
+    result = dcdm(system.operator, system.b, M=M, rtol=1e-6, maxiter=300)
     plain = cg(system.operator, system.b, rtol=1e-6)
     assert result.converged and result.true_residual <= 1e-6 and result.iterations <= plain.iterations

@@ -1,0 +1,179 @@
+"""SciPy in, SciPy out: what every iterative solver does with its ``A``, ``b`` and ``x0`` first.
+
+``A`` may be a SciPy sparse matrix or array, a ``scipy.sparse.linalg.LinearOperator``, a NumPy or
+torch dense matrix, a torch sparse CSR tensor or one of our operators; ``b`` and ``x0`` NumPy or
+torch, ``(n,)`` or ``(n, k)``. :func:`prepare_system` converts them once per solve (never per
+iteration) to one dtype and device:
+
+- dtype: NumPy's promotion of ``A``'s and ``b``'s (float32 ``b`` with a float64 ``A`` solves in
+  float64; integers become float64), like SciPy's solvers;
+- device: ``device`` if given (everything is moved there, so a SciPy system solves on a GPU with
+  ``device="cuda"``); else that of a torch ``A`` or of our operator, else that of a torch ``b``,
+  else the CPU. A torch ``b`` or ``x0`` on another device than ``A`` is one ``ValueError`` naming both.
+
+:meth:`PreparedSystem.output` gives the solution back in ``b``'s kind: NumPy in, NumPy out; torch
+in, torch out on the solve's device.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+import torch
+
+from neuralsolvers.solvers.operators import LinearOperator, as_operator
+
+__all__ = ["PreparedSystem", "check_preconditioner", "normal_device", "prepare_system", "solve_dtype"]
+
+
+def _torch_dtype(dtype: Any) -> torch.dtype:
+    """A NumPy or torch dtype as a torch dtype."""
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    return torch.from_numpy(np.zeros(0, dtype=np.dtype(dtype))).dtype
+
+
+def _matrix_dtype(A: Any) -> torch.dtype:
+    """The dtype ``A`` holds (float64 for a SciPy ``LinearOperator`` that does not say)."""
+    if isinstance(A, torch.Tensor | LinearOperator):
+        return A.dtype
+    dtype = getattr(A, "dtype", None)
+    return torch.float64 if dtype is None else _torch_dtype(dtype)
+
+
+def solve_dtype(*dtypes: Any) -> torch.dtype:
+    """NumPy's promotion of the given dtypes, as the floating torch dtype a solve runs in.
+
+    Raises:
+        TypeError: for complex data (the solvers are real).
+    """
+    promoted = np.result_type(*(torch.empty(0, dtype=_torch_dtype(d)).numpy().dtype for d in dtypes))
+    if promoted.kind == "c":
+        raise TypeError(f"the solvers are real; got complex data ({promoted})")
+    if promoted.kind != "f" or promoted.itemsize < 4:
+        promoted = np.dtype(np.float64)
+    return _torch_dtype(promoted)
+
+
+def normal_device(device: str | torch.device) -> torch.device:
+    """``device`` with the index made explicit (``cuda`` → ``cuda:<current>``), so equal devices compare equal."""
+    device = torch.device(device)
+    if device.type == "cuda" and device.index is None:
+        return torch.device("cuda", torch.cuda.current_device())
+    return device
+
+
+def _matrix_device(A: Any) -> torch.device | None:
+    """The device ``A`` lives on, or None for data that can go anywhere (SciPy, NumPy)."""
+    if isinstance(A, torch.Tensor | LinearOperator):
+        return normal_device(A.device)
+    if sp.issparse(A) or isinstance(A, np.ndarray | spla.LinearOperator):
+        return None
+    device = getattr(A, "device", None)
+    return None if device is None else normal_device(device)
+
+
+def _vector(name: str, v: Any, n: int, dtype: torch.dtype, device: torch.device, moved: bool, where: str) -> torch.Tensor:
+    """``b`` or ``x0`` as a tensor of ``dtype`` on ``device``; a torch tensor elsewhere is an error
+    unless the caller asked for the move (``moved``)."""
+    if isinstance(v, torch.Tensor):
+        if normal_device(v.device) != device and not moved:
+            raise ValueError(f"{name} is on {v.device} but A is on {device} ({where}): move one of them, or pass device=")
+        tensor = v.detach().to(device=device, dtype=dtype)
+    else:
+        array = np.asarray(v)
+        if array.dtype == object:
+            raise TypeError(f"{name} must be a NumPy array or a torch tensor, got {type(v).__name__}")
+        tensor = torch.as_tensor(array, dtype=dtype, device=device)
+    if tensor.dim() not in (1, 2) or tensor.shape[0] != n:
+        raise ValueError(f"{name} must have shape ({n},) or ({n}, k), got {tuple(tensor.shape)}")
+    return tensor
+
+
+@dataclass
+class PreparedSystem:
+    """A system ready for the iteration: ``A`` an operator and ``b``, ``x0`` tensors, all of one dtype on one device.
+
+    Attributes:
+        A: the operator. b: ``(n,)`` or ``(n, k)``. x0: shaped like ``b``, or None.
+        numpy_output: whether ``b`` came as NumPy (then :meth:`output` returns NumPy).
+    """
+
+    A: LinearOperator
+    b: torch.Tensor
+    x0: torch.Tensor | None
+    numpy_output: bool
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.b.dtype
+
+    @property
+    def device(self) -> torch.device:
+        return self.b.device
+
+    def output(self, x: torch.Tensor) -> np.ndarray | torch.Tensor:
+        """``x`` in the kind ``b`` came in."""
+        return x.detach().cpu().numpy() if self.numpy_output else x
+
+
+def prepare_system(A: Any, b: Any, x0: Any = None, device: str | torch.device | None = None) -> PreparedSystem:
+    """``A``, ``b``, ``x0`` converted once to the solve's dtype and device (module docstring).
+
+    Args:
+        A: matrix or operator, ``(n, n)``.
+        b: ``(n,)`` or ``(n, k)`` NumPy array or torch tensor.
+        x0: initial guess shaped like ``b`` (NumPy or torch), or None.
+        device: where to solve (default: where ``A`` or a torch ``b`` lives, else the CPU).
+    """
+    if isinstance(b, PreparedSystem):
+        raise TypeError("b is already a PreparedSystem: pass A, b and x0 as given by the user")
+    b_dtype = b.dtype if isinstance(b, torch.Tensor) else np.asarray(b).dtype
+    dtype = solve_dtype(_matrix_dtype(A), b_dtype)
+    home = _matrix_device(A)
+    if device is not None:
+        target, moved = torch.device(device), True
+    elif home is not None:
+        target, moved = home, False
+    else:
+        target, moved = (b.device if isinstance(b, torch.Tensor) else torch.device("cpu")), True
+    target = normal_device(target)
+    operator = as_operator(A, dtype=dtype, device=target)
+    if operator.dtype != dtype or operator.device != target:
+        operator = operator.to(dtype=dtype, device=target)
+    n = operator.shape[0]
+    if operator.shape != (n, n):
+        raise ValueError(f"A must be square, got shape {operator.shape}")
+    where = "A's device decides where the solve runs"
+    b_tensor = _vector("b", b, n, dtype, target, moved, where)
+    x0_tensor = None if x0 is None else _vector("x0", x0, n, dtype, target, moved, where)
+    if x0_tensor is not None and x0_tensor.shape != b_tensor.shape:
+        x0_tensor = x0_tensor.reshape(b_tensor.shape)
+    return PreparedSystem(operator, b_tensor, x0_tensor, numpy_output=not isinstance(b, torch.Tensor))
+
+
+def _describe(obj: Any) -> str:
+    """``n unknowns`` and the grid where the object has one."""
+    grid = getattr(obj, "grid", None)
+    size = f"{obj.shape[0]} unknowns"
+    return size if grid is None else f"{size} (grid {'×'.join(map(str, grid))})"
+
+
+def check_preconditioner(M: Any, A: LinearOperator, dtype: torch.dtype, device: torch.device) -> None:
+    """Refuse, before the first iteration, a preconditioner whose size, grid, dtype or device differs
+    from the system's, with one ``ValueError`` naming both sides."""
+    shape = getattr(M, "shape", None)
+    if shape is not None and tuple(shape) != tuple(A.shape):
+        raise ValueError(f"the preconditioner is for {_describe(M)} but A has {_describe(A)}")
+    grid_M, grid_A = getattr(M, "grid", None), getattr(A, "grid", None)
+    if grid_M is not None and grid_A is not None and tuple(grid_M) != tuple(grid_A):
+        raise ValueError(f"the preconditioner is for the grid {'×'.join(map(str, grid_M))} but A is on {'×'.join(map(str, grid_A))}")
+    M_dtype, M_device = getattr(M, "dtype", None), getattr(M, "device", None)
+    if M_dtype is not None and M_dtype != dtype:
+        raise ValueError(f"the preconditioner works in {M_dtype} but the solve runs in {dtype}: build it with dtype={dtype}")
+    if M_device is not None and normal_device(M_device) != normal_device(device):
+        raise ValueError(f"the preconditioner lives on {M_device} but the solve runs on {device}: build it with device={device}")

@@ -10,12 +10,12 @@ try:
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0+unknown"
 
-__all__ = ["__version__", "load"]
+__all__ = ["__version__", "load", "load_preconditioner"]
 
 
 def __getattr__(name: str):
-    if name == "load":
-        from neuralsolvers.checkpoints import load
+    if name in ("load", "load_preconditioner"):  # imported on first use: no torch at ``import neuralsolvers``
+        from neuralsolvers import checkpoints
 
-        return load
+        return getattr(checkpoints, name)
     raise AttributeError(f"module 'neuralsolvers' has no attribute {name!r}")

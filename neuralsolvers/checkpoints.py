@@ -5,26 +5,36 @@ and its constructor arguments. :func:`load` rebuilds the network from them and l
 ``torch.load(weights_only=True)``: no code is unpickled. Inside :func:`trusting_checkpoints` (the
 command line's ``--trust-checkpoint``) a checkpoint may also name classes and functions beyond tensors
 and plain data: each is imported and allowed for weights-only loading, and named on stderr.
+:func:`load_preconditioner` turns a learned-preconditioner checkpoint into a ready preconditioner for
+a given system, from the wrapping record the checkpoint carries.
 """
 
 from __future__ import annotations
 
 import contextlib
 import importlib
+import math
 import pickle
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
 from neuralsolvers.errors import CheckpointError
 from neuralsolvers.models.registry import build_model
+from neuralsolvers.solvers.dcdm import dcdm_wrapping
+from neuralsolvers.solvers.field_preconditioner import FieldPreconditioner, NetworkWrapping
+from neuralsolvers.solvers.operators import as_operator
+from neuralsolvers.solvers.stencils import DiffusionStencil
+from neuralsolvers.solvers.system import normal_device
 
 __all__ = [
-    "break_even", "break_even_cell", "checkpoint_globals", "device_hours", "load", "model_from_checkpoint", "read_checkpoint",
+    "break_even", "break_even_cell", "checkpoint_globals", "device_hours", "load", "load_preconditioner",
+    "model_from_checkpoint", "read_checkpoint",
     "trust_if_asked", "trusting_checkpoints", "training_time",
 ]  # fmt: skip
 
@@ -107,6 +117,82 @@ def load(path: str | Path, map_location: str | torch.device = "cpu") -> nn.Modul
         map_location: device to load the weights on.
     """
     return model_from_checkpoint(read_checkpoint(path, map_location), path).to(map_location)
+
+
+# how the networks of checkpoints written before the wrapping was recorded are wrapped, by model name
+WRAPPINGS_BEFORE_RECORDS = {"dcdm": dcdm_wrapping}
+PRECONDITIONER_RECORD = "neuralsolvers_preconditioner"
+
+
+def _grid_and_mask(A: Any, n: int, grid: Sequence[int] | None, mask: Any) -> tuple[tuple[int, ...], torch.Tensor]:
+    """The grid of ``A``'s unknowns and its fluid mask: from a :class:`DiffusionStencil`, else from
+    the caller (``grid`` required, ``mask`` default all True); mismatches are ``ValueError``s."""
+    if isinstance(A, DiffusionStencil):
+        if grid is not None and tuple(grid) != A.grid:
+            raise ValueError(f"grid={tuple(grid)} but the stencil is on the grid {A.grid}")
+        grid = A.grid
+        if mask is None:
+            mask = A.mask
+    if grid is None:
+        raise ValueError(f"A is a {type(A).__name__} of {n} unknowns: pass grid=(rows, columns[, layers]), "
+                         "the grid its unknowns are the cells of (C order), and mask= if some cells are obstacles")  # fmt: skip
+    grid = tuple(int(size) for size in grid)
+    if math.prod(grid) != n:
+        raise ValueError(f"grid {'×'.join(map(str, grid))} has {math.prod(grid)} cells but A has {n} unknowns")
+    fluid = torch.ones(grid, dtype=torch.bool) if mask is None else torch.as_tensor(np.asarray(mask) if not isinstance(mask, torch.Tensor) else mask)
+    if tuple(fluid.shape) != grid:
+        raise ValueError(f"mask has shape {tuple(fluid.shape)} but the grid is {grid}")
+    return grid, fluid.to(torch.bool)
+
+
+def load_preconditioner(
+    checkpoint: str | Path, A: Any, *, grid: Sequence[int] | None = None, mask: Any = None,
+    device: str | torch.device | None = None,
+) -> FieldPreconditioner:  # fmt: skip
+    """The learned preconditioner of ``checkpoint`` for the system matrix ``A``, ready for a solver.
+
+    The checkpoint's record (``neuralsolvers_preconditioner``: the network's inputs and their
+    order, padding, normalization, masking, linearity, the solver it was trained for) says how the
+    network is wrapped; DCDM checkpoints written before the record existed get DCDM's wrapping.
+
+    Args:
+        checkpoint: a ``.ckpt`` of a learned preconditioner (``neuralsolvers fit``).
+        A: the system: a :class:`~neuralsolvers.solvers.DiffusionStencil` (grid and mask come from
+            it) or any matrix the solvers take (SciPy, NumPy, torch) of a grid's unknowns.
+        grid: the grid whose cells are ``A``'s unknowns in C order (needed unless ``A`` is a stencil).
+        mask: bool array of the grid's shape, True on unknowns, False on obstacle cells (whose rows
+            of ``A`` are the identity); default every cell is an unknown.
+        device: where the network runs (default ``A``'s device, the CPU for SciPy/NumPy).
+
+    Returns:
+        A preconditioner of ``A``'s size, dtype and device; ``.solver`` is the solver to use it with
+        (``M.solver(A, b, M=M)``), ``.linear`` / ``.linear_spd`` say what it is.
+
+    Raises:
+        CheckpointError: not a learned-preconditioner checkpoint, or unreadable.
+        ValueError: grid, mask or dimension do not fit the network or ``A`` (both sides named).
+    """
+    data = read_checkpoint(checkpoint)
+    spec = data.get("neuralsolvers_model") or {}
+    record = data.get(PRECONDITIONER_RECORD)
+    if record is None and spec.get("name") not in WRAPPINGS_BEFORE_RECORDS:
+        raise CheckpointError(f"{checkpoint}: model {spec.get('name')!r} is not a learned preconditioner "
+                              f"(no {PRECONDITIONER_RECORD} record in the checkpoint)")  # fmt: skip
+    network = model_from_checkpoint(data, checkpoint)
+    if record is not None:
+        try:
+            wrapping = NetworkWrapping.from_record(dict(record))
+        except (TypeError, ValueError) as error:
+            raise CheckpointError(f"{checkpoint}: {error}") from None
+    else:
+        wrapping = WRAPPINGS_BEFORE_RECORDS[spec["name"]](network)
+    operator = as_operator(A)
+    n = operator.shape[0]
+    grid, fluid = _grid_and_mask(A, n, grid, mask)
+    if len(grid) != wrapping.dim:
+        raise ValueError(f"the network of {checkpoint} is {wrapping.dim}D but the grid {'×'.join(map(str, grid))} is {len(grid)}D")
+    device = normal_device(device or operator.device)
+    return wrapping.build(network.to(device), fluid, dtype=operator.dtype, device=device)
 
 
 def model_from_checkpoint(checkpoint: dict, path: str | Path = "checkpoint") -> nn.Module:

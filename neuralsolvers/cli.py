@@ -105,7 +105,10 @@ def evaluate_parser() -> ArgumentParser:
     """Parser of ``neuralsolvers evaluate``."""
     from neuralsolvers.evaluate.base import Evaluation
 
-    parser = ArgumentParser(prog="neuralsolvers evaluate", description=COMMANDS["evaluate"], exit_on_error=False, allow_abbrev=False)
+    summary = ("--summary [--results DIR] [--benchmarks FILE]: instead of evaluating, collect every results.json "
+               "under DIR (default results) into one Markdown document, optionally written into FILE (e.g. BENCHMARKS.md) "
+               "between its marker lines; `neuralsolvers evaluate --summary --help` for details")  # fmt: skip
+    parser = ArgumentParser(prog="neuralsolvers evaluate", description=COMMANDS["evaluate"], epilog=summary, exit_on_error=False, allow_abbrev=False)
     parser.add_argument("--config", action=ActionConfigFile, help="YAML config file(s); later ones override")
     parser.add_subclass_arguments(Evaluation, "task", required=True, help="what to evaluate")
     parser.add_argument("--out", type=str, required=True, help="directory for results.md, results.json, plots")

@@ -1,6 +1,7 @@
 """The real ``neuralsolvers`` command, run in-process on tiny data in a temporary directory."""
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -83,6 +84,11 @@ def test_main_job_end_to_end(tiny_data, capsys):
     table = capsys.readouterr().out
     for method in ("| CG |", "Jacobi-PCG", "IC(0)-PCG", "AMG-PCG (torch V-cycle)", "AMG-PCG (PyAMG, CPU)", "DCDM", "FCG + network"):
         assert method in table, method
+    # the table once, no raw rows before it, and one verdict line after it
+    assert table.count("| method |") == 1 and "{'method'" not in table
+    verdict = [line for line in table.splitlines() if line.startswith("verdict")]
+    assert len(verdict) == 1 and re.match(r"verdict: fastest .+ \(.+\)(; best learned .+ = [\d.e+-]+× the best classical|; no learned)", verdict[0]), verdict
+    assert table.index(verdict[0]) > table.index("| method |")
     results = tiny_data / "results/dcdm_poisson2d"
     assert (results / "results.json").is_file() and (results / "residuals.png").is_file()
 
@@ -171,7 +177,10 @@ def test_hidden_term_fit_and_discovery_run(tiny_data, capsys):
 @pytest.mark.parametrize("command", ["generate", "fit", "validate", "test", "evaluate"])
 def test_help_of_every_command(command, capsys):
     assert main([command, "--help"]) == 0
-    assert "--config" in capsys.readouterr().out
+    shown = capsys.readouterr().out
+    assert "--config" in shown
+    if command == "evaluate":
+        assert "--summary" in shown
 
 
 def test_top_level_usage_and_unknown_command(capsys):

@@ -30,7 +30,7 @@ from neuralsolvers.data_gen.graph_problems import bellman_q, greedy_policy, pore
 from neuralsolvers.data_gen.graphs import load_graphs
 from neuralsolvers.data_gen.store import ShardedDataset
 from neuralsolvers.evaluate.base import Evaluation, resolve_device
-from neuralsolvers.evaluate.report import Report, environment
+from neuralsolvers.evaluate.report import Report, environment, verdict_line
 from neuralsolvers.evaluate.solver_runs import PeakMemory, timed
 from neuralsolvers.solvers.fixed_point import fixed_point
 
@@ -177,12 +177,14 @@ class GraphEvaluation(Evaluation):
                 rows[-1]["training_device_h"] = device_hours(clocks.get(name))
                 rows[-1]["break_even_graphs"] = break_even_cell(clocks.get(name), rows[-1]["ms_per_graph"] / 1e3, exact_ms / 1e3)
                 largest[name] = (result["prediction"].cpu().numpy(), torch.cat([b.y for b in batches]).cpu().numpy())
-                print(rows[-1], flush=True)
         figures = {"errors": error_figure(rows, sizes, largest, "MSE" if self.problem == "pore_network" else "MAPE_%")}
         config = {"checkpoints": self.checkpoints, "test_sets": self.test_sets, "num_graphs": self.num_graphs,
                   "batch_size": self.batch_size, "repeats": self.repeats, "problem": self.problem}  # fmt: skip
         title = f"Graph networks against the exact solution: {self.problem}, {len(self.test_sets)} sets"
-        report = Report(title, rows, environment(self.device), config, figures)
+        last = [row for row in rows if row["set"] == rows[-1]["set"]]
+        verdict = verdict_line(last, lambda row: row["ms_per_graph"] / 1e3, lambda row: row["method"] != EXACT,
+                               where=f"on {rows[-1]['set']} (per graph)")  # fmt: skip
+        report = Report(title, rows, environment(self.device), config, figures, verdict)
         report.write(out)
         if use_wandb:
             report.log_to_wandb(out)

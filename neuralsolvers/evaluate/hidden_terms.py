@@ -99,7 +99,6 @@ class HiddenTermDiscovery(Evaluation):
                 "term_rel_l2": float((learned_on_truth[:, k] - exact_term).norm() / exact_term.norm()),
                 "state_rel_l2": float((fitted[:, k] - reference[:, k]).norm() / reference[:, k].norm()),
             })  # fmt: skip
-            print(rows[-1], flush=True)
         true_terms = torch.stack([_true_term(truth[name], names, states) for name in names], dim=1)
         figure = _figure(reference.numpy(), fitted.numpy(), true_terms.numpy(), learned.numpy(), (library @ coefficients).numpy(), names)
         config = {"checkpoint": self.checkpoint, "data": self.data, "degree": self.degree, "threshold": self.threshold,

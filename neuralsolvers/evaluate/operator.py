@@ -18,7 +18,7 @@ from neuralsolvers.checkpoints import break_even_cell, device_hours, load, train
 from neuralsolvers.data_gen.base import rebuild_generator
 from neuralsolvers.data_gen.store import ShardedDataset
 from neuralsolvers.evaluate.base import Evaluation, resolve_device
-from neuralsolvers.evaluate.report import Report, environment
+from neuralsolvers.evaluate.report import Report, environment, verdict_line
 from neuralsolvers.evaluate.solver_runs import PeakMemory
 from neuralsolvers.plotting import plot_predictions
 from neuralsolvers.train.losses import relative_l2
@@ -126,7 +126,12 @@ class OperatorEvaluation(Evaluation):
             "training_time": clock,
             "datasets": {name: {"path": path, **parameters[name]} for name, path in self.datasets.items()},
         }
-        report = Report(f"{type(model).__name__}: {Path(self.checkpoint).name}", rows, environment(device), config, figures)
+        first = rows[0]
+        timings = [{"method": type(model).__name__, "s": first["inference_ms_per_sample"] / 1e3, "learned": True},
+                   {"method": "the generator's reference solver", "s": None if first["reference_ms_per_sample"] is None
+                    else first["reference_ms_per_sample"] / 1e3, "learned": False}]  # fmt: skip
+        verdict = verdict_line(timings, lambda row: row["s"], lambda row: row["learned"], where=f"on {first['dataset']} (per sample)")
+        report = Report(f"{type(model).__name__}: {Path(self.checkpoint).name}", rows, environment(device), config, figures, verdict)
         report.write(out)
         if use_wandb:
             report.log_to_wandb(out)

@@ -20,7 +20,7 @@ from neuralsolvers.data_gen.base import rebuild_generator
 from neuralsolvers.data_gen.store import ShardedDataset
 from neuralsolvers.errors import ConfigError
 from neuralsolvers.evaluate.base import Evaluation, resolve_device
-from neuralsolvers.evaluate.report import Report, environment
+from neuralsolvers.evaluate.report import Report, environment, verdict_line
 from neuralsolvers.evaluate.solver_runs import PeakMemory, timed
 from neuralsolvers.plotting import plot_predictions
 
@@ -101,14 +101,16 @@ class PINNEvaluation(Evaluation):
                 "training_s": clock["seconds"] if clock else None,
                 "training_over_reference": clock["seconds"] / reference_s if clock else None,
             })  # fmt: skip
-            print(rows[-1], flush=True)
             shape = field.shape[: field.ndim - (exact.shape[1] > 1)]
             figures[f"solution_{name}".replace(" ", "_")] = plot_predictions(
                 exact[:, 0].reshape(1, *shape).cpu().numpy(), prediction[:, 0].reshape(1, *shape).cpu().numpy(), None, title=f"{name} against the reference"
             )
         config = {"checkpoints": self.checkpoints, "reference": self.reference, "generator": dataset.metadata["generator"],
                   "parameters": dataset.metadata["parameters"], "points": len(points), "device": str(self.device)}  # fmt: skip
-        report = Report(f"PINNs against the {dataset.metadata['generator']} reference", rows, environment(self.device), config, figures)
+        timings = [{"method": row["network"], "s": row["network_s"], "learned": True} for row in rows]
+        timings.append({"method": "the reference solver", "s": rows[0]["reference_solver_s"] if rows else None, "learned": False})
+        verdict = verdict_line(timings, lambda row: row["s"], lambda row: row["learned"])
+        report = Report(f"PINNs against the {dataset.metadata['generator']} reference", rows, environment(self.device), config, figures, verdict)
         report.write(out)
         if use_wandb:
             report.log_to_wandb(out)

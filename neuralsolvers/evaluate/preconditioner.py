@@ -21,9 +21,17 @@ from matplotlib.figure import Figure
 
 from neuralsolvers.checkpoints import break_even_cell, device_hours, load, training_time
 from neuralsolvers.data_gen.poisson import PoissonSystem, load_systems
+from neuralsolvers.data_gen.store import progress
 from neuralsolvers.evaluate.base import Evaluation, resolve_device
-from neuralsolvers.evaluate.report import Report, environment
-from neuralsolvers.evaluate.solver_runs import FALLBACKS, LEARNED, METHODS, SolveRun, solve_system
+from neuralsolvers.evaluate.report import Report, environment, verdict_line
+from neuralsolvers.evaluate.solver_runs import (
+    FALLBACKS,
+    LABELS,
+    LEARNED,
+    METHODS,
+    SolveRun,
+    solve_system,
+)
 
 __all__ = ["PreconditionerEvaluation"]
 
@@ -40,7 +48,7 @@ class PreconditionerEvaluation(Evaluation):
         rtol: relative true residual every solve must reach.
         maxiter: iteration cap of the classical methods.
         network_maxiter: iteration cap (network calls) of the learned methods.
-        truncation: directions kept by FCG.
+        keep: directions kept by FCG.
         repeats: timed solves per system and method (the median is reported), after one warm-up.
         device: ``cpu``, ``cuda`` or ``auto``.
         fallback: finish a failed learned solve (NaN, no progress, not converged) with this classical
@@ -57,7 +65,7 @@ class PreconditionerEvaluation(Evaluation):
         rtol: float = 1e-6,
         maxiter: int = 10_000,
         network_maxiter: int = 500,
-        truncation: int = 2,
+        keep: int = 2,
         repeats: int = 1,
         device: str = "auto",
         fallback: str | None = None,
@@ -75,7 +83,7 @@ class PreconditionerEvaluation(Evaluation):
         self.fallback = fallback
         self.systems, self.checkpoint, self.num_systems = systems, checkpoint, num_systems
         self.rtol, self.maxiter, self.network_maxiter = rtol, maxiter, network_maxiter
-        self.truncation, self.repeats = truncation, repeats
+        self.keep, self.repeats = keep, repeats
         self.device = resolve_device(device)
 
     def _runs(self, method: str, network: torch.nn.Module | None) -> list[SolveRun]:
@@ -85,7 +93,7 @@ class PreconditionerEvaluation(Evaluation):
             def once(system: PoissonSystem = system) -> SolveRun:
                 return solve_system(
                     method, system.operator, system.b, system.mask, network, rtol=self.rtol,
-                    maxiter=self.maxiter, network_maxiter=self.network_maxiter, truncation=self.truncation,
+                    maxiter=self.maxiter, network_maxiter=self.network_maxiter, keep=self.keep,
                     fallback=self.fallback,
                 )
 
@@ -108,7 +116,7 @@ class PreconditionerEvaluation(Evaluation):
         self.loaded = load_systems(self.systems, self.num_systems, self.device)
         network = None if self.checkpoint is None else load(self.checkpoint, map_location=self.device).eval()
         rows, first = [], {}
-        for method in self.methods:
+        for method in progress(self.methods, len(self.methods), "methods"):
             runs = self._runs(method, network)
             first[runs[0].label] = runs[0]
             rows.append(
@@ -125,7 +133,6 @@ class PreconditionerEvaluation(Evaluation):
                     "fell_back": f"{sum(run.fallback for run in runs)}/{len(runs)}" if method in LEARNED and self.fallback else "–",
                 }
             )
-            print(rows[-1], flush=True)
         clock = training_time(self.checkpoint) if self.checkpoint is not None else None
         self._training_cost(rows, clock)
         grid = tuple(self.loaded[0].mask.shape)
@@ -136,7 +143,10 @@ class PreconditionerEvaluation(Evaluation):
         }
         figures = {"residuals": residual_figure(first, self.rtol, "×".join(map(str, grid)))}
         title = f"Preconditioners on {len(self.loaded)} held-out {'×'.join(map(str, grid))} obstacle systems (rtol {self.rtol:g})"
-        report = Report(title, rows, environment(self.device), config, figures)
+        learned = {LABELS[method] for method in LEARNED}
+        verdict = verdict_line(rows, lambda row: row["total_s"], lambda row: row["method"] in learned,
+                               valid=lambda row: row["converged"].split("/")[0] == row["converged"].split("/")[1])  # fmt: skip
+        report = Report(title, rows, environment(self.device), config, figures, verdict)
         report.write(out)
         if use_wandb:
             report.log_to_wandb(out)

@@ -90,7 +90,6 @@ class ProximalToyEvaluation(Evaluation):
             at_zero = values[inside[:, 0] == 0][0]
             rows[-1]["inversion_residual"] = float(residual.max())
             priors.plot(inside[:, 0].numpy(), (values - at_zero).numpy(), lw=2, label=f"{name}: learned R(x) − R(0)")
-            print(rows[-1], flush=True)
         maps.set_xlabel("y")
         maps.set_ylabel("f(y)")
         maps.legend(fontsize=7)

@@ -31,7 +31,7 @@ from tqdm.auto import tqdm
 from neuralsolvers.data_gen.sequences import CrankNicolsonHeat
 from neuralsolvers.errors import ConfigError
 from neuralsolvers.evaluate.base import Evaluation, resolve_device
-from neuralsolvers.evaluate.report import Report, environment
+from neuralsolvers.evaluate.report import Report, environment, verdict_line
 from neuralsolvers.evaluate.solver_runs import PeakMemory
 from neuralsolvers.solvers.krylov import cg
 from neuralsolvers.solvers.relaxation import ORDERINGS, SSOR, matrix_colors, sor
@@ -305,7 +305,11 @@ class RelaxationEvaluation(Evaluation):
             torch.set_num_threads(threads)
         config = {key: value for key, value in vars(self).items() if key != "grid"} | {"grid": self.grid.tolist(), "device": str(self.device)}
         title = f"Learning to relax: {self.solver} ({self.ordering}) on the Crank–Nicolson heat sequence, rtol {self.rtol:g}"
-        report = Report(title, rows, report_environment, config, figures)
+        classical = ("CG (no preconditioner)", "ω = ")  # fixed ω and plain CG; the policies learn ω online
+        last = [row for row in rows if row["size"] == self.sizes[-1]]
+        verdict = verdict_line(last, lambda row: row["online seconds"], lambda row: not row["method"].startswith(classical),
+                               where=f"at n = {self.sizes[-1]} (the whole sequence, online)")  # fmt: skip
+        report = Report(title, rows, report_environment, config, figures, verdict)
         report.write(out)
         if use_wandb:
             report.log_to_wandb(out)

@@ -4,7 +4,7 @@ BENCHMARKS.md, refuses files that evaluate did not write; the results.json schem
 import json
 
 from neuralsolvers.cli import main
-from neuralsolvers.evaluate.report import Report, environment
+from neuralsolvers.evaluate.report import Report, environment, verdict_line
 from neuralsolvers.evaluate.summary import BEGIN, END
 
 
@@ -15,7 +15,7 @@ def write_run(directory, title, rows):
 def test_results_json_schema_is_stable(tmp_path):
     write_run(tmp_path, "t", [{"method": "CG", "iterations": 3}])
     record = json.loads((tmp_path / "results.json").read_text())
-    assert set(record) == {"title", "rows", "environment", "config"}
+    assert set(record) == {"title", "rows", "environment", "config", "verdict"}
     assert set(record["environment"]) == {"device", "cpu_threads", "neuralsolvers", "torch", "python", "date"}
 
 
@@ -41,3 +41,15 @@ def test_summary_refuses_foreign_files(tmp_path, capsys):
     assert main(["evaluate", "--summary", f"--results={tmp_path}"]) == 1
     assert "not written by neuralsolvers evaluate" in capsys.readouterr().err
     assert main(["evaluate", "--summary", f"--results={tmp_path / 'missing'}"]) == 1
+
+
+def test_verdict_line_names_the_fastest_and_the_learned_ratio():
+    rows = [{"method": "CG", "s": 2.0, "ok": True}, {"method": "AMG", "s": 0.5, "ok": True},
+            {"method": "net", "s": 0.25, "ok": True}, {"method": "broken net", "s": 0.01, "ok": False}]  # fmt: skip
+    line = verdict_line(rows, lambda r: r["s"], lambda r: "net" in r["method"], valid=lambda r: r["ok"], where="at 64²")
+    assert line == "verdict at 64²: fastest net (250 ms); best learned net 250 ms = 0.5× the best classical AMG (500 ms)"
+    slower = verdict_line(rows[:2] + [{"method": "net", "s": 3.0, "ok": True}], lambda r: r["s"], lambda r: r["method"] == "net")
+    assert slower.endswith("best learned net 3 s = 6× the best classical AMG (500 ms)")
+    assert verdict_line(rows[:2], lambda r: r["s"], lambda r: False).endswith("no learned method met the tolerance")
+    report = Report("t", rows, environment("cpu"), verdict=line)
+    assert report.markdown.rstrip().endswith(line)

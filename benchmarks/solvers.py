@@ -5,7 +5,9 @@ our ``cg`` on the assembled CSR matrix and on the matrix-free stencil, Jacobi-PC
 AMG-PCG (torch V-cycle), on the CPU and, where CUDA is available, on the GPU. Timings are wall
 clock with device synchronization, after a warm-up, median of ``--repeats``; set-up is reported
 apart. On CUDA it also reports the achieved memory bandwidth of a matrix-free CG iteration as a
-fraction of the measured device copy bandwidth.
+fraction of the measured device copy bandwidth. The interface table times ``cg(scipy A, numpy b)``
+(SciPy in, NumPy out: the conversion paid once per solve) per iteration against ``cg`` on torch
+inputs (the same CSR matrix already converted) and against SciPy's own ``cg``, in the same run.
 
     .venv/bin/python benchmarks/solvers.py --sizes 2d:256 2d:512 3d:64 --out results/benchmarks
 """
@@ -110,6 +112,19 @@ def ours_rows(A, grid: tuple[int, ...], b: np.ndarray, device: torch.device, rep
     return rows
 
 
+def interface_row(A, b: np.ndarray, device: torch.device, repeats: int, rows: list[dict]) -> dict:
+    """``cg(A, b)`` with SciPy/NumPy inputs against the torch-input and SciPy rows of the same grid."""
+    options = {} if device.type == "cpu" else {"device": device}
+    seconds, result = timed(lambda: cg(A, b, rtol=RTOL, maxiter=20 * A.shape[0], **options), device, repeats)
+    assert isinstance(result.x, np.ndarray) and result.converged
+    per_iteration = 1e3 * seconds / max(int(result.iterations), 1)
+    torch_ms = next(r["ms_per_iteration"] for r in rows if r["method"] == "ours cg (CSR)" and r["device"] == device.type)
+    scipy_ms = next(r["ms_per_iteration"] for r in rows if r["method"] == "SciPy cg")
+    return {"device": device.type, "iterations": int(result.iterations), "numpy_in_ms_per_iteration": per_iteration,
+            "torch_in_ms_per_iteration": torch_ms, "vs_torch_inputs": per_iteration / torch_ms,
+            "scipy_cg_ms_per_iteration": scipy_ms, "vs_scipy_cg": per_iteration / scipy_ms}  # fmt: skip
+
+
 def bandwidth_row(grid: tuple[int, ...], device: torch.device, repeats: int) -> dict:
     """Achieved bandwidth of one matrix-free CG iteration against the measured copy bandwidth (CUDA)."""
     n = int(np.prod(grid))
@@ -137,7 +152,7 @@ def main() -> None:
     parser.add_argument("--out", default="results/benchmarks")
     args = parser.parse_args()
     devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
-    rows, bandwidth = [], []
+    rows, bandwidth, interface = [], [], []
     for size in args.sizes:
         kind, n = size.split(":")
         grid = (int(n),) * (2 if kind == "2d" else 3)
@@ -153,14 +168,19 @@ def main() -> None:
             for entry in ours_rows(A, grid, b, device, repeats, skip_ic=A.shape[0] > args.ic_max):
                 rows.append({"grid": label, **entry})
                 print("  ", rows[-1], flush=True)
+            if kind == "2d":
+                interface.append({"grid": label, **interface_row(A, b, device, repeats, [r for r in rows if r["grid"] == label])})
+                print("  ", interface[-1], flush=True)
             if device.type == "cuda":
                 bandwidth.append(bandwidth_row(grid, device, repeats))
     env = environment(devices[-1])
     env["cpu"] = platform.processor() or platform.machine()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "solvers.json").write_text(json.dumps({"rows": rows, "bandwidth": bandwidth, "environment": env, "rtol": RTOL}, indent=2))
+    (out / "solvers.json").write_text(json.dumps({"rows": rows, "bandwidth": bandwidth, "interface": interface, "environment": env, "rtol": RTOL}, indent=2))
     text = f"rtol {RTOL}; {', '.join(f'{k} {v}' for k, v in env.items())}\n\n{markdown_table(rows)}\n"
+    if interface:
+        text += "\nSciPy in, NumPy out (`cg(A_scipy, b_numpy)`) per iteration:\n\n" + markdown_table(interface) + "\n"
     if bandwidth:
         text += "\n" + markdown_table(bandwidth) + "\n"
     (out / "solvers.md").write_text(text)

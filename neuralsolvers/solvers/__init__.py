@@ -20,6 +20,7 @@ from neuralsolvers.solvers.forward_operators import (
     SubsampledFourier,
     random_mask,
 )
+from neuralsolvers.solvers.geometric_multigrid import GeometricMultigrid
 from neuralsolvers.solvers.hybrid import hybrid
 from neuralsolvers.solvers.ic0 import IncompleteCholesky, ic0_factor
 from neuralsolvers.solvers.krylov import SolverResult, cg, fcg
@@ -77,6 +78,7 @@ __all__ = [
     "FixedOmega",
     "ForwardOperator",
     "GaussianBlur",
+    "GeometricMultigrid",
     "HaarThreshold",
     "Identity",
     "IncompleteCholesky",

@@ -1,0 +1,320 @@
+"""Geometric multigrid on cell grids with obstacles: a matrix-free, symmetric V-cycle preconditioner.
+
+McAdams, Sifakis and Teran, "A parallel multigrid Poisson solver for fluids simulation on large
+grids" (SCA 2010), as implemented in ``rgoldade/GeometricMultigridPressureSolver``, adapted to the
+:class:`~neuralsolvers.solvers.stencils.DiffusionStencil` convention that obstacle cells are Dirichlet
+cells (``u = 0``, identity rows) and walls are Dirichlet or Neumann per side.
+
+Hierarchy (the whole set-up: no matrix is assembled but the few-cell coarsest one):
+
+- Coarse cells are the 2 × 2 (× 2) blocks of fine cells (``ceil(n/2)`` per axis; a block cut by the
+  grid's edge has fewer children). McAdams' rule is "Dirichlet if any child is, else an unknown if any
+  child is, else solid"; with obstacles as Dirichlet cells it reads ``coarsening="all"`` (default): a
+  coarse cell is an unknown only if all its children are (obstacles win). ``coarsening="any"``: an
+  unknown if any child is.
+- Coarse operators are re-discretised on the coarse grid (spacing ``2h``, the same walls), with the
+  coarse cell coefficient the arithmetic mean of its fluid children's (faces then take harmonic means,
+  as on the fine grid).
+- Restriction ``R`` is cell-centred full weighting, the tensor product of ``(1/8, 3/8, 3/8, 1/8)`` per
+  axis (zero outside the grid); prolongation ``P = 2^d Rᵀ`` (bi/trilinear interpolation), computed as
+  the exact adjoint of ``R`` (a transposed convolution), masked so that no correction lands on an
+  obstacle cell. With ``A_2h`` the re-discretisation, ``R A_h P ≈ A_2h`` away from boundaries.
+- Smoothers: damped Jacobi (``ω = 2/3``) or red-black Gauss–Seidel (``ω = 1``), ``sweeps`` before
+  and after the coarse correction; ``boundary_sweeps`` extra damped-Jacobi sweeps before and after
+  them in the band of ``boundary_width`` cells along obstacles and walls (McAdams: 3 and 3).
+- The coarsest level (at most ``coarsest`` cells) is solved exactly (dense Cholesky).
+
+Symmetry and definiteness: post-smoothing is the adjoint of pre-smoothing in reverse order (Jacobi is
+self-adjoint, the adjoint of the red-then-black sweep is black-then-red), ``R ∝ Pᵀ`` and every coarse
+operator is SPD, so the cycle ``B`` is symmetric; ``B = M̄ + (I − SᵀA) P B_c R (I − AS)`` with the
+symmetrized smoother ``M̄`` positive definite whenever the smoother converges in the energy norm
+(damped Jacobi with ``ω < 1`` and Gauss–Seidel always do on these diagonally dominant stencils), so
+``B`` is SPD by induction over the levels even though the coarse operators are not Galerkin. Plain
+``cg`` accepts it. Obstacle cells are decoupled identity rows: there ``z = r``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from neuralsolvers.solvers.preconditioners import Preconditioner
+from neuralsolvers.solvers.stencils import DiffusionStencil
+
+__all__ = ["COARSENINGS", "SMOOTHERS", "GeometricMultigrid", "coarsen", "prolong", "restrict"]
+
+COARSENINGS = ("all", "any")
+SMOOTHERS = ("jacobi", "redblack")
+WEIGHTS = (1 / 8, 3 / 8, 3 / 8, 1 / 8)  # full weighting per axis, cell-centred
+
+
+def _take(x: torch.Tensor, axis: int, start: int, count: int) -> torch.Tensor:
+    """Every second slice of ``x`` along ``axis`` from ``start``, ``count`` of them (a strided view)."""
+    index = [slice(None)] * x.dim()
+    index[axis] = slice(start, start + 2 * count - 1, 2)
+    return x[tuple(index)]
+
+
+def _restrict_axis(x: torch.Tensor, axis: int) -> torch.Tensor:
+    """Full weighting along one axis of ``x``: ``n → ceil(n/2)``, zero outside."""
+    n = x.shape[axis]
+    m = math.ceil(n / 2)
+    widths = [0, 0] * (x.dim() - 1 - axis) + [1, 1 + n % 2]
+    padded = F.pad(x, widths)
+    return sum(weight * _take(padded, axis, offset, m) for offset, weight in enumerate(WEIGHTS))
+
+
+def _prolong_axis(e: torch.Tensor, axis: int, n: int) -> torch.Tensor:
+    """The adjoint of :func:`_restrict_axis` times 2 (linear interpolation): ``ceil(n/2) → n``."""
+    m = e.shape[axis]
+    shape = list(e.shape)
+    shape[axis] = 2 * m + 2
+    padded = e.new_zeros(shape)
+    for offset, weight in enumerate(WEIGHTS):
+        _take(padded, axis, offset, m).add_(e, alpha=2 * weight)
+    return padded.narrow(axis, 1, n)
+
+
+def restrict(r: torch.Tensor, grid: tuple[int, ...]) -> torch.Tensor:
+    """Full weighting ``(k, *grid) → (k, *ceil(grid/2))``: each coarse cell a weighted mean over the
+    4 × 4 (× 4) fine cells around its 2 × 2 (× 2) children (the tensor product of the per-axis
+    weights), zero outside the grid; separable, one axis after the other."""
+    for axis in range(1, len(grid) + 1):
+        r = _restrict_axis(r, axis)
+    return r
+
+
+def prolong(e: torch.Tensor, grid: tuple[int, ...]) -> torch.Tensor:
+    """``P = 2^d Rᵀ``: ``(k, *ceil(grid/2)) → (k, *grid)``, bi/trilinear interpolation, the exact
+    adjoint of :func:`restrict` up to the factor ``2^d``."""
+    for axis, size in reversed(list(enumerate(grid, start=1))):
+        e = _prolong_axis(e, axis, size)
+    return e
+
+
+def _pool(field: torch.Tensor, grid: tuple[int, ...], fill: float) -> torch.Tensor:
+    """Sum over each coarse cell's children ``grid → ceil(grid/2)``; missing children count as ``fill``."""
+    widths: list[int] = []
+    for size in reversed(grid):
+        widths += [0, size % 2]
+    padded = F.pad(field[None, None], tuple(widths), value=fill)
+    pool = F.avg_pool2d if len(grid) == 2 else F.avg_pool3d
+    return pool(padded, kernel_size=2, stride=2)[0, 0] * 2 ** len(grid)
+
+
+def coarsen(stencil: DiffusionStencil, rule: str = "all") -> DiffusionStencil | None:
+    """The re-discretised operator on the coarse grid (module docstring), or None when no coarse cell
+    is an unknown (or the grid cannot shrink further)."""
+    if rule not in COARSENINGS:
+        raise ValueError(f"coarsening must be one of {COARSENINGS}, got {rule!r}")
+    grid = stencil.grid
+    coarse_grid = tuple(math.ceil(size / 2) for size in grid)
+    if min(coarse_grid) < 2:
+        return None
+    fluid = stencil.mask.to(stencil.dtype)
+    children = 2 ** len(grid)
+    if rule == "all":  # a missing child (past the edge) does not make the block an obstacle
+        mask = _pool(fluid, grid, fill=1.0) > children - 0.5
+    else:
+        mask = _pool(fluid, grid, fill=0.0) > 0.5
+    if not bool(mask.any()):
+        return None
+    count = _pool(fluid, grid, fill=0.0)
+    total = _pool(stencil.coefficient * fluid, grid, fill=0.0)
+    coefficient = torch.where(count > 0, total / count.clamp_min(1), torch.ones_like(total))
+    return DiffusionStencil(coarse_grid, coefficient, mask, 2 * stencil.spacing, list(stencil.walls), stencil.dtype, stencil.device)
+
+
+@dataclass
+class _Band:
+    """The boundary band as gather indices: its cells, their ``2d`` neighbours (the cell itself, with
+    a zero coupling, where there is none) and couplings, and ``ω/diag`` there, so a band sweep costs
+    O(band), not O(grid)."""
+
+    cells: torch.Tensor  # (m,) flat indices
+    neighbours: torch.Tensor  # (m, 2d) flat indices
+    couplings: torch.Tensor  # (m, 2d)
+    diagonal: torch.Tensor  # (m,)
+    scaled_inverse_diagonal: torch.Tensor  # (m,)
+
+    def sweep(self, x: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
+        """One damped-Jacobi sweep on the band cells of ``x`` ``(k, *grid)``, in place."""
+        k = x.shape[0]
+        flat = x.view(k, -1)
+        here = flat[:, self.cells]
+        residual = r.reshape(k, -1)[:, self.cells] - self.diagonal * here + (self.couplings * flat[:, self.neighbours]).sum(-1)
+        flat[:, self.cells] = here + self.scaled_inverse_diagonal * residual
+        return x
+
+
+@dataclass
+class _Level:
+    """One level: its operator and the fields its smoothers need, each ``(1, *grid)``."""
+
+    operator: DiffusionStencil
+    fluid: torch.Tensor
+    scaled_inverse_diagonal: torch.Tensor  # ω D⁻¹ on fluid cells, 0 on obstacles
+    band: _Band | None  # fluid cells near obstacles and walls, for boundary sweeps
+    red: torch.Tensor | None  # red cells (index sum even), for red-black Gauss–Seidel
+
+    @property
+    def grid(self) -> tuple[int, ...]:
+        return self.operator.grid
+
+    def residual(self, x: torch.Tensor | None, r: torch.Tensor) -> torch.Tensor:
+        """``r − A x`` (``r`` itself for ``x = None``, i.e. zero)."""
+        return r if x is None else r - self.operator._apply(x)
+
+
+def _band(stencil: DiffusionStencil, width: int, omega: float) -> _Band | None:
+    """The fluid cells within ``width`` cells (in every direction) of an obstacle cell or a wall."""
+    grid, dim = stencil.grid, len(stencil.grid)
+    blocked = (~stencil.mask).to(torch.float32)[None, None]
+    padded = F.pad(blocked, (width, width) * dim, value=1.0)
+    pool = F.max_pool2d if dim == 2 else F.max_pool3d
+    near = (pool(padded, kernel_size=2 * width + 1, stride=1)[0, 0] > 0) & stencil.mask
+    cells = torch.nonzero(near.reshape(-1)).reshape(-1)
+    if len(cells) == 0:
+        return None
+    coordinates = torch.stack(torch.unravel_index(cells, grid), dim=1)  # (m, dim)
+    strides = [math.prod(grid[axis + 1 :]) for axis in range(dim)]
+    neighbours, couplings = [], []
+    for axis, (size, stride) in enumerate(zip(grid, strides, strict=True)):
+        coupling = stencil.couplings[axis].reshape(-1)  # between a cell and its +axis neighbour
+        up = coordinates[:, axis] < size - 1
+        down = coordinates[:, axis] > 0
+        neighbours += [torch.where(up, cells + stride, cells), torch.where(down, cells - stride, cells)]
+        couplings += [torch.where(up, coupling[cells], 0.0), torch.where(down, coupling[(cells - stride).clamp_min(0)], 0.0)]
+    diagonal = stencil.diag.reshape(-1)[cells]
+    return _Band(cells, torch.stack(neighbours, 1), torch.stack(couplings, 1), diagonal, omega / diagonal)
+
+
+class GeometricMultigrid(Preconditioner):
+    """One symmetric V-cycle of geometric multigrid as an SPD preconditioner (module docstring).
+
+    Args:
+        A: the :class:`~neuralsolvers.solvers.stencils.DiffusionStencil` of the system (2D or 3D,
+            obstacles, variable coefficients, Dirichlet/Neumann walls per side).
+        smoother: ``"jacobi"`` (damped Jacobi) or ``"redblack"`` (red-black Gauss–Seidel).
+        sweeps: smoothing sweeps before and after the coarse correction on every level.
+        omega: smoother weight (default 2/3 for Jacobi, 1 for red-black Gauss–Seidel); must lie in
+            (0, 1] for Jacobi and (0, 2) for Gauss–Seidel (SOR), where the cycle stays SPD.
+        boundary_sweeps: extra damped-Jacobi sweeps in the boundary band, before and after.
+        boundary_width: the band's width in cells.
+        coarsening: ``"all"`` (a coarse cell is an unknown only if all its children are) or ``"any"``.
+        coarsest: largest number of cells solved directly.
+        max_levels: cap on the number of levels (default: coarsen down to ``coarsest`` cells).
+
+    Attributes:
+        levels: the operators of the hierarchy, finest first (``levels[i].operator``).
+
+    Shapes: :meth:`apply`: ``(n,)`` or ``(n, k)`` → the same, ``n = prod(A.grid)``.
+    """
+
+    linear = True
+    linear_spd = True
+
+    def __init__(
+        self,
+        A: DiffusionStencil,
+        *,
+        smoother: str = "jacobi",
+        sweeps: int = 2,
+        omega: float | None = None,
+        boundary_sweeps: int = 3,
+        boundary_width: int = 3,
+        coarsening: str = "all",
+        coarsest: int = 64,
+        max_levels: int | None = None,
+    ):
+        if not isinstance(A, DiffusionStencil):
+            raise TypeError(f"GeometricMultigrid needs a DiffusionStencil (the grid, mask and coefficient), got {type(A).__name__}; "
+                            "for an assembled matrix use AMG")  # fmt: skip
+        if smoother not in SMOOTHERS:
+            raise ValueError(f"smoother must be one of {SMOOTHERS}, got {smoother!r}")
+        omega = (2 / 3 if smoother == "jacobi" else 1.0) if omega is None else float(omega)
+        limit = 1.0 if smoother == "jacobi" else 2.0
+        if not 0 < omega <= limit or (smoother == "redblack" and omega >= 2):
+            raise ValueError(f"omega must lie in (0, {limit:g}{']' if smoother == 'jacobi' else ')'} for the {smoother} smoother to keep the cycle SPD, got {omega}")
+        if sweeps < 1 or boundary_sweeps < 0 or boundary_width < 1 or coarsest < 1:
+            raise ValueError(f"need sweeps ≥ 1, boundary_sweeps ≥ 0, boundary_width ≥ 1, coarsest ≥ 1; got {sweeps}, {boundary_sweeps}, {boundary_width}, {coarsest}")
+        self.smoother, self.sweeps, self.omega = smoother, sweeps, omega
+        self.boundary_sweeps, self.boundary_width = boundary_sweeps, boundary_width
+        self.omega_boundary = 2 / 3  # damped Jacobi in the band, whatever the main smoother
+        self.shape, self.dtype, self.device, self.grid = A.shape, A.dtype, A.device, A.grid
+        operators = [A]
+        while math.prod(operators[-1].grid) > coarsest and (max_levels is None or len(operators) < max_levels):
+            coarse = coarsen(operators[-1], coarsening)
+            if coarse is None:
+                break
+            operators.append(coarse)
+        self.levels = [self._level(operator) for operator in operators]
+        coarsest_matrix = torch.as_tensor(operators[-1].to_scipy().toarray(), dtype=torch.float64)
+        self.coarse_factor = torch.linalg.cholesky(coarsest_matrix).to(self.device, self.dtype)
+
+    def _level(self, operator: DiffusionStencil) -> _Level:
+        fluid = operator.mask.to(self.dtype)
+        band = _band(operator, self.boundary_width, self.omega_boundary) if self.boundary_sweeps else None
+        red = None
+        if self.smoother == "redblack":
+            index = torch.meshgrid(*(torch.arange(s, device=self.device) for s in operator.grid), indexing="ij")
+            red = (sum(index) % 2 == 0)[None]
+        return _Level(operator, fluid[None], (self.omega * fluid / operator.diag)[None], band, red)
+
+    def _sweeps(self, level: _Level, adjoint: bool) -> list[Callable[[torch.Tensor | None, torch.Tensor], torch.Tensor]]:
+        """The pre-smoothing steps ``x ← step(x, r)`` in order (``x = None``: zero; ``adjoint``:
+        post-smoothing, the adjoint steps in reverse order)."""
+        def jacobi(x: torch.Tensor | None, r: torch.Tensor) -> torch.Tensor:
+            step = level.scaled_inverse_diagonal * level.residual(x, r)
+            return step if x is None else x + step
+
+        def colour(x: torch.Tensor | None, r: torch.Tensor, red: bool) -> torch.Tensor:
+            where = level.red if red else ~level.red
+            step = where * (level.scaled_inverse_diagonal * level.residual(x, r))
+            return step if x is None else x + step
+
+        def boundary(x: torch.Tensor | None, r: torch.Tensor) -> torch.Tensor:
+            return level.band.sweep(torch.zeros_like(r) if x is None else x, r)
+
+        if self.smoother == "jacobi":
+            smooth = [jacobi] * self.sweeps
+        else:  # red then black; the reversal below makes the adjoint black then red
+            smooth = [lambda x, r: colour(x, r, True), lambda x, r: colour(x, r, False)] * self.sweeps
+        band = [boundary] * (self.boundary_sweeps if level.band is not None else 0)
+        steps = band + smooth + band
+        return steps[::-1] if adjoint else steps
+
+    def _cycle(self, index: int, r: torch.Tensor) -> torch.Tensor:
+        """One V-cycle from ``x = 0`` on level ``index`` for right-hand sides ``(k, *grid)``."""
+        if index == len(self.levels) - 1:
+            k = r.shape[0]
+            solution = torch.cholesky_solve(r.reshape(k, -1).T, self.coarse_factor)
+            return solution.T.reshape(r.shape)
+        level = self.levels[index]
+        x = None  # zero: the first step needs no product with A
+        for step in self._sweeps(level, adjoint=False):
+            x = step(x, r)
+        coarse = self.levels[index + 1]
+        coarse_r = coarse.fluid * restrict(level.fluid * level.residual(x, r), level.grid)
+        x = x + level.fluid * prolong(coarse.fluid * self._cycle(index + 1, coarse_r), level.grid)
+        for step in self._sweeps(level, adjoint=True):
+            x = step(x, r)
+        return x
+
+    def apply(self, r: torch.Tensor) -> torch.Tensor:
+        vector = r.dim() == 1
+        columns = r[:, None] if vector else r
+        k = columns.shape[1]
+        fields = columns.T.reshape(k, *self.grid)
+        fluid = self.levels[0].fluid
+        z = self._cycle(0, fluid * fields) * fluid + (1 - fluid) * fields  # obstacle rows are the identity
+        z = z.reshape(k, -1).T
+        return z[:, 0] if vector else z
+
+    def __repr__(self) -> str:
+        sizes = ["×".join(map(str, level.grid)) for level in self.levels]
+        return f"GeometricMultigrid(levels={sizes}, smoother={self.smoother!r}, sweeps={self.sweeps}, device={self.device})"

@@ -11,6 +11,7 @@ from neuralsolvers.data_gen.grf import RBFField, SpectralField
 from neuralsolvers.data_gen.hidden_terms import FisherKPPObservations, LotkaVolterraObservations
 from neuralsolvers.data_gen.imaging import ImagePatches, LaplaceToy, laplace_map_prox
 from neuralsolvers.data_gen.krylov import KrylovVectors
+from neuralsolvers.data_gen.moving_obstacles import MovingObstacles
 from neuralsolvers.data_gen.ode import ODEOperator
 from neuralsolvers.data_gen.pinn_references import (
     BurgersReference,
@@ -41,6 +42,7 @@ __all__ = [
     "KrylovVectors",
     "LaplaceToy",
     "LotkaVolterraObservations",
+    "MovingObstacles",
     "ODEOperator",
     "PoissonObstacles",
     "PoreNetwork",

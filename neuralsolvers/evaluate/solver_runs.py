@@ -1,7 +1,8 @@
 """One solve of one obstacle Poisson system by a named method, timed and measured the same way for all.
 
 Methods: ``cg`` (no preconditioner), ``jacobi``, ``ic0``, ``amg`` (PCG with our torch V-cycle on the
-system's device), ``pyamg`` (PyAMG's own ``solve(accel="cg")`` on the CPU, the reference), and the
+system's device), ``gmg`` (PCG with the matrix-free geometric multigrid V-cycle),
+``pyamg`` (PyAMG's own ``solve(accel="cg")`` on the CPU, the reference), and the
 learned ``dcdm`` (the DCDM iteration) and ``fcg`` (flexible CG with the network as preconditioner).
 Set-up (building the preconditioner) and solve are timed apart with device synchronization. Peak
 memory is what the method needs beyond what was held before it started: on CUDA the allocator's peak
@@ -28,6 +29,7 @@ from torch import nn
 
 from neuralsolvers.solvers import (
     AMG,
+    GeometricMultigrid,
     IncompleteCholesky,
     Jacobi,
     cg,
@@ -37,17 +39,20 @@ from neuralsolvers.solvers import (
     with_fallback,
 )
 
-__all__ = ["CLASSICAL", "LEARNED", "METHODS", "PeakMemory", "SolveRun", "solve_system"]
+__all__ = ["CLASSICAL", "GMG_DEFAULTS", "LEARNED", "METHODS", "PeakMemory", "SolveRun", "solve_system", "timed"]
 
-CLASSICAL = ("cg", "jacobi", "ic0", "amg", "pyamg")
+CLASSICAL = ("cg", "jacobi", "ic0", "amg", "gmg", "pyamg")
 LEARNED = ("dcdm", "fcg")
-FALLBACKS = ("cg", "jacobi", "ic0", "amg")
+FALLBACKS = ("cg", "jacobi", "ic0", "amg", "gmg")
 METHODS = CLASSICAL + LEARNED
+# the geometric multigrid set-up of the evaluations: Jacobi 2 + 2, McAdams' boundary smoothing
+GMG_DEFAULTS: dict[str, Any] = {"smoother": "jacobi", "sweeps": 2, "boundary_sweeps": 3, "boundary_width": 3}
 LABELS = {
     "cg": "CG",
     "jacobi": "Jacobi-PCG",
     "ic0": "IC(0)-PCG",
     "amg": "AMG-PCG (torch V-cycle)",
+    "gmg": "GMG-PCG (geometric multigrid)",
     "pyamg": "AMG-PCG (PyAMG, CPU)",
     "dcdm": "DCDM",
     "fcg": "FCG + network",
@@ -69,6 +74,7 @@ class SolveRun:
     true_residual: float
     peak_bytes: int
     fallback: bool = False
+    solution: torch.Tensor | None = None  # kept only when asked (``keep_solution``)
 
     @property
     def label(self) -> str:
@@ -128,17 +134,18 @@ def timed(device: torch.device, fn: Callable[[], Any]) -> tuple[Any, float]:
     return value, time.perf_counter() - start
 
 
-def _pyamg(matrix: Any, b: torch.Tensor, rtol: float, maxiter: int) -> Callable[[], tuple[np.ndarray, np.ndarray]]:
-    """PyAMG's set-up (smoothed aggregation, its defaults); returns the solve, which gives ``x`` and
-    the relative residual history."""
+def _pyamg(matrix: Any, b: torch.Tensor, rtol: float, maxiter: int, x0: torch.Tensor | None = None) -> Callable[[], tuple[np.ndarray, np.ndarray]]:
+    """PyAMG's set-up (smoothed aggregation, its defaults); returns the solve (from ``x0``), which
+    gives ``x`` and the relative residual history."""
     import pyamg
 
     hierarchy = pyamg.smoothed_aggregation_solver(matrix)
     rhs = b.cpu().numpy()
+    start = None if x0 is None else x0.cpu().numpy()
 
     def solve() -> tuple[np.ndarray, np.ndarray]:
         history: list[float] = []
-        x = hierarchy.solve(rhs, tol=rtol, accel="cg", maxiter=maxiter, residuals=history)
+        x = hierarchy.solve(rhs, x0=start, tol=rtol, accel="cg", maxiter=maxiter, residuals=history)
         return x, np.asarray(history) / np.linalg.norm(rhs)
 
     return solve
@@ -155,13 +162,20 @@ def solve_system(
     network_maxiter: int = 500,
     keep: int = 2,
     fallback: str | None = None,
+    x0: torch.Tensor | None = None,
+    gmg: dict[str, Any] | None = None,
+    keep_solution: bool = False,
 ) -> SolveRun:
     """Solve ``operator x = b`` (a :class:`~neuralsolvers.solvers.DiffusionStencil` and ``(n,)``
-    float64 on one device) with ``method`` to the relative true residual ``rtol``.
+    float64 on one device) with ``method`` to the relative true residual ``rtol``, the classical
+    methods from ``x0`` (default zero).
+
+    ``gmg``: options of :class:`~neuralsolvers.solvers.GeometricMultigrid` (default :data:`GMG_DEFAULTS`).
+    ``keep_solution``: keep ``x`` in the run (to warm start the next solve of a sequence).
 
     ``network`` (a DCDM network) is needed by the learned methods, which stop after
     ``network_maxiter`` iterations (network calls); the classical ones after ``maxiter``. With
-    ``fallback`` (one of ``cg``, ``jacobi``, ``ic0``, ``amg``), a learned solve that fails (NaN, no
+    ``fallback`` (one of ``cg``, ``jacobi``, ``ic0``, ``amg``, ``gmg``), a learned solve that fails (NaN, no
     progress, or not converged within ``network_maxiter``) is finished by that PCG from its last
     iterate (:func:`~neuralsolvers.solvers.with_fallback`); its set-up and iterations count in the
     learned method's solve, and the run is marked.
@@ -174,27 +188,31 @@ def solve_system(
         raise ValueError(f"method {method!r} needs a trained network (a checkpoint)")
     device = b.device
     with PeakMemory(device) as memory:
-        run = _solve(method, operator, b, mask, network, rtol, maxiter, network_maxiter, keep, fallback)
+        run = _solve(method, operator, b, mask, network, rtol, maxiter, network_maxiter, keep, fallback, x0, gmg)
     run.peak_bytes = memory.bytes
+    if not keep_solution:
+        run.solution = None
     return run
 
 
 def _solve(
     method: str, operator: Any, b: torch.Tensor, mask: torch.Tensor, network: nn.Module | None,
     rtol: float, maxiter: int, network_maxiter: int, keep: int, fallback: str | None = None,
+    x0: torch.Tensor | None = None, gmg: dict[str, Any] | None = None,
 ) -> SolveRun:
     device = b.device
     if method == "pyamg":
-        solve, setup = timed(device, lambda: _pyamg(operator.to_scipy(), b, rtol, maxiter))
+        solve, setup = timed(device, lambda: _pyamg(operator.to_scipy(), b, rtol, maxiter, x0))
         (x, history), seconds = timed(device, solve)
         x = torch.as_tensor(x, device=device)
         true = float(torch.linalg.vector_norm(b - operator @ x) / torch.linalg.vector_norm(b))
-        return SolveRun(method, len(history) - 1, true <= rtol * (1 + 1e-9), setup, seconds, np.append(history[:-1], true), true, 0)
+        return SolveRun(method, len(history) - 1, true <= rtol * (1 + 1e-9), setup, seconds, np.append(history[:-1], true), true, 0, solution=x)
     builders: dict[str, Callable[[], Any]] = {
         "cg": lambda: None,
         "jacobi": lambda: Jacobi(operator),
         "ic0": lambda: IncompleteCholesky(operator.to_scipy(), dtype=b.dtype, device=device),
         "amg": lambda: AMG(operator.to_scipy(), dtype=b.dtype, device=device),
+        "gmg": lambda: GeometricMultigrid(operator, **(GMG_DEFAULTS if gmg is None else gmg)),
         "dcdm": lambda: dcdm_preconditioner(network, mask, dtype=b.dtype, device=device),
         "fcg": lambda: dcdm_preconditioner(network, mask, dtype=b.dtype, device=device),
     }
@@ -211,8 +229,8 @@ def _solve(
 
         result, seconds = timed(device, learned)
     else:
-        result, seconds = timed(device, lambda: cg(operator, b, M=M, rtol=rtol, maxiter=maxiter))
+        result, seconds = timed(device, lambda: cg(operator, b, x0, M=M, rtol=rtol, maxiter=maxiter))
     return SolveRun(
         method, int(result.iterations), bool(result.converged), setup, seconds,
-        result.residuals.cpu().numpy(), float(result.true_residual), 0, bool(result.fallback),
+        result.residuals.cpu().numpy(), float(result.true_residual), 0, bool(result.fallback), result.x,
     )

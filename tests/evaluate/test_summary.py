@@ -50,6 +50,8 @@ def test_verdict_line_names_the_fastest_and_the_learned_ratio():
     assert line == "verdict at 64²: fastest net (250 ms); best learned net 250 ms = 0.5× the best classical AMG (500 ms)"
     slower = verdict_line(rows[:2] + [{"method": "net", "s": 3.0, "ok": True}], lambda r: r["s"], lambda r: r["method"] == "net")
     assert slower.endswith("best learned net 3 s = 6× the best classical AMG (500 ms)")
-    assert verdict_line(rows[:2], lambda r: r["s"], lambda r: False).endswith("no learned method met the tolerance")
+    assert verdict_line(rows[:2], lambda r: r["s"], lambda r: False) == "verdict: fastest AMG (500 ms)"
+    unconverged = verdict_line(rows, lambda r: r["s"], lambda r: "net" in r["method"], valid=lambda r: r["method"] != "net" and r["ok"])
+    assert unconverged.endswith("no learned method met the tolerance")
     report = Report("t", rows, environment("cpu"), verdict=line)
     assert report.markdown.rstrip().endswith(line)

@@ -112,17 +112,39 @@ def ours_rows(A, grid: tuple[int, ...], b: np.ndarray, device: torch.device, rep
     return rows
 
 
-def interface_row(A, b: np.ndarray, device: torch.device, repeats: int, rows: list[dict]) -> dict:
-    """``cg(A, b)`` with SciPy/NumPy inputs against the torch-input and SciPy rows of the same grid."""
+def interface_row(A, b: np.ndarray, device: torch.device, repeats: int) -> dict:
+    """``cg(A, b)`` with SciPy/NumPy inputs against ``cg`` on torch inputs (the same CSR matrix
+    converted beforehand, ``b`` already on the device) and SciPy's ``cg``: per-iteration medians of
+    interleaved runs (one of each in turn), so that load on the machine affects all three alike."""
     options = {} if device.type == "cpu" else {"device": device}
-    seconds, result = timed(lambda: cg(A, b, rtol=RTOL, maxiter=20 * A.shape[0], **options), device, repeats)
-    assert isinstance(result.x, np.ndarray) and result.converged
-    per_iteration = 1e3 * seconds / max(int(result.iterations), 1)
-    torch_ms = next(r["ms_per_iteration"] for r in rows if r["method"] == "ours cg (CSR)" and r["device"] == device.type)
-    scipy_ms = next(r["ms_per_iteration"] for r in rows if r["method"] == "SciPy cg")
-    return {"device": device.type, "iterations": int(result.iterations), "numpy_in_ms_per_iteration": per_iteration,
-            "torch_in_ms_per_iteration": torch_ms, "vs_torch_inputs": per_iteration / torch_ms,
-            "scipy_cg_ms_per_iteration": scipy_ms, "vs_scipy_cg": per_iteration / scipy_ms}  # fmt: skip
+    operator, rhs = as_operator(A, device=device), torch.as_tensor(b, device=device)
+    count = [0]
+
+    def scipy_cg():
+        count[0] = 0
+        spla.cg(A, b, rtol=RTOL, maxiter=20 * A.shape[0], callback=lambda _: count.__setitem__(0, count[0] + 1))
+        return count[0]
+
+    runs = {
+        "numpy_in": lambda: cg(A, b, rtol=RTOL, maxiter=20 * A.shape[0], **options).iterations,
+        "torch_in": lambda: cg(operator, rhs, rtol=RTOL, maxiter=20 * A.shape[0]).iterations,
+        "scipy_cg": scipy_cg,
+    }
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    iterations: dict[str, int] = {}
+    for trial in range(repeats + 1):  # the first round warms up
+        for name, run in runs.items():
+            synchronize(device)
+            start = time.perf_counter()
+            iterations[name] = int(run())
+            synchronize(device)
+            if trial:
+                times[name].append(1e3 * (time.perf_counter() - start) / max(iterations[name], 1))
+    ms = {name: statistics.median(values) for name, values in times.items()}
+    return {"device": device.type, "iterations": iterations["numpy_in"], "scipy_iterations": iterations["scipy_cg"],
+            "numpy_in_ms_per_iteration": ms["numpy_in"], "torch_in_ms_per_iteration": ms["torch_in"],
+            "vs_torch_inputs": ms["numpy_in"] / ms["torch_in"], "scipy_cg_ms_per_iteration": ms["scipy_cg"],
+            "vs_scipy_cg": ms["numpy_in"] / ms["scipy_cg"]}  # fmt: skip
 
 
 def bandwidth_row(grid: tuple[int, ...], device: torch.device, repeats: int) -> dict:
@@ -150,6 +172,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--ic-max", type=int, default=300_000, help="skip IC(0) above this many unknowns (its factorization is a Python loop)")
     parser.add_argument("--out", default="results/benchmarks")
+    parser.add_argument("--interface-only", action="store_true", help="only the SciPy-in/NumPy-out table (2D sizes)")
     args = parser.parse_args()
     devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
     rows, bandwidth, interface = [], [], []
@@ -161,17 +184,17 @@ def main() -> None:
         repeats = args.repeats if A.shape[0] <= 300_000 else 1
         label = "x".join(map(str, grid))
         print(f"{label}: {A.shape[0]} unknowns", flush=True)
-        for entry in scipy_rows(A, b, repeats):
+        for entry in [] if args.interface_only else scipy_rows(A, b, repeats):
             rows.append({"grid": label, **entry})
             print("  ", rows[-1], flush=True)
         for device in devices:
-            for entry in ours_rows(A, grid, b, device, repeats, skip_ic=A.shape[0] > args.ic_max):
+            for entry in [] if args.interface_only else ours_rows(A, grid, b, device, repeats, skip_ic=A.shape[0] > args.ic_max):
                 rows.append({"grid": label, **entry})
                 print("  ", rows[-1], flush=True)
             if kind == "2d":
-                interface.append({"grid": label, **interface_row(A, b, device, repeats, [r for r in rows if r["grid"] == label])})
+                interface.append({"grid": label, **interface_row(A, b, device, max(repeats, 3))})
                 print("  ", interface[-1], flush=True)
-            if device.type == "cuda":
+            if device.type == "cuda" and not args.interface_only:
                 bandwidth.append(bandwidth_row(grid, device, repeats))
     env = environment(devices[-1])
     env["cpu"] = platform.processor() or platform.machine()

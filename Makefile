@@ -5,7 +5,7 @@ TORCH ?= torch==2.13.0
 BIN := $(VENV)/bin
 NS := $(BIN)/neuralsolvers
 
-.PHONY: install demo demo-deeponet test lint
+.PHONY: install demo demo-deeponet test lint gpu-check
 
 # A venv inside the repo. A torch already in the venv (e.g. your own CUDA build) is kept;
 # otherwise $(TORCH) is installed first so the range in pyproject.toml pulls nothing more.
@@ -37,3 +37,9 @@ test: install
 
 lint: install
 	$(BIN)/ruff check .
+
+# GPU check (a lent H100/H200): the gpu tests and the CUDA rows of every benchmark, ~8 minutes,
+# JSON and Markdown into $(OUT). Without CUDA it says so and exits 0.
+OUT ?= results/gpu-check
+gpu-check: install
+	bash benchmarks/gpu_check.sh $(OUT)

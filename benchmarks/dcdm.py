@@ -45,7 +45,7 @@ def rows_for(system: PoissonSystem, network: torch.nn.Module | None, methods: li
             continue
         run = solve_system(
             method, system.operator, system.b, system.mask, network, rtol=args.rtol, maxiter=args.maxiter,
-            network_maxiter=args.network_maxiter, truncation=args.truncation,
+            network_maxiter=args.network_maxiter, keep=args.keep,
         )
         row = {
             "size": size,
@@ -75,7 +75,7 @@ def main() -> None:
     parser.add_argument("--rtol", type=float, default=1e-6)
     parser.add_argument("--maxiter", type=int, default=20_000)
     parser.add_argument("--network-maxiter", type=int, default=300, help="iteration cap of DCDM and FCG (network calls)")
-    parser.add_argument("--truncation", type=int, default=2, help="directions kept by FCG")
+    parser.add_argument("--keep", type=int, default=2, help="directions kept by FCG")
     parser.add_argument("--seed", type=int, default=123, help="scene seed (held out: training used 0, 1)")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--out", type=Path, default=Path("results/benchmarks"))

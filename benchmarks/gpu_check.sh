@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# One GPU check: the gpu tests and the CUDA rows of the benchmarks, at sizes that fit about 8 minutes
+# on one H100/H200. Writes JSON and Markdown into the directory given (default results/gpu-check).
+#   make gpu-check OUT=results/gpu-check
+# Without CUDA it says so and exits 0 (nothing to check on this machine).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT="${1:-results/gpu-check}"
+PY="${PYTHON:-.venv/bin/python}"
+NS="${NEURALSOLVERS:-.venv/bin/neuralsolvers}"
+FAILED=()
+if ! "$PY" -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)"; then
+    echo "gpu-check: skipped, no CUDA device on this machine (torch.cuda.is_available() is False)"
+    exit 0
+fi
+mkdir -p "$OUT"
+"$PY" -c "import torch; print('gpu-check on', torch.cuda.get_device_name(0), 'torch', torch.__version__)" | tee "$OUT/device.txt"
+step() {  # name, command...: run it, report its seconds, remember a failure and go on
+    local name="$1" start=$SECONDS
+    shift
+    echo "== $name"
+    "$@" || FAILED+=("$name")
+    echo "   $name: $((SECONDS - start)) s"
+}
+# 1. the gpu-marked tests
+step "pytest -m gpu" "$PY" -m pytest -m gpu -q -p no:cacheprovider --junitxml="$OUT/gpu-tests.xml"
+# 2. solvers: CUDA rows and the bandwidth table (CPU rows included: they are the baseline of the same run)
+step "solvers" "$PY" benchmarks/solvers.py --sizes 2d:1024 3d:128 --repeats 3 --out "$OUT"
+# 3. geometric and algebraic multigrid on CUDA
+step "geometric multigrid" "$PY" benchmarks/geometric_multigrid.py --sizes 2d:1024 2d:2048 3d:128 --repeats 3 --device cuda --out "$OUT"
+# 4. the moving-obstacle sequence at reduced sizes (8 frames)
+step "moving obstacles (data)" "$NS" generate --config configs/data/moving_obstacles_2d.yaml \
+    --generator.init_args.grid='[1024,1024]' --generator.init_args.frames=8 --out "$OUT/data/moving_2d" --overwrite=true
+step "moving obstacles (data 3d)" "$NS" generate --config configs/data/moving_obstacles_3d.yaml \
+    --generator.init_args.grid='[128,128,128]' --generator.init_args.frames=8 --out "$OUT/data/moving_3d" --overwrite=true
+step "moving obstacles" "$NS" evaluate --config configs/eval/moving_obstacle.yaml --requires='[]' \
+    --task.init_args.device=cuda --task.init_args.methods='[amg, pyamg, gmg]' \
+    --task.init_args.data="[$OUT/data/moving_2d/test, $OUT/data/moving_3d/test]" --out "$OUT/moving_obstacle" --wandb=false
+# 5. DCDM at reduced sizes, when the main job's checkpoint is there
+if [ -f checkpoints/dcdm_poisson2d/best.ckpt ]; then
+    step "dcdm" "$PY" benchmarks/dcdm.py --checkpoint-2d checkpoints/dcdm_poisson2d/best.ckpt --sizes-2d 256 1024 --out "$OUT"
+else
+    echo "== dcdm: skipped, no checkpoints/dcdm_poisson2d/best.ckpt (run make demo first)"
+fi
+echo "gpu-check: results in $OUT"
+if [ ${#FAILED[@]} -gt 0 ]; then
+    echo "gpu-check: failed: ${FAILED[*]}"
+    exit 1
+fi

@@ -115,7 +115,8 @@ def ours_rows(A, grid: tuple[int, ...], b: np.ndarray, device: torch.device, rep
 def interface_row(A, b: np.ndarray, device: torch.device, repeats: int) -> dict:
     """``cg(A, b)`` with SciPy/NumPy inputs against ``cg`` on torch inputs (the same CSR matrix
     converted beforehand, ``b`` already on the device) and SciPy's ``cg``: per-iteration medians of
-    interleaved runs (one of each in turn), so that load on the machine affects all three alike."""
+    interleaved runs in rotating order, so that load on the machine and cache effects affect all
+    three alike."""
     options = {} if device.type == "cpu" else {"device": device}
     operator, rhs = as_operator(A, device=device), torch.as_tensor(b, device=device)
     count = [0]
@@ -132,8 +133,12 @@ def interface_row(A, b: np.ndarray, device: torch.device, repeats: int) -> dict:
     }
     times: dict[str, list[float]] = {name: [] for name in runs}
     iterations: dict[str, int] = {}
-    for trial in range(repeats + 1):  # the first round warms up
-        for name, run in runs.items():
+    names = list(runs)
+    for trial in range(3 * repeats + 1):  # the first round warms up
+        # rotate the order: the run after SciPy's single-threaded cg starts ~15% slower (measured),
+        # so each of the three takes every position equally often
+        for name in names[trial % 3 :] + names[: trial % 3]:
+            run = runs[name]
             synchronize(device)
             start = time.perf_counter()
             iterations[name] = int(run())

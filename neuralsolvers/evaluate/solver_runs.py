@@ -45,8 +45,9 @@ CLASSICAL = ("cg", "jacobi", "ic0", "amg", "gmg", "pyamg")
 LEARNED = ("dcdm", "fcg")
 FALLBACKS = ("cg", "jacobi", "ic0", "amg", "gmg")
 METHODS = CLASSICAL + LEARNED
-# the geometric multigrid set-up of the evaluations: Jacobi 2 + 2, McAdams' boundary smoothing
-GMG_DEFAULTS: dict[str, Any] = {"smoother": "jacobi", "sweeps": 2, "boundary_sweeps": 3, "boundary_width": 3}
+# the geometric multigrid of the evaluations: damped Jacobi 2 + 2, no boundary sweeps (the fastest
+# to 1e-6 on 1024² held-out scenes here: the band sweeps save iterations but cost more than they save)
+GMG_DEFAULTS: dict[str, Any] = {"smoother": "jacobi", "sweeps": 2, "boundary_sweeps": 0}
 LABELS = {
     "cg": "CG",
     "jacobi": "Jacobi-PCG",

@@ -16,9 +16,10 @@ Hierarchy (the whole set-up: no matrix is assembled but the few-cell coarsest on
   coarse cell coefficient the arithmetic mean of its fluid children's (faces then take harmonic means,
   as on the fine grid).
 - Restriction ``R`` is cell-centred full weighting, the tensor product of ``(1/8, 3/8, 3/8, 1/8)`` per
-  axis (zero outside the grid); prolongation ``P = 2^d Rᵀ`` (bi/trilinear interpolation), computed as
-  the exact adjoint of ``R`` (a transposed convolution), masked so that no correction lands on an
-  obstacle cell. With ``A_2h`` the re-discretisation, ``R A_h P ≈ A_2h`` away from boundaries.
+  axis; prolongation ``P = 2^d Rᵀ`` (bi/trilinear interpolation), computed as the exact adjoint of
+  ``R``, masked so that no correction lands on an obstacle cell. Past a Dirichlet wall the coarse
+  correction is zero; past a Neumann wall it is mirrored (a ghost cell copies the edge cell), which
+  keeps the interpolation of a no-flux correction flat there. With ``A_2h`` the re-discretisation, ``R A_h P ≈ A_2h`` away from boundaries.
 - Smoothers: damped Jacobi (``ω = 2/3``) or red-black Gauss–Seidel (``ω = 1``), ``sweeps`` before
   and after the coarse correction; ``boundary_sweeps`` extra damped-Jacobi sweeps before and after
   them in the band of ``boundary_width`` cells along obstacles and walls (McAdams: 3 and 3).
@@ -50,6 +51,7 @@ __all__ = ["COARSENINGS", "SMOOTHERS", "GeometricMultigrid", "coarsen", "prolong
 COARSENINGS = ("all", "any")
 SMOOTHERS = ("jacobi", "redblack")
 WEIGHTS = (1 / 8, 3 / 8, 3 / 8, 1 / 8)  # full weighting per axis, cell-centred
+GATHER_FRACTION = 0.05  # band sweeps gather their cells below this fraction of the grid, else mask it
 
 
 def _take(x: torch.Tensor, axis: int, start: int, count: int) -> torch.Tensor:
@@ -59,40 +61,63 @@ def _take(x: torch.Tensor, axis: int, start: int, count: int) -> torch.Tensor:
     return x[tuple(index)]
 
 
-def _restrict_axis(x: torch.Tensor, axis: int) -> torch.Tensor:
-    """Full weighting along one axis of ``x``: ``n → ceil(n/2)``, zero outside."""
-    n = x.shape[axis]
-    m = math.ceil(n / 2)
-    widths = [0, 0] * (x.dim() - 1 - axis) + [1, 1 + n % 2]
-    padded = F.pad(x, widths)
-    return sum(weight * _take(padded, axis, offset, m) for offset, weight in enumerate(WEIGHTS))
+def _ghosts(e: torch.Tensor, axis: int, neumann: tuple[bool, bool]) -> torch.Tensor:
+    """``e`` with one ghost cell on each side along ``axis``: a copy of the edge cell at a Neumann
+    wall (no flux: the correction is continued), zero at a Dirichlet wall."""
+    low, high = (e.narrow(axis, index, 1) if flag else torch.zeros_like(e.narrow(axis, 0, 1))
+                 for flag, index in zip(neumann, (0, e.shape[axis] - 1), strict=True))  # fmt: skip
+    return torch.cat([low, e, high], dim=axis)
 
 
-def _prolong_axis(e: torch.Tensor, axis: int, n: int) -> torch.Tensor:
-    """The adjoint of :func:`_restrict_axis` times 2 (linear interpolation): ``ceil(n/2) → n``."""
-    m = e.shape[axis]
+def _prolong_axis(e: torch.Tensor, axis: int, n: int, neumann: tuple[bool, bool]) -> torch.Tensor:
+    """Linear interpolation along one axis, ``ceil(n/2) → n``: each coarse cell (ghosts included)
+    adds ``(1/4, 3/4, 3/4, 1/4)`` of itself to the fine cells ``2i − 1 … 2i + 2``."""
+    extended = _ghosts(e, axis, neumann)
+    m = extended.shape[axis]
     shape = list(e.shape)
     shape[axis] = 2 * m + 2
     padded = e.new_zeros(shape)
     for offset, weight in enumerate(WEIGHTS):
-        _take(padded, axis, offset, m).add_(e, alpha=2 * weight)
-    return padded.narrow(axis, 1, n)
+        _take(padded, axis, offset, m).add_(extended, alpha=2 * weight)
+    return padded.narrow(axis, 3, n)
 
 
-def restrict(r: torch.Tensor, grid: tuple[int, ...]) -> torch.Tensor:
+def _restrict_axis(x: torch.Tensor, axis: int, neumann: tuple[bool, bool]) -> torch.Tensor:
+    """Full weighting along one axis, ``n → ceil(n/2)``: half the adjoint of :func:`_prolong_axis`
+    (a ghost cell's share is folded back onto the edge cell at a Neumann wall, dropped at a Dirichlet one)."""
+    n = x.shape[axis]
+    m = math.ceil(n / 2) + 2
+    widths = [0, 0] * (x.dim() - 1 - axis) + [3, 2 * m + 2 - 3 - n]
+    padded = F.pad(x, widths)
+    extended = sum(weight * _take(padded, axis, offset, m) for offset, weight in enumerate(WEIGHTS))
+    coarse = extended.narrow(axis, 1, m - 2).clone()
+    for flag, ghost, edge in ((neumann[0], 0, 0), (neumann[1], m - 1, m - 3)):
+        if flag:
+            coarse.narrow(axis, edge, 1).add_(extended.narrow(axis, ghost, 1))
+    return coarse
+
+
+def _neumann(walls: tuple[bool, ...] | None, dim: int) -> list[tuple[bool, bool]]:
+    """Per axis ``(low, high)``: which walls are Neumann (``walls`` as in ``DiffusionStencil``, True = Dirichlet)."""
+    walls = (True,) * (2 * dim) if walls is None else walls
+    return [(not walls[2 * axis], not walls[2 * axis + 1]) for axis in range(dim)]
+
+
+def restrict(r: torch.Tensor, grid: tuple[int, ...], walls: tuple[bool, ...] | None = None) -> torch.Tensor:
     """Full weighting ``(k, *grid) → (k, *ceil(grid/2))``: each coarse cell a weighted mean over the
     4 × 4 (× 4) fine cells around its 2 × 2 (× 2) children (the tensor product of the per-axis
-    weights), zero outside the grid; separable, one axis after the other."""
-    for axis in range(1, len(grid) + 1):
-        r = _restrict_axis(r, axis)
+    weights); outside the grid zero at Dirichlet walls, mirrored at Neumann walls (``walls`` as in
+    ``DiffusionStencil``, default all Dirichlet); separable, one axis after the other."""
+    for axis, neumann in enumerate(_neumann(walls, len(grid)), start=1):
+        r = _restrict_axis(r, axis, neumann)
     return r
 
 
-def prolong(e: torch.Tensor, grid: tuple[int, ...]) -> torch.Tensor:
+def prolong(e: torch.Tensor, grid: tuple[int, ...], walls: tuple[bool, ...] | None = None) -> torch.Tensor:
     """``P = 2^d Rᵀ``: ``(k, *ceil(grid/2)) → (k, *grid)``, bi/trilinear interpolation, the exact
-    adjoint of :func:`restrict` up to the factor ``2^d``."""
-    for axis, size in reversed(list(enumerate(grid, start=1))):
-        e = _prolong_axis(e, axis, size)
+    adjoint of :func:`restrict` (same ``walls``) up to the factor ``2^d``."""
+    for axis, neumann in reversed(list(enumerate(_neumann(walls, len(grid)), start=1))):
+        e = _prolong_axis(e, axis, grid[axis - 1], neumann)
     return e
 
 
@@ -141,8 +166,13 @@ class _Band:
     diagonal: torch.Tensor  # (m,)
     scaled_inverse_diagonal: torch.Tensor  # (m,)
 
+    mask: torch.Tensor | None = None  # (1, *grid) ω/diag on band cells, 0 elsewhere: a masked full sweep
+    operator: DiffusionStencil | None = None
+
     def sweep(self, x: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
         """One damped-Jacobi sweep on the band cells of ``x`` ``(k, *grid)``, in place."""
+        if self.mask is not None:  # a wide band: a masked sweep of the whole grid is cheaper than gathers
+            return x.add_(self.mask * (r - self.operator._apply(x)))
         k = x.shape[0]
         flat = x.view(k, -1)
         here = flat[:, self.cells]
@@ -190,7 +220,11 @@ def _band(stencil: DiffusionStencil, width: int, omega: float) -> _Band | None:
         neighbours += [torch.where(up, cells + stride, cells), torch.where(down, cells - stride, cells)]
         couplings += [torch.where(up, coupling[cells], 0.0), torch.where(down, coupling[(cells - stride).clamp_min(0)], 0.0)]
     diagonal = stencil.diag.reshape(-1)[cells]
-    return _Band(cells, torch.stack(neighbours, 1), torch.stack(couplings, 1), diagonal, omega / diagonal)
+    band = _Band(cells, torch.stack(neighbours, 1), torch.stack(couplings, 1), diagonal, omega / diagonal)
+    if len(cells) > GATHER_FRACTION * math.prod(grid):
+        band.mask = (omega * near.to(stencil.dtype) / stencil.diag)[None]
+        band.operator = stencil
+    return band
 
 
 class GeometricMultigrid(Preconditioner):
@@ -205,6 +239,7 @@ class GeometricMultigrid(Preconditioner):
             (0, 1] for Jacobi and (0, 2) for Gauss–Seidel (SOR), where the cycle stays SPD.
         boundary_sweeps: extra damped-Jacobi sweeps in the boundary band, before and after.
         boundary_width: the band's width in cells.
+        boundary_levels: the boundary sweeps run on this many of the finest levels (default all).
         coarsening: ``"all"`` (a coarse cell is an unknown only if all its children are) or ``"any"``.
         coarsest: largest number of cells solved directly.
         max_levels: cap on the number of levels (default: coarsen down to ``coarsest`` cells).
@@ -225,8 +260,9 @@ class GeometricMultigrid(Preconditioner):
         smoother: str = "jacobi",
         sweeps: int = 2,
         omega: float | None = None,
-        boundary_sweeps: int = 3,
+        boundary_sweeps: int = 0,
         boundary_width: int = 3,
+        boundary_levels: int | None = None,
         coarsening: str = "all",
         coarsest: int = 64,
         max_levels: int | None = None,
@@ -252,13 +288,13 @@ class GeometricMultigrid(Preconditioner):
             if coarse is None:
                 break
             operators.append(coarse)
-        self.levels = [self._level(operator) for operator in operators]
+        self.levels = [self._level(operator, with_band=boundary_levels is None or depth < boundary_levels) for depth, operator in enumerate(operators)]
         coarsest_matrix = torch.as_tensor(operators[-1].to_scipy().toarray(), dtype=torch.float64)
         self.coarse_factor = torch.linalg.cholesky(coarsest_matrix).to(self.device, self.dtype)
 
-    def _level(self, operator: DiffusionStencil) -> _Level:
+    def _level(self, operator: DiffusionStencil, with_band: bool) -> _Level:
         fluid = operator.mask.to(self.dtype)
-        band = _band(operator, self.boundary_width, self.omega_boundary) if self.boundary_sweeps else None
+        band = _band(operator, self.boundary_width, self.omega_boundary) if self.boundary_sweeps and with_band else None
         red = None
         if self.smoother == "redblack":
             index = torch.meshgrid(*(torch.arange(s, device=self.device) for s in operator.grid), indexing="ij")
@@ -299,8 +335,9 @@ class GeometricMultigrid(Preconditioner):
         for step in self._sweeps(level, adjoint=False):
             x = step(x, r)
         coarse = self.levels[index + 1]
-        coarse_r = coarse.fluid * restrict(level.fluid * level.residual(x, r), level.grid)
-        x = x + level.fluid * prolong(coarse.fluid * self._cycle(index + 1, coarse_r), level.grid)
+        walls = level.operator.walls
+        coarse_r = coarse.fluid * restrict(level.fluid * level.residual(x, r), level.grid, walls)
+        x = x + level.fluid * prolong(coarse.fluid * self._cycle(index + 1, coarse_r), level.grid, walls)
         for step in self._sweeps(level, adjoint=True):
             x = step(x, r)
         return x

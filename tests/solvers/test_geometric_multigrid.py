@@ -83,10 +83,13 @@ def test_iterations_nearly_flat_as_the_grid_doubles():
 def test_transfer_operators_are_adjoint_and_coarsening_rules():
     grid = (9, 6)
     r, e = torch.randn(3, *grid, dtype=torch.float64), torch.randn(3, 5, 3, dtype=torch.float64)
-    # ⟨R r, e⟩ = ⟨r, Rᵀ e⟩ with P = 4 Rᵀ
-    torch.testing.assert_close((restrict(r, grid) * e).sum(), (r * prolong(e, grid)).sum() / 4, rtol=1e-12, atol=1e-12)
+    for walls in (None, (True, False, False, True), (False, False, False, False)):
+        # ⟨R r, e⟩ = ⟨r, Rᵀ e⟩ with P = 4 Rᵀ
+        torch.testing.assert_close((restrict(r, grid, walls) * e).sum(), (r * prolong(e, grid, walls)).sum() / 4, rtol=1e-12, atol=1e-12)
     ones = prolong(torch.ones(1, 5, 3, dtype=torch.float64), grid)
     assert torch.allclose(ones[:, 1:-1, 1:-1], torch.ones_like(ones[:, 1:-1, 1:-1]))  # interpolation keeps constants inside
+    neumann = prolong(torch.ones(1, 5, 3, dtype=torch.float64), grid, (False,) * 4)
+    assert torch.allclose(neumann, torch.ones_like(neumann))  # and up to Neumann walls
     mask = torch.ones(grid, dtype=torch.bool)
     mask[0, 0] = False
     A = DiffusionStencil(grid, mask=mask)

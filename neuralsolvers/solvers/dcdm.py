@@ -10,7 +10,6 @@ need not be linear or symmetric, and the energy norm of the error never increase
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -30,8 +29,6 @@ from neuralsolvers.solvers.krylov import (
     column_dots,
     positional_map,
 )
-from neuralsolvers.solvers.preconditioners import solver_preconditioner
-from neuralsolvers.solvers.system import prepare_system
 
 __all__ = ["dcdm", "dcdm_preconditioner", "dcdm_wrapping"]
 
@@ -76,11 +73,8 @@ def dcdm(
     x0, M = positional_map(x0, M, "dcdm")
     if keep < 0:
         raise ValueError(f"keep must be non-negative, got {keep}")
-    start = time.perf_counter()
-    system = prepare_system(A, b, x0, device)
-    preconditioner = solver_preconditioner(M, system, "dcdm")
+    run, preconditioner = SolveState.begin(A, b, x0, device, rtol, atol, maxiter, M, "dcdm")
     direction = (lambda r: r) if preconditioner is None else preconditioner.apply
-    run = SolveState(system, rtol, atol, maxiter, start)
     zero = torch.zeros_like(run.x)
     kept: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
     for _ in range(run.maxiter):

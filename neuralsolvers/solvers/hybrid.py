@@ -10,7 +10,6 @@ stopping test on the true residual and breakdown codes.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -24,9 +23,8 @@ from neuralsolvers.solvers.krylov import (
     column_dots,
     positional_map,
 )
-from neuralsolvers.solvers.preconditioners import Jacobi, solver_preconditioner
+from neuralsolvers.solvers.preconditioners import Jacobi
 from neuralsolvers.solvers.stencils import DiffusionStencil
-from neuralsolvers.solvers.system import prepare_system
 
 __all__ = ["SMOOTHERS", "hybrid"]
 
@@ -105,12 +103,9 @@ def hybrid(
         raise ValueError(f"smoother must be one of {SMOOTHERS}, got {smoother!r}")
     if period < 1:
         raise ValueError(f"period must be at least 1, got {period}")
-    start = time.perf_counter()
-    system = prepare_system(A, b, x0, device)
-    preconditioner = solver_preconditioner(M, system, "hybrid")
+    run, preconditioner = SolveState.begin(A, b, x0, device, rtol, atol, maxiter, M, "hybrid")
     correction = None if preconditioner is None else preconditioner.apply
     omega = (2 / 3 if smoother == "jacobi" else 1.0) if omega is None else omega
-    run = SolveState(system, rtol, atol, maxiter, start)
     jacobi = Jacobi(run.A)
     red = _colors(run.A)[:, None] if smoother == "redblack" else None
     zero = torch.zeros_like(run.x)

@@ -133,6 +133,19 @@ class SolveState:
         self.history = [norm]
         self.active = norm > self.target
 
+    @classmethod
+    def begin(
+        cls, A: Any, b: Any, x0: Any, device: Any, rtol: float, atol: float, maxiter: int | None,
+        M: Any, solver: str, needs: str = "any",
+    ) -> tuple[SolveState, Preconditioner | None]:  # fmt: skip
+        """The state of a new solve and its checked preconditioner: the inputs converted once
+        (:func:`~neuralsolvers.solvers.system.prepare_system`), ``M`` checked against them
+        (:func:`~neuralsolvers.solvers.preconditioners.solver_preconditioner`), the clock started."""
+        start = time.perf_counter()
+        system = prepare_system(A, b, x0, device)
+        preconditioner = solver_preconditioner(M, system, solver, needs)
+        return cls(system, rtol, atol, maxiter, start), preconditioner
+
     def end_iteration(self, counted: torch.Tensor, callback: Callable[[torch.Tensor], None] | None) -> None:
         """Bookkeeping after an iteration that recomputed the true residual ``self.r``: count it for the
         ``counted`` columns, record the residual norms, stop non-finite and converged columns, call back."""
@@ -283,10 +296,7 @@ def cg(
         TypeError: ``M`` is not declared linear and SPD.
         ValueError: ``b``, ``x0`` or ``M`` do not fit ``A`` (size, device, dtype; both named).
     """
-    start = time.perf_counter()
-    system = prepare_system(A, b, x0, device)
-    preconditioner = solver_preconditioner(M, system, "cg", needs="linear_spd")
-    run = SolveState(system, rtol, atol, maxiter, start)
+    run, preconditioner = SolveState.begin(A, b, x0, device, rtol, atol, maxiter, M, "cg", needs="linear_spd")
     z = apply_preconditioner(preconditioner, run.r)
     p = z.clone()
     rz = column_dots(run.r, z)
@@ -345,10 +355,7 @@ def fcg(
     keep = renamed_option(deprecated, "truncation", "keep", keep, "fcg")
     if keep < 1:
         raise ValueError(f"keep must be at least 1, got {keep}")
-    start = time.perf_counter()
-    system = prepare_system(A, b, x0, device)
-    preconditioner = solver_preconditioner(M, system, "fcg")
-    run = SolveState(system, rtol, atol, maxiter, start)
+    run, preconditioner = SolveState.begin(A, b, x0, device, rtol, atol, maxiter, M, "fcg")
     directions: deque[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = deque(maxlen=keep)
     for _ in range(run.maxiter):
         if not bool(run.active.any()):

@@ -12,7 +12,6 @@ flexible GMRES, Saad 1993), but BiCGStab assumes a fixed linear one.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -27,8 +26,6 @@ from neuralsolvers.solvers.krylov import (
     column_dots,
     column_norms,
 )
-from neuralsolvers.solvers.preconditioners import solver_preconditioner
-from neuralsolvers.solvers.system import prepare_system
 
 __all__ = ["bicgstab", "gmres"]
 
@@ -76,10 +73,7 @@ def gmres(
     """
     if restart < 1:
         raise ValueError(f"restart must be at least 1, got {restart}")
-    start = time.perf_counter()
-    system = prepare_system(A, b, x0, device)
-    preconditioner = solver_preconditioner(M, system, "gmres")
-    run = SolveState(system, rtol, atol, maxiter, start)
+    run, preconditioner = SolveState.begin(A, b, x0, device, rtol, atol, maxiter, M, "gmres")
     k = run.b.shape[1]
     current = run.history[0].clone()
     run.active &= run.iterations < run.maxiter
@@ -172,10 +166,7 @@ def bicgstab(
     Arguments as in :func:`gmres` (no ``restart``); ``maxiter`` counts iterations (default ``10 n``),
     ``M`` must be a fixed linear map (a ``TypeError`` otherwise: use ``gmres``, which is flexible).
     """
-    start = time.perf_counter()
-    system = prepare_system(A, b, x0, device)
-    preconditioner = solver_preconditioner(M, system, "bicgstab", needs="linear")
-    run = SolveState(system, rtol, atol, maxiter, start)
+    run, preconditioner = SolveState.begin(A, b, x0, device, rtol, atol, maxiter, M, "bicgstab", needs="linear")
     tiny = torch.finfo(run.b.dtype).eps ** 2
     shadow = run.r.clone()
     p, v = torch.zeros_like(run.r), torch.zeros_like(run.r)

@@ -20,7 +20,6 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -139,7 +138,7 @@ def _grid_and_mask(A: Any, n: int, grid: Sequence[int] | None, mask: Any) -> tup
     grid = tuple(int(size) for size in grid)
     if math.prod(grid) != n:
         raise ValueError(f"grid {'×'.join(map(str, grid))} has {math.prod(grid)} cells but A has {n} unknowns")
-    fluid = torch.ones(grid, dtype=torch.bool) if mask is None else torch.as_tensor(np.asarray(mask) if not isinstance(mask, torch.Tensor) else mask)
+    fluid = torch.ones(grid, dtype=torch.bool) if mask is None else torch.as_tensor(mask)
     if tuple(fluid.shape) != grid:
         raise ValueError(f"mask has shape {tuple(fluid.shape)} but the grid is {grid}")
     return grid, fluid.to(torch.bool)

@@ -13,12 +13,14 @@ whose operator the frames use). Every frame is checked to have fluid cells and n
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from neuralsolvers.data_gen.base import Generator
 from neuralsolvers.data_gen.poisson import PoissonObstacles, fix_singular_regions
 from neuralsolvers.errors import DatasetError
+from neuralsolvers.solvers.stencils import DiffusionStencil
 
 __all__ = ["MovingObstacles"]
 
@@ -62,7 +64,7 @@ class MovingObstacles(Generator):
         self.frames, self.num_obstacles, self.speed, self.spin, self.walls = frames, num_obstacles, speed, spin, walls
         self._scene = PoissonObstacles(grid=self.grid, walls=walls, solve=False)  # checks walls
 
-    def operator(self, mask: np.ndarray, **options):  # noqa: ANN201  (a DiffusionStencil)
+    def operator(self, mask: np.ndarray, **options: Any) -> DiffusionStencil:
         """The matrix-free operator of one frame's fluid ``mask`` (as :meth:`PoissonObstacles.operator`)."""
         return self._scene.operator(mask, **options)
 

@@ -104,12 +104,12 @@ def dcdm(
     return run.result()
 
 
-def dcdm_wrapping(network: torch.nn.Module) -> NetworkWrapping:
+def dcdm_wrapping(network: torch.nn.Module, dim: int | None = None) -> NetworkWrapping:
     """How a DCDM network is wrapped, in training and in the solver: the fluid mask as channel 0 when
     the network takes two channels, residuals scaled to unit RMS, directions zeroed on obstacle cells,
-    nonlinear, meant for the DCDM iteration."""
+    nonlinear, meant for the DCDM iteration. ``dim``: of a network (a plain callable) that does not say."""
     inputs = ("mask", "residual") if getattr(network, "in_channels", 1) == 2 else ("residual",)
-    return NetworkWrapping(dim=getattr(network, "dim", 2), inputs=inputs, solver="dcdm")
+    return NetworkWrapping(dim=getattr(network, "dim", dim), inputs=inputs, solver="dcdm")
 
 
 def dcdm_preconditioner(
@@ -123,7 +123,4 @@ def dcdm_preconditioner(
     zero there. Residuals are scaled to unit RMS before the network, as in training
     (:func:`dcdm_wrapping`).
     """
-    wrapping = dcdm_wrapping(network)
-    if not hasattr(network, "dim"):  # a plain callable: its dimension is the mask's
-        wrapping = NetworkWrapping(dim=mask.dim(), inputs=wrapping.inputs, solver="dcdm")
-    return wrapping.build(network, mask, dtype, device)
+    return dcdm_wrapping(network, dim=mask.dim()).build(network, mask, dtype, device)

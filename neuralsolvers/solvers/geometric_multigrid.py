@@ -38,13 +38,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
 
 from neuralsolvers.solvers.preconditioners import Preconditioner
-from neuralsolvers.solvers.stencils import DiffusionStencil
+from neuralsolvers.solvers.stencils import DiffusionStencil, red_cells
 
 __all__ = ["COARSENINGS", "SMOOTHERS", "GeometricMultigrid", "coarsen", "prolong", "restrict"]
 
@@ -190,6 +190,8 @@ class _Level:
     scaled_inverse_diagonal: torch.Tensor  # ω D⁻¹ on fluid cells, 0 on obstacles
     band: _Band | None  # fluid cells near obstacles and walls, for boundary sweeps
     red: torch.Tensor | None  # red cells (index sum even), for red-black Gauss–Seidel
+    pre: list = field(default_factory=list)  # the pre-smoothing steps x ← step(x, r), in order
+    post: list = field(default_factory=list)  # the post-smoothing steps (the adjoints, reversed)
 
     @property
     def grid(self) -> tuple[int, ...]:
@@ -295,11 +297,10 @@ class GeometricMultigrid(Preconditioner):
     def _level(self, operator: DiffusionStencil, with_band: bool) -> _Level:
         fluid = operator.mask.to(self.dtype)
         band = _band(operator, self.boundary_width, self.omega_boundary) if self.boundary_sweeps and with_band else None
-        red = None
-        if self.smoother == "redblack":
-            index = torch.meshgrid(*(torch.arange(s, device=self.device) for s in operator.grid), indexing="ij")
-            red = (sum(index) % 2 == 0)[None]
-        return _Level(operator, fluid[None], (self.omega * fluid / operator.diag)[None], band, red)
+        red = red_cells(operator.grid, self.device)[None] if self.smoother == "redblack" else None
+        level = _Level(operator, fluid[None], (self.omega * fluid / operator.diag)[None], band, red)
+        level.pre, level.post = self._sweeps(level, adjoint=False), self._sweeps(level, adjoint=True)
+        return level
 
     def _sweeps(self, level: _Level, adjoint: bool) -> list[Callable[[torch.Tensor | None, torch.Tensor], torch.Tensor]]:
         """The pre-smoothing steps ``x ← step(x, r)`` in order (``x = None``: zero; ``adjoint``:
@@ -308,8 +309,10 @@ class GeometricMultigrid(Preconditioner):
             step = level.scaled_inverse_diagonal * level.residual(x, r)
             return step if x is None else x + step
 
+        black = None if level.red is None else ~level.red
+
         def colour(x: torch.Tensor | None, r: torch.Tensor, red: bool) -> torch.Tensor:
-            where = level.red if red else ~level.red
+            where = level.red if red else black
             step = where * (level.scaled_inverse_diagonal * level.residual(x, r))
             return step if x is None else x + step
 
@@ -332,13 +335,13 @@ class GeometricMultigrid(Preconditioner):
             return solution.T.reshape(r.shape)
         level = self.levels[index]
         x = None  # zero: the first step needs no product with A
-        for step in self._sweeps(level, adjoint=False):
+        for step in level.pre:
             x = step(x, r)
         coarse = self.levels[index + 1]
         walls = level.operator.walls
         coarse_r = coarse.fluid * restrict(level.fluid * level.residual(x, r), level.grid, walls)
         x = x + level.fluid * prolong(coarse.fluid * self._cycle(index + 1, coarse_r), level.grid, walls)
-        for step in self._sweeps(level, adjoint=True):
+        for step in level.post:
             x = step(x, r)
         return x
 

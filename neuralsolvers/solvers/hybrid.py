@@ -24,7 +24,7 @@ from neuralsolvers.solvers.krylov import (
     positional_map,
 )
 from neuralsolvers.solvers.preconditioners import Jacobi
-from neuralsolvers.solvers.stencils import DiffusionStencil
+from neuralsolvers.solvers.stencils import DiffusionStencil, red_cells
 
 __all__ = ["SMOOTHERS", "hybrid"]
 
@@ -35,8 +35,7 @@ def _colors(A: Any) -> torch.Tensor:
     """Red (True) / black nodes ``(n,)`` of a stencil's grid: the 5/7-point couplings join colours."""
     if not isinstance(A, DiffusionStencil):
         raise ValueError("red-black Gauss–Seidel needs the grid of a DiffusionStencil operator")
-    index = torch.meshgrid(*(torch.arange(s, device=A.device) for s in A.grid), indexing="ij")
-    return (sum(index) % 2 == 0).reshape(-1)
+    return red_cells(A.grid, A.device).reshape(-1)
 
 
 def hybrid(

@@ -143,7 +143,7 @@ def as_preconditioner(
         raise TypeError("wrap a network in ModulePreconditioner(module, n) so its size and linearity are explicit")
     if isinstance(M, LinearOperator | torch.Tensor | np.ndarray) or hasattr(M, "matvec") or hasattr(M, "tocsr"):
         operator = as_operator(M, dtype=dtype, device=device)
-        return OperatorPreconditioner(operator.to(dtype, device) if dtype or device else operator)
+        return OperatorPreconditioner(operator.to(dtype, device))
     if callable(M):
         raise TypeError("wrap a callable preconditioner in ModulePreconditioner(fn, n)")
     raise TypeError(f"cannot use {type(M).__name__} as a preconditioner")

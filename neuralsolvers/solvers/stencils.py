@@ -20,7 +20,14 @@ import torch
 
 from neuralsolvers.solvers.operators import LinearOperator
 
-__all__ = ["DiffusionStencil"]
+__all__ = ["DiffusionStencil", "red_cells"]
+
+
+def red_cells(grid: Sequence[int], device: str | torch.device = "cpu") -> torch.Tensor:
+    """Bool field of shape ``grid``: True on the cells whose index sum is even (red), False on black
+    ones. The 5/7-point couplings only join cells of different colours."""
+    index = torch.meshgrid(*(torch.arange(int(s), device=device) for s in grid), indexing="ij")
+    return sum(index) % 2 == 0
 
 
 class DiffusionStencil(LinearOperator):

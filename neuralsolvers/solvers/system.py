@@ -142,9 +142,7 @@ def prepare_system(A: Any, b: Any, x0: Any = None, device: str | torch.device | 
     else:
         target, moved = (b.device if isinstance(b, torch.Tensor) else torch.device("cpu")), True
     target = normal_device(target)
-    operator = as_operator(A, dtype=dtype, device=target)
-    if operator.dtype != dtype or operator.device != target:
-        operator = operator.to(dtype=dtype, device=target)
+    operator = as_operator(A, dtype=dtype, device=target).to(dtype=dtype, device=target)
     n = operator.shape[0]
     if operator.shape != (n, n):
         raise ValueError(f"A must be square, got shape {operator.shape}")

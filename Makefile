@@ -18,7 +18,7 @@ $(BIN)/.installed: pyproject.toml
 install: $(BIN)/.installed
 
 # Main job: a learned preconditioner (DCDM) from data generation to the verdict against CG, Jacobi,
-# IC(0) and AMG on held-out systems, W&B-tracked (offline unless you are logged in).
+# IC(0), AMG and geometric multigrid on held-out systems, W&B-tracked (offline unless you are logged in).
 demo: install
 	$(NS) generate --config configs/data/krylov_vectors_2d.yaml
 	$(NS) generate --config configs/data/poisson_obstacles_2d.yaml

@@ -86,7 +86,7 @@ def test_main_job_end_to_end(tiny_data, capsys):
     quick = ["--task.init_args.num_systems=2", "--task.init_args.repeats=1", "--task.init_args.network_maxiter=10"]
     assert main(["evaluate", "--config", str(CONFIGS / "eval/dcdm_poisson2d.yaml"), "--wandb=false", *quick]) == 0
     table = capsys.readouterr().out
-    for method in ("| CG |", "Jacobi-PCG", "IC(0)-PCG", "AMG-PCG (torch V-cycle)", "AMG-PCG (PyAMG, CPU)", "DCDM", "FCG + network"):
+    for method in ("| CG |", "Jacobi-PCG", "IC(0)-PCG", "AMG-PCG (torch V-cycle)", "AMG-PCG (PyAMG, CPU)", "GMG-PCG", "DCDM", "FCG + network"):
         assert method in table, method
     # the table once, no raw rows before it, and one verdict line after it
     assert table.count("| method |") == 1 and "{'method'" not in table

@@ -5,7 +5,7 @@ TORCH ?= torch==2.13.0
 BIN := $(VENV)/bin
 NS := $(BIN)/neuralsolvers
 
-.PHONY: install demo demo-deeponet test lint gpu-check
+.PHONY: install demo demo-dcdm demo-deeponet test lint gpu-check
 
 # A venv inside the repo. A torch already in the venv (e.g. your own CUDA build) is kept;
 # otherwise $(TORCH) is installed first so the range in pyproject.toml pulls nothing more.
@@ -17,9 +17,18 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed
 
-# Main job: a learned preconditioner (DCDM) from data generation to the verdict against CG, Jacobi,
-# IC(0), AMG and geometric multigrid on held-out systems, W&B-tracked (offline unless you are logged in).
+# Main job: the neural multigrid (a learned, SPD multigrid preconditioner) trained at 64², then the
+# verdict against CG, IC(0), AMG and geometric multigrid on held-out scenes at 64² and 256², W&B-tracked
+# (offline unless you are logged in).
 demo: install
+	$(NS) generate --config configs/data/diffusion_scenes_2d.yaml
+	$(NS) generate --config configs/data/diffusion_scenes_2d_large.yaml
+	$(NS) fit --config configs/neural_mg_poisson2d.yaml
+	$(NS) evaluate --config configs/eval/neural_mg_demo.yaml
+
+# The DCDM job: DCDM's network from data generation to the verdict against CG, Jacobi, IC(0), AMG and
+# geometric multigrid on held-out systems.
+demo-dcdm: install
 	$(NS) generate --config configs/data/krylov_vectors_2d.yaml
 	$(NS) generate --config configs/data/poisson_obstacles_2d.yaml
 	$(NS) fit --config configs/dcdm_poisson2d.yaml

@@ -26,8 +26,9 @@ from torch import nn
 from neuralsolvers.errors import CheckpointError
 from neuralsolvers.models.registry import build_model
 from neuralsolvers.solvers.dcdm import dcdm_wrapping
-from neuralsolvers.solvers.field_preconditioner import FieldPreconditioner, NetworkWrapping
+from neuralsolvers.solvers.field_preconditioner import NetworkWrapping
 from neuralsolvers.solvers.operators import as_operator
+from neuralsolvers.solvers.preconditioners import Preconditioner
 from neuralsolvers.solvers.stencils import DiffusionStencil
 from neuralsolvers.solvers.system import normal_device
 
@@ -121,6 +122,7 @@ def load(path: str | Path, map_location: str | torch.device = "cpu") -> nn.Modul
 # how the networks of checkpoints written before the wrapping was recorded are wrapped, by model name
 WRAPPINGS_BEFORE_RECORDS = {"dcdm": dcdm_wrapping}
 PRECONDITIONER_RECORD = "neuralsolvers_preconditioner"
+MULTIGRID_KIND = "neural_multigrid"  # the record's kind for a learned multigrid cycle (no field wrapping)
 
 
 def _grid_and_mask(A: Any, n: int, grid: Sequence[int] | None, mask: Any) -> tuple[tuple[int, ...], torch.Tensor]:
@@ -147,12 +149,14 @@ def _grid_and_mask(A: Any, n: int, grid: Sequence[int] | None, mask: Any) -> tup
 def load_preconditioner(
     checkpoint: str | Path, A: Any, *, grid: Sequence[int] | None = None, mask: Any = None,
     device: str | torch.device | None = None,
-) -> FieldPreconditioner:  # fmt: skip
+) -> Preconditioner:  # fmt: skip
     """The learned preconditioner of ``checkpoint`` for the system matrix ``A``, ready for a solver.
 
     The checkpoint's record (``neuralsolvers_preconditioner``: the network's inputs and their
     order, padding, normalization, masking, linearity, the solver it was trained for) says how the
-    network is wrapped; DCDM checkpoints written before the record existed get DCDM's wrapping.
+    network is wrapped; DCDM checkpoints written before the record existed get DCDM's wrapping. A
+    neural multigrid's record says so, and its V-cycle is built for ``A`` (a ``DiffusionStencil``):
+    linear and SPD, for ``cg`` and SciPy's ``cg``.
 
     Args:
         checkpoint: a ``.ckpt`` of a learned preconditioner (``neuralsolvers fit``).
@@ -178,6 +182,8 @@ def load_preconditioner(
         raise CheckpointError(f"{checkpoint}: model {spec.get('name')!r} is not a learned preconditioner "
                               f"(no {PRECONDITIONER_RECORD} record in the checkpoint)")  # fmt: skip
     network = model_from_checkpoint(data, checkpoint)
+    if record is not None and record.get("kind") == MULTIGRID_KIND:
+        return _multigrid_preconditioner(network, A, checkpoint, device)
     if record is not None:
         try:
             wrapping = NetworkWrapping.from_record(dict(record))
@@ -192,6 +198,18 @@ def load_preconditioner(
         raise ValueError(f"the network of {checkpoint} is {wrapping.dim}D but the grid {'×'.join(map(str, grid))} is {len(grid)}D")
     device = normal_device(device or operator.device)
     return wrapping.build(network.to(device), fluid, dtype=operator.dtype, device=device)
+
+
+def _multigrid_preconditioner(network: nn.Module, A: Any, checkpoint: str | Path, device: str | torch.device | None) -> Preconditioner:
+    """A neural multigrid checkpoint's V-cycle for ``A``, which must be the system's ``DiffusionStencil``
+    (the cycle coarsens its cell types, coefficients and walls)."""
+    if not isinstance(A, DiffusionStencil):
+        raise ValueError(f"the neural multigrid of {checkpoint} needs the system as a DiffusionStencil (grid, mask, "
+                         f"coefficient, walls), which it coarsens; got a {type(A).__name__}")  # fmt: skip
+    if len(A.grid) != network.dim:
+        raise ValueError(f"the network of {checkpoint} is {network.dim}D but the grid {'×'.join(map(str, A.grid))} is {len(A.grid)}D")
+    device = normal_device(device or A.device)
+    return network.to(device).preconditioner(A.to(device=device))
 
 
 def model_from_checkpoint(checkpoint: dict, path: str | Path = "checkpoint") -> nn.Module:

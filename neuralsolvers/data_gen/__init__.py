@@ -4,6 +4,7 @@ from neuralsolvers.data_gen.antiderivative import Antiderivative, antiderivative
 from neuralsolvers.data_gen.base import Generator
 from neuralsolvers.data_gen.darcy import Darcy2D, subsample
 from neuralsolvers.data_gen.diffusion_reaction import DiffusionReaction
+from neuralsolvers.data_gen.diffusion_scenes import DiffusionScenes
 from neuralsolvers.data_gen.diffusion_sorption import DiffusionSorption
 from neuralsolvers.data_gen.external import import_neuralop_darcy, load_neuralop_darcy
 from neuralsolvers.data_gen.graphs import PoreNetwork, ValueIteration, load_graphs, to_pyg
@@ -32,6 +33,7 @@ __all__ = [
     "CrankNicolsonHeat",
     "Darcy2D",
     "DiffusionReaction",
+    "DiffusionScenes",
     "DiffusionSorption",
     "FisherKPPObservations",
     "Generator",

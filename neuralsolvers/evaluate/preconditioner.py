@@ -26,6 +26,7 @@ from neuralsolvers.evaluate.base import Evaluation, resolve_device
 from neuralsolvers.evaluate.report import Report, environment, verdict_line
 from neuralsolvers.evaluate.solver_runs import (
     FALLBACKS,
+    FIELD_NETWORKS,
     LABELS,
     LEARNED,
     METHODS,
@@ -70,10 +71,11 @@ class PreconditionerEvaluation(Evaluation):
         device: str = "auto",
         fallback: str | None = None,
     ):
-        self.methods = list(METHODS) if methods is None else list(methods)
-        unknown = [m for m in self.methods if m not in METHODS]
+        choices = [m for m in METHODS if m not in LEARNED or m in FIELD_NETWORKS]  # nmg: NeuralMultigridEvaluation
+        self.methods = choices if methods is None else list(methods)
+        unknown = [m for m in self.methods if m not in choices]
         if unknown:
-            raise ValueError(f"unknown methods {unknown}; choose from {list(METHODS)}")
+            raise ValueError(f"unknown methods {unknown}; choose from {choices} (the neural multigrid: NeuralMultigridEvaluation)")
         if checkpoint is None and any(m in LEARNED for m in self.methods):
             raise ValueError(f"methods {[m for m in self.methods if m in LEARNED]} need a checkpoint")
         if num_systems < 1 or repeats < 1 or not 0 < rtol < 1:

@@ -3,7 +3,8 @@
 Methods: ``cg`` (no preconditioner), ``jacobi``, ``ic0``, ``amg`` (PCG with our torch V-cycle on the
 system's device), ``gmg`` (PCG with the matrix-free geometric multigrid V-cycle),
 ``pyamg`` (PyAMG's own ``solve(accel="cg")`` on the CPU, the reference), and the
-learned ``dcdm`` (the DCDM iteration) and ``fcg`` (flexible CG with the network as preconditioner).
+learned ``dcdm`` (the DCDM iteration) and ``fcg`` (flexible CG with the network as preconditioner),
+and ``nmg`` (plain CG with the V-cycle of a :class:`~neuralsolvers.models.NeuralMultigrid`).
 Set-up (building the preconditioner) and solve are timed apart with device synchronization. Peak
 memory is what the method needs beyond what was held before it started: on CUDA the allocator's peak
 (``torch.cuda.max_memory_allocated``), on the CPU the peak of the process's resident set size,
@@ -42,7 +43,8 @@ from neuralsolvers.solvers import (
 __all__ = ["CLASSICAL", "GMG_DEFAULTS", "LEARNED", "METHODS", "PeakMemory", "SolveRun", "solve_system", "timed"]
 
 CLASSICAL = ("cg", "jacobi", "ic0", "amg", "gmg", "pyamg")
-LEARNED = ("dcdm", "fcg")
+LEARNED = ("dcdm", "fcg", "nmg")
+FIELD_NETWORKS = ("dcdm", "fcg")  # the learned methods whose network acts on residual fields (DCDM's)
 FALLBACKS = ("cg", "jacobi", "ic0", "amg", "gmg")
 METHODS = CLASSICAL + LEARNED
 # the geometric multigrid of the evaluations: damped Jacobi 2 + 2, no boundary sweeps (the fastest
@@ -57,6 +59,7 @@ LABELS = {
     "pyamg": "AMG-PCG (PyAMG, CPU)",
     "dcdm": "DCDM",
     "fcg": "FCG + network",
+    "nmg": "NMG-PCG (neural multigrid)",
 }
 
 
@@ -174,8 +177,9 @@ def solve_system(
     ``gmg``: options of :class:`~neuralsolvers.solvers.GeometricMultigrid` (default :data:`GMG_DEFAULTS`).
     ``keep_solution``: keep ``x`` in the run (to warm start the next solve of a sequence).
 
-    ``network`` (a DCDM network) is needed by the learned methods, which stop after
-    ``network_maxiter`` iterations (network calls); the classical ones after ``maxiter``. With
+    ``network`` is needed by the learned methods: a DCDM network for ``dcdm`` and ``fcg``, which stop
+    after ``network_maxiter`` iterations (network calls), a ``NeuralMultigrid`` for ``nmg`` (plain CG
+    like the classical ones, which stop after ``maxiter``). With
     ``fallback`` (one of ``cg``, ``jacobi``, ``ic0``, ``amg``, ``gmg``), a learned solve that fails (NaN, no
     progress, or not converged within ``network_maxiter``) is finished by that PCG from its last
     iterate (:func:`~neuralsolvers.solvers.with_fallback`); its set-up and iterations count in the
@@ -216,9 +220,10 @@ def _solve(
         "gmg": lambda: GeometricMultigrid(operator, **(GMG_DEFAULTS if gmg is None else gmg)),
         "dcdm": lambda: dcdm_preconditioner(network, mask, dtype=b.dtype, device=device),
         "fcg": lambda: dcdm_preconditioner(network, mask, dtype=b.dtype, device=device),
+        "nmg": lambda: network.preconditioner(operator),
     }
     M, setup = timed(device, builders[method])
-    if method in LEARNED:
+    if method in FIELD_NETWORKS:
         def learned() -> Any:
             if method == "dcdm":
                 result = dcdm(operator, b, M=M, rtol=rtol, maxiter=network_maxiter)

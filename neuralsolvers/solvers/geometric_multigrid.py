@@ -192,6 +192,8 @@ class _Level:
     red: torch.Tensor | None  # red cells (index sum even), for red-black Gauss–Seidel
     pre: list = field(default_factory=list)  # the pre-smoothing steps x ← step(x, r), in order
     post: list = field(default_factory=list)  # the post-smoothing steps (the adjoints, reversed)
+    lift: Callable[[torch.Tensor], torch.Tensor] | None = None  # W after prolongation (learned transfer), None: identity
+    lift_adjoint: Callable[[torch.Tensor], torch.Tensor] | None = None  # Wᵀ before restriction
 
     @property
     def grid(self) -> tuple[int, ...]:
@@ -339,8 +341,14 @@ class GeometricMultigrid(Preconditioner):
             x = step(x, r)
         coarse = self.levels[index + 1]
         walls = level.operator.walls
-        coarse_r = coarse.fluid * restrict(level.fluid * level.residual(x, r), level.grid, walls)
-        x = x + level.fluid * prolong(coarse.fluid * self._cycle(index + 1, coarse_r), level.grid, walls)
+        residual = level.fluid * level.residual(x, r)
+        if level.lift_adjoint is not None:
+            residual = level.lift_adjoint(residual)
+        coarse_r = coarse.fluid * restrict(residual, level.grid, walls)
+        correction = prolong(coarse.fluid * self._cycle(index + 1, coarse_r), level.grid, walls)
+        if level.lift is not None:
+            correction = level.lift(correction)
+        x = x + level.fluid * correction
         for step in level.post:
             x = step(x, r)
         return x

@@ -12,6 +12,7 @@ from neuralsolvers.train.graph_data import GraphDataModule
 from neuralsolvers.train.hard_constraint import HardConstraint
 from neuralsolvers.train.loss_balancing import FixedWeights, LearningRateAnnealing
 from neuralsolvers.train.losses import OperatorLoss, dcdm_loss, relative_l2
+from neuralsolvers.train.neural_multigrid import NeuralMultigridModule
 from neuralsolvers.train.operator import OperatorModule
 from neuralsolvers.train.physics_operator import PhysicsOperatorModule
 from neuralsolvers.train.pinn import PINNModule
@@ -20,6 +21,7 @@ from neuralsolvers.train.preconditioner import PreconditionerModule
 from neuralsolvers.train.preconditioner_data import KrylovDataModule
 from neuralsolvers.train.proximal import ProximalModule
 from neuralsolvers.train.proximal_data import ProximalDataModule
+from neuralsolvers.train.scene_data import SceneDataModule
 from neuralsolvers.train.schedules import WarmupCosineLR
 from neuralsolvers.train.sorption_physics import DiffusionSorption1D
 
@@ -40,7 +42,9 @@ __all__ = [
     "PINNModule",
     "PhysicsOperatorModule",
     "PredictionFigure",
+    "NeuralMultigridModule",
     "PreconditionerModule",
+    "SceneDataModule",
     "ProximalDataModule",
     "ProximalModule",
     "TrainingDiverged",

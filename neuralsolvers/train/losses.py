@@ -11,7 +11,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-__all__ = ["LOSSES", "OperatorLoss", "dcdm_loss", "proximal_matching_loss", "relative_l2"]
+__all__ = ["LOSSES", "OperatorLoss", "dcdm_loss", "pcg_residual_loss", "proximal_matching_loss", "relative_l2"]
 
 LOSSES = ("rel_l2", "rel_h1", "mse")
 
@@ -36,6 +36,26 @@ def dcdm_loss(direction: torch.Tensor, rhs: torch.Tensor, apply_A: Callable[[tor
     Af = apply_A(direction)
     alpha = (direction * rhs).sum(dim=1, keepdim=True) / (direction * Af).sum(dim=1, keepdim=True)
     return ((rhs - alpha * Af) ** 2).sum(dim=1).mean()
+
+
+def pcg_residual_loss(
+    apply_A: Callable[[torch.Tensor], torch.Tensor], apply_M: Callable[[torch.Tensor], torch.Tensor], b: torch.Tensor, steps: int
+) -> torch.Tensor:
+    """Mean over columns of ``log(‖r_k‖ / ‖b‖)`` after ``steps`` preconditioned CG steps from zero,
+    differentiable in ``M`` (``b`` ``(n, k)``; ``apply_A``, ``apply_M`` on ``(n, k)``). What CG with
+    ``M`` achieves in ``steps`` iterations, so lowering it is aimed at CG's convergence; the log keeps
+    the scale of a good and of a poor preconditioner comparable."""
+    r = b
+    z = apply_M(r)
+    p, rz = z, (r * z).sum(0)
+    for _ in range(steps):
+        Ap = apply_A(p)
+        alpha = rz / (p * Ap).sum(0)
+        r = r - alpha * Ap
+        z = apply_M(r)
+        rz_next = (r * z).sum(0)
+        p, rz = z + (rz_next / rz) * p, rz_next
+    return torch.log(r.norm(dim=0) / b.norm(dim=0)).mean()
 
 
 def proximal_matching_loss(prediction: torch.Tensor, target: torch.Tensor, gamma: float) -> torch.Tensor:

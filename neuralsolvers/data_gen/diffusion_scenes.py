@@ -1,0 +1,147 @@
+"""Random diffusion scenes for learned multigrid: obstacles, wall types and coefficient jumps, 2D and 3D.
+
+A scene is the fluid mask of one of :data:`~neuralsolvers.data_gen.poisson.SCENES`, a wall type
+per sample (``dirichlet``, ``neumann``, ``mixed``: each wall drawn, at least two Dirichlet, or
+``open_top``: Neumann except a Dirichlet top wall), and a
+cell coefficient that is 1 except, with probability ``jump_probability``, inside random inclusions
+(axis-aligned boxes or balls) where it is ``10^U(−contrast, contrast)``. Each sample also has a
+right-hand side (standard normal on fluid cells). No solutions are stored: training is unsupervised
+and the evaluations solve to a checked true residual themselves. Regions that touch no Dirichlet
+cell are made non-singular as in :func:`~neuralsolvers.data_gen.poisson.fix_singular_regions`.
+
+Arrays: ``mask`` ``(n, *grid)`` uint8 (1 = fluid), ``coefficient`` ``(n, *grid)`` float32,
+``walls`` ``(n, 2·dim)`` uint8 (1 = Dirichlet; low, high per axis), ``b`` ``(n, *grid)`` float32.
+:func:`scene_operator` turns one sample into its :class:`~neuralsolvers.solvers.DiffusionStencil`
+(spacing ``1 / max(grid)``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from neuralsolvers.data_gen.base import Generator
+from neuralsolvers.data_gen.poisson import (
+    SCENES,
+    _centres,
+    _ellipsoid,
+    fix_singular_regions,
+    scene_mask,
+)
+from neuralsolvers.data_gen.store import ShardedDataset
+from neuralsolvers.solvers.stencils import DiffusionStencil
+
+__all__ = ["INCLUSIONS", "WALL_TYPES", "DiffusionScenes", "load_scenes", "scene_operator"]
+
+WALL_TYPES = ("dirichlet", "neumann", "mixed", "open_top")
+INCLUSIONS = ("boxes", "balls")
+
+
+def wall_flags(kind: str, dim: int, rng: np.random.Generator) -> list[bool]:
+    """Dirichlet flags per wall (low, high per axis) of a wall type; ``mixed`` draws each wall
+    Dirichlet or Neumann, with at least two Dirichlet walls (so never ``open_top``'s single one)."""
+    if kind == "open_top":
+        return [False] * (2 * dim - 1) + [True]
+    if kind == "mixed":
+        while True:
+            flags = [bool(flag) for flag in rng.random(2 * dim) < 0.5]
+            if sum(flags) >= 2:
+                return flags
+    return [kind == "dirichlet"] * (2 * dim)
+
+
+class DiffusionScenes(Generator):
+    """Random scenes: obstacle family, wall type and coefficient inclusions drawn per sample.
+
+    Args:
+        grid: cells per axis (2 or 3 numbers).
+        families: obstacle families to draw from (of ``boxes``, ``spheres``, ``empty_box``, ``plume``, ``bunny``).
+        walls: wall types to draw from (of ``dirichlet``, ``neumann``, ``mixed``, ``open_top``).
+        inclusions: shape of the coefficient inclusions, ``boxes`` or ``balls``.
+        jump_probability: chance that a scene has inclusions (1 to 3 of them).
+        contrast: inclusions take ``10^U(−contrast, contrast)``.
+        num_obstacles: most obstacles per scene.
+    """
+
+    name = "diffusion_scenes"
+
+    def __init__(
+        self,
+        grid: Sequence[int] = (64, 64),
+        families: Sequence[str] = ("boxes", "spheres", "bunny"),
+        walls: Sequence[str] = ("dirichlet", "neumann"),
+        inclusions: str = "boxes",
+        jump_probability: float = 0.5,
+        contrast: float = 2.0,
+        num_obstacles: int = 4,
+    ):
+        unknown = [f for f in families if f not in SCENES] + [w for w in walls if w not in WALL_TYPES]
+        if unknown or not families or not walls:
+            raise ValueError(f"families must be among {SCENES} and walls among {WALL_TYPES} (at least one each); got {list(families)}, {list(walls)}")
+        if inclusions not in INCLUSIONS:
+            raise ValueError(f"inclusions must be one of {INCLUSIONS}, got {inclusions!r}")
+        if not 0 <= jump_probability <= 1 or contrast < 0:
+            raise ValueError(f"need 0 ≤ jump_probability ≤ 1 and contrast ≥ 0, got {jump_probability}, {contrast}")
+        if len(grid) not in (2, 3):
+            raise ValueError(f"grid must have 2 or 3 sizes, got {list(grid)}")
+        self.grid = [int(n) for n in grid]
+        self.families, self.walls = list(families), list(walls)
+        self.inclusions, self.jump_probability, self.contrast = inclusions, float(jump_probability), float(contrast)
+        self.num_obstacles = num_obstacles
+
+    def _coefficient(self, rng: np.random.Generator) -> np.ndarray:
+        grid = tuple(self.grid)
+        coefficient = np.ones(grid)
+        if rng.random() >= self.jump_probability:
+            return coefficient
+        coords, dim = _centres(grid), len(grid)
+        for _ in range(rng.integers(1, 4)):
+            if self.inclusions == "boxes":
+                low = rng.uniform(0.0, 0.7, dim)
+                high = low + rng.uniform(0.1, 0.3, dim)
+                inside = np.logical_and.reduce([(c >= lo) & (c <= hi) for c, lo, hi in zip(coords, low, high, strict=True)])
+            else:
+                inside = _ellipsoid(coords, rng.uniform(0.15, 0.85, dim), np.full(dim, rng.uniform(0.08, 0.25)))
+            coefficient[inside] = 10 ** rng.uniform(-self.contrast, self.contrast)
+        return coefficient
+
+    def generate(self, num_samples: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        grid, dim = tuple(self.grid), len(self.grid)
+        masks, coefficients, walls = [], [], []
+        for _ in range(num_samples):
+            family = self.families[rng.integers(len(self.families))]
+            flags = wall_flags(self.walls[rng.integers(len(self.walls))], dim, rng)
+            masks.append(fix_singular_regions(scene_mask(grid, family, rng, self.num_obstacles), flags))
+            coefficients.append(self._coefficient(rng))
+            walls.append(flags)
+        mask = np.stack(masks)
+        return {
+            "mask": mask.astype(np.uint8),
+            "coefficient": np.stack(coefficients).astype(np.float32),
+            "walls": np.array(walls, dtype=np.uint8),
+            "b": (rng.standard_normal((num_samples, *grid)) * mask).astype(np.float32),
+        }
+
+    def check(self, arrays: dict[str, np.ndarray]) -> float:
+        empty = 1.0 - arrays["mask"].reshape(len(arrays["mask"]), -1).max(axis=1)
+        return self._bounded(empty, "scenes without a fluid cell", 0.0)
+
+
+def scene_operator(arrays: dict[str, np.ndarray], index: int, dtype: torch.dtype = torch.float64, device: str | torch.device = "cpu") -> DiffusionStencil:
+    """The operator of sample ``index`` of a :class:`DiffusionScenes` data set's arrays."""
+    mask = np.asarray(arrays["mask"][index]).astype(bool)
+    grid = mask.shape
+    return DiffusionStencil(
+        grid, torch.as_tensor(np.asarray(arrays["coefficient"][index], dtype=np.float64)), torch.as_tensor(mask),
+        spacing=1.0 / max(grid), dirichlet_walls=[bool(w) for w in arrays["walls"][index]], dtype=dtype, device=device,
+    )
+
+
+def load_scenes(directory: str | Path, count: int | None = None) -> dict[str, np.ndarray]:
+    """The arrays of the first ``count`` scenes (all by default) of a ``diffusion_scenes`` split."""
+    dataset = ShardedDataset(directory, generator="diffusion_scenes")
+    count = len(dataset) if count is None else min(count, len(dataset))
+    return {name: values[:count] for name, values in dataset.load(["mask", "coefficient", "walls", "b"]).items()}

@@ -1,0 +1,187 @@
+"""The neural multigrid against classical and learned preconditioners, on held-out scenes of several sizes.
+
+Each ``diffusion_scenes`` split (one per grid size, scene kinds unseen in training) is solved by
+every method to the relative true residual ``rtol``: plain CG with the neural multigrid (``nmg``,
+trained at one small size), geometric multigrid (``gmg``, the same cycle untrained), PyAMG and our
+torch AMG, IC(0), CG, and with a DCDM checkpoint DCDM and FCG + network on the sizes up to
+``field_max_cells``. Per size and method the table gives the scenes converged, median and largest
+iterations, median set-up, solve and total seconds (the median over ``repeats`` timed runs after one
+warm-up), the largest true residual, the median peak memory, the iterations as a ratio to GMG's on
+the same scenes, the training device-hours and the break-even (solves after which training has paid
+for itself against the fastest classical method at that size). One verdict line per size; figures:
+iterations against grid size per method, and the residual histories at the largest size.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from statistics import median
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+
+from neuralsolvers.checkpoints import break_even_cell, device_hours, load, training_time
+from neuralsolvers.data_gen.diffusion_scenes import load_scenes, scene_operator
+from neuralsolvers.data_gen.store import progress
+from neuralsolvers.evaluate.base import Evaluation, resolve_device
+from neuralsolvers.evaluate.preconditioner import residual_figure
+from neuralsolvers.evaluate.report import Report, environment, verdict_line
+from neuralsolvers.evaluate.solver_runs import (
+    FIELD_NETWORKS,
+    LABELS,
+    LEARNED,
+    METHODS,
+    SolveRun,
+    solve_system,
+)
+
+__all__ = ["NeuralMultigridEvaluation"]
+
+
+class NeuralMultigridEvaluation(Evaluation):
+    """Neural-multigrid PCG against CG, IC(0), AMG (torch, PyAMG), GMG and DCDM, per grid size.
+
+    Args:
+        scenes: directories of ``diffusion_scenes`` splits, one per size (smallest first).
+        checkpoint: a neural multigrid checkpoint (``neuralsolvers fit --config
+            configs/neural_mg_poisson2d.yaml``), needed by ``nmg``.
+        dcdm_checkpoint: a DCDM checkpoint, needed by ``dcdm`` and ``fcg``.
+        num_scenes: scenes solved per size (the first ones of each split).
+        methods: any of ``cg``, ``jacobi``, ``ic0``, ``amg``, ``pyamg``, ``gmg``, ``nmg``, ``dcdm``, ``fcg``.
+        rtol: relative true residual every solve must reach.
+        maxiter: iteration cap of the PCG methods.
+        network_maxiter: iteration cap of DCDM and FCG.
+        repeats: timed runs per scene and method (median reported), after one warm-up per size.
+        skip: ``{method: cells}``: leave ``method`` out on grids of more cells (e.g. ``cg: 300000``:
+            plain CG needs thousands of iterations there); DCDM and FCG stop at ``field_max_cells``.
+        field_max_cells: the largest grid DCDM and FCG run on.
+        device: ``cpu``, ``cuda`` or ``auto``.
+    """
+
+    def __init__(
+        self,
+        scenes: list[str],
+        checkpoint: str | None = None,
+        dcdm_checkpoint: str | None = None,
+        num_scenes: int = 4,
+        methods: list[str] | None = None,
+        rtol: float = 1e-6,
+        maxiter: int = 20_000,
+        network_maxiter: int = 500,
+        repeats: int = 1,
+        skip: dict[str, int] | None = None,
+        field_max_cells: int = 70_000,
+        device: str = "auto",
+    ):
+        self.methods = ["cg", "ic0", "amg", "pyamg", "gmg", "nmg"] if methods is None else list(methods)
+        unknown = [m for m in self.methods if m not in METHODS]
+        if unknown or not scenes:
+            raise ValueError(f"need scene directories and methods from {list(METHODS)}; unknown methods {unknown}")
+        if "nmg" in self.methods and checkpoint is None:
+            raise ValueError("method nmg needs checkpoint: a neural multigrid checkpoint")
+        if any(m in FIELD_NETWORKS for m in self.methods) and dcdm_checkpoint is None:
+            raise ValueError(f"methods {[m for m in self.methods if m in FIELD_NETWORKS]} need dcdm_checkpoint")
+        if num_scenes < 1 or repeats < 1 or not 0 < rtol < 1 or maxiter < 1:
+            raise ValueError(f"need num_scenes, repeats, maxiter ≥ 1 and 0 < rtol < 1; got {num_scenes}, {repeats}, {maxiter}, {rtol}")
+        self.scenes, self.checkpoint, self.dcdm_checkpoint = list(scenes), checkpoint, dcdm_checkpoint
+        self.num_scenes, self.rtol, self.maxiter, self.network_maxiter = num_scenes, rtol, maxiter, network_maxiter
+        self.repeats, self.skip, self.field_max_cells = repeats, dict(skip or {}), field_max_cells
+        self.device = resolve_device(device)
+
+    def _methods_at(self, cells: int) -> list[str]:
+        """The methods run on a grid of ``cells`` cells."""
+        return [m for m in self.methods if cells <= self.skip.get(m, math.inf) and (m not in FIELD_NETWORKS or cells <= self.field_max_cells)]
+
+    def _runs(self, method: str, arrays: dict[str, np.ndarray], network: torch.nn.Module | None) -> list[SolveRun]:
+        runs = []
+        for index in range(len(arrays["mask"])):
+            operator = scene_operator(arrays, index, torch.float64, self.device)
+            b = torch.as_tensor(arrays["b"][index].astype(np.float64).reshape(-1), device=self.device)
+
+            def once(operator=operator, b=b) -> SolveRun:
+                return solve_system(method, operator, b, operator.mask, network=network, rtol=self.rtol,
+                                    maxiter=self.maxiter, network_maxiter=self.network_maxiter)  # fmt: skip
+
+            if index == 0:
+                once()  # warm-up: first calls pay for allocations, kernel selection and compilation
+            repeated = sorted((once() for _ in range(self.repeats)), key=lambda run: run.setup_s + run.solve_s)
+            runs.append(repeated[len(repeated) // 2])
+        return runs
+
+    def run(self, out: str | Path, use_wandb: bool = True) -> Report:
+        networks = {
+            "nmg": None if self.checkpoint is None else load(self.checkpoint, map_location=self.device).eval(),
+            "dcdm": None if self.dcdm_checkpoint is None else load(self.dcdm_checkpoint, map_location=self.device).eval(),
+        }
+        networks["fcg"] = networks["dcdm"]
+        clocks = {"nmg": None if self.checkpoint is None else training_time(self.checkpoint),
+                  "dcdm": None if self.dcdm_checkpoint is None else training_time(self.dcdm_checkpoint)}  # fmt: skip
+        clocks["fcg"] = clocks["dcdm"]
+        rows, verdicts, by_size, largest = [], [], {}, {}
+        learned_labels = {LABELS[m] for m in LEARNED}
+        for directory in self.scenes:
+            arrays = load_scenes(directory, self.num_scenes)
+            grid = arrays["mask"].shape[1:]
+            label, cells = "×".join(map(str, grid)), math.prod(grid)
+            block, histories = [], {}
+            for method in progress(self._methods_at(cells), len(self._methods_at(cells)), f"{label}: methods"):
+                runs = self._runs(method, arrays, networks.get(method))
+                histories[runs[0].label] = runs[0]
+                by_size.setdefault(runs[0].label, []).append((cells, median(run.iterations for run in runs)))
+                block.append({
+                    "grid": label, "method": runs[0].label,
+                    "converged": f"{sum(run.converged for run in runs)}/{len(runs)}",
+                    "iterations": median(run.iterations for run in runs),
+                    "max_iterations": max(run.iterations for run in runs),
+                    "setup_s": median(run.setup_s for run in runs), "solve_s": median(run.solve_s for run in runs),
+                    "total_s": median(run.setup_s + run.solve_s for run in runs),
+                    "max_true_residual": max(run.true_residual for run in runs),
+                    "peak_MiB": median(run.peak_bytes for run in runs) / 2**20,
+                    "_method": method, "_iterations": [run.iterations for run in runs],
+                })  # fmt: skip
+            self._ratios_and_cost(block, clocks)
+            rows += block
+            largest = histories
+            verdicts.append(verdict_line(block, lambda row: row["total_s"], lambda row: row["method"] in learned_labels,
+                                         valid=lambda row: row["converged"].split("/")[0] == row["converged"].split("/")[1],
+                                         where=f"at {label} (set-up included)"))  # fmt: skip
+        for row in rows:
+            del row["_method"], row["_iterations"]
+        config = {"scenes": self.scenes, "checkpoint": self.checkpoint, "dcdm_checkpoint": self.dcdm_checkpoint,
+                  "num_scenes": self.num_scenes, "methods": self.methods, "rtol": self.rtol, "repeats": self.repeats,
+                  "skip": self.skip, "field_max_cells": self.field_max_cells, "training_time": clocks["nmg"]}  # fmt: skip
+        figures = {"iterations_by_size": size_figure(by_size, self.rtol),
+                   "residuals": residual_figure(largest, self.rtol, rows[-1]["grid"])}  # fmt: skip
+        title = f"Neural multigrid: held-out scenes, trained small and run large (rtol {self.rtol:g})"
+        report = Report(title, rows, environment(self.device), config, figures, "\n".join(verdicts))
+        report.write(out)
+        if use_wandb:
+            report.log_to_wandb(out)
+        return report
+
+    def _ratios_and_cost(self, block: list[dict], clocks: dict) -> None:
+        """Per row: iterations over GMG's on the same scenes (mean of per-scene ratios), training
+        device-hours and break-even against the fastest classical method of the block."""
+        gmg = next((row["_iterations"] for row in block if row["_method"] == "gmg"), None)
+        classical = [row["total_s"] for row in block if row["_method"] not in LEARNED and row["converged"].split("/")[0] == row["converged"].split("/")[1]]
+        for row in block:
+            ratios = None if gmg is None else [mine / max(theirs, 1) for mine, theirs in zip(row["_iterations"], gmg, strict=True)]
+            row["iterations_vs_gmg"] = None if ratios is None else float(np.mean(ratios))
+            clock = clocks.get(row["_method"])
+            row["training_device_h"] = device_hours(clock) if row["_method"] in LEARNED else None
+            row["break_even_solves"] = break_even_cell(clock, row["total_s"], min(classical, default=None)) if row["_method"] in LEARNED else None
+
+
+def size_figure(by_size: dict[str, list[tuple[int, float]]], rtol: float) -> Figure:
+    """Median iterations to ``rtol`` against the number of unknowns, one line per method."""
+    figure, axis = plt.subplots(figsize=(6, 4))
+    for name, points in by_size.items():
+        cells, iterations = zip(*points, strict=True)
+        axis.loglog(cells, iterations, marker="o", label=name)
+    axis.set(xlabel="unknowns (grid cells)", ylabel=f"median iterations to {rtol:g}", title="Iterations as the grid grows")
+    axis.legend(fontsize=7)
+    figure.tight_layout()
+    return figure

@@ -1,0 +1,81 @@
+"""Neural multigrid: a small CNN that computes the local smoother and transfer stencils of a
+geometric multigrid V-cycle from the cell types and coefficients of each level.
+
+The network reads :func:`~neuralsolvers.solvers.neural_multigrid.stencil_features` (fluid mask,
+face couplings and Dirichlet share as fractions of the diagonal: dimensionless, so the same weights
+serve every level and grid size) through ``depth`` 3×3(×3) convolutions of ``hidden`` channels and
+ReLU, then a 1×1(×1) output convolution to the raw stencil numbers. The output layer starts at zero, so the untrained network *is* the classical damped-Jacobi geometric multigrid;
+the construction that keeps the cycle symmetric positive definite for any weights is in
+:mod:`neuralsolvers.solvers.neural_multigrid`. Its receptive field is ``2·depth + 1`` cells per
+level; the hierarchy, whose depth follows the grid, does the rest.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from neuralsolvers.models.registry import register_model
+from neuralsolvers.solvers.neural_multigrid import (
+    FEATURES,
+    NeuralMultigridPreconditioner,
+    StencilLayout,
+)
+from neuralsolvers.solvers.stencils import DiffusionStencil
+
+__all__ = ["NeuralMultigrid"]
+
+
+@register_model("neural_multigrid")
+class NeuralMultigrid(nn.Module):
+    """Learned stencils for a symmetric V-cycle.
+
+    Args:
+        dim: 2 or 3.
+        hidden: channels of the hidden convolutions.
+        depth: number of 3×3(×3) convolutions.
+        stencil: 3 (3×3(×3) smoother and transfer stencils) or 1 (per-cell weights only: the cost of
+            classical multigrid).
+        transfer: also learn the transfer stencil (else plain full weighting and its transpose).
+        sweeps: smoothing sweeps before and after the coarse correction.
+        coarsening, coarsest: as in ``GeometricMultigrid``.
+    """
+
+    def __init__(
+        self,
+        dim: int = 2,
+        hidden: int = 16,
+        depth: int = 2,
+        stencil: int = 3,
+        transfer: bool = True,
+        sweeps: int = 2,
+        coarsening: str = "all",
+        coarsest: int = 64,
+    ):
+        super().__init__()
+        if hidden < 1 or depth < 1 or sweeps < 1:
+            raise ValueError(f"hidden, depth and sweeps must be positive, got {hidden}, {depth}, {sweeps}")
+        self.layout = StencilLayout(dim, stencil, transfer)
+        self.dim, self.sweeps, self.coarsening, self.coarsest = dim, sweeps, coarsening, coarsest
+        conv = nn.Conv2d if dim == 2 else nn.Conv3d
+        layers: list[nn.Module] = []
+        width = FEATURES[dim]
+        for _ in range(depth):
+            layers += [conv(width, hidden, kernel_size=3, padding=1), nn.ReLU()]
+            width = hidden
+        self.body = nn.Sequential(*layers)
+        self.outlet = conv(hidden, self.layout.channels, kernel_size=1)
+        nn.init.zeros_(self.outlet.weight)
+        nn.init.zeros_(self.outlet.bias)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        """``(B, F, *grid)`` features → ``(B, channels, *grid)`` raw stencil numbers."""
+        return self.outlet(self.body(features))
+
+    def preconditioner(self, A: DiffusionStencil, *, differentiable: bool = False) -> NeuralMultigridPreconditioner:
+        """The V-cycle for ``A`` (on ``A``'s device and dtype): linear and SPD, for ``cg``, SciPy's
+        ``cg`` (``.as_linear_operator()``) and PyAMG's Krylov solvers. ``differentiable`` keeps the
+        graph to the weights (training)."""
+        return NeuralMultigridPreconditioner(
+            A, self, self.layout, sweeps=self.sweeps, coarsening=self.coarsening, coarsest=self.coarsest, differentiable=differentiable
+        )

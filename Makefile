@@ -47,7 +47,7 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 
-# GPU check (a lent H100/H200): the gpu tests and the CUDA rows of every benchmark, ~8 minutes,
+# GPU check (a lent H100/H200): the gpu tests and the CUDA rows of every benchmark, ~10 minutes,
 # JSON and Markdown into $(OUT). Without CUDA it says so and exits 0.
 OUT ?= results/gpu-check
 gpu-check: install

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One GPU check: the gpu tests and the CUDA rows of the benchmarks, at sizes that fit about 8 minutes
+# One GPU check: the gpu tests and the CUDA rows of the benchmarks, at sizes that fit about 10 minutes
 # on one H100/H200. Writes JSON and Markdown into the directory given (default results/gpu-check).
 #   make gpu-check OUT=results/gpu-check
 # Without CUDA it says so and exits 0 (nothing to check on this machine).
@@ -36,7 +36,29 @@ step "moving obstacles (data 3d)" "$NS" generate --config configs/data/moving_ob
 step "moving obstacles" "$NS" evaluate --config configs/eval/moving_obstacle.yaml --requires='[]' \
     --task.init_args.device=cuda --task.init_args.methods='[amg, pyamg, gmg]' \
     --task.init_args.data="[$OUT/data/moving_2d/test, $OUT/data/moving_3d/test]" --out "$OUT/moving_obstacle" --wandb=false
-# 5. DCDM at reduced sizes, when the main job's checkpoint is there
+# 5. the neural multigrid on CUDA: trained there (2D at 64², 3D at 32³, few epochs), evaluated on
+#    held-out scenes at 2048² (against AMG, torch and PyAMG, and geometric multigrid) and 256³ (against
+#    geometric multigrid)
+step "neural multigrid (data)" bash -c "'$NS' generate --config configs/data/diffusion_scenes_2d.yaml --out '$OUT/data/scenes_2d' --overwrite=true \
+    && '$NS' generate --config configs/data/diffusion_scenes_2d_large.yaml --out '$OUT/data/scenes_2d_large' --overwrite=true \
+    && '$NS' generate --config configs/data/diffusion_scenes_3d.yaml --out '$OUT/data/scenes_3d' --overwrite=true \
+    && '$NS' generate --config configs/data/diffusion_scenes_3d_large.yaml --out '$OUT/data/scenes_3d_large' --overwrite=true \
+    && '$NS' generate --config configs/data/diffusion_scenes_2d_heldout.yaml --generator.init_args.grid='[2048,2048]' --out '$OUT/data/heldout_2048' --overwrite=true \
+    && '$NS' generate --config configs/data/diffusion_scenes_3d_heldout.yaml --generator.init_args.grid='[256,256,256]' --splits='[{name: test, num_samples: 2, seed: 3}]' --out '$OUT/data/heldout_256' --overwrite=true"
+step "neural multigrid (fit)" bash -c "'$NS' fit --config configs/neural_mg_poisson2d.yaml --trainer.accelerator=cuda --trainer.max_epochs=4 \
+    --data.init_args.train='$OUT/data/scenes_2d/train' --data.init_args.val='$OUT/data/scenes_2d/val' --data.init_args.large='$OUT/data/scenes_2d_large/val' \
+    --checkpoint.dirpath='$OUT/checkpoints/nmg2d' --trainer.enable_progress_bar=false \
+    && '$NS' fit --config configs/neural_mg_poisson3d.yaml --trainer.accelerator=cuda --trainer.max_epochs=2 \
+    --data.init_args.train='$OUT/data/scenes_3d/train' --data.init_args.val='$OUT/data/scenes_3d/val' --data.init_args.large='$OUT/data/scenes_3d_large/val' \
+    --checkpoint.dirpath='$OUT/checkpoints/nmg3d' --trainer.enable_progress_bar=false"
+step "neural multigrid (2048²)" "$NS" evaluate --config configs/eval/neural_mg_poisson2d.yaml --requires='[]' --task.init_args.device=cuda \
+    --task.init_args.scenes="[$OUT/data/heldout_2048/test]" --task.init_args.checkpoint="$OUT/checkpoints/nmg2d/best.ckpt" \
+    --task.init_args.dcdm_checkpoint=null --task.init_args.methods='[amg, pyamg, gmg, nmg]' --task.init_args.num_scenes=2 \
+    --out "$OUT/neural_mg_2d" --wandb=false
+step "neural multigrid (256³)" "$NS" evaluate --config configs/eval/neural_mg_poisson3d.yaml --requires='[]' --task.init_args.device=cuda \
+    --task.init_args.scenes="[$OUT/data/heldout_256/test]" --task.init_args.checkpoint="$OUT/checkpoints/nmg3d/best.ckpt" \
+    --task.init_args.methods='[gmg, nmg]' --task.init_args.num_scenes=2 --out "$OUT/neural_mg_3d" --wandb=false  # PyAMG's set-up at 16M unknowns alone takes minutes
+# 6. DCDM at reduced sizes, when the main job's checkpoint is there
 if [ -f checkpoints/dcdm_poisson2d/best.ckpt ]; then
     step "dcdm" "$PY" benchmarks/dcdm.py --checkpoint-2d checkpoints/dcdm_poisson2d/best.ckpt --sizes-2d 256 1024 --out "$OUT"
 else

@@ -12,6 +12,7 @@ import yaml
 import neuralsolvers
 from neuralsolvers.checkpoints import read_checkpoint
 from neuralsolvers.cli import main
+from tests.test_load_preconditioner import readme_block
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "configs"
@@ -106,6 +107,10 @@ def test_main_job_end_to_end(tiny_data, capsys):
     assert M.linear_spd and M.solver is neuralsolvers.solvers.cg
     result = M.solver(A, torch.ones(A.shape[0], dtype=torch.float64), M=M, rtol=1e-8)
     assert result.converged and result.iterations < 20
+    capsys.readouterr()
+    exec(readme_block("* `NeuralMultigrid(dim"), {})  # the README's example, on this checkpoint
+    learned, classical = map(int, re.match(r"neural MG (\d+) iterations, geometric MG (\d+)", capsys.readouterr().out).groups())
+    assert 0 < learned < 40 and 0 < classical < 40
 
 
 def test_dcdm_job_end_to_end(tiny_data, capsys):
@@ -213,17 +218,22 @@ def test_hidden_term_fit_and_discovery_run(tiny_data, capsys):
 
 def test_moving_obstacle_evaluation_config_runs(tiny_data, capsys):
     """The committed moving-obstacle evaluation on the tiny sequences: every method, every frame."""
+    for dim in (2, 3):  # its neural multigrid checkpoints, from a few steps
+        quick = ["--trainer.max_steps=2", "--data.init_args.num_train=2", "--trainer.limit_val_batches=1", *TINY]
+        assert main(["fit", "--config", str(CONFIGS / f"neural_mg_poisson{dim}d.yaml"), *quick]) == 0
     assert main(["evaluate", "--config", str(CONFIGS / "eval/moving_obstacle.yaml"), "--wandb=false"]) == 0
     out = capsys.readouterr().out
     record = json.loads((tiny_data / "results/moving_obstacle/results.json").read_text())
     rows = record["rows"]
-    assert {row["grid"] for row in rows} == {"32×32", "12×12×12"} and len(rows) == 10
+    assert {row["grid"] for row in rows} == {"32×32", "12×12×12"} and len(rows) == 12
     assert all(row["converged"] == f"{row['frames']}/{row['frames']}" and row["max_true_residual"] <= 1e-6 for row in rows)
     # the preconditioners need fewer iterations than plain CG; set-up is paid every frame
     by_method = {row["method"]: row for row in rows if row["grid"] == "32×32"}
     assert by_method["GMG-PCG (geometric multigrid)"]["mean_iterations"] < by_method["CG"]["mean_iterations"]
     assert by_method["AMG-PCG (PyAMG, CPU)"]["setup_s"] > 0 and by_method["CG"]["setup_s"] < by_method["IC(0)-PCG"]["setup_s"]
     assert out.count("verdict at") == 2 and (tiny_data / "results/moving_obstacle/frames_32x32.png").is_file()
+    learned = by_method["NMG-PCG (neural multigrid)"]
+    assert learned["training_device_h"] > 0 and learned["break_even_solves"] is not None
 
 
 @pytest.mark.parametrize("command", ["generate", "fit", "validate", "test", "evaluate"])

@@ -19,21 +19,27 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
+from neuralsolvers.checkpoints import break_even_cell, device_hours, load, training_time
 from neuralsolvers.data_gen.moving_obstacles import MovingObstacles
 from neuralsolvers.data_gen.store import ShardedDataset, progress
 from neuralsolvers.evaluate.base import Evaluation, resolve_device
 from neuralsolvers.evaluate.report import Report, environment, verdict_line
 from neuralsolvers.evaluate.solver_runs import CLASSICAL, LABELS, SolveRun, solve_system
 
+SEQUENCE_METHODS = (*CLASSICAL, "nmg")  # the neural multigrid too: its set-up is one network pass per level
+
 __all__ = ["MovingObstacleEvaluation"]
 
 
 class MovingObstacleEvaluation(Evaluation):
-    """Classical methods on moving-obstacle sequences, set-up paid every frame.
+    """Classical methods and the neural multigrid on moving-obstacle sequences, set-up paid every frame.
 
     Args:
         data: directories of ``moving_obstacles`` dataset splits (one table block each).
-        methods: any of ``cg``, ``jacobi``, ``ic0``, ``amg``, ``gmg``, ``pyamg``.
+        methods: any of ``cg``, ``jacobi``, ``ic0``, ``amg``, ``gmg``, ``pyamg``, ``nmg``.
+        checkpoint: neural multigrid checkpoints (one path, or a list: the one of each dataset's
+            dimension is used), needed by ``nmg``; their training time gives the break-even against
+            the fastest classical method.
         sequence: which sequence of each split to solve.
         frames: solve only the first ``frames`` frames (default all).
         rtol: relative true residual of every solve.
@@ -47,6 +53,7 @@ class MovingObstacleEvaluation(Evaluation):
         self,
         data: list[str],
         methods: list[str] | None = None,
+        checkpoint: str | list[str] | None = None,
         sequence: int = 0,
         frames: int | None = None,
         rtol: float = 1e-6,
@@ -56,9 +63,12 @@ class MovingObstacleEvaluation(Evaluation):
         device: str = "auto",
     ):
         self.methods = ["cg", "ic0", "amg", "pyamg", "gmg"] if methods is None else list(methods)
-        unknown = [m for m in self.methods if m not in CLASSICAL]
+        unknown = [m for m in self.methods if m not in SEQUENCE_METHODS]
         if unknown or not data:
-            raise ValueError(f"need datasets and methods from {list(CLASSICAL)}; unknown methods {unknown}")
+            raise ValueError(f"need datasets and methods from {list(SEQUENCE_METHODS)}; unknown methods {unknown}")
+        if "nmg" in self.methods and checkpoint is None:
+            raise ValueError("method nmg needs checkpoint: a neural multigrid checkpoint")
+        self.checkpoints = [] if checkpoint is None else [checkpoint] if isinstance(checkpoint, str) else list(checkpoint)
         if not 0 < rtol < 1 or maxiter < 1 or sequence < 0 or (frames is not None and frames < 1):
             raise ValueError(f"need 0 < rtol < 1, maxiter ≥ 1, sequence ≥ 0 and frames ≥ 1; got {rtol}, {maxiter}, {sequence}, {frames}")
         self.data, self.sequence, self.frames, self.rtol, self.maxiter = list(data), sequence, frames, rtol, maxiter
@@ -74,12 +84,12 @@ class MovingObstacleEvaluation(Evaluation):
         frames = arrays["mask"].shape[1] if self.frames is None else min(self.frames, arrays["mask"].shape[1])
         return generator, arrays["mask"][self.sequence, :frames].astype(bool), arrays["b"][self.sequence, :frames].astype(np.float64)
 
-    def _solve_sequence(self, method: str, generator: MovingObstacles, masks: np.ndarray, rhs: np.ndarray) -> list[SolveRun]:
+    def _solve_sequence(self, method: str, generator: MovingObstacles, masks: np.ndarray, rhs: np.ndarray, network: Any = None) -> list[SolveRun]:
         runs, x = [], None
         for mask, b in zip(masks, rhs, strict=True):
             operator = generator.operator(mask, device=self.device)
             b_tensor = torch.as_tensor(b.reshape(-1), device=self.device)
-            run = solve_system(method, operator, b_tensor, torch.as_tensor(mask, device=self.device), rtol=self.rtol,
+            run = solve_system(method, operator, b_tensor, torch.as_tensor(mask, device=self.device), network=network, rtol=self.rtol,
                                maxiter=self.maxiter, x0=x if self.warm_start else None, gmg=self.gmg, keep_solution=True)  # fmt: skip
             x = run.solution
             run.solution = None
@@ -88,15 +98,22 @@ class MovingObstacleEvaluation(Evaluation):
 
     def run(self, out: str | Path, use_wandb: bool = True) -> Report:
         rows, figures, verdicts = [], {}, []
+        networks = {}  # dimension → (network, training clock)
+        for path in self.checkpoints:
+            network = load(path, map_location=self.device).eval()
+            networks[network.dim] = (network, training_time(path))
         for directory in self.data:
             generator, masks, rhs = self._sequence(directory)
+            if "nmg" in self.methods and len(generator.grid) not in networks:
+                raise ValueError(f"{directory} is {len(generator.grid)}D but no neural multigrid checkpoint of that dimension was given")
+            network, clock = networks.get(len(generator.grid), (None, None))
             label = "×".join(map(str, generator.grid))
             first = torch.as_tensor(rhs[0].reshape(-1), device=self.device)
             solve_system(self.methods[0], generator.operator(masks[0], device=self.device), first,
                          torch.as_tensor(masks[0], device=self.device), rtol=self.rtol, maxiter=self.maxiter, gmg=self.gmg)  # warm-up  # fmt: skip
             per_frame: dict[str, list[SolveRun]] = {}
             for method in progress(self.methods, len(self.methods), f"{label}: methods"):
-                runs = self._solve_sequence(method, generator, masks, rhs)
+                runs = self._solve_sequence(method, generator, masks, rhs, network if method == "nmg" else None)
                 per_frame[LABELS[method]] = runs
                 rows.append({
                     "grid": label, "method": LABELS[method], "frames": len(runs),
@@ -110,11 +127,13 @@ class MovingObstacleEvaluation(Evaluation):
                     "peak_MiB": median(run.peak_bytes for run in runs) / 2**20,
                 })  # fmt: skip
             block = [row for row in rows if row["grid"] == label]
-            verdicts.append(verdict_line(block, lambda row: row["total_s"], lambda row: False,
+            self._training_cost(block, clock)
+            verdicts.append(verdict_line(block, lambda row: row["total_s"], lambda row: row["method"] == LABELS["nmg"],
                                          valid=lambda row: row["converged"].split("/")[0] == row["converged"].split("/")[1],
                                          where=f"at {label} (whole sequence, set-up included)"))  # fmt: skip
             figures[f"frames_{label.replace('×', 'x')}"] = frame_figure(per_frame, label)
-        config = {"data": self.data, "methods": self.methods, "sequence": self.sequence, "frames": self.frames, "rtol": self.rtol,
+        config = {"data": self.data, "methods": self.methods, "checkpoints": self.checkpoints,
+                  "training_time": {dim: clock for dim, (_, clock) in networks.items()}, "sequence": self.sequence, "frames": self.frames, "rtol": self.rtol,
                   "maxiter": self.maxiter, "warm_start": self.warm_start, "gmg": self.gmg, "device": str(self.device)}  # fmt: skip
         title = f"Moving obstacles: every frame a new geometry, set-up paid per frame (rtol {self.rtol:g}, warm start {self.warm_start})"
         report = Report(title, rows, environment(self.device), config, figures, "\n".join(verdicts))
@@ -122,6 +141,18 @@ class MovingObstacleEvaluation(Evaluation):
         if use_wandb:
             report.log_to_wandb(out)
         return report
+
+
+    @staticmethod
+    def _training_cost(block: list[dict], clock: dict | None) -> None:
+        """The neural multigrid's training device-hours and break-even: the solves (frames) after which
+        its training has paid for itself against the fastest classical method of the block, per frame."""
+        converged = [row for row in block if row["converged"].split("/")[0] == row["converged"].split("/")[1]]
+        classical = [row["per_frame_s"] for row in converged if row["method"] != LABELS["nmg"]]
+        for row in block:
+            learned = row["method"] == LABELS["nmg"]
+            row["training_device_h"] = device_hours(clock) if learned else None
+            row["break_even_solves"] = break_even_cell(clock, row["per_frame_s"], min(classical, default=None)) if learned else None
 
 
 def frame_figure(per_frame: dict[str, list[SolveRun]], label: str) -> Figure:

@@ -8,6 +8,11 @@ full-resolution skip, more full-resolution blocks, a 1×1(×1) output convolutio
 With one input channel and blocks ``(2, 3, 2)`` the 3D net has 97,457 parameters, as the paper's
 64³ model (15 convolutions of 3×3×3 and a 1×1×1 output).
 
+``levels`` > 1 (or ``"auto"``: pool until the coarsest grid has at most ``COARSEST`` cells per axis)
+repeats the pool–blocks–upsample step recursively with the **same** weights on every level (a
+U-Net whose depth follows the grid), so the reach of the network grows with the grid while its
+parameters stay those of the one-level net; ``levels=1`` is the paper's network.
+
 Inputs: the (normalized) residual field, optionally after the fluid mask as channel 0 (the order of
 :class:`~neuralsolvers.solvers.FieldPreconditioner`'s condition), ``(B, C, *grid)`` with ``grid`` 2D or 3D (odd sizes are fine: the coarse level is cropped back).
 """
@@ -22,7 +27,9 @@ from torch import nn
 
 from neuralsolvers.models.registry import register_model
 
-__all__ = ["DCDMNet"]
+__all__ = ["COARSEST", "DCDMNet"]
+
+COARSEST = 4  # levels="auto" pools while the grid has more cells than this along every axis
 
 
 class _ResidualBlock(nn.Module):
@@ -46,9 +53,10 @@ class DCDMNet(nn.Module):
         in_channels: 1 (residual) or 2 (fluid mask, then residual).
         channels: hidden channels (16 in the paper).
         blocks: residual blocks (before pooling, on the coarse level, after upsampling).
+        levels: pooling levels (1: the paper's net), or ``"auto"`` (as many as the grid allows).
     """
 
-    def __init__(self, dim: int = 3, in_channels: int = 1, channels: int = 16, blocks: Sequence[int] = (2, 3, 2)):
+    def __init__(self, dim: int = 3, in_channels: int = 1, channels: int = 16, blocks: Sequence[int] = (2, 3, 2), levels: int | str = 1):
         super().__init__()
         if dim not in (2, 3):
             raise ValueError(f"dim must be 2 or 3, got {dim}")
@@ -56,8 +64,10 @@ class DCDMNet(nn.Module):
             raise ValueError(f"in_channels must be 1 (residual) or 2 (mask and residual), got {in_channels}")
         if len(blocks) != 3 or min(blocks) < 0:
             raise ValueError(f"blocks must be three non-negative counts, got {blocks}")
+        if levels != "auto" and not (isinstance(levels, int) and levels >= 1):
+            raise ValueError(f"levels must be a positive integer or 'auto', got {levels!r}")
         conv = nn.Conv2d if dim == 2 else nn.Conv3d
-        self.dim, self.in_channels = dim, in_channels
+        self.dim, self.in_channels, self.levels = dim, in_channels, levels
         self.inlet = conv(in_channels, channels, kernel_size=3, padding=1)
         self.before, self.coarse, self.after = (
             nn.Sequential(*(_ResidualBlock(conv, channels) for _ in range(count))) for count in blocks
@@ -66,9 +76,16 @@ class DCDMNet(nn.Module):
 
     def forward(self, fields: torch.Tensor) -> torch.Tensor:
         """``(B, C, *grid)`` → ``(B, 1, *grid)``."""
-        fine = self.before(F.relu(self.inlet(fields)))
+        return self.outlet(self._level(F.relu(self.inlet(fields)), 1))
+
+    def _level(self, x: torch.Tensor, depth: int) -> torch.Tensor:
+        """Blocks before pooling, the next level (or the coarse blocks on the last one), nearest
+        upsampling added back, blocks after: the same weights at every depth."""
+        fine = self.before(x)
         pool = F.avg_pool2d if self.dim == 2 else F.avg_pool3d
-        coarse = self.coarse(pool(fine, kernel_size=2, ceil_mode=True))
+        below = pool(fine, kernel_size=2, ceil_mode=True)
+        deeper = depth < self.levels if self.levels != "auto" else min(below.shape[2:]) > COARSEST
+        coarse = self._level(below, depth + 1) if deeper else self.coarse(below)
         up = F.interpolate(coarse, scale_factor=2, mode="nearest")
         up = up[(..., *(slice(0, s) for s in fine.shape[2:]))]
-        return self.outlet(self.after(fine + up))
+        return self.after(fine + up)

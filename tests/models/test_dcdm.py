@@ -25,3 +25,20 @@ def test_rebuilds_from_its_spec():
     torch.testing.assert_close(rebuilt(x), net(x))
     with pytest.raises(ValueError, match="dim"):
         DCDMNet(dim=1)
+
+
+def test_multilevel_net_shares_its_weights_and_reaches_further():
+    """``levels="auto"`` pools until a few cells are left, with the one-level net's parameters."""
+    one, auto = DCDMNet(dim=2, in_channels=2, channels=4, blocks=(1, 1, 1)), DCDMNet(dim=2, in_channels=2, channels=4, blocks=(1, 1, 1), levels="auto")
+    auto.load_state_dict(one.state_dict())  # the same parameters
+    torch.manual_seed(0)
+    x = torch.ones(1, 2, 64, 64)
+    source = x.clone()
+    source[0, 1, 0, 0] = 2.0  # one cell of the residual changed, in a corner
+    with torch.no_grad():
+        near = torch.count_nonzero(one(source) - one(x))
+        far = torch.count_nonzero(auto(source) - auto(x))
+    assert auto(x).shape == (1, 1, 64, 64)
+    assert far > 4 * near  # the change reaches much further through the deeper hierarchy
+    with pytest.raises(ValueError, match="levels"):
+        DCDMNet(dim=2, levels=0)

@@ -93,3 +93,13 @@ def test_bad_inputs_are_refused():
         StencilLayout(2, stencil=5)
     with pytest.raises(TypeError, match="DiffusionStencil"):
         NeuralMultigrid(dim=2).preconditioner(torch.eye(4))
+
+
+@pytest.mark.gpu
+def test_cuda_cycle_matches_the_cpu_one():
+    A = scene((64, 48), walls=NEUMANN_2D)
+    net = randomized(NeuralMultigrid(dim=2), seed=2, std=0.3)
+    r = torch.randn(A.shape[0], 3, dtype=torch.float64)
+    cpu = net.preconditioner(A).apply(r)
+    cuda = net.to("cuda").preconditioner(A.to(device="cuda")).apply(r.cuda()).cpu()
+    assert torch.allclose(cuda, cpu, rtol=1e-5, atol=1e-6 * cpu.abs().max())  # the network runs in float32

@@ -107,6 +107,8 @@ def test_main_job_end_to_end(tiny_data, capsys):
     assert M.linear_spd and M.solver is neuralsolvers.solvers.cg
     result = M.solver(A, torch.ones(A.shape[0], dtype=torch.float64), M=M, rtol=1e-8)
     assert result.converged and result.iterations < 20
+    with pytest.raises(ValueError, match="needs the system as a DiffusionStencil"):
+        neuralsolvers.load_preconditioner(best, A.to_scipy(), grid=A.grid)
     capsys.readouterr()
     exec(readme_block("* `NeuralMultigrid(dim"), {})  # the README's example, on this checkpoint
     learned, classical = map(int, re.match(r"neural MG (\d+) iterations, geometric MG (\d+)", capsys.readouterr().out).groups())

@@ -15,6 +15,7 @@ iterations against grid size per method, and the residual histories at the large
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 from statistics import median
 
@@ -35,6 +36,7 @@ from neuralsolvers.evaluate.solver_runs import (
     LEARNED,
     METHODS,
     SolveRun,
+    median_runs,
     solve_system,
 )
 
@@ -96,20 +98,17 @@ class NeuralMultigridEvaluation(Evaluation):
         return [m for m in self.methods if cells <= self.skip.get(m, math.inf) and (m not in FIELD_NETWORKS or cells <= self.field_max_cells)]
 
     def _runs(self, method: str, arrays: dict[str, np.ndarray], network: torch.nn.Module | None) -> list[SolveRun]:
-        runs = []
-        for index in range(len(arrays["mask"])):
-            operator = scene_operator(arrays, index, torch.float64, self.device)
-            b = torch.as_tensor(arrays["b"][index].astype(np.float64).reshape(-1), device=self.device)
-
-            def once(operator=operator, b=b) -> SolveRun:
+        """One run per scene: the median-time one of ``repeats`` after a warm-up solve."""
+        def solver(index: int) -> Callable[[], SolveRun]:
+            def once() -> SolveRun:  # the operator is made per run (untimed), so only one scene is held at a time
+                operator = scene_operator(arrays, index, torch.float64, self.device)
+                b = torch.as_tensor(arrays["b"][index].astype(np.float64).reshape(-1), device=self.device)
                 return solve_system(method, operator, b, operator.mask, network=network, rtol=self.rtol,
                                     maxiter=self.maxiter, network_maxiter=self.network_maxiter)  # fmt: skip
 
-            if index == 0:
-                once()  # warm-up: first calls pay for allocations, kernel selection and compilation
-            repeated = sorted((once() for _ in range(self.repeats)), key=lambda run: run.setup_s + run.solve_s)
-            runs.append(repeated[len(repeated) // 2])
-        return runs
+            return once
+
+        return median_runs([solver(index) for index in range(len(arrays["mask"]))], self.repeats)
 
     def run(self, out: str | Path, use_wandb: bool = True) -> Report:
         networks = {

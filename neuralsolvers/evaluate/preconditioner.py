@@ -11,6 +11,7 @@ iteration and against time for every method.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from statistics import median
 
@@ -31,6 +32,7 @@ from neuralsolvers.evaluate.solver_runs import (
     LEARNED,
     METHODS,
     SolveRun,
+    median_runs,
     solve_system,
 )
 
@@ -90,20 +92,11 @@ class PreconditionerEvaluation(Evaluation):
 
     def _runs(self, method: str, network: torch.nn.Module | None) -> list[SolveRun]:
         """One run per system: the median-time one of ``repeats`` after a warm-up solve."""
-        runs = []
-        for index, system in enumerate(self.loaded):
-            def once(system: PoissonSystem = system) -> SolveRun:
-                return solve_system(
-                    method, system.operator, system.b, system.mask, network, rtol=self.rtol,
-                    maxiter=self.maxiter, network_maxiter=self.network_maxiter, keep=self.keep,
-                    fallback=self.fallback,
-                )
+        def solver(system: PoissonSystem) -> Callable[[], SolveRun]:
+            return lambda: solve_system(method, system.operator, system.b, system.mask, network, rtol=self.rtol, maxiter=self.maxiter,
+                                        network_maxiter=self.network_maxiter, keep=self.keep, fallback=self.fallback)  # fmt: skip
 
-            if index == 0:
-                once()  # warm-up: first calls pay for allocations and kernel selection
-            repeated = sorted((once() for _ in range(self.repeats)), key=lambda run: run.setup_s + run.solve_s)
-            runs.append(repeated[len(repeated) // 2])
-        return runs
+        return median_runs([solver(system) for system in self.loaded], self.repeats)
 
     def _training_cost(self, rows: list[dict], clock: dict | None) -> None:
         """Training device-hours of the checkpoint's run and, per learned row, the solves after which

@@ -40,7 +40,7 @@ from neuralsolvers.solvers import (
     with_fallback,
 )
 
-__all__ = ["CLASSICAL", "GMG_DEFAULTS", "LEARNED", "METHODS", "PeakMemory", "SolveRun", "solve_system", "timed"]
+__all__ = ["CLASSICAL", "GMG_DEFAULTS", "LEARNED", "METHODS", "PeakMemory", "SolveRun", "median_runs", "solve_system", "timed"]
 
 CLASSICAL = ("cg", "jacobi", "ic0", "amg", "gmg", "pyamg")
 LEARNED = ("dcdm", "fcg", "nmg")
@@ -153,6 +153,19 @@ def _pyamg(matrix: Any, b: torch.Tensor, rtol: float, maxiter: int, x0: torch.Te
         return x, np.asarray(history) / np.linalg.norm(rhs)
 
     return solve
+
+
+def median_runs(solves: list[Callable[[], SolveRun]], repeats: int) -> list[SolveRun]:
+    """Per solve (e.g. one per system), the run of median time (set-up + solve) of ``repeats`` timed
+    runs, after one untimed warm-up run of the first (first calls pay for allocations, kernel
+    selection and compilation)."""
+    runs = []
+    for index, once in enumerate(solves):
+        if index == 0:
+            once()
+        repeated = sorted((once() for _ in range(repeats)), key=lambda run: run.setup_s + run.solve_s)
+        runs.append(repeated[len(repeated) // 2])
+    return runs
 
 
 def solve_system(

@@ -19,3 +19,14 @@ def test_generate_starts_without_lightning():
     code = "import sys; from neuralsolvers.cli import main; main(['generate', '--list']); print('pytorch_lightning' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "False"
+
+
+def test_a_report_from_a_script_logs_offline(monkeypatch, tmp_path):
+    """Benchmark scripts call ``Report.log_to_wandb`` without the CLI: still offline, no prompt."""
+    from neuralsolvers.evaluate.report import Report
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    monkeypatch.delenv("WANDB_MODE", raising=False)
+    Report("a script's table", [{"method": "cg", "iterations": 3}], {"device": "cpu"}, {}).log_to_wandb(tmp_path)
+    assert list((tmp_path / "wandb").glob("offline-run-*"))

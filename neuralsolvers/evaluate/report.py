@@ -15,6 +15,7 @@ import torch
 from matplotlib.figure import Figure
 
 import neuralsolvers
+from neuralsolvers.wandb_defaults import configure_wandb_defaults
 
 __all__ = ["Report", "environment", "markdown_table", "verdict_line", "write_benchmark"]
 
@@ -132,9 +133,11 @@ class Report:
         return out
 
     def log_to_wandb(self, out: str | Path, project: str = "neuralsolvers") -> None:
-        """A W&B run (``job_type=evaluate``) with the table, the environment and the figures."""
+        """A W&B run (``job_type=evaluate``) with the table, the environment and the figures; offline
+        unless the user logged in or chose a mode (also when called from a script, not the CLI)."""
         import wandb
 
+        configure_wandb_defaults()
         run = wandb.init(project=project, job_type="evaluate", dir=str(out), config={**self.config, **self.environment}, name=self.title)
         try:
             if self.rows:

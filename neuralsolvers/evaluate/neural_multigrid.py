@@ -50,7 +50,8 @@ class NeuralMultigridEvaluation(Evaluation):
         scenes: directories of ``diffusion_scenes`` splits, one per size (smallest first).
         checkpoint: a neural multigrid checkpoint (``neuralsolvers fit --config
             configs/neural_mg_poisson2d.yaml``), needed by ``nmg``.
-        dcdm_checkpoint: a DCDM checkpoint, needed by ``dcdm`` and ``fcg``.
+        dcdm_checkpoint: a DCDM checkpoint, or a list of them (e.g. the one-level and the multi-level
+            network: rows of a multi-level one are marked so), needed by ``dcdm`` and ``fcg``.
         num_scenes: scenes solved per size (the first ones of each split).
         methods: any of ``cg``, ``jacobi``, ``ic0``, ``amg``, ``pyamg``, ``gmg``, ``nmg``, ``dcdm``, ``fcg``.
         rtol: relative true residual every solve must reach.
@@ -67,7 +68,7 @@ class NeuralMultigridEvaluation(Evaluation):
         self,
         scenes: list[str],
         checkpoint: str | None = None,
-        dcdm_checkpoint: str | None = None,
+        dcdm_checkpoint: str | list[str] | None = None,
         num_scenes: int = 4,
         methods: list[str] | None = None,
         rtol: float = 1e-6,
@@ -84,11 +85,12 @@ class NeuralMultigridEvaluation(Evaluation):
             raise ValueError(f"need scene directories and methods from {list(METHODS)}; unknown methods {unknown}")
         if "nmg" in self.methods and checkpoint is None:
             raise ValueError("method nmg needs checkpoint: a neural multigrid checkpoint")
-        if any(m in FIELD_NETWORKS for m in self.methods) and dcdm_checkpoint is None:
+        if any(m in FIELD_NETWORKS for m in self.methods) and not dcdm_checkpoint:
             raise ValueError(f"methods {[m for m in self.methods if m in FIELD_NETWORKS]} need dcdm_checkpoint")
         if num_scenes < 1 or repeats < 1 or not 0 < rtol < 1 or maxiter < 1:
             raise ValueError(f"need num_scenes, repeats, maxiter ≥ 1 and 0 < rtol < 1; got {num_scenes}, {repeats}, {maxiter}, {rtol}")
-        self.scenes, self.checkpoint, self.dcdm_checkpoint = list(scenes), checkpoint, dcdm_checkpoint
+        self.scenes, self.checkpoint = list(scenes), checkpoint
+        self.dcdm_checkpoints = [] if dcdm_checkpoint is None else [dcdm_checkpoint] if isinstance(dcdm_checkpoint, str) else list(dcdm_checkpoint)
         self.num_scenes, self.rtol, self.maxiter, self.network_maxiter = num_scenes, rtol, maxiter, network_maxiter
         self.repeats, self.skip, self.field_max_cells = repeats, dict(skip or {}), field_max_cells
         self.device = resolve_device(device)
@@ -111,27 +113,20 @@ class NeuralMultigridEvaluation(Evaluation):
         return median_runs([solver(index) for index in range(len(arrays["mask"]))], self.repeats)
 
     def run(self, out: str | Path, use_wandb: bool = True) -> Report:
-        networks = {
-            "nmg": None if self.checkpoint is None else load(self.checkpoint, map_location=self.device).eval(),
-            "dcdm": None if self.dcdm_checkpoint is None else load(self.dcdm_checkpoint, map_location=self.device).eval(),
-        }
-        networks["fcg"] = networks["dcdm"]
-        clocks = {"nmg": None if self.checkpoint is None else training_time(self.checkpoint),
-                  "dcdm": None if self.dcdm_checkpoint is None else training_time(self.dcdm_checkpoint)}  # fmt: skip
-        clocks["fcg"] = clocks["dcdm"]
+        entries = self._entries()
         rows, verdicts, by_size, largest = [], [], {}, {}
-        learned_labels = {LABELS[m] for m in LEARNED}
         for directory in self.scenes:
             arrays = load_scenes(directory, self.num_scenes)
             grid = arrays["mask"].shape[1:]
             label, cells = "×".join(map(str, grid)), math.prod(grid)
             block, histories = [], {}
-            for method in progress(self._methods_at(cells), len(self._methods_at(cells)), f"{label}: methods"):
-                runs = self._runs(method, arrays, networks.get(method))
-                histories[runs[0].label] = runs[0]
-                by_size.setdefault(runs[0].label, []).append((cells, median(run.iterations for run in runs)))
+            here = [entry for entry in entries if entry[0] in self._methods_at(cells)]
+            for method, network, clock, name in progress(here, len(here), f"{label}: methods"):
+                runs = self._runs(method, arrays, network)
+                histories[name] = runs[0]
+                by_size.setdefault(name, []).append((cells, median(run.iterations for run in runs)))
                 block.append({
-                    "grid": label, "method": runs[0].label,
+                    "grid": label, "method": name,
                     "converged": f"{sum(run.converged for run in runs)}/{len(runs)}",
                     "iterations": median(run.iterations for run in runs),
                     "max_iterations": max(run.iterations for run in runs),
@@ -139,19 +134,20 @@ class NeuralMultigridEvaluation(Evaluation):
                     "total_s": median(run.setup_s + run.solve_s for run in runs),
                     "max_true_residual": max(run.true_residual for run in runs),
                     "peak_MiB": median(run.peak_bytes for run in runs) / 2**20,
-                    "_method": method, "_iterations": [run.iterations for run in runs],
+                    "_method": method, "_clock": clock, "_iterations": [run.iterations for run in runs],
                 })  # fmt: skip
-            self._ratios_and_cost(block, clocks)
+            self._ratios_and_cost(block)
             rows += block
             largest = histories
-            verdicts.append(verdict_line(block, lambda row: row["total_s"], lambda row: row["method"] in learned_labels,
+            verdicts.append(verdict_line(block, lambda row: row["total_s"], lambda row: row["_method"] in LEARNED,
                                          valid=lambda row: row["converged"].split("/")[0] == row["converged"].split("/")[1],
                                          where=f"at {label} (set-up included)"))  # fmt: skip
         for row in rows:
-            del row["_method"], row["_iterations"]
-        config = {"scenes": self.scenes, "checkpoint": self.checkpoint, "dcdm_checkpoint": self.dcdm_checkpoint,
+            del row["_method"], row["_clock"], row["_iterations"]
+        config = {"scenes": self.scenes, "checkpoint": self.checkpoint, "dcdm_checkpoint": self.dcdm_checkpoints,
                   "num_scenes": self.num_scenes, "methods": self.methods, "rtol": self.rtol, "repeats": self.repeats,
-                  "skip": self.skip, "field_max_cells": self.field_max_cells, "training_time": clocks["nmg"]}  # fmt: skip
+                  "skip": self.skip, "field_max_cells": self.field_max_cells,
+                  "training_time": {name: clock for _, _, clock, name in entries if clock is not None}}  # fmt: skip
         figures = {"iterations_by_size": size_figure(by_size, self.rtol),
                    "residuals": residual_figure(largest, self.rtol, rows[-1]["grid"])}  # fmt: skip
         title = f"Neural multigrid: held-out scenes, trained small and run large (rtol {self.rtol:g})"
@@ -161,7 +157,24 @@ class NeuralMultigridEvaluation(Evaluation):
             report.log_to_wandb(out)
         return report
 
-    def _ratios_and_cost(self, block: list[dict], clocks: dict) -> None:
+    def _entries(self) -> list[tuple[str, torch.nn.Module | None, dict | None, str]]:
+        """``(method, network, training clock, row name)`` per row of a size: the DCDM methods once
+        per DCDM checkpoint, in the order of ``methods``."""
+        dcdm = []
+        for path in self.dcdm_checkpoints:
+            network = load(path, map_location=self.device).eval()
+            dcdm.append((network, training_time(path), " (multi-level)" if getattr(network, "levels", 1) != 1 else ""))
+        entries = []
+        for method in self.methods:
+            if method == "nmg":
+                entries.append((method, load(self.checkpoint, map_location=self.device).eval(), training_time(self.checkpoint), LABELS[method]))
+            elif method in FIELD_NETWORKS:
+                entries += [(method, network, clock, LABELS[method] + mark) for network, clock, mark in dcdm]
+            else:
+                entries.append((method, None, None, LABELS[method]))
+        return entries
+
+    def _ratios_and_cost(self, block: list[dict]) -> None:
         """Per row: iterations over GMG's on the same scenes (mean of per-scene ratios), training
         device-hours and break-even against the fastest classical method of the block."""
         gmg = next((row["_iterations"] for row in block if row["_method"] == "gmg"), None)
@@ -169,7 +182,7 @@ class NeuralMultigridEvaluation(Evaluation):
         for row in block:
             ratios = None if gmg is None else [mine / max(theirs, 1) for mine, theirs in zip(row["_iterations"], gmg, strict=True)]
             row["iterations_vs_gmg"] = None if ratios is None else float(np.mean(ratios))
-            clock = clocks.get(row["_method"])
+            clock = row["_clock"]
             row["training_device_h"] = device_hours(clock) if row["_method"] in LEARNED else None
             row["break_even_solves"] = break_even_cell(clock, row["total_s"], min(classical, default=None)) if row["_method"] in LEARNED else None
 

@@ -42,7 +42,7 @@ demo-deeponet: install
 	$(NS) evaluate --config configs/eval/deeponet_antiderivative.yaml
 
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=15
 
 lint: install
 	$(BIN)/ruff check .

@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import sympy
 import torch
+
+if TYPE_CHECKING:  # SymPy is imported where it is used, so importing the solvers does not load it
+    import sympy
 
 __all__ = ["formulas", "polynomial_library", "stlsq"]
 
@@ -32,6 +35,8 @@ def polynomial_library(states: torch.Tensor, names: Sequence[str], degree: int =
         raise ValueError(f"states must be (N, {len(names)}) for names {list(names)}, got {tuple(states.shape)}")
     if degree < 1:
         raise ValueError(f"degree must be ≥ 1, got {degree}")
+    import sympy
+
     columns, terms = ([torch.ones_like(states[:, 0])], ["1"]) if bias else ([], [])
     for power in range(1, degree + 1):
         for combination in itertools.combinations_with_replacement(range(len(names)), power):
@@ -70,6 +75,8 @@ def stlsq(library: torch.Tensor, target: torch.Tensor, threshold: float, max_ite
 
 def formulas(coefficients: torch.Tensor, terms: Sequence[str], digits: int = 4) -> list[sympy.Expr]:
     """One SymPy expression per column of ``Ξ`` ``(p, k)``, coefficients rounded to ``digits`` significant digits."""
+    import sympy
+
     expressions = []
     for column in coefficients.T.tolist():
         expression = sympy.Integer(0)

@@ -34,7 +34,7 @@ from neuralsolvers.data_gen.poisson import (
 from neuralsolvers.data_gen.store import ShardedDataset
 from neuralsolvers.solvers.stencils import DiffusionStencil
 
-__all__ = ["INCLUSIONS", "WALL_TYPES", "DiffusionScenes", "load_scenes", "scene_operator"]
+__all__ = ["INCLUSIONS", "WALL_TYPES", "DiffusionScenes", "load_scenes", "scene_operator", "scene_stencil"]
 
 WALL_TYPES = ("dirichlet", "neumann", "mixed", "open_top")
 INCLUSIONS = ("boxes", "balls")
@@ -130,14 +130,21 @@ class DiffusionScenes(Generator):
         return self._bounded(empty, "scenes without a fluid cell", 0.0)
 
 
+def scene_stencil(
+    mask: np.ndarray | torch.Tensor, coefficient: np.ndarray | torch.Tensor, walls: Sequence[bool],
+    dtype: torch.dtype = torch.float64, device: str | torch.device = "cpu",
+) -> DiffusionStencil:  # fmt: skip
+    """The operator of one scene: fluid ``mask`` and cell ``coefficient`` of the grid's shape,
+    Dirichlet flags per wall; spacing ``1 / max(grid)``."""
+    fluid = torch.as_tensor(np.asarray(mask).astype(bool)) if isinstance(mask, np.ndarray) else mask.to(torch.bool)
+    grid = tuple(fluid.shape)
+    return DiffusionStencil(grid, torch.as_tensor(coefficient).to(torch.float64), fluid, spacing=1.0 / max(grid),
+                            dirichlet_walls=[bool(w) for w in walls], dtype=dtype, device=device)  # fmt: skip
+
+
 def scene_operator(arrays: dict[str, np.ndarray], index: int, dtype: torch.dtype = torch.float64, device: str | torch.device = "cpu") -> DiffusionStencil:
     """The operator of sample ``index`` of a :class:`DiffusionScenes` data set's arrays."""
-    mask = np.asarray(arrays["mask"][index]).astype(bool)
-    grid = mask.shape
-    return DiffusionStencil(
-        grid, torch.as_tensor(np.asarray(arrays["coefficient"][index], dtype=np.float64)), torch.as_tensor(mask),
-        spacing=1.0 / max(grid), dirichlet_walls=[bool(w) for w in arrays["walls"][index]], dtype=dtype, device=device,
-    )
+    return scene_stencil(arrays["mask"][index], np.asarray(arrays["coefficient"][index], dtype=np.float64), arrays["walls"][index], dtype, device)
 
 
 def load_scenes(directory: str | Path, count: int | None = None) -> dict[str, np.ndarray]:

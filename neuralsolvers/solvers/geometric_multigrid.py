@@ -292,11 +292,13 @@ class GeometricMultigrid(Preconditioner):
             if coarse is None:
                 break
             operators.append(coarse)
-        self.levels = [self._level(operator, with_band=boundary_levels is None or depth < boundary_levels) for depth, operator in enumerate(operators)]
+        self.levels = [self._level(operator, with_band=boundary_levels is None or depth < boundary_levels, coarsest=depth == len(operators) - 1)
+                       for depth, operator in enumerate(operators)]  # fmt: skip
         coarsest_matrix = torch.as_tensor(operators[-1].to_scipy().toarray(), dtype=torch.float64)
         self.coarse_factor = torch.linalg.cholesky(coarsest_matrix).to(self.device, self.dtype)
 
-    def _level(self, operator: DiffusionStencil, with_band: bool) -> _Level:
+    def _level(self, operator: DiffusionStencil, with_band: bool, coarsest: bool = False) -> _Level:
+        """One level's fields and smoothing steps (the coarsest is solved directly: its steps go unused)."""
         fluid = operator.mask.to(self.dtype)
         band = _band(operator, self.boundary_width, self.omega_boundary) if self.boundary_sweeps and with_band else None
         red = red_cells(operator.grid, self.device)[None] if self.smoother == "redblack" else None

@@ -145,15 +145,14 @@ class _LevelStencils:
         offsets = layout.offsets
         index = {o: 1 + i for i, o in enumerate(offsets)}
         positive = [o for o in offsets if o > tuple(0 for _ in o)]
-        self.pairs: list[tuple[tuple[int, ...], torch.Tensor]] = []
         couplings = []
         for o in positive:  # u_o(i): the coupling of i and i + o, symmetric by construction
             there = _neighbour(raw[:, index[tuple(-c for c in o)]], o, grid)
             couplings.append((raw[:, index[o]] + there) / 2 * fluid * _neighbour(fluid, o, grid))
-        row = _row_sums(couplings, positive, grid, raw) if couplings else torch.zeros_like(fluid)
+        row = _row_sums(couplings, positive, grid, fluid)
         gain = OFF_DIAGONAL_BOUND / row.clamp_min(OFF_DIAGONAL_BOUND)
         couplings = [u * torch.minimum(gain, _neighbour(gain, o, grid)) for u, o in zip(couplings, positive, strict=True)]
-        row = _row_sums(couplings, positive, grid, raw) if couplings else torch.zeros_like(fluid)
+        row = _row_sums(couplings, positive, grid, fluid)
         centre = CENTRE_FLOOR + row + (1 - 2 * row - CENTRE_FLOOR) * torch.sigmoid(raw[:, 0] + layout.centre_bias)
         self.centre = centre * scale**2  # S_ii = t_i / D_i
         self.pairs = [(o, u * scale * _neighbour(scale, o, grid)) for u, o in zip(couplings, positive, strict=True)]
@@ -191,8 +190,11 @@ class _LevelStencils:
         return centre * u + _scatter([(o, w * u) for o, w in others], self.grid)
 
 
-def _row_sums(couplings: list[torch.Tensor], positive: list[tuple[int, ...]], grid: tuple[int, ...], like: torch.Tensor) -> torch.Tensor:
-    """``Σ_j |u_ij|`` per cell: each coupling counts at ``i`` and at ``i + o``."""
+def _row_sums(couplings: list[torch.Tensor], positive: list[tuple[int, ...]], grid: tuple[int, ...], fluid: torch.Tensor) -> torch.Tensor:
+    """``Σ_j |u_ij|`` per cell: each coupling counts at ``i`` and at ``i + o`` (zero, shaped like
+    ``fluid``, without couplings)."""
+    if not couplings:
+        return torch.zeros_like(fluid)
     forward = sum(u.abs() for u in couplings)
     return forward + _scatter([(o, u.abs()) for u, o in zip(couplings, positive, strict=True)], grid)
 
@@ -233,11 +235,13 @@ class NeuralMultigridPreconditioner(GeometricMultigrid):
         with torch.set_grad_enabled(differentiable and torch.is_grad_enabled()):
             super().__init__(A, smoother="jacobi", sweeps=sweeps, coarsening=coarsening, coarsest=coarsest, max_levels=max_levels)
 
-    def _level(self, operator: DiffusionStencil, with_band: bool) -> _Level:
+    def _level(self, operator: DiffusionStencil, with_band: bool, coarsest: bool = False) -> _Level:
         level = _Level(operator, operator.mask.to(self.dtype)[None], torch.zeros(()), None, None)
-        parameter = next(iter(getattr(self.network, "parameters", lambda: iter(()))()), None)
+        if coarsest:  # solved directly: no stencils, no network pass
+            return level
         features = stencil_features(operator)
-        if parameter is not None:
+        parameter = next(self.network.parameters(), None) if isinstance(self.network, torch.nn.Module) else None
+        if parameter is not None:  # the network's own dtype and device
             features = features.to(parameter.device, parameter.dtype)
         raw = self.network(features).to(self.device, self.dtype)
         if raw.shape != (1, self.layout.channels, *operator.grid):

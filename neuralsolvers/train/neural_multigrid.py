@@ -20,6 +20,7 @@ import torch
 from matplotlib.figure import Figure
 from pytorch_lightning.cli import LRSchedulerCallable, OptimizerCallable
 
+from neuralsolvers.data_gen.diffusion_scenes import scene_stencil
 from neuralsolvers.errors import ConfigError
 from neuralsolvers.models.neural_multigrid import NeuralMultigrid
 from neuralsolvers.solvers.geometric_multigrid import GeometricMultigrid
@@ -80,8 +81,7 @@ class NeuralMultigridModule(NetworkModule):
             raise ConfigError(f"the model is {self.model.dim}D but the scenes of data.train are {dim}D")
 
     def _operator(self, scene: dict[str, torch.Tensor]) -> DiffusionStencil:
-        mask = scene["mask"]
-        return DiffusionStencil(mask.shape, scene["coefficient"], mask, 1.0 / max(mask.shape), scene["walls"].tolist(), torch.float32, self.device)
+        return scene_stencil(scene["mask"], scene["coefficient"], scene["walls"].tolist(), torch.float32, self.device)
 
     def _loss(self, scenes: list[dict[str, torch.Tensor]], seed: int | None = None) -> torch.Tensor:
         """The mean loss over ``scenes``; right-hand sides from ``seed`` when given (the same at every validation)."""

@@ -5,14 +5,14 @@ TORCH ?= torch==2.13.0
 BIN := $(VENV)/bin
 NS := $(BIN)/neuralsolvers
 
-.PHONY: install demo demo-dcdm demo-deeponet test lint gpu-check
+.PHONY: install demo demo-dcdm demo-deeponet test test-quick lint docs gpu-check
 
 # A venv inside the repo. A torch already in the venv (e.g. your own CUDA build) is kept;
 # otherwise $(TORCH) is installed first so the range in pyproject.toml pulls nothing more.
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/pip install "$(TORCH)"
-	$(BIN)/pip install -e '.[dev]'
+	$(BIN)/pip install -e '.[dev,docs]'
 	touch $@
 
 install: $(BIN)/.installed
@@ -41,8 +41,19 @@ demo-deeponet: install
 	$(NS) fit --config configs/deeponet_antiderivative.yaml
 	$(NS) evaluate --config configs/eval/deeponet_antiderivative.yaml
 
+# Everything CI runs: the import contracts, the quick suite (prints the 15 slowest tests), then the
+# long runs (DDP, resume, end-to-end subprocesses). `make test-quick` is the quick suite alone.
 test: install
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest --durations=15
+	$(BIN)/python -m pytest -m long --durations=5
+
+test-quick: install
+	$(BIN)/python -m pytest --durations=15
+
+# The manual (docs/, mkdocs-material + mkdocstrings), built offline with warnings as errors into site/.
+docs: install
+	$(BIN)/mkdocs build --strict --site-dir site
 
 lint: install
 	$(BIN)/ruff check .

@@ -33,7 +33,7 @@ from neuralsolvers.data_gen import Darcy2D, import_neuralop_darcy, subsample
 from neuralsolvers.data_gen.external import NEURALOP_COEFFICIENT
 from neuralsolvers.data_gen.store import ShardedDataset, shard_is_complete, shard_path, write_shard
 from neuralsolvers.evaluate.report import Report, environment
-from neuralsolvers.train.losses import OperatorLoss
+from neuralsolvers.physics.losses import OperatorLoss
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ("mgno", "fno", "deeponet")

@@ -25,8 +25,8 @@ from torch import nn
 
 from neuralsolvers.errors import CheckpointError
 from neuralsolvers.models.registry import build_model
-from neuralsolvers.solvers.dcdm import dcdm_wrapping
-from neuralsolvers.solvers.field_preconditioner import NetworkWrapping
+from neuralsolvers.solvers.learned.dcdm_solver import dcdm_wrapping
+from neuralsolvers.solvers.learned.field_preconditioner import NetworkWrapping
 from neuralsolvers.solvers.operators import as_operator
 from neuralsolvers.solvers.preconditioners import Preconditioner
 from neuralsolvers.solvers.stencils import DiffusionStencil

@@ -15,7 +15,7 @@ import torch
 import neuralsolvers
 from neuralsolvers.checkpoints import read_checkpoint
 from neuralsolvers.data_gen.store import ShardedDataset
-from neuralsolvers.train.losses import relative_l2
+from neuralsolvers.physics.losses import relative_l2
 
 CONFIGS = Path(__file__).parents[1] / "configs"
 COMMAND = [str(Path(sys.executable).parent / "neuralsolvers")]  # the installed command, as users run it

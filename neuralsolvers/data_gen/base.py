@@ -60,7 +60,10 @@ class Generator(ABC):
 
 def generator_classes() -> list[type[Generator]]:
     """Every defined generator class with a ``name`` (subclasses of subclasses included)."""
-    import neuralsolvers.data_gen  # noqa: F401  (defines the built-in generators)
+    import neuralsolvers.data_gen as package
+
+    for name in package.__all__:  # the package imports its modules lazily: define every built-in one
+        getattr(package, name)
 
     def below(cls: type) -> list[type]:
         found = []

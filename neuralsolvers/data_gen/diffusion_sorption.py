@@ -16,7 +16,7 @@ difference at the last node (eliminated). Two solutions are written:
 * ``u``: the discrete solution on the stored grid itself, BDF2 in time with the stored step
   (backward Euler for the first step), each step by Newton's method (tridiagonal Jacobians, all
   samples in one banded solve) to a residual ≤ 1e-12 /s. This is the solution of exactly the
-  discrete equations that :class:`~neuralsolvers.train.DiffusionSorption1D` checks, so a network
+  discrete equations that :class:`~neuralsolvers.physics.DiffusionSorption1D` checks, so a network
   that satisfies them has zero error against it.
 * ``u_fine``: the method-of-lines solution (SciPy's BDF at rtol 1e-9, adaptive steps), the accurate
   one in time. With ``S(u) = u + (1 − φ)/φ ρ_s k_f (u + ε)^(n_f)`` (so ``S' = R``) its system

@@ -6,7 +6,7 @@
 * :class:`ImagePatches`: ``p × p`` patches of skimage's ``camera`` and Shepp-Logan ``phantom``, the
   25 × 25 LFW ``faces`` (only for ``p ≤ 25``, never resampled) and synthetic piecewise-smooth images
   (:func:`synthetic_images`), with measurements ``A x + σ n`` for ``A`` a
-  :mod:`~neuralsolvers.solvers.forward_operators` operator: denoising, Gaussian blur (periodic
+  :mod:`~neuralsolvers.solvers.proximal.forward_operators` operator: denoising, Gaussian blur (periodic
   boundary) or subsampled Fourier. The self-check recomputes ``A x`` in float64 and compares the
   residual's RMS with ``σ``.
 """
@@ -22,7 +22,7 @@ from scipy.special import log_ndtr, ndtri_exp
 
 from neuralsolvers.data_gen.base import Generator
 from neuralsolvers.data_gen.grf import SpectralField
-from neuralsolvers.solvers.forward_operators import (
+from neuralsolvers.solvers.proximal.forward_operators import (
     ForwardOperator,
     GaussianBlur,
     Identity,

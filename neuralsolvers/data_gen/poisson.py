@@ -30,8 +30,8 @@ import torch
 
 from neuralsolvers.data_gen.base import Generator
 from neuralsolvers.data_gen.store import ShardedDataset
-from neuralsolvers.solvers.amg import AMG
-from neuralsolvers.solvers.krylov import cg
+from neuralsolvers.solvers.krylov.conjugate_gradient import cg
+from neuralsolvers.solvers.multigrid.amg import AMG
 from neuralsolvers.solvers.stencils import DiffusionStencil
 
 __all__ = ["SCENES", "PoissonObstacles", "PoissonSystem", "fix_singular_regions", "load_systems", "scene_mask"]

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from neuralsolvers.errors import ConfigError
-from neuralsolvers.evaluate.report import Report
+
+if TYPE_CHECKING:  # torch and the report (matplotlib) load when an evaluation runs, not for `evaluate --help`
+    import torch
+
+    from neuralsolvers.evaluate.report import Report
 
 __all__ = ["Evaluation", "resolve_device"]
 
@@ -16,6 +19,8 @@ __all__ = ["Evaluation", "resolve_device"]
 def resolve_device(device: str | torch.device) -> torch.device:
     """``auto``: CUDA when there is one, else the CPU; anything else as given (``cpu``, ``cuda``, ``cuda:1``).
     A name torch does not know, or CUDA on a machine without it, is a ``ConfigError``."""
+    import torch
+
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:

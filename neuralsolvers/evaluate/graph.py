@@ -32,7 +32,7 @@ from neuralsolvers.data_gen.store import ShardedDataset
 from neuralsolvers.evaluate.base import Evaluation, resolve_device
 from neuralsolvers.evaluate.report import Report, environment, verdict_line
 from neuralsolvers.evaluate.solver_runs import PeakMemory, timed
-from neuralsolvers.solvers.fixed_point import fixed_point
+from neuralsolvers.solvers.nonlinear.fixed_point_iteration import fixed_point
 
 __all__ = ["GraphEvaluation"]
 

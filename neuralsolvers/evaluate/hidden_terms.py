@@ -26,7 +26,7 @@ from neuralsolvers.data_gen.store import ShardedDataset
 from neuralsolvers.errors import ConfigError
 from neuralsolvers.evaluate.base import Evaluation
 from neuralsolvers.evaluate.report import Report, environment
-from neuralsolvers.solvers.sparse_regression import formulas, polynomial_library, stlsq
+from neuralsolvers.solvers.nonlinear.sparse_regression import formulas, polynomial_library, stlsq
 
 __all__ = ["HiddenTermDiscovery"]
 

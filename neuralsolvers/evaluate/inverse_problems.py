@@ -1,7 +1,7 @@
 """Priors inside proximal splitting on held-out imaging inverse problems: PSNR, SSIM, convergence.
 
 The measurements of an ``image_patches`` split (denoising, Gaussian blur or subsampled Fourier, with
-its noise) are reconstructed by ADMM or PGD (:mod:`~neuralsolvers.solvers.proximal`) with each prior:
+its noise) are reconstructed by ADMM or PGD (:mod:`~neuralsolvers.solvers.proximal.splitting`) with each prior:
 trained networks as the prox (an LPN, or the same network trained without the convexity constraint),
 TV (Chambolle) and Haar-wavelet soft-thresholding. The classical priors' weight ``λ`` is chosen from a
 grid by mean PSNR on the first ``tune_images`` images, which are then left out; every method is scored
@@ -29,13 +29,13 @@ from neuralsolvers.data_gen.store import ShardedDataset
 from neuralsolvers.evaluate.base import Evaluation, resolve_device
 from neuralsolvers.evaluate.report import Report, environment
 from neuralsolvers.evaluate.solver_runs import PeakMemory
-from neuralsolvers.solvers.proximal import ProximalResult, admm, pgd
-from neuralsolvers.solvers.proximal_operators import (
+from neuralsolvers.solvers.proximal.operators import (
     HaarThreshold,
     NetworkProx,
     ProximalOperator,
     TotalVariation,
 )
+from neuralsolvers.solvers.proximal.splitting import ProximalResult, admm, pgd
 
 __all__ = ["InverseProblemEvaluation"]
 
@@ -61,7 +61,7 @@ class InverseProblemEvaluation(Evaluation):
         solver: ``admm`` (CG data step) or ``pgd``.
         rho: ADMM penalty; step: PGD step (default ``1/‖AᵀA‖``).
         box: ``[lo, hi]``: ADMM with the indicator of the box as a third term, for every prior
-            (:func:`~neuralsolvers.solvers.proximal.admm`); None: two-term ADMM.
+            (:func:`~neuralsolvers.solvers.proximal.splitting.admm`); None: two-term ADMM.
         maxiter, tol: iteration cap and relative-change tolerance.
         num_images: images scored (after the tuning ones); tune_images: images for choosing λ.
         device: where the reconstructions run (``cpu``, ``cuda``, ``auto``).

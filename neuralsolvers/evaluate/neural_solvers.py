@@ -4,7 +4,7 @@ A trained approximate inverse ``(a, r) ↦ A(a)⁻¹ r`` (``configs/mgno_darcy_p
 (1) as the preconditioner of flexible CG (``fcg``, 5 kept directions), alone and inside
 :class:`~neuralsolvers.solvers.SmoothedPreconditioner` (damped-Jacobi sweeps before and after it: a
 two-grid cycle with the network as coarse solve), and (2) as the correction of the HINTS-style
-:func:`~neuralsolvers.solvers.hybrid` iteration (damped Jacobi or red-black Gauss–Seidel sweeps, a
+:func:`~neuralsolvers.solvers.learned.hybrid_solver` iteration (damped Jacobi or red-black Gauss–Seidel sweeps, a
 learned correction every ``period`` iterations). Baselines on the same systems: Jacobi-, IC(0)- and
 AMG-PCG, the Jacobi sweeps alone, and the same cycle around an untrained copy of the network.
 

@@ -20,8 +20,8 @@ from neuralsolvers.data_gen.store import ShardedDataset
 from neuralsolvers.evaluate.base import Evaluation, resolve_device
 from neuralsolvers.evaluate.report import Report, environment, verdict_line
 from neuralsolvers.evaluate.solver_runs import PeakMemory
+from neuralsolvers.physics.losses import relative_l2
 from neuralsolvers.plotting import plot_predictions
-from neuralsolvers.train.losses import relative_l2
 
 __all__ = ["OperatorEvaluation"]
 

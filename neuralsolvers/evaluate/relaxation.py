@@ -33,9 +33,9 @@ from neuralsolvers.errors import ConfigError
 from neuralsolvers.evaluate.base import Evaluation, resolve_device
 from neuralsolvers.evaluate.report import Report, environment, verdict_line
 from neuralsolvers.evaluate.solver_runs import PeakMemory
-from neuralsolvers.solvers.krylov import cg
-from neuralsolvers.solvers.relaxation import ORDERINGS, SSOR, matrix_colors, sor
-from neuralsolvers.solvers.relaxation_policies import (
+from neuralsolvers.solvers.classical.relaxation import ORDERINGS, SSOR, matrix_colors, sor
+from neuralsolvers.solvers.krylov.conjugate_gradient import cg
+from neuralsolvers.solvers.omega.policies import (
     BinnedTsallisINF,
     ChebCB,
     FixedOmega,

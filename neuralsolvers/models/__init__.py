@@ -1,15 +1,26 @@
-"""Neural network models (plain ``torch.nn.Module``; no Lightning, no W&B)."""
+"""Neural network models (plain ``torch.nn.Module``; no Lightning, no W&B). Every name is imported on first use."""
 
-from neuralsolvers.models.cgs import CGS
-from neuralsolvers.models.dcdm import DCDMNet
-from neuralsolvers.models.deeponet import DeepONet
-from neuralsolvers.models.fno import FNO
-from neuralsolvers.models.gnn import GNNBaseline
-from neuralsolvers.models.lpn import LPN
-from neuralsolvers.models.mgno import MgNO, VCycle
-from neuralsolvers.models.mlp import MLP
-from neuralsolvers.models.neural_multigrid import NeuralMultigrid
-from neuralsolvers.models.pinn_nets import HiddenTermNet, LagrangianNet, PINNNet
-from neuralsolvers.models.registry import MODELS, build_model, model_spec, register_model
+from neuralsolvers._lazy import lazy_exports
 
-__all__ = ["CGS", "DCDMNet", "FNO", "GNNBaseline", "HiddenTermNet", "LPN", "LagrangianNet", "MLP", "MODELS", "DeepONet", "MgNO", "NeuralMultigrid", "PINNNet", "VCycle", "build_model", "model_spec", "register_model"]
+_EXPORTS = {
+    "build_model": ".registry",
+    "CGS": ".cgs",
+    "DCDMNet": ".dcdm",
+    "DeepONet": ".deeponet",
+    "FNO": ".fno",
+    "GNNBaseline": ".gnn",
+    "HiddenTermNet": ".pinn_nets",
+    "LagrangianNet": ".pinn_nets",
+    "LPN": ".lpn",
+    "MgNO": ".mgno",
+    "MLP": ".mlp",
+    "model_spec": ".registry",
+    "BUILT_IN": ".registry",
+    "MODELS": ".registry",
+    "NeuralMultigrid": ".neural_multigrid",
+    "PINNNet": ".pinn_nets",
+    "register_model": ".registry",
+    "VCycle": ".mgno",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

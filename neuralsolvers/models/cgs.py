@@ -8,7 +8,7 @@ out-degree of the edge's source: ``w_e = s_e / deg_out(src_e)``. The graph map
 construction (:func:`contraction_bound` reports ``γ · max_j Σ_{e: src=j} w_e`` per graph). ``A`` is
 sparse (one block-diagonal CSR matrix over heads, :mod:`~neuralsolvers.models.edge_products`), never
 a dense ``N × N`` matrix. The fixed point ``H* = (I − γA)⁻¹ b`` is found by fixed-point iteration
-(:func:`~neuralsolvers.solvers.fixed_point`) or by GMRES/BiCGStab, and gradients come from the
+(:func:`~neuralsolvers.solvers.nonlinear.fixed_point_iteration`) or by GMRES/BiCGStab, and gradients come from the
 implicit function theorem (:class:`ImplicitFixedPoint`): backward solves ``(I − γA)ᵀ y = ∂ℓ/∂H*`` by
 the same solver, then ``∂ℓ/∂b = y`` and ``∂ℓ/∂w_e = γ ⟨y_dst(e), H*_src(e)⟩``; memory does not
 grow with the number of forward iterations. A decoder MLP maps ``[H*, encoder state]`` to node
@@ -31,8 +31,8 @@ from torch_geometric.utils import degree, scatter, softmax
 from neuralsolvers.models.edge_products import EdgeLayout, aggregate_edges
 from neuralsolvers.models.mlp import MLP
 from neuralsolvers.models.registry import register_model
-from neuralsolvers.solvers.fixed_point import fixed_point
-from neuralsolvers.solvers.nonsymmetric import bicgstab, gmres
+from neuralsolvers.solvers.krylov.nonsymmetric import bicgstab, gmres
+from neuralsolvers.solvers.nonlinear.fixed_point_iteration import fixed_point
 
 __all__ = ["CGS", "SOLVERS", "AttentionLayer", "ContractionSystem", "ImplicitFixedPoint", "contraction_bound"]
 
@@ -165,7 +165,7 @@ class CGS(nn.Module):
         rtol, maxiter: solver tolerance (relative to ``‖b‖``) and cap, forward and backward.
 
     After each call ``last_solve`` holds the forward (and, after backward, the backward)
-    :class:`~neuralsolvers.solvers.krylov.SolverResult` and ``bound``, the per-graph contraction bound.
+    :class:`~neuralsolvers.solvers.krylov.conjugate_gradient.SolverResult` and ``bound``, the per-graph contraction bound.
     """
 
     def __init__(

@@ -1,12 +1,12 @@
 """Neural multigrid: a small CNN that computes the local smoother and transfer stencils of a
 geometric multigrid V-cycle from the cell types and coefficients of each level.
 
-The network reads :func:`~neuralsolvers.solvers.neural_multigrid.stencil_features` (fluid mask,
+The network reads :func:`~neuralsolvers.solvers.multigrid.neural.stencil_features` (fluid mask,
 face couplings and Dirichlet share as fractions of the diagonal: dimensionless, so the same weights
 serve every level and grid size) through ``depth`` 3×3(×3) convolutions of ``hidden`` channels and
 ReLU, then a 1×1(×1) output convolution to the raw stencil numbers. The output layer starts at zero, so the untrained network *is* the classical damped-Jacobi geometric multigrid;
 the construction that keeps the cycle symmetric positive definite for any weights is in
-:mod:`neuralsolvers.solvers.neural_multigrid`. Its receptive field is ``2·depth + 1`` cells per
+:mod:`neuralsolvers.solvers.multigrid.neural`. Its receptive field is ``2·depth + 1`` cells per
 level; the hierarchy, whose depth follows the grid, does the rest.
 """
 
@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from neuralsolvers.models.registry import register_model
-from neuralsolvers.solvers.neural_multigrid import (
+from neuralsolvers.solvers.multigrid.neural import (
     FEATURES,
     NeuralMultigridPreconditioner,
     StencilLayout,

@@ -22,7 +22,7 @@ periodic, so here the curve is exact at the wrap.
 :class:`HiddenTermNet` (UPINN, Podina et al.): the solution network plus a second network ``F(u)``
 of the state for an unknown term of the equation (``u' = known(u) + F(u)``), trained together from
 sparse noisy data and the residual; sparse regression then turns ``F`` into a formula
-(:mod:`~neuralsolvers.solvers.sparse_regression`).
+(:mod:`~neuralsolvers.solvers.nonlinear.sparse_regression`).
 """
 
 from __future__ import annotations

@@ -6,128 +6,79 @@ maxiter=None, M=None, callback=None, **options)``, takes SciPy/NumPy/torch input
 
 No Lightning or W&B here: the solvers run with no network at all, and learned preconditioners
 enter through :class:`ModulePreconditioner`.
-"""
 
-from neuralsolvers.solvers.amg import AMG
-from neuralsolvers.solvers.dcdm import dcdm, dcdm_preconditioner, dcdm_wrapping
-from neuralsolvers.solvers.fallback import with_fallback
-from neuralsolvers.solvers.field_preconditioner import FieldPreconditioner, NetworkWrapping
-from neuralsolvers.solvers.fixed_point import fixed_point
-from neuralsolvers.solvers.forward_operators import (
-    ForwardOperator,
-    GaussianBlur,
-    Identity,
-    SubsampledFourier,
-    random_mask,
-)
-from neuralsolvers.solvers.geometric_multigrid import GeometricMultigrid
-from neuralsolvers.solvers.hybrid import hybrid
-from neuralsolvers.solvers.ic0 import IncompleteCholesky, ic0_factor
-from neuralsolvers.solvers.krylov import SolverResult, cg, fcg
-from neuralsolvers.solvers.least_squares import (
-    LeastSquaresResult,
-    least_squares_layer,
-    levenberg_marquardt,
-)
-from neuralsolvers.solvers.nonsymmetric import bicgstab, gmres
-from neuralsolvers.solvers.operators import (
-    DenseOperator,
-    LinearOperator,
-    MatrixFreeOperator,
-    ScipyOperator,
-    SparseOperator,
-    as_operator,
-)
-from neuralsolvers.solvers.preconditioners import (
-    Jacobi,
-    ModulePreconditioner,
-    OperatorPreconditioner,
-    Preconditioner,
-    as_preconditioner,
-)
-from neuralsolvers.solvers.proximal import ProximalResult, admm, pgd
-from neuralsolvers.solvers.proximal_operators import (
-    HaarThreshold,
-    NetworkProx,
-    SoftThreshold,
-    TotalVariation,
-)
-from neuralsolvers.solvers.relaxation import SSOR, SORSplitting, matrix_colors, sor
-from neuralsolvers.solvers.relaxation_policies import (
-    BinnedTsallisINF,
-    ChebCB,
-    FixedOmega,
-    RelaxationPolicy,
-    TsallisINF,
-    omega_grid,
-    regret,
-    replay,
-)
-from neuralsolvers.solvers.smoothed import SmoothedPreconditioner
-from neuralsolvers.solvers.sparse_regression import formulas, polynomial_library, stlsq
-from neuralsolvers.solvers.stencils import DiffusionStencil
-from neuralsolvers.solvers.system import prepare_system
 
-__all__ = [
-    "AMG",
-    "BinnedTsallisINF",
-    "ChebCB",
-    "DenseOperator",
-    "DiffusionStencil",
-    "FieldPreconditioner",
-    "FixedOmega",
-    "ForwardOperator",
-    "GaussianBlur",
-    "GeometricMultigrid",
-    "HaarThreshold",
-    "Identity",
-    "IncompleteCholesky",
-    "Jacobi",
-    "LeastSquaresResult",
-    "LinearOperator",
-    "MatrixFreeOperator",
-    "ModulePreconditioner",
-    "NetworkWrapping",
-    "NetworkProx",
-    "OperatorPreconditioner",
-    "Preconditioner",
-    "ProximalResult",
-    "RelaxationPolicy",
-    "SORSplitting",
-    "SSOR",
-    "ScipyOperator",
-    "SmoothedPreconditioner",
-    "SoftThreshold",
-    "SolverResult",
-    "SparseOperator",
-    "SubsampledFourier",
-    "TotalVariation",
-    "TsallisINF",
-    "admm",
-    "as_operator",
-    "as_preconditioner",
-    "bicgstab",
-    "cg",
-    "dcdm",
-    "dcdm_preconditioner",
-    "dcdm_wrapping",
-    "fcg",
-    "fixed_point",
-    "formulas",
-    "gmres",
-    "hybrid",
-    "ic0_factor",
-    "least_squares_layer",
-    "levenberg_marquardt",
-    "matrix_colors",
-    "omega_grid",
-    "pgd",
-    "polynomial_library",
-    "prepare_system",
-    "random_mask",
-    "regret",
-    "replay",
-    "sor",
-    "stlsq",
-    "with_fallback",
-]
+Families: ``krylov`` (cg, fcg, gmres, bicgstab), ``multigrid`` (AMG, geometric, neural),
+``classical`` (Jacobi, IC(0), SOR/SSOR), ``learned`` (network preconditioners, DCDM, hybrid,
+fallback), ``omega`` (relaxation-parameter policies), ``proximal`` (splitting, proximal and forward
+operators), ``nonlinear`` (fixed point, least squares, sparse regression). Every name below is
+imported on first use."""
+
+from neuralsolvers._lazy import lazy_exports
+
+_EXPORTS = {
+    "admm": ".proximal.splitting",
+    "AMG": ".multigrid.amg",
+    "as_operator": ".operators",
+    "as_preconditioner": ".preconditioners",
+    "bicgstab": ".krylov.nonsymmetric",
+    "BinnedTsallisINF": ".omega.policies",
+    "cg": ".krylov.conjugate_gradient",
+    "ChebCB": ".omega.policies",
+    "dcdm": ".learned.dcdm_solver",
+    "dcdm_preconditioner": ".learned.dcdm_solver",
+    "dcdm_wrapping": ".learned.dcdm_solver",
+    "DenseOperator": ".operators",
+    "DiffusionStencil": ".stencils",
+    "fcg": ".krylov.conjugate_gradient",
+    "FieldPreconditioner": ".learned.field_preconditioner",
+    "fixed_point": ".nonlinear.fixed_point_iteration",
+    "FixedOmega": ".omega.policies",
+    "formulas": ".nonlinear.sparse_regression",
+    "ForwardOperator": ".proximal.forward_operators",
+    "GaussianBlur": ".proximal.forward_operators",
+    "GeometricMultigrid": ".multigrid.geometric",
+    "gmres": ".krylov.nonsymmetric",
+    "HaarThreshold": ".proximal.operators",
+    "hybrid": ".learned.hybrid_solver",
+    "ic0_factor": ".classical.ic0",
+    "Identity": ".proximal.forward_operators",
+    "IncompleteCholesky": ".classical.ic0",
+    "Jacobi": ".classical.jacobi",
+    "least_squares_layer": ".nonlinear.least_squares",
+    "LeastSquaresResult": ".nonlinear.least_squares",
+    "levenberg_marquardt": ".nonlinear.least_squares",
+    "LinearOperator": ".operators",
+    "matrix_colors": ".classical.relaxation",
+    "MatrixFreeOperator": ".operators",
+    "ModulePreconditioner": ".preconditioners",
+    "NetworkProx": ".proximal.operators",
+    "NetworkWrapping": ".learned.field_preconditioner",
+    "NeuralMultigridPreconditioner": ".multigrid.neural",
+    "omega_grid": ".omega.policies",
+    "OperatorPreconditioner": ".preconditioners",
+    "pgd": ".proximal.splitting",
+    "polynomial_library": ".nonlinear.sparse_regression",
+    "Preconditioner": ".preconditioners",
+    "prepare_system": ".system",
+    "ProximalResult": ".proximal.splitting",
+    "random_mask": ".proximal.forward_operators",
+    "regret": ".omega.policies",
+    "RelaxationPolicy": ".omega.policies",
+    "replay": ".omega.policies",
+    "ScipyOperator": ".operators",
+    "SmoothedPreconditioner": ".learned.smoothed",
+    "SoftThreshold": ".proximal.operators",
+    "SolverResult": ".krylov.conjugate_gradient",
+    "sor": ".classical.relaxation",
+    "SORSplitting": ".classical.relaxation",
+    "SparseOperator": ".operators",
+    "SSOR": ".classical.relaxation",
+    "stlsq": ".nonlinear.sparse_regression",
+    "SubsampledFourier": ".proximal.forward_operators",
+    "TotalVariation": ".proximal.operators",
+    "TsallisINF": ".omega.policies",
+    "with_fallback": ".learned.fallback",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -21,7 +21,7 @@ from neuralsolvers.solvers.operators import LinearOperator, as_operator
 from neuralsolvers.solvers.system import PreparedSystem, check_preconditioner
 
 __all__ = [
-    "Jacobi", "ModulePreconditioner", "OperatorPreconditioner", "Preconditioner", "as_preconditioner",
+    "ModulePreconditioner", "OperatorPreconditioner", "Preconditioner", "as_preconditioner",
     "solver_preconditioner",
 ]  # fmt: skip
 
@@ -74,21 +74,6 @@ class Preconditioner:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(n={self.shape[0]}, linear={self.linear}, linear_spd={self.linear_spd})"
-
-
-class Jacobi(Preconditioner):
-    """``z = D⁻¹ r`` with ``D`` the diagonal of ``A`` (must be positive)."""
-
-    def __init__(self, A: Any):
-        operator = as_operator(A)
-        diagonal = operator.diagonal()
-        if not bool((diagonal > 0).all()):
-            raise ValueError("Jacobi needs a positive diagonal (is A symmetric positive definite?)")
-        self.inverse_diagonal = 1.0 / diagonal
-        self.shape, self.dtype, self.device = operator.shape, operator.dtype, operator.device
-
-    def apply(self, r: torch.Tensor) -> torch.Tensor:
-        return r * (self.inverse_diagonal if r.dim() == 1 else self.inverse_diagonal[:, None])
 
 
 class OperatorPreconditioner(Preconditioner):

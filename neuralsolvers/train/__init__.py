@@ -1,54 +1,36 @@
-"""Training: LightningModules, data modules, callbacks, W&B set-up."""
+"""Training: one sub-package per kind of learning (``operator``, ``preconditioner``, ``graph``,
+``proximal``, ``pinn``: a LightningModule and its data module each), the command-line set-up,
+callbacks and W&B tracking. The physics a module trains with lives in :mod:`neuralsolvers.physics`
+(its names are also importable from here). Every name below is imported on first use."""
 
-from neuralsolvers.train.callbacks import (
-    LearningRateLog,
-    NonFiniteLossStop,
-    PredictionFigure,
-    TrainingDiverged,
-)
-from neuralsolvers.train.datamodules import OperatorDataModule
-from neuralsolvers.train.graph import GraphModule
-from neuralsolvers.train.graph_data import GraphDataModule
-from neuralsolvers.train.hard_constraint import HardConstraint
-from neuralsolvers.train.loss_balancing import FixedWeights, LearningRateAnnealing
-from neuralsolvers.train.losses import OperatorLoss, dcdm_loss, relative_l2
-from neuralsolvers.train.neural_multigrid import NeuralMultigridModule
-from neuralsolvers.train.operator import OperatorModule
-from neuralsolvers.train.physics_operator import PhysicsOperatorModule
-from neuralsolvers.train.pinn import PINNModule
-from neuralsolvers.train.pinn_data import PINNDataModule
-from neuralsolvers.train.preconditioner import PreconditionerModule
-from neuralsolvers.train.preconditioner_data import KrylovDataModule
-from neuralsolvers.train.proximal import ProximalModule
-from neuralsolvers.train.proximal_data import ProximalDataModule
-from neuralsolvers.train.scene_data import SceneDataModule
-from neuralsolvers.train.schedules import WarmupCosineLR
-from neuralsolvers.train.sorption_physics import DiffusionSorption1D
+from neuralsolvers._lazy import lazy_exports
 
-__all__ = [
-    "DiffusionSorption1D",
-    "FixedWeights",
-    "GraphDataModule",
-    "GraphModule",
-    "HardConstraint",
-    "KrylovDataModule",
-    "LearningRateAnnealing",
-    "LearningRateLog",
-    "NonFiniteLossStop",
-    "OperatorDataModule",
-    "OperatorLoss",
-    "OperatorModule",
-    "PINNDataModule",
-    "PINNModule",
-    "PhysicsOperatorModule",
-    "PredictionFigure",
-    "NeuralMultigridModule",
-    "PreconditionerModule",
-    "SceneDataModule",
-    "ProximalDataModule",
-    "ProximalModule",
-    "TrainingDiverged",
-    "WarmupCosineLR",
-    "dcdm_loss",
-    "relative_l2",
-]
+_EXPORTS = {
+    "dcdm_loss": "neuralsolvers.physics.losses",
+    "DiffusionSorption1D": "neuralsolvers.physics.sorption",
+    "FixedWeights": "neuralsolvers.physics.loss_balancing",
+    "GraphDataModule": ".graph.data",
+    "GraphModule": ".graph.module",
+    "HardConstraint": "neuralsolvers.physics.hard_constraint",
+    "KrylovDataModule": ".preconditioner.krylov_data",
+    "LearningRateAnnealing": "neuralsolvers.physics.loss_balancing",
+    "LearningRateLog": ".callbacks",
+    "NeuralMultigridModule": ".preconditioner.neural_multigrid",
+    "NonFiniteLossStop": ".callbacks",
+    "OperatorDataModule": ".operator.data",
+    "OperatorLoss": "neuralsolvers.physics.losses",
+    "OperatorModule": ".operator.module",
+    "PhysicsOperatorModule": ".operator.physics",
+    "PINNDataModule": ".pinn.data",
+    "PINNModule": ".pinn.module",
+    "PreconditionerModule": ".preconditioner.dcdm",
+    "PredictionFigure": ".callbacks",
+    "ProximalDataModule": ".proximal.data",
+    "ProximalModule": ".proximal.module",
+    "relative_l2": "neuralsolvers.physics.losses",
+    "SceneDataModule": ".preconditioner.scene_data",
+    "TrainingDiverged": ".callbacks",
+    "WarmupCosineLR": ".schedules",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

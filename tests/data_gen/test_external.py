@@ -21,7 +21,7 @@ from neuralsolvers.data_gen.external import (
 )
 from neuralsolvers.data_gen.store import ShardedDataset
 from neuralsolvers.errors import DatasetError
-from neuralsolvers.train.datamodules import OperatorDataModule
+from neuralsolvers.train.operator.data import OperatorDataModule
 
 SHARED = Path(os.environ.get("NEURALSOLVERS_SHARED_DATA", Path(__file__).resolve().parents[2] / "../shared/data"))
 NEURALOP = SHARED / "neuralop"

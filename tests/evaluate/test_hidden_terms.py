@@ -11,8 +11,8 @@ from neuralsolvers.data_gen.runner import generate_split
 from neuralsolvers.data_gen.store import ShardedDataset
 from neuralsolvers.evaluate import HiddenTermDiscovery
 from neuralsolvers.models import HiddenTermNet, model_spec
-from neuralsolvers.train.pinn_hidden import LotkaVolterraHidden, ReactionDiffusionHidden
-from neuralsolvers.train.pinn_problems import CollocationSampler
+from neuralsolvers.physics.pinn_hidden import LotkaVolterraHidden, ReactionDiffusionHidden
+from neuralsolvers.physics.pinn_problems import CollocationSampler
 
 
 def test_observations_are_the_solution_plus_the_stated_noise(tmp_path):

@@ -9,7 +9,7 @@ import torch
 
 from neuralsolvers.models import NeuralMultigrid
 from neuralsolvers.solvers import DiffusionStencil, GeometricMultigrid, cg
-from neuralsolvers.solvers.neural_multigrid import StencilLayout, stencil_features
+from neuralsolvers.solvers.multigrid.neural import StencilLayout, stencil_features
 from tests.solvers.test_geometric_multigrid import NEUMANN_2D, NEUMANN_3D, scene
 
 CASES = {

@@ -6,7 +6,10 @@ import scipy.sparse.linalg as spla
 import torch
 
 from neuralsolvers.solvers import Jacobi, cg, dcdm
-from neuralsolvers.solvers.krylov import BREAKDOWN_NONFINITE, BREAKDOWN_STAGNATION
+from neuralsolvers.solvers.krylov.conjugate_gradient import (
+    BREAKDOWN_NONFINITE,
+    BREAKDOWN_STAGNATION,
+)
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from torch import nn
 
 from neuralsolvers.data_gen.darcy import Darcy2D, darcy_operator
 from neuralsolvers.solvers import ModulePreconditioner, cg, fcg
-from neuralsolvers.solvers.field_preconditioner import FieldPreconditioner, normalized_call
+from neuralsolvers.solvers.learned.field_preconditioner import FieldPreconditioner, normalized_call
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tests/solvers/conftest.py
 

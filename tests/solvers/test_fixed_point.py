@@ -3,7 +3,7 @@
 import torch
 
 from neuralsolvers.solvers import fixed_point
-from neuralsolvers.solvers.krylov import BREAKDOWN_NONFINITE
+from neuralsolvers.solvers.krylov.conjugate_gradient import BREAKDOWN_NONFINITE
 
 
 def test_contraction_converges_to_the_linear_solve():

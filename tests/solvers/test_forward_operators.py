@@ -5,7 +5,7 @@ import pytest
 import torch
 from scipy import ndimage
 
-from neuralsolvers.solvers.forward_operators import (
+from neuralsolvers.solvers.proximal.forward_operators import (
     GaussianBlur,
     Identity,
     SubsampledFourier,

@@ -7,7 +7,7 @@ import scipy.sparse.linalg as spla
 import torch
 
 from neuralsolvers.solvers import DiffusionStencil, GeometricMultigrid, cg
-from neuralsolvers.solvers.geometric_multigrid import coarsen, prolong, restrict
+from neuralsolvers.solvers.multigrid.geometric import coarsen, prolong, restrict
 
 
 def scene(grid, seed=0, jump=100.0, walls=True):

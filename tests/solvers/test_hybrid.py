@@ -7,9 +7,9 @@ import torch
 from torch import nn
 
 from neuralsolvers.data_gen.darcy import Darcy2D, darcy_operator
-from neuralsolvers.solvers.field_preconditioner import FieldPreconditioner
-from neuralsolvers.solvers.hybrid import hybrid
-from neuralsolvers.solvers.krylov import BREAKDOWN_NONFINITE
+from neuralsolvers.solvers.krylov.conjugate_gradient import BREAKDOWN_NONFINITE
+from neuralsolvers.solvers.learned.field_preconditioner import FieldPreconditioner
+from neuralsolvers.solvers.learned.hybrid_solver import hybrid
 
 RTOL = 1e-8
 

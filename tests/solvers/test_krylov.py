@@ -7,7 +7,10 @@ import scipy.sparse.linalg as spla
 import torch
 
 from neuralsolvers.solvers import AMG, IncompleteCholesky, Jacobi, ModulePreconditioner, cg, fcg
-from neuralsolvers.solvers.krylov import BREAKDOWN_INDEFINITE, BREAKDOWN_NONFINITE
+from neuralsolvers.solvers.krylov.conjugate_gradient import (
+    BREAKDOWN_INDEFINITE,
+    BREAKDOWN_NONFINITE,
+)
 
 RTOL = 1e-8
 
@@ -201,7 +204,7 @@ def test_fcg_reports_a_vanishing_direction_as_no_progress():
     from pyamg.gallery import poisson
 
     from neuralsolvers.solvers import ModulePreconditioner
-    from neuralsolvers.solvers.krylov import BREAKDOWN_STAGNATION
+    from neuralsolvers.solvers.krylov.conjugate_gradient import BREAKDOWN_STAGNATION
 
     A = poisson((8, 8), format="csr")
     b = torch.ones(64, dtype=torch.float64)

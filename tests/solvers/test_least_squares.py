@@ -5,7 +5,7 @@ import pytest
 import scipy.optimize
 import torch
 
-from neuralsolvers.solvers.least_squares import least_squares_layer, levenberg_marquardt
+from neuralsolvers.solvers.nonlinear.least_squares import least_squares_layer, levenberg_marquardt
 
 
 def exponential_fit(w, t, y):

@@ -8,7 +8,10 @@ import scipy.sparse.linalg as spla
 import torch
 
 from neuralsolvers.solvers import Jacobi, ModulePreconditioner, bicgstab, gmres
-from neuralsolvers.solvers.krylov import BREAKDOWN_NONFINITE, BREAKDOWN_RECURRENCE
+from neuralsolvers.solvers.krylov.conjugate_gradient import (
+    BREAKDOWN_NONFINITE,
+    BREAKDOWN_RECURRENCE,
+)
 
 RTOL = 1e-8
 

@@ -14,8 +14,8 @@ from neuralsolvers.solvers import (
     admm,
     pgd,
 )
-from neuralsolvers.solvers.forward_operators import ForwardOperator
-from neuralsolvers.solvers.proximal_operators import haar, inverse_haar
+from neuralsolvers.solvers.proximal.forward_operators import ForwardOperator
+from neuralsolvers.solvers.proximal.operators import haar, inverse_haar
 
 
 class Matrix(ForwardOperator):
@@ -143,7 +143,7 @@ def test_bad_arguments_and_nan():
         admm(y, SoftThreshold(0.1), x0=torch.ones(2, 5, 5))
     with pytest.raises(ValueError, match="batch"):
         pgd(torch.ones(4), SoftThreshold(0.1))
-    from neuralsolvers.solvers.forward_operators import SubsampledFourier, random_mask
+    from neuralsolvers.solvers.proximal.forward_operators import SubsampledFourier, random_mask
 
     sensing = SubsampledFourier(random_mask((8, 8), 0.25, np.random.default_rng(0)))
     with pytest.raises(ValueError, match="do not fit SubsampledFourier"):  # measurements of another mask size

@@ -8,7 +8,7 @@ import torch
 from pyamg.gallery import poisson
 
 from neuralsolvers.solvers import SSOR, SORSplitting, cg, matrix_colors, sor
-from neuralsolvers.solvers.triangular import TriangularSolver
+from neuralsolvers.solvers.classical.triangular import TriangularSolver
 
 
 def gauss_seidel_by_hand(A: np.ndarray, b: np.ndarray, sweeps: int, omega: float = 1.0) -> np.ndarray:

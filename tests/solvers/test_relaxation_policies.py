@@ -15,7 +15,7 @@ from neuralsolvers.solvers import (
     regret,
     replay,
 )
-from neuralsolvers.solvers.relaxation_policies import tsallis_probabilities
+from neuralsolvers.solvers.omega.policies import tsallis_probabilities
 
 
 def test_tsallis_distribution_is_the_normalized_closed_form():

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from neuralsolvers.train.losses import OperatorLoss, dcdm_loss, relative_l2
+from neuralsolvers.physics.losses import OperatorLoss, dcdm_loss, relative_l2
 
 
 def test_relative_l2_per_sample():

@@ -6,9 +6,9 @@ import torch
 
 from neuralsolvers.data_gen import Antiderivative
 from neuralsolvers.models import DeepONet
+from neuralsolvers.physics.losses import relative_l2
 from neuralsolvers.train import OperatorModule, WarmupCosineLR
-from neuralsolvers.train.datamodules import TensorBatches
-from neuralsolvers.train.losses import relative_l2
+from neuralsolvers.train.operator.data import TensorBatches
 
 
 class InMemoryData(pl.LightningDataModule):

@@ -12,15 +12,15 @@ from neuralsolvers.data_gen import HelmholtzReference
 from neuralsolvers.data_gen.runner import generate_split
 from neuralsolvers.errors import DatasetError
 from neuralsolvers.models import PINNNet
-from neuralsolvers.train import FixedWeights, LearningRateAnnealing, PINNDataModule, PINNModule
-from neuralsolvers.train.pinn_lagrangian import LagrangianTransport
-from neuralsolvers.train.pinn_problems import (
+from neuralsolvers.physics.pinn_lagrangian import LagrangianTransport
+from neuralsolvers.physics.pinn_problems import (
     CollocationSampler,
     Convection,
     Helmholtz2D,
     KleinGordon,
     Poisson1D,
 )
+from neuralsolvers.train import FixedWeights, LearningRateAnnealing, PINNDataModule, PINNModule
 
 
 class Exact(nn.Module):
@@ -173,7 +173,7 @@ def test_reference_must_match_the_problem(tmp_path):
 
 def test_a_network_that_does_not_fit_the_problem_is_a_clear_error():
     from neuralsolvers.errors import ConfigError
-    from neuralsolvers.train.pinn_hidden import LotkaVolterraHidden
+    from neuralsolvers.physics.pinn_hidden import LotkaVolterraHidden
 
     with pytest.raises(ConfigError, match="LagrangianNet"):
         PINNModule(PINNNet(in_features=2, out_features=2), LagrangianTransport())

@@ -1,0 +1,33 @@
+"""Physics for training, in torch only (no Lightning): PDE problems and residuals for PINNs,
+hidden-term and Lagrangian variants, diffusion–sorption physics, hard constraints, loss balancing
+and the losses the papers define."""
+
+from neuralsolvers._lazy import lazy_exports
+
+_EXPORTS = {
+    "CollocationSampler": ".pinn_problems",
+    "Convection": ".pinn_problems",
+    "dcdm_loss": ".losses",
+    "derivative": ".pinn_problems",
+    "DiffusionSorption1D": ".sorption",
+    "first_output": ".pinn_problems",
+    "FixedWeights": ".loss_balancing",
+    "HardConstraint": ".hard_constraint",
+    "Helmholtz2D": ".pinn_problems",
+    "KleinGordon": ".pinn_problems",
+    "LagrangianTransport": ".pinn_lagrangian",
+    "LearningRateAnnealing": ".loss_balancing",
+    "LossBalancing": ".loss_balancing",
+    "LOSSES": ".losses",
+    "LotkaVolterraHidden": ".pinn_hidden",
+    "OperatorLoss": ".losses",
+    "pcg_residual_loss": ".losses",
+    "PDEProblem": ".pinn_problems",
+    "Poisson1D": ".pinn_problems",
+    "proximal_matching_loss": ".losses",
+    "ReactionDiffusionHidden": ".pinn_hidden",
+    "relative_l2": ".losses",
+    "standardize": ".pinn_problems",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -1,0 +1,126 @@
+"""The deep conjugate-direction method (Kaneda et al., ICML 2023).
+
+Each iteration asks a network for a search direction ``q = f(r)`` (``f ≈ c·A⁻¹``, any constant
+``c``; the residual is scaled to unit RMS on the way in), A-orthogonalizes it against the last
+``keep`` directions (``q ← q − (qᵀAp_j / p_jᵀAp_j) p_j``), steps with the exact line search
+``x ← x + (qᵀr / qᵀAq) q`` and recomputes the true residual ``r = b − Ax`` (two operator products per
+iteration, as the paper). It is truncated flexible CG with a nonlinear preconditioner: the network
+need not be linear or symmetric, and the energy norm of the error never increases.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from neuralsolvers.solvers.krylov.conjugate_gradient import (
+    BREAKDOWN_INDEFINITE,
+    BREAKDOWN_NONFINITE,
+    BREAKDOWN_STAGNATION,
+    SolverResult,
+    SolveState,
+    column_dots,
+    positional_map,
+)
+from neuralsolvers.solvers.learned.field_preconditioner import (
+    FieldPreconditioner,
+    NetworkWrapping,
+    normalized_call,
+)
+
+__all__ = ["dcdm", "dcdm_preconditioner", "dcdm_wrapping"]
+
+# a direction whose energy drops below this fraction in the A-orthogonalization has vanished
+STAGNATION = 1e-12
+
+
+def dcdm(
+    A: Any,
+    b: Any,
+    x0: Any = None,
+    *,
+    rtol: float = 1e-5,
+    atol: float = 0.0,
+    maxiter: int | None = None,
+    M: Any = None,
+    callback: Callable[[Any], None] | None = None,
+    keep: int = 2,
+    device: str | torch.device | None = None,
+) -> SolverResult:
+    """Solve ``Ax = b`` (SPD ``A``) with network search directions.
+
+    Args:
+        A: SPD matrix or operator (anything :func:`~neuralsolvers.solvers.cg` takes).
+        b: right-hand side ``(n,)`` or ``(n, k)`` (columns solved at once, each stopping on its own).
+        x0, rtol, atol, maxiter, callback, device: as in :func:`~neuralsolvers.solvers.cg`
+            (``maxiter`` default ``10 n``).
+        M: the direction map ``f``, residual columns ``(n, k)`` to directions ``(n, k)``: a
+            preconditioner (e.g. a :class:`~neuralsolvers.solvers.FieldPreconditioner` around a
+            ``DCDMNet``, or what :func:`neuralsolvers.load_preconditioner` returns) or a callable;
+            None: the residual itself (then DCDM is CG with ``keep`` kept directions).
+        keep: directions each new one is A-orthogonalized against (2 in the paper).
+
+    The old form ``dcdm(A, b, direction, ...)`` still works, with a ``DeprecationWarning``.
+
+    Returns:
+        :class:`~neuralsolvers.solvers.krylov.conjugate_gradient.SolverResult`. A non-finite direction stops its column
+        with ``info = −2``; a direction that vanishes in the orthogonalization (zero, or in the span
+        of the kept ones: its ``qᵀAq`` drops below ``1e-12`` of its value) with ``info = −3``; a
+        direction with ``qᵀAq ≤ 0`` otherwise (a non-SPD ``A``) with ``info = −1``.
+    """
+    x0, M = positional_map(x0, M, "dcdm")
+    if keep < 0:
+        raise ValueError(f"keep must be non-negative, got {keep}")
+    run, preconditioner = SolveState.begin(A, b, x0, device, rtol, atol, maxiter, M, "dcdm")
+    direction = (lambda r: r) if preconditioner is None else preconditioner.apply
+    zero = torch.zeros_like(run.x)
+    kept: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
+    for _ in range(run.maxiter):
+        if not bool(run.active.any()):
+            break
+        with torch.no_grad():
+            q = normalized_call(direction, run.r)
+        run.stop_broken(~torch.isfinite(q).all(0), BREAKDOWN_NONFINITE)
+        q = torch.where(run.active, q, zero)
+        Aq = run.A @ q
+        raw = column_dots(q, Aq)
+        for p, Ap, pAp in kept:
+            beta = torch.where(pAp > 0, column_dots(q, Ap) / pAp, 0.0)
+            q, Aq = q - beta * p, Aq - beta * Ap
+        curvature = column_dots(q, Aq)
+        run.stop_broken(~torch.isfinite(curvature), BREAKDOWN_NONFINITE)
+        # nothing left of the direction: the network gave zero or a combination of the kept directions
+        run.stop_broken((raw == 0) | ((raw > 0) & (curvature <= STAGNATION * raw)), BREAKDOWN_STAGNATION)
+        run.stop_broken(~(curvature > 0), BREAKDOWN_INDEFINITE)
+        if not bool(run.active.any()):
+            break
+        alpha = torch.where(run.active, column_dots(q, run.r) / torch.where(curvature > 0, curvature, 1.0), 0.0)
+        run.x = run.x + alpha * q
+        run.r = run.b - run.A @ run.x
+        kept = [*kept, (q, Aq, curvature)][-keep:] if keep else []
+        run.end_iteration(run.active, callback)
+    return run.result()
+
+
+def dcdm_wrapping(network: torch.nn.Module, dim: int | None = None) -> NetworkWrapping:
+    """How a DCDM network is wrapped, in training and in the solver: the fluid mask as channel 0 when
+    the network takes two channels, residuals scaled to unit RMS, directions zeroed on obstacle cells,
+    nonlinear, meant for the DCDM iteration. ``dim``: of a network (a plain callable) that does not say."""
+    inputs = ("mask", "residual") if getattr(network, "in_channels", 1) == 2 else ("residual",)
+    return NetworkWrapping(dim=getattr(network, "dim", dim), inputs=inputs, solver="dcdm")
+
+
+def dcdm_preconditioner(
+    network: torch.nn.Module, mask: torch.Tensor, dtype: torch.dtype = torch.float64, device: str | torch.device = "cpu"
+) -> FieldPreconditioner:
+    """A DCDM network as the direction map of :func:`dcdm` or the preconditioner of ``fcg`` on one scene.
+
+    ``mask`` (bool or 0/1, shape ``grid``, 2D or 3D) is the fluid mask: it is the network's first
+    input channel when the network takes two (``in_channels = 2``), and the directions are zeroed on
+    obstacle cells (whose rows are the identity and whose residual is zero), so the iterates stay
+    zero there. Residuals are scaled to unit RMS before the network, as in training
+    (:func:`dcdm_wrapping`).
+    """
+    return dcdm_wrapping(network, dim=mask.dim()).build(network, mask, dtype, device)

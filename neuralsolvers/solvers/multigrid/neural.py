@@ -1,0 +1,263 @@
+"""The neural multigrid cycle: geometric multigrid whose smoothers and transfers are learned stencils.
+
+The cycle is :class:`~neuralsolvers.solvers.multigrid.geometric.GeometricMultigrid`'s (same
+hierarchy, coarsening, re-discretised coarse operators, exact coarsest solve); on every level but the
+coarsest a network maps the level's :func:`stencil_features` (dimensionless, so one network serves
+every level and grid size) to raw per-cell numbers, turned here into two local stencils:
+
+- **Smoother** ``S = D^{-1/2} T D^{-1/2}`` with ``T`` a symmetric 3×3(×3) stencil per cell (or its
+  centre only, ``stencil=1``) between fluid cells. From the raw off-diagonal numbers ``a`` the coupling
+  of cells ``i`` and ``j = i + o`` is ``u_ij = (a_{i,o} + a_{j,−o}) / 2`` (symmetric for any ``a``),
+  scaled by ``min(g_i, g_j)`` with ``g_i = σ / max(σ, Σ_j |u_ij|)`` so every row's off-diagonal sum
+  ``ρ_i ≤ σ = 0.45``; the centre is ``t_i = ε + ρ_i + (1 − 2ρ_i − ε)·sigmoid(z_i + z_0)`` (``ε = 0.01``; ``z_0`` makes ``t_i = 2/3`` at ``z_i = ρ_i = 0``), in
+  ``[ε + ρ_i, 1 − ρ_i]``. By Gershgorin every eigenvalue of ``T`` lies in ``[ε, 1]``.
+- **Transfer** ``W`` a general 3×3(×3) stencil per fine cell (identity plus ``tanh`` of the raw
+  numbers, bounded so the cycle stays well scaled; couplings only between fluid cells): prolongation ``W P``, restriction ``(W P)ᵀ / 2^d``.
+
+Why the cycle is symmetric positive definite for **any** network weights: ``S`` is symmetric, so the
+post-smoother (``S`` again, the adjoint) mirrors the pre-smoother, and restriction is the transpose
+of prolongation, so the cycle ``B`` is symmetric. ``Â = D^{-1/2} A D^{-1/2}`` has eigenvalues in
+``(0, 2)`` (Gershgorin on the diagonally dominant stencil; 2 is excluded because the grid graph is
+bipartite, so ``2 − λ`` is an eigenvalue whenever ``λ`` is, and ``A`` is nonsingular). Hence
+``λ_max(T^{1/2} Â T^{1/2}) ≤ λ_max(T)·λ_max(Â) < 2`` and ``S + Sᵀ − SᵀAS = D^{-1/2} T^{1/2} (2 −
+T^{1/2}ÂT^{1/2}) T^{1/2} D^{-1/2} ≻ 0``: the smoother converges in the energy norm
+(``‖I − SA‖_A < 1``). Then ``B = M̄ + (I − SA) W P B_c (W P)ᵀ (I − AS) / 2^d`` with ``M̄ ≻ 0`` (the
+symmetrized smoother of all sweeps) and the second term positive semidefinite whatever ``W`` is,
+so ``B ≻ 0`` by induction from the SPD coarsest solve. With zero raw numbers (the untrained
+network, whose output layer starts at zero) ``T = (2/3) I`` and ``W = I``: exactly the damped-Jacobi ``GeometricMultigrid``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from neuralsolvers.solvers.multigrid.geometric import GeometricMultigrid, _Level
+from neuralsolvers.solvers.stencils import DiffusionStencil
+
+__all__ = ["NeuralMultigridPreconditioner", "StencilLayout", "stencil_features"]
+
+OFF_DIAGONAL_BOUND = 0.45  # σ: the most a row of T may put off its diagonal
+CENTRE_FLOOR = 0.01  # ε: the smallest eigenvalue T may have
+JACOBI_WEIGHT = 2 / 3  # the centre of T for zero raw numbers: damped Jacobi, as GeometricMultigrid
+
+
+def _offsets(dim: int, stencil: int) -> list[tuple[int, ...]]:
+    """The non-zero offsets of a ``stencil``-wide box, lexicographic (none for ``stencil=1``)."""
+    if stencil == 1:
+        return []
+    return [o for o in itertools.product((-1, 0, 1), repeat=dim) if any(o)]
+
+
+@dataclass(frozen=True)
+class StencilLayout:
+    """How a level's raw network output ``(1, channels, *grid)`` is split.
+
+    Channels: the smoother's centre (1), its off-diagonal numbers (one per non-zero offset of the
+    ``stencil``-wide box), then, with ``transfer``, the transfer stencil's (one per offset, zero
+    included).
+    """
+
+    dim: int
+    stencil: int = 3
+    transfer: bool = True
+
+    def __post_init__(self) -> None:
+        if self.dim not in (2, 3) or self.stencil not in (1, 3):
+            raise ValueError(f"need dim 2 or 3 and stencil 1 or 3, got dim={self.dim}, stencil={self.stencil}")
+
+    @property
+    def offsets(self) -> list[tuple[int, ...]]:
+        return _offsets(self.dim, self.stencil)
+
+    @property
+    def channels(self) -> int:
+        off = len(self.offsets)
+        return 1 + off + ((off + 1) if self.transfer else 0)
+
+    @property
+    def centre_bias(self) -> float:
+        """Added to the raw centre number, so that zero gives ``t = JACOBI_WEIGHT`` (no off-diagonals)."""
+        p = (JACOBI_WEIGHT - CENTRE_FLOOR) / (1 - CENTRE_FLOOR)
+        return math.log(p / (1 - p))
+
+
+FEATURES = {2: 6, 3: 8}  # fluid, 2d face fractions, Dirichlet fraction
+
+
+def stencil_features(operator: DiffusionStencil) -> torch.Tensor:
+    """Dimensionless per-cell features ``(1, 2 + 2d, *grid)``: the fluid mask; for each axis the
+    couplings to the +axis and −axis neighbours as fractions of the diagonal (0 at obstacles and
+    Neumann walls); the fraction of the diagonal from Dirichlet faces (walls, obstacles). Zero on
+    obstacle cells. Independent of the spacing, so every level of a hierarchy looks alike."""
+    fluid = operator.mask.to(operator.dtype)
+    channels = [fluid]
+    coupled = torch.zeros_like(fluid)
+    for axis, coupling in enumerate(operator.couplings):
+        minus = torch.zeros_like(coupling)
+        size = operator.grid[axis]
+        minus.narrow(axis, 1, size - 1).copy_(coupling.narrow(axis, 0, size - 1))
+        for face in (coupling, minus):
+            fraction = fluid * face / operator.diag
+            channels.append(fraction)
+            coupled = coupled + fraction
+    channels.append((fluid * (1 - coupled)).clamp_min(0))
+    return torch.stack(channels)[None]
+
+
+def _window(padded: torch.Tensor, offset: tuple[int, ...], grid: tuple[int, ...]) -> torch.Tensor:
+    """``v(i + offset)`` on the grid from ``v`` padded by one cell per side ``(k, *grid+2)``."""
+    index = (slice(None),) + tuple(slice(1 + o, 1 + o + n) for o, n in zip(offset, grid, strict=True))
+    return padded[index]
+
+
+def _pad(v: torch.Tensor) -> torch.Tensor:
+    return F.pad(v, (1, 1) * (v.dim() - 1))
+
+
+def _neighbour(field: torch.Tensor, offset: tuple[int, ...], grid: tuple[int, ...]) -> torch.Tensor:
+    """``field(i + offset)``, zero past the grid's edge, for ``(k, *grid)``."""
+    return _window(_pad(field), offset, grid)
+
+
+def _scatter(terms: list[tuple[tuple[int, ...], torch.Tensor]], grid: tuple[int, ...]) -> torch.Tensor:
+    """``Σ u_o(j − o)`` over ``(offset o, u_o (k, *grid))``: each term moved by its offset."""
+    k = terms[0][1].shape[0]
+    padded = terms[0][1].new_zeros((k, *(n + 2 for n in grid)))
+    for offset, term in terms:
+        _window(padded, offset, grid).add_(term)  # the term's cell i lands on j = i + o
+    return padded[(slice(None),) + tuple(slice(1, 1 + n) for n in grid)]
+
+
+class _LevelStencils:
+    """One level's learned smoother ``S`` and transfer ``W`` (module docstring), from raw numbers."""
+
+    def __init__(self, raw: torch.Tensor, operator: DiffusionStencil, layout: StencilLayout):
+        grid = operator.grid
+        self.grid = grid
+        fluid = operator.mask.to(raw.dtype)[None]
+        scale = operator.diag.to(raw.dtype)[None].rsqrt() * fluid  # D^{-1/2} on fluid cells
+        offsets = layout.offsets
+        index = {o: 1 + i for i, o in enumerate(offsets)}
+        positive = [o for o in offsets if o > tuple(0 for _ in o)]
+        couplings = []
+        for o in positive:  # u_o(i): the coupling of i and i + o, symmetric by construction
+            there = _neighbour(raw[:, index[tuple(-c for c in o)]], o, grid)
+            couplings.append((raw[:, index[o]] + there) / 2 * fluid * _neighbour(fluid, o, grid))
+        row = _row_sums(couplings, positive, grid, fluid)
+        gain = OFF_DIAGONAL_BOUND / row.clamp_min(OFF_DIAGONAL_BOUND)
+        couplings = [u * torch.minimum(gain, _neighbour(gain, o, grid)) for u, o in zip(couplings, positive, strict=True)]
+        row = _row_sums(couplings, positive, grid, fluid)
+        centre = CENTRE_FLOOR + row + (1 - 2 * row - CENTRE_FLOOR) * torch.sigmoid(raw[:, 0] + layout.centre_bias)
+        self.centre = centre * scale**2  # S_ii = t_i / D_i
+        self.pairs = [(o, u * scale * _neighbour(scale, o, grid)) for u, o in zip(couplings, positive, strict=True)]
+        self.transfer: list[tuple[tuple[int, ...], torch.Tensor]] | None = None
+        if layout.transfer:
+            first = 1 + len(offsets)
+            self.transfer = []
+            for i, o in enumerate([tuple(0 for _ in range(layout.dim)), *offsets]):
+                weight = torch.tanh(raw[:, first + i]) * fluid * _neighbour(fluid, o, grid)
+                self.transfer.append((o, weight + fluid if not any(o) else weight))
+
+    def smooth(self, v: torch.Tensor) -> torch.Tensor:
+        """``S v`` for ``(k, *grid)``."""
+        y = self.centre * v
+        if not self.pairs:
+            return y
+        padded = _pad(v)
+        for o, pair in self.pairs:
+            y = y + pair * _window(padded, o, self.grid)
+        return y + _scatter([(o, pair * v) for o, pair in self.pairs], self.grid)
+
+    def lift(self, v: torch.Tensor) -> torch.Tensor:
+        """``W v``: ``Σ_o w_o(i) v(i + o)``."""
+        (_, centre), *others = self.transfer
+        if not others:
+            return centre * v
+        padded = _pad(v)
+        return centre * v + sum(w * _window(padded, o, self.grid) for o, w in others)
+
+    def lift_adjoint(self, u: torch.Tensor) -> torch.Tensor:
+        """``Wᵀ u``: ``Σ_o (w_o u)(j − o)``."""
+        (_, centre), *others = self.transfer
+        if not others:
+            return centre * u
+        return centre * u + _scatter([(o, w * u) for o, w in others], self.grid)
+
+
+def _row_sums(couplings: list[torch.Tensor], positive: list[tuple[int, ...]], grid: tuple[int, ...], fluid: torch.Tensor) -> torch.Tensor:
+    """``Σ_j |u_ij|`` per cell: each coupling counts at ``i`` and at ``i + o`` (zero, shaped like
+    ``fluid``, without couplings)."""
+    if not couplings:
+        return torch.zeros_like(fluid)
+    forward = sum(u.abs() for u in couplings)
+    return forward + _scatter([(o, u.abs()) for u, o in zip(couplings, positive, strict=True)], grid)
+
+
+class NeuralMultigridPreconditioner(GeometricMultigrid):
+    """The neural multigrid V-cycle of one system as an SPD preconditioner (module docstring).
+
+    Args:
+        A: the :class:`~neuralsolvers.solvers.stencils.DiffusionStencil` of the system.
+        network: maps :func:`stencil_features` ``(1, F, *grid)`` to raw numbers
+            ``(1, layout.channels, *grid)`` on any level (its own dtype and device; converted).
+        layout: the stencil sizes the raw numbers describe.
+        sweeps, coarsening, coarsest, max_levels: as in ``GeometricMultigrid``.
+        differentiable: keep the network's graph (training); default: set-up under ``no_grad``.
+
+    Set-up: one network pass per level (all but the coarsest), done once; :meth:`apply` reuses it.
+    Shapes: :meth:`apply` ``(n,)`` or ``(n, k)`` → the same.
+    """
+
+    linear = True
+    linear_spd = True
+
+    def __init__(
+        self,
+        A: DiffusionStencil,
+        network: Callable[[torch.Tensor], torch.Tensor],
+        layout: StencilLayout,
+        *,
+        sweeps: int = 2,
+        coarsening: str = "all",
+        coarsest: int = 64,
+        max_levels: int | None = None,
+        differentiable: bool = False,
+    ):
+        if isinstance(A, DiffusionStencil) and len(A.grid) != layout.dim:
+            raise ValueError(f"the network is for {layout.dim}D grids but A's grid is {A.grid}")
+        self.network, self.layout = network, layout
+        with torch.set_grad_enabled(differentiable and torch.is_grad_enabled()):
+            super().__init__(A, smoother="jacobi", sweeps=sweeps, coarsening=coarsening, coarsest=coarsest, max_levels=max_levels)
+
+    def _level(self, operator: DiffusionStencil, with_band: bool, coarsest: bool = False) -> _Level:
+        level = _Level(operator, operator.mask.to(self.dtype)[None], torch.zeros(()), None, None)
+        if coarsest:  # solved directly: no stencils, no network pass
+            return level
+        features = stencil_features(operator)
+        parameter = next(self.network.parameters(), None) if isinstance(self.network, torch.nn.Module) else None
+        if parameter is not None:  # the network's own dtype and device
+            features = features.to(parameter.device, parameter.dtype)
+        raw = self.network(features).to(self.device, self.dtype)
+        if raw.shape != (1, self.layout.channels, *operator.grid):
+            raise ValueError(f"the network gave {tuple(raw.shape)}, expected {(1, self.layout.channels, *operator.grid)}")
+        stencils = _LevelStencils(raw, operator, self.layout)
+
+        def step(x: torch.Tensor | None, r: torch.Tensor) -> torch.Tensor:
+            update = stencils.smooth(level.residual(x, r))
+            return update if x is None else x + update
+
+        level.pre = [step] * self.sweeps
+        level.post = [step] * self.sweeps  # S is symmetric: the adjoint steps are the same
+        if stencils.transfer is not None:
+            level.lift, level.lift_adjoint = stencils.lift, stencils.lift_adjoint
+        return level
+
+    def __repr__(self) -> str:
+        sizes = ["×".join(map(str, level.grid)) for level in self.levels]
+        return f"NeuralMultigridPreconditioner(levels={sizes}, stencil={self.layout.stencil}, transfer={self.layout.transfer}, device={self.device})"

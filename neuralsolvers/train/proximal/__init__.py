@@ -1,0 +1,10 @@
+"""Learned proximal networks (proximal matching): the module and its data module."""
+
+from neuralsolvers._lazy import lazy_exports
+
+_EXPORTS = {
+    "ProximalDataModule": ".data",
+    "ProximalModule": ".module",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

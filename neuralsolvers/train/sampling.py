@@ -11,14 +11,14 @@ then not kept (the resumed epoch starts over).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytorch_lightning as pl
 import torch
-from torch.utils.data import BatchSampler, DataLoader, Sampler
+from torch.utils.data import BatchSampler, DataLoader, Dataset, Sampler
 
-__all__ = ["EpochBatches", "EpochOrder", "LoaderPosition", "ResumableDataLoader", "ResumableLoading"]
+__all__ = ["EpochBatches", "EpochOrder", "LoaderPosition", "ResumableDataLoader", "ResumableLoading", "split_loader"]
 
 
 class EpochOrder(Sampler[int]):
@@ -113,3 +113,11 @@ class LoaderPosition(pl.Callback):
         apply = getattr(trainer.fit_loop, "_load_combined_loader_states", None)
         if callable(apply):
             apply()
+
+
+def split_loader(dataset: Dataset, batch_size: int, seed: int, shuffle: bool, collate_fn: Callable[[list], Any] | None = None) -> DataLoader:
+    """A loader of one split: with ``shuffle`` (training) a :class:`ResumableDataLoader` in the
+    :class:`EpochOrder` of ``seed``, resumable mid-epoch; otherwise a plain loader in the stored order."""
+    if shuffle:
+        return ResumableDataLoader(dataset, batch_size=batch_size, sampler=EpochOrder(len(dataset), seed), collate_fn=collate_fn)
+    return DataLoader(dataset, batch_size=batch_size, collate_fn=collate_fn)

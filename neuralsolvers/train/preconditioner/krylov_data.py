@@ -21,7 +21,7 @@ from neuralsolvers.data_gen.store import ShardedDataset
 from neuralsolvers.errors import ConfigError
 from neuralsolvers.solvers.stencils import DiffusionStencil
 from neuralsolvers.train.base import SplitLoaders
-from neuralsolvers.train.sampling import EpochOrder, ResumableDataLoader
+from neuralsolvers.train.sampling import split_loader
 
 __all__ = ["KrylovDataModule"]
 
@@ -90,10 +90,7 @@ class KrylovDataModule(SplitLoaders, pl.LightningDataModule):
         return self.scene.operator(self.mask.numpy(), dtype=dtype, device=device)
 
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
-        dataset = self.splits[split]
-        if shuffle:  # training: resumable mid-epoch
-            return ResumableDataLoader(dataset, batch_size=self.hparams.batch_size, sampler=EpochOrder(len(dataset), self.hparams.seed))
-        return DataLoader(dataset, batch_size=self.hparams.batch_size)
+        return split_loader(self.splits[split], self.hparams.batch_size, self.hparams.seed, shuffle)
 
     def test_dataloader(self) -> DataLoader:
         """The held-out right-hand sides again (the test of a preconditioner is its solves)."""

@@ -16,7 +16,7 @@ from neuralsolvers.data_gen.diffusion_scenes import load_scenes, scene_operator
 from neuralsolvers.errors import ConfigError
 from neuralsolvers.solvers.stencils import DiffusionStencil
 from neuralsolvers.train.base import SplitLoaders
-from neuralsolvers.train.sampling import EpochOrder, ResumableDataLoader
+from neuralsolvers.train.sampling import split_loader
 
 __all__ = ["SceneDataModule", "SceneDataset"]
 
@@ -95,10 +95,7 @@ class SceneDataModule(SplitLoaders, pl.LightningDataModule):
             raise ConfigError(f"data: the scene sets differ in dimension ({dims})")
 
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
-        dataset = self.splits[split]
-        if shuffle:  # training: resumable mid-epoch
-            return ResumableDataLoader(dataset, batch_size=self.hparams.batch_size, sampler=EpochOrder(len(dataset), self.hparams.seed), collate_fn=_scenes)
-        return DataLoader(dataset, batch_size=self.hparams.batch_size, collate_fn=_scenes)
+        return split_loader(self.splits[split], self.hparams.batch_size, self.hparams.seed, shuffle, collate_fn=_scenes)
 
     def test_dataloader(self) -> DataLoader:
         """The validation scenes again (a preconditioner's test is its solves)."""

@@ -19,7 +19,7 @@ def test_load_rebuilds_the_trained_network(tmp_path):
     net = DeepONet(num_sensors=10, branch_widths=[8], trunk_widths=[8], num_basis=4)
     net.output_std.fill_(3.0)
     loaded = neuralsolvers.load(_checkpoint(tmp_path / "a.ckpt", net))
-    assert isinstance(loaded, DeepONet) and not loaded.training
+    assert type(loaded) is DeepONet and not loaded.training
     u, points = torch.randn(2, 10), torch.rand(5, 1)
     torch.testing.assert_close(loaded(u, points), net(u, points))
 
@@ -66,14 +66,16 @@ def test_trusted_checkpoints_allow_only_their_own_globals(tmp_path, capsys):
 
     from neuralsolvers.checkpoints import read_checkpoint, trusting_checkpoints
 
-    path = _checkpoint(tmp_path / "f.ckpt", DeepONet(num_sensors=10, branch_widths=[8], trunk_widths=[8], num_basis=4))
+    net = DeepONet(num_sensors=10, branch_widths=[8], trunk_widths=[8], num_basis=4)
+    path = _checkpoint(tmp_path / "f.ckpt", net)
     checkpoint = torch.load(path, weights_only=True)
     torch.save({**checkpoint, "ratio": fractions.Fraction(1, 3)}, path)
     with pytest.raises(CheckpointError, match="--trust-checkpoint"):
         read_checkpoint(path)
     with trusting_checkpoints():
         assert read_checkpoint(path)["ratio"] == fractions.Fraction(1, 3)
-        assert isinstance(neuralsolvers.load(path), DeepONet)
+        u, points = torch.randn(2, 10), torch.rand(5, 1)
+        torch.testing.assert_close(neuralsolvers.load(path)(u, points), net(u, points), rtol=0, atol=0)
     assert capsys.readouterr().err.count("allowing fractions.Fraction") == 1  # once per file
     with pytest.raises(CheckpointError, match="refused"):  # the allowance ends with the context
         read_checkpoint(path)

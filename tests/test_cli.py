@@ -68,17 +68,20 @@ def tiny_data(tiny_datasets, monkeypatch):
     return tiny_datasets
 
 
+@pytest.mark.long
 def test_every_data_config_generates(tiny_data):
     shards = sorted(p.relative_to(tiny_data) for p in tiny_data.rglob("*.h5"))
     assert shards, "no shard written"
     assert all("shard-" in p.name for p in shards)
 
 
+@pytest.mark.long
 @pytest.mark.parametrize("config", TRAIN_CONFIGS, ids=lambda p: p.stem)
 def test_every_training_config_runs_fast_dev_run(tiny_data, config):
     assert main(["fit", "--config", str(config), "--trainer.fast_dev_run=true", *TINY, *TINY_FIT.get(config.stem, [])]) == 0
 
 
+@pytest.mark.long
 def test_main_job_end_to_end(tiny_data, capsys):
     """The README's main job (`make demo`): train the neural multigrid briefly, then the verdict
     against classical PCG at two sizes; the checkpoint gives an SPD preconditioner for cg and SciPy."""
@@ -110,11 +113,12 @@ def test_main_job_end_to_end(tiny_data, capsys):
     with pytest.raises(ValueError, match="needs the system as a DiffusionStencil"):
         neuralsolvers.load_preconditioner(best, A.to_scipy(), grid=A.grid)
     capsys.readouterr()
-    exec(readme_block("* `NeuralMultigrid(dim"), {})  # the README's example, on this checkpoint
+    exec(readme_block("### 2. A learned preconditioner"), {})  # the README's example, on this checkpoint
     learned, classical = map(int, re.match(r"neural MG (\d+) iterations, geometric MG (\d+)", capsys.readouterr().out).groups())
     assert 0 < learned < 40 and 0 < classical < 40
 
 
+@pytest.mark.long
 def test_dcdm_job_end_to_end(tiny_data, capsys):
     """`make demo-dcdm`: train DCDM briefly, then the verdict against classical PCG."""
     config = str(CONFIGS / "dcdm_poisson2d.yaml")
@@ -137,6 +141,7 @@ def test_dcdm_job_end_to_end(tiny_data, capsys):
     assert (results / "results.json").is_file() and (results / "residuals.png").is_file()
 
 
+@pytest.mark.long
 def test_generate_fit_evaluate_end_to_end(tiny_data, capsys):
     config = str(CONFIGS / "deeponet_antiderivative.yaml")
     assert main(["fit", "--config", config, "--trainer.max_steps=3", "--trainer.limit_val_batches=1", *TINY]) == 0
@@ -170,6 +175,7 @@ def _fresh_checkpoints(config: Path, build) -> None:
         torch.save({"neuralsolvers_model": model_spec(model), "state_dict": state}, path)
 
 
+@pytest.mark.long
 @pytest.mark.parametrize("problem", ["porous_network", "value_iteration"])
 def test_graph_evaluation_configs_run(tiny_data, problem, capsys):
     """The committed CGS evaluation configs on the tiny sets, with freshly initialized checkpoints
@@ -189,6 +195,7 @@ def test_graph_evaluation_configs_run(tiny_data, problem, capsys):
     assert (tiny_data / f"results/cgs_{problem}/errors.png").is_file()
 
 
+@pytest.mark.long
 def test_lpn_evaluation_configs_run(tiny_data, capsys):
     from neuralsolvers.models import LPN
 
@@ -207,6 +214,7 @@ def test_lpn_evaluation_configs_run(tiny_data, capsys):
         assert all(f"| {prior} |" in table for prior in ("LPN", "TV", "Haar wavelet", "none (Aᵀy)")), name
 
 
+@pytest.mark.long
 def test_hidden_term_fit_and_discovery_run(tiny_data, capsys):
     """UPINN: a few steps of each committed training config on its measurements, then its discovery config."""
     for problem, row, truth in (("lotka_volterra", "| u1' |", "-0.9*u1*u2"), ("fisher_kpp", "| u' |", "-1.0*u**2 + 1.0*u")):
@@ -218,6 +226,7 @@ def test_hidden_term_fit_and_discovery_run(tiny_data, capsys):
         assert (tiny_data / f"results/upinn_{problem}/hidden_terms.png").is_file()
 
 
+@pytest.mark.long
 def test_moving_obstacle_evaluation_config_runs(tiny_data, capsys):
     """The committed moving-obstacle evaluation on the tiny sequences: every method, every frame."""
     for dim in (2, 3):  # its neural multigrid checkpoints, from a few steps
@@ -303,6 +312,7 @@ def test_missing_dataset_is_one_clear_line(workdir, capsys):
     assert "data/antiderivative_l0.2/train" in line and "generate" in line
 
 
+@pytest.mark.long
 def test_mismatched_dataset_is_refused(tiny_data, capsys):
     config = str(CONFIGS / "deeponet_antiderivative.yaml")
     args = ["fit", "--config", config, "--trainer.fast_dev_run=true", "--data.init_args.train=data/antiderivative_l0.1/test"]
@@ -310,6 +320,7 @@ def test_mismatched_dataset_is_refused(tiny_data, capsys):
     assert "length_scale" in _error_line(capsys)
 
 
+@pytest.mark.long
 def test_diverging_run_stops_with_one_line(tiny_data, capsys):
     config = str(CONFIGS / "deeponet_antiderivative.yaml")
     args = ["fit", "--config", config, "--trainer.max_steps=20", "--model.init_args.optimizer.init_args.lr=1e30", *TINY]
@@ -343,6 +354,7 @@ def test_generate_list_names_every_generator(capsys):
     assert "antiderivative" in out and "darcy2d" in out
 
 
+@pytest.mark.long
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
 def test_lightning_refusal_is_one_clear_line(tiny_data, capsys):
     """A trainer setting Lightning refuses (CUDA on a CPU machine): one error line, non-zero exit."""
@@ -373,6 +385,7 @@ def test_evaluate_runs_missing_prerequisites_first(workdir, capsys):
     assert "not a generate/fit/validate/test command" in capsys.readouterr().err
 
 
+@pytest.mark.long
 def test_pinn_evaluation_config_runs(tiny_data, capsys):
     """The committed PINN evaluation against the (tiny) Klein–Gordon reference, untrained networks."""
     from neuralsolvers.models import PINNNet
@@ -407,6 +420,7 @@ def test_same_config_and_seed_give_the_same_data_and_the_same_training_on_cpu(wo
     assert all(torch.equal(weights[0][key], weights[1][key]) for key in weights[0])
 
 
+@pytest.mark.long
 def test_resumed_fit_continues_the_same_wandb_run(workdir, monkeypatch):
     """Offline W&B: the resumed fit writes to the run id stored in the checkpoint (``wandb sync`` then
     continues one run) instead of starting a second run."""

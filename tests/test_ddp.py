@@ -10,8 +10,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from neuralsolvers.checkpoints import read_checkpoint
 
+pytestmark = pytest.mark.long  # subprocess training runs: `pytest -m long` (make test, CI)
 CONFIGS = Path(__file__).parents[1] / "configs"
 COMMAND = [str(Path(sys.executable).parent / "neuralsolvers")]  # Lightning's DDP launcher re-runs this command per process
 EPOCHS = 50  # at 20 epochs the validation loss still moves ±25% between seeds; at 50 DDP and one process agree within 1% (seeds 0, 1)

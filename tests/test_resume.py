@@ -17,6 +17,7 @@ from neuralsolvers.checkpoints import read_checkpoint
 from neuralsolvers.data_gen.store import ShardedDataset
 from neuralsolvers.physics.losses import relative_l2
 
+pytestmark = pytest.mark.long  # subprocess training runs: `pytest -m long` (make test, CI)
 CONFIGS = Path(__file__).parents[1] / "configs"
 COMMAND = [str(Path(sys.executable).parent / "neuralsolvers")]  # the installed command, as users run it
 STEPS = 1000

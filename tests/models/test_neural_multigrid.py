@@ -10,7 +10,7 @@ import torch
 from neuralsolvers.models import NeuralMultigrid
 from neuralsolvers.solvers import DiffusionStencil, GeometricMultigrid, cg
 from neuralsolvers.solvers.multigrid.neural import StencilLayout, stencil_features
-from tests.solvers.test_geometric_multigrid import NEUMANN_2D, NEUMANN_3D, scene
+from tests.solvers.multigrid.test_geometric_multigrid import NEUMANN_2D, NEUMANN_3D, scene
 
 CASES = {
     "2d-stencil3": ((14, 11), NEUMANN_2D, {"stencil": 3}),

@@ -4,8 +4,13 @@ For a batch of ``B`` small problems ``min_w ½‖r(w; θ_b)‖²`` with ``w`` ``
 ``r`` ``(m,)`` (e.g. the weights of ``n`` basis functions that make a PDE and its initial/boundary
 conditions hold at ``m`` points of one subdomain: one "expert" of PI-HC-MoE, Chalapathi et al.
 2024), :func:`levenberg_marquardt` runs all problems at once: Jacobians by ``torch.func.jacfwd``
-under ``vmap``, steps ``(JᵀJ + μ diag(JᵀJ))δ = −Jᵀr`` (Marquardt's scaling), a step accepted only
-if it lowers that problem's cost (μ ÷ 3) and otherwise rejected (μ × 2), per problem. A problem has
+under ``vmap``, steps ``(JᵀJ + μ diag(JᵀJ))δ = −Jᵀr`` (Marquardt's scaling), a step accepted
+if it lowers that problem's cost (μ ÷ 3) and otherwise rejected (μ × 2), per problem. Near a
+minimum the last Gauss–Newton steps change the cost by less than the rounding error of the
+computed cost ``½Σr²`` (``|Δcost| ≤ 2mε·cost``, the summation bound for two ``m``-term sums), so
+the cost cannot rank them; there a step is also accepted if it lowers ``‖Jᵀr‖∞``. Without that
+tie-break the iteration stalls at ``‖Jᵀr‖∞ ≈ 1e-10`` on well-posed problems whenever rounding makes
+such a step look uphill, far above a ``gtol`` of ``1e-13`` that it can reach. A problem has
 converged when ``‖Jᵀr‖∞ ≤ gtol`` or, with ``ftol > 0``, when an accepted step lowered its cost by
 less than ``ftol`` × the cost (MINPACK's relative reduction test); converged problems keep their
 iterate, and the solve stops when all have converged or after ``maxiter`` iterations.
@@ -84,12 +89,14 @@ def levenberg_marquardt(
     mu = torch.full((len(w),), damping, dtype=w.dtype, device=w.device)
     r = residuals(w, *tensors)
     cost = 0.5 * r.square().sum(1)
+    J = jacobian(w, *tensors)  # (B, m, n), always at the current iterate
+    gradient = torch.einsum("bmn,bm->bn", J, r)
+    gradient_norm = gradient.abs().amax(1)
+    rounding = 2 * r.shape[1] * torch.finfo(w.dtype).eps  # |Δcost| the computed costs cannot resolve
     converged = torch.zeros(len(w), dtype=torch.bool, device=w.device)
     iterations = 0
     for iterations in range(1, maxiter + 1):  # noqa: B007  (the count is reported)
-        J = jacobian(w, *tensors)  # (B, m, n)
-        gradient = torch.einsum("bmn,bm->bn", J, r)
-        converged |= gradient.abs().amax(1) <= gtol
+        converged |= gradient_norm <= gtol
         if bool(converged.all()):
             break
         normal = J.transpose(1, 2) @ J
@@ -98,13 +105,19 @@ def levenberg_marquardt(
         trial = w + step
         trial_r = residuals(trial, *tensors)
         trial_cost = 0.5 * trial_r.square().sum(1)
-        better = (trial_cost < cost) & ~converged
-        converged |= better & (cost - trial_cost <= ftol * cost)
+        trial_J = jacobian(trial, *tensors)
+        trial_gradient = torch.einsum("bmn,bm->bn", trial_J, trial_r)
+        trial_norm = trial_gradient.abs().amax(1)
+        tie = ((trial_cost - cost).abs() <= rounding * cost) & (trial_norm < gradient_norm)  # module docstring
+        better = ((trial_cost < cost) | tie) & ~converged
+        converged |= better & (cost - trial_cost <= ftol * cost) & (ftol > 0)
         w = torch.where(better[:, None], trial, w)
         r = torch.where(better[:, None], trial_r, r)
         cost = torch.where(better, trial_cost, cost)
+        J = torch.where(better[:, None, None], trial_J, J)
+        gradient = torch.where(better[:, None], trial_gradient, gradient)
+        gradient_norm = torch.where(better, trial_norm, gradient_norm)
         mu = torch.where(better, mu / 3, mu * 2)
-    gradient_norm = torch.einsum("bmn,bm->bn", jacobian(w, *tensors), r).abs().amax(1)
     if not bool(torch.isfinite(w).all() and torch.isfinite(cost).all()):
         raise FloatingPointError("NaN or Inf in the Levenberg–Marquardt iterate (residual or data)")
     converged |= gradient_norm <= gtol

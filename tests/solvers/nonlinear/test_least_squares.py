@@ -39,6 +39,22 @@ def test_matches_scipy_on_a_batch(problems):
     assert matched >= 3
 
 
+def test_reaches_a_tight_gtol_on_every_perturbed_problem(problems):
+    # every ±1e-4 perturbation of every observation of two problems (the re-solves of a finite-difference
+    # gradient check): near the minimum the last Gauss–Newton step changes the cost by less than its
+    # rounding; measured: accepting only cost decreases stalls 24 of these 120 at ‖Jᵀr‖∞ ≈ 3.7e-10
+    t, y = problems
+    perturbation = 1e-4 * torch.cat([torch.eye(30), -torch.eye(30)]).to(torch.float64).repeat(2, 1)
+    data = y[:2].repeat_interleave(60, 0) + perturbation
+    w0 = torch.tensor([[1.0, 0.0, 0.0]], dtype=torch.float64).expand(len(data), -1)
+    result = levenberg_marquardt(exponential_fit, w0, t[:1].expand(len(data), -1), data, maxiter=100, gtol=1e-13)
+    assert result.message == "converged" and bool(result.converged.all())
+    assert float(result.gradient.max()) <= 1e-13
+    # and each is the nearby minimum, not another one
+    unperturbed = levenberg_marquardt(exponential_fit, w0[:2], t[:2], y[:2], maxiter=100, gtol=1e-13).w
+    assert float((result.w - unperturbed.repeat_interleave(60, 0)).abs().max()) < 1e-3  # |dw/dy| < 3, |δy| = 1e-4
+
+
 def test_implicit_gradient_passes_gradcheck(problems):
     t, y = problems
     w0 = torch.tensor([[1.0, 0.0, 0.0]], dtype=torch.float64).repeat(2, 1)

@@ -31,7 +31,6 @@ def _mse(module: GraphModule, graphs) -> float:
 
 def test_short_cgs_training_lowers_pore_network_validation_mse(graph_data):
     pl.seed_everything(0)
-    torch.set_num_threads(2)
     data = GraphDataModule(str(graph_data / "pores"), generator="pore_network", batch_size=16, val_fraction=0.2)
     data.setup("fit")
     model = CGS(node_features=5, edge_features=3, hidden=32, heads=2, state_dim=4)

@@ -91,10 +91,12 @@ def test_jacobi_preconditioner_cuts_iterations(solver):
     A = convection_diffusion(16, 50.0)
     A = sp.csr_matrix(A @ sp.diags(np.logspace(0, 4, A.shape[0])))
     b = torch.from_numpy(np.random.default_rng(2).standard_normal(A.shape[0]))
-    plain = solver(A, b, rtol=RTOL, maxiter=5000)
     preconditioned = solver(A, b, rtol=RTOL, M=Jacobi(A))
     check(preconditioned, A, b.numpy())
-    assert preconditioned.iterations < 0.5 * plain.iterations
+    # fewer than half the iterations: unpreconditioned, twice as many do not reach the tolerance
+    # (measured: 4924 GMRES / 1073 BiCGStab iterations, against 82 / 27 with Jacobi)
+    plain = solver(A, b, rtol=RTOL, maxiter=2 * preconditioned.iterations)
+    assert not plain.converged and plain.iterations == 2 * preconditioned.iterations
 
 
 def test_flexible_gmres_takes_a_changing_preconditioner(system):

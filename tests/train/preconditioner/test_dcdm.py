@@ -37,7 +37,6 @@ def _trainer(steps: int) -> pl.Trainer:
 
 def test_briefly_trained_net_beats_jacobi_pcg(datasets):
     pl.seed_everything(0)
-    torch.set_num_threads(2)
     data = KrylovDataModule(str(datasets / "krylov/"), systems=str(datasets / "systems"), num_systems=4, batch_size=16)
     net = DCDMNet(dim=2, in_channels=2, channels=8, blocks=(1, 2, 1))
     module = PreconditionerModule(net, optimizer=lambda p: torch.optim.Adam(p, lr=3e-3), val_maxiter=150)

@@ -1,7 +1,6 @@
 """STLSQ recovers a planted sparse polynomial; the library and the printed formulas."""
 
 import pytest
-import sympy
 import torch
 
 from neuralsolvers.solvers import formulas, polynomial_library, stlsq
@@ -32,6 +31,6 @@ def test_stlsq_recovers_a_planted_expression_from_noisy_samples():
     second = {t for t, c in zip(terms, coefficients[:, 1].tolist(), strict=True) if c != 0}
     assert second == {"u2", "u1*u2", "u2**2"}
     expressions = formulas(coefficients, terms, digits=2)
-    assert str(expressions[0]) == "-0.9*u1*u2 + 1.3*u1" and isinstance(expressions[1], sympy.Expr)
+    assert str(expressions[0]) == "-0.9*u1*u2 + 1.3*u1" and str(expressions[1]) == "0.8*u1*u2 + 0.5*u2**2 - 1.8*u2"
     with pytest.raises(ValueError, match="threshold"):
         stlsq(library, noisy, threshold=-1.0)

@@ -14,7 +14,7 @@ from neuralsolvers.solvers import DiffusionStencil, ic0_factor
 
 def _former_factor():
     """The former implementation (a Python loop over rows), kept in the IC(0) benchmark: the reference."""
-    path = Path(__file__).parents[2] / "benchmarks" / "ic0.py"
+    path = Path(__file__).parents[3] / "benchmarks" / "ic0.py"
     spec = importlib.util.spec_from_file_location("ic0_benchmark", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -244,7 +244,13 @@ def test_moving_obstacle_evaluation_config_runs(tiny_data, capsys):
     assert by_method["AMG-PCG (PyAMG, CPU)"]["setup_s"] > 0 and by_method["CG"]["setup_s"] < by_method["IC(0)-PCG"]["setup_s"]
     assert out.count("verdict at") == 2 and (tiny_data / "results/moving_obstacle/frames_32x32.png").is_file()
     learned = by_method["NMG-PCG (neural multigrid)"]
-    assert learned["training_device_h"] > 0 and learned["break_even_solves"] is not None
+    fastest_classical = min(row["per_frame_s"] for row in by_method.values() if row is not learned)
+    saving = fastest_classical - learned["per_frame_s"]  # break-even: training seconds over the saving per frame
+    assert learned["training_device_h"] > 0
+    if saving > 0:
+        assert float(learned["break_even_solves"]) == pytest.approx(3600 * learned["training_device_h"] / saving, rel=1e-2)
+    else:
+        assert learned["break_even_solves"] == "never"
 
 
 @pytest.mark.parametrize("command", ["generate", "fit", "validate", "test", "evaluate"])

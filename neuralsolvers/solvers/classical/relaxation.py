@@ -115,9 +115,11 @@ class SORSplitting:
         matrix, self.dtype, self.device = assembled(A, dtype, device)
         if matrix.shape[0] != matrix.shape[1]:
             raise ValueError(f"the matrix must be square, got shape {matrix.shape}")
+        if not np.all(np.isfinite(matrix.data)):
+            raise ValueError("the matrix has non-finite entries (NaN or inf): SOR's triangular sweeps need finite ones")
         diagonal = matrix.diagonal()
-        if np.any(diagonal == 0) or not np.all(np.isfinite(diagonal)):
-            raise ValueError("SOR needs a finite, nonzero diagonal")
+        if np.any(diagonal == 0):
+            raise ValueError("SOR needs a nonzero diagonal")
         self.ordering = ordering
         self.omega = torch.as_tensor(omegas, dtype=self.dtype, device=self.device)
         self.operator: LinearOperator = as_operator(A, dtype=self.dtype, device=self.device)

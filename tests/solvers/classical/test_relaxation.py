@@ -162,3 +162,11 @@ def test_sweeps_on_the_gpu_match_the_cpu(ordering):
     assert gpu.converged and gpu.x.device.type == "cuda" and int(gpu.iterations) == int(cpu.iterations)
     swept = sor(A, b.cuda(), omega=1.5, ordering=ordering, rtol=1e-8)
     assert swept.converged and abs(int(swept.iterations) - int(sor(A, b, omega=1.5, ordering=ordering, rtol=1e-8).iterations)) <= 1
+
+
+def test_a_matrix_with_nan_off_the_diagonal_is_one_clear_error():
+    # found by tests/test_fuzz.py: SuperLU's sweep set-up raised "Factor is exactly singular"
+    A = np.eye(4)
+    A[3, 2] = np.nan
+    with pytest.raises(ValueError, match="non-finite entries"):
+        SSOR(A, 1.2)

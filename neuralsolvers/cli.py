@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import pickle
+import shlex
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -142,22 +143,26 @@ def run_prerequisites(prerequisites: Sequence[Prerequisite]) -> None:
 
 def summary_parser() -> ArgumentParser:
     """Parser of ``neuralsolvers evaluate --summary``."""
-    parser = ArgumentParser(prog="neuralsolvers evaluate --summary", description="collect every results.json under a directory into one Markdown document", exit_on_error=False)
+    parser = ArgumentParser(prog="neuralsolvers evaluate --summary", exit_on_error=False,
+                            description="the headline (per learned component: the best learned method against the best classical one) "
+                                        "and every run's table, from every results.json under a directory")  # fmt: skip
     parser.add_argument("--summary", action="store_true", required=True, help="summarize instead of evaluating")
     parser.add_argument("--results", type=str, default="results", help="directory searched for results.json files")
-    parser.add_argument("--benchmarks", type=str, default=None, help="also write the summary into this file (e.g. BENCHMARKS.md) between marker lines")
+    parser.add_argument("--benchmarks", type=str, default=None,
+                        help="also write the headline into this file (e.g. BENCHMARKS.md): between its marker lines, at the top the first time")  # fmt: skip
     return parser
 
 
 def run_summary(args: Sequence[str]) -> None:
-    from neuralsolvers.evaluate.summary import collect, summary_markdown, update_benchmarks
+    from neuralsolvers.evaluate import summary
 
     config = summary_parser().parse_args(list(args))
-    markdown = summary_markdown(collect(config.results), config.results)
-    print(markdown)
+    records = summary.collect(config.results)
+    headline = summary.headline_markdown(records, "neuralsolvers evaluate " + shlex.join(args))
+    print(f"{headline}\n\n## Every run\n\n{summary.summary_markdown(records, config.results)}")
     if config.benchmarks:
-        update_benchmarks(config.benchmarks, markdown)
-        print(f"summary written into {config.benchmarks}")
+        summary.update_benchmarks(config.benchmarks, headline)
+        print(f"headline written into {config.benchmarks}")
 
 
 def run_evaluate(args: Sequence[str]) -> None:
@@ -168,7 +173,7 @@ def run_evaluate(args: Sequence[str]) -> None:
     namespace = parser.parse_args(list(args))
     run_prerequisites([Prerequisite(**vars(item)) if not isinstance(item, Prerequisite) else item for item in namespace.requires])
     config = _instantiate(parser, namespace)
-    report = config.task.run(config.out, use_wandb=config.wandb)
+    report = config.task.run(config.out, use_wandb=config.wandb, command="neuralsolvers evaluate " + shlex.join(args))
     print(report.markdown)
     print(f"results written to {config.out}")
 

@@ -1,8 +1,10 @@
-"""Evaluation: learned against classical methods on the same held-out data; tables, plots, W&B. Every name is imported on first use."""
+"""Evaluation: learned against classical methods on the same held-out data; tables, plots, W&B, one
+shared run template (:class:`Evaluation`, :class:`Outcome`). Every name is imported on first use."""
 
 from neuralsolvers._lazy import lazy_exports
 
 _EXPORTS = {
+    "Comparison": ".base",
     "Evaluation": ".base",
     "GraphEvaluation": ".graph",
     "HiddenTermDiscovery": ".hidden_terms",
@@ -11,6 +13,7 @@ _EXPORTS = {
     "NeuralMultigridEvaluation": ".neural_multigrid",
     "NeuralOperatorSolverEvaluation": ".neural_solvers",
     "OperatorEvaluation": ".operator",
+    "Outcome": ".base",
     "PINNEvaluation": ".pinn",
     "PreconditionerEvaluation": ".preconditioner",
     "ProximalToyEvaluation": ".proximal_toy",

@@ -15,8 +15,6 @@ the predictions against the truth on the largest set.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
-from statistics import median
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -29,9 +27,9 @@ from neuralsolvers.checkpoints import break_even_cell, device_hours, load, train
 from neuralsolvers.data_gen.graph_problems import bellman_q, greedy_policy, pore_pressures
 from neuralsolvers.data_gen.graphs import load_graphs
 from neuralsolvers.data_gen.store import ShardedDataset
-from neuralsolvers.evaluate.base import Evaluation, resolve_device
-from neuralsolvers.evaluate.report import Report, environment, verdict_line
-from neuralsolvers.evaluate.solver_runs import PeakMemory, timed
+from neuralsolvers.evaluate.base import Evaluation, Outcome, resolve_device
+from neuralsolvers.evaluate.report import compare, verdict_text
+from neuralsolvers.evaluate.solver_runs import PeakMemory, median_run, timed
 from neuralsolvers.solvers.nonlinear.fixed_point_iteration import fixed_point
 
 __all__ = ["GraphEvaluation"]
@@ -56,6 +54,8 @@ class GraphEvaluation(Evaluation):
         value_tolerance: value iteration stops when ``‖T(V) − V‖₂ ≤ value_tolerance``.
         device: ``cpu``, ``cuda`` or ``auto``.
     """
+
+    component = "CGS graph solver"
 
     def __init__(
         self,
@@ -124,12 +124,9 @@ class GraphEvaluation(Evaluation):
             with PeakMemory(self.device) as memory:  # the warm-up pass
                 for batch in batches:
                     method(batch)
-            times = []
-            for _ in range(self.repeats):
-                outputs, seconds = timed(self.device, lambda: [method(batch) for batch in batches])
-                times.append(seconds)
+            outputs, seconds = median_run(lambda: timed(self.device, lambda: [method(batch) for batch in batches]), self.repeats, key=lambda run: run[1])
         prediction = torch.cat([out for out, _ in outputs])
-        return {"prediction": prediction, "seconds": median(times), "iterations": max(it for _, it in outputs), "peak_bytes": memory.bytes}
+        return {"prediction": prediction, "seconds": seconds, "iterations": max(it for _, it in outputs), "peak_bytes": memory.bytes}
 
     def _metrics(self, prediction: torch.Tensor, batches: list[Batch]) -> dict[str, float]:
         truth = torch.cat([batch.y for batch in batches]).double()
@@ -147,7 +144,7 @@ class GraphEvaluation(Evaluation):
             metrics["policy_%"] = 100 * hits / offset
         return metrics
 
-    def run(self, out: str | Path, use_wandb: bool = True) -> Report:
+    def evaluate(self) -> Outcome:
         self.problem, self.discount = self._problem()
         models = {name: load(path, map_location=self.device).eval() for name, path in self.checkpoints.items()}
         methods = {EXACT: self._exact} | {name: self._network(model) for name, model in models.items()}
@@ -182,13 +179,14 @@ class GraphEvaluation(Evaluation):
                   "batch_size": self.batch_size, "repeats": self.repeats, "problem": self.problem}  # fmt: skip
         title = f"Graph networks against the exact solution: {self.problem}, {len(self.test_sets)} sets"
         last = [row for row in rows if row["set"] == rows[-1]["set"]]
-        verdict = verdict_line(last, lambda row: row["ms_per_graph"] / 1e3, lambda row: row["method"] != EXACT,
-                               where=f"on {rows[-1]['set']} (per graph)")  # fmt: skip
-        report = Report(title, rows, environment(self.device), config, figures, verdict)
-        report.write(out)
-        if use_wandb:
-            report.log_to_wandb(out)
-        return report
+        where = f"on {rows[-1]['set']} (per graph)"
+        counted = (lambda row: row["solver_iterations"]) if self.problem == "value_iteration" else None  # the exact pore solve is direct
+        comparison = compare(last, lambda row: row["ms_per_graph"] / 1e3, lambda row: row["method"] != EXACT,
+                             where=f"{self.problem} {where}", iterations=counted)  # fmt: skip
+        metric = "MSE" if self.problem == "pore_network" else "MAPE_%"
+        comparison.metric = f"{metric} against the exact solution"
+        comparison.learned_metric = next((row[metric] for row in last if row["method"] == comparison.learned), None)
+        return Outcome(title, rows, self.device, config, figures, verdict_text(comparison, where), [comparison])
 
 
 def error_figure(rows: list[dict], sizes: dict[str, float], largest: dict[str, tuple[np.ndarray, np.ndarray]], metric: str) -> Figure:

@@ -12,8 +12,6 @@ the learned and discovered hidden terms against the truth.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import matplotlib.pyplot as plt
 import numpy as np
 import sympy
@@ -24,8 +22,7 @@ from neuralsolvers.checkpoints import load
 from neuralsolvers.data_gen.hidden_terms import FisherKPPObservations, LotkaVolterraObservations
 from neuralsolvers.data_gen.store import ShardedDataset
 from neuralsolvers.errors import ConfigError
-from neuralsolvers.evaluate.base import Evaluation
-from neuralsolvers.evaluate.report import Report, environment
+from neuralsolvers.evaluate.base import Evaluation, Outcome
 from neuralsolvers.solvers.nonlinear.sparse_regression import formulas, polynomial_library, stlsq
 
 __all__ = ["HiddenTermDiscovery"]
@@ -52,7 +49,11 @@ class HiddenTermDiscovery(Evaluation):
         degree: highest total degree of the monomial library; threshold: STLSQ threshold.
         num_points: reference points (evenly spread) at which ``F`` is sampled for the regression.
         state_names: names of the state components (default: the generator's).
+
+    No headline: there is no classical method to time against (the truth is the generator's).
     """
+
+    component = "PINNs"
 
     def __init__(self, checkpoint: str, data: str, degree: int = 2, threshold: float = 0.1, num_points: int = 1000,
                  state_names: list[str] | None = None):  # fmt: skip
@@ -61,7 +62,7 @@ class HiddenTermDiscovery(Evaluation):
         self.checkpoint, self.data, self.degree, self.threshold = checkpoint, data, degree, threshold
         self.num_points, self.state_names = num_points, state_names
 
-    def run(self, out: str | Path, use_wandb: bool = True) -> Report:
+    def evaluate(self) -> Outcome:
         dataset = ShardedDataset(self.data)
         generator_name = dataset.metadata["generator"]
         if generator_name not in GENERATORS:
@@ -104,11 +105,7 @@ class HiddenTermDiscovery(Evaluation):
         config = {"checkpoint": self.checkpoint, "data": self.data, "degree": self.degree, "threshold": self.threshold,
                   "num_points": self.num_points, "generator": generator_name, "parameters": dataset.metadata["parameters"]}  # fmt: skip
         title = f"Hidden-term discovery ({generator_name}, noise {dataset.metadata['parameters'].get('noise')})"
-        report = Report(title, rows, environment("cpu"), config, {"hidden_terms": figure})
-        report.write(out)
-        if use_wandb:
-            report.log_to_wandb(out)
-        return report
+        return Outcome(title, rows, "cpu", config, {"hidden_terms": figure})
 
 
 def _figure(reference: np.ndarray, fitted: np.ndarray, true: np.ndarray, learned: np.ndarray, discovered: np.ndarray, names: list[str]) -> Figure:

@@ -13,7 +13,6 @@ by a 1 ms resident-set sampler); the figure shows reconstructions of the first t
 
 from __future__ import annotations
 
-from pathlib import Path
 from statistics import median
 from typing import Any
 
@@ -26,8 +25,7 @@ from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 from neuralsolvers.checkpoints import device_hours, load, training_time
 from neuralsolvers.data_gen.imaging import ImagePatches
 from neuralsolvers.data_gen.store import ShardedDataset
-from neuralsolvers.evaluate.base import Evaluation, resolve_device
-from neuralsolvers.evaluate.report import Report, environment
+from neuralsolvers.evaluate.base import Comparison, Evaluation, Outcome, resolve_device
 from neuralsolvers.evaluate.solver_runs import PeakMemory
 from neuralsolvers.solvers.proximal.operators import (
     HaarThreshold,
@@ -67,6 +65,8 @@ class InverseProblemEvaluation(Evaluation):
         device: where the reconstructions run (``cpu``, ``cuda``, ``auto``).
     """
 
+    component = "LPN proximal"
+
     def __init__(
         self,
         data: str,
@@ -98,15 +98,30 @@ class InverseProblemEvaluation(Evaluation):
         self.num_images, self.tune_images = num_images, tune_images
         self.device = resolve_device(device)
 
-    def _verdict(self, rows: list[dict[str, Any]]) -> str:
-        """The best prior by PSNR, and the best learned prior against the best classical one."""
+    def _comparison(self, rows: list[dict[str, Any]], where: str) -> Comparison:
+        """The best prior by PSNR, and the best learned prior against the best classical one (by PSNR;
+        their seconds per image beside)."""
         best = max(rows, key=lambda row: row["PSNR"])
+        comparison = Comparison(where, metric="PSNR [dB]", note=f"best PSNR {best['PSNR']:.2f} dB with {best['prior']}")
         learned = [row for row in rows if row["prior"] in self.checkpoints]
         classical = [row for row in rows[1:] if row["prior"] not in self.checkpoints]
-        line = f"verdict: best PSNR {best['PSNR']:.2f} dB with {best['prior']}"
-        if learned and classical:
-            top, bar = max(learned, key=lambda row: row["PSNR"]), max(classical, key=lambda row: row["PSNR"])
-            line += f"; best learned {top['prior']} {top['PSNR'] - bar['PSNR']:+.2f} dB against the best classical {bar['prior']} ({bar['PSNR']:.2f} dB)"
+        if learned:
+            top = max(learned, key=lambda row: row["PSNR"])
+            comparison.learned, comparison.learned_s, comparison.learned_metric = top["prior"], top["s_per_image"], top["PSNR"]
+            comparison.learned_iterations = top["iterations_median"]
+        if classical:
+            bar = max(classical, key=lambda row: row["PSNR"])
+            comparison.classical, comparison.classical_s, comparison.classical_metric = bar["prior"], bar["s_per_image"], bar["PSNR"]
+            comparison.classical_iterations = bar["iterations_median"]
+        return comparison
+
+    @staticmethod
+    def _verdict(comparison: Comparison) -> str:
+        """The best prior by PSNR, and the best learned prior's PSNR against the best classical one's."""
+        line = f"verdict: {comparison.note}"
+        if comparison.learned and comparison.classical:
+            gain = comparison.learned_metric - comparison.classical_metric
+            line += f"; best learned {comparison.learned} {gain:+.2f} dB against the best classical {comparison.classical} ({comparison.classical_metric:.2f} dB)"
         return line
 
     def _solve(self, prox: ProximalOperator, measured: torch.Tensor) -> ProximalResult:
@@ -123,7 +138,7 @@ class InverseProblemEvaluation(Evaluation):
         print(f"{name}: λ grid {grid}, tuning PSNR {np.round(scores, 2).tolist()} → λ = {best}", flush=True)
         return make(best), best
 
-    def run(self, out: str | Path, use_wandb: bool = True) -> Report:
+    def evaluate(self) -> Outcome:
         dataset = ShardedDataset(self.data, generator="image_patches")
         parameters = dataset.metadata["parameters"]
         self.operator = ImagePatches(**parameters).forward_operator()
@@ -168,11 +183,8 @@ class InverseProblemEvaluation(Evaluation):
                   "tune_images": self.tune_images, "problem": parameters, "device": str(self.device)}  # fmt: skip
         solver = self.solver.upper() if self.box is None else f"ADMM with the box {list(self.box)}"
         title = f"Priors in {solver}: {parameters['operator']}, noise {parameters['noise_sigma']}, {self.num_images} held-out images"
-        report = Report(title, rows, environment(self.device), config, {"reconstructions": figure}, self._verdict(rows))
-        report.write(out)
-        if use_wandb:
-            report.log_to_wandb(out)
-        return report
+        comparison = self._comparison(rows, f"{parameters['operator']}, noise {parameters['noise_sigma']}, {self.num_images} images, {solver}")
+        return Outcome(title, rows, self.device, config, {"reconstructions": figure}, self._verdict(comparison), [comparison])
 
 
 def _figure(clean: np.ndarray, start: np.ndarray, shown: dict[str, tuple[np.ndarray, np.ndarray]]) -> Figure:

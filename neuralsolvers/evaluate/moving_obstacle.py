@@ -10,7 +10,6 @@ the time per frame of every method. Several datasets (e.g. 256² and 1024²) giv
 
 from __future__ import annotations
 
-from pathlib import Path
 from statistics import median
 from typing import Any
 
@@ -22,8 +21,9 @@ from matplotlib.figure import Figure
 from neuralsolvers.checkpoints import break_even_cell, device_hours, load, training_time
 from neuralsolvers.data_gen.moving_obstacles import MovingObstacles
 from neuralsolvers.data_gen.store import ShardedDataset, progress
-from neuralsolvers.evaluate.base import Evaluation, resolve_device
-from neuralsolvers.evaluate.report import Report, environment, verdict_line
+from neuralsolvers.evaluate.base import Evaluation, Outcome, resolve_device
+from neuralsolvers.evaluate.preconditioner import converged_all
+from neuralsolvers.evaluate.report import compare, verdict_text
 from neuralsolvers.evaluate.solver_runs import CLASSICAL, LABELS, SolveRun, solve_system
 
 SEQUENCE_METHODS = (*CLASSICAL, "nmg")  # the neural multigrid too: its set-up is one network pass per level
@@ -48,6 +48,8 @@ class MovingObstacleEvaluation(Evaluation):
         gmg: options of the geometric multigrid (default the evaluations' ``GMG_DEFAULTS``).
         device: ``cpu``, ``cuda`` or ``auto``.
     """
+
+    component = "Neural multigrid"
 
     def __init__(
         self,
@@ -96,8 +98,8 @@ class MovingObstacleEvaluation(Evaluation):
             runs.append(run)
         return runs
 
-    def run(self, out: str | Path, use_wandb: bool = True) -> Report:
-        rows, figures, verdicts = [], {}, []
+    def evaluate(self) -> Outcome:
+        rows, figures, headline, verdicts = [], {}, [], []
         networks = {}  # dimension → (network, training clock)
         for path in self.checkpoints:
             network = load(path, map_location=self.device).eval()
@@ -128,26 +130,22 @@ class MovingObstacleEvaluation(Evaluation):
                 })  # fmt: skip
             block = [row for row in rows if row["grid"] == label]
             self._training_cost(block, clock)
-            verdicts.append(verdict_line(block, lambda row: row["total_s"], lambda row: row["method"] == LABELS["nmg"],
-                                         valid=lambda row: row["converged"].split("/")[0] == row["converged"].split("/")[1],
-                                         where=f"at {label} (whole sequence, set-up included)"))  # fmt: skip
+            scope = f"at {label} (whole sequence, set-up included)"
+            headline.append(compare(block, lambda row: row["total_s"], lambda row: row["method"] == LABELS["nmg"], valid=converged_all,
+                                    where=f"moving obstacles {scope}", iterations=lambda row: row["mean_iterations"]))  # fmt: skip
+            verdicts.append(verdict_text(headline[-1], scope))
             figures[f"frames_{label.replace('×', 'x')}"] = frame_figure(per_frame, label)
         config = {"data": self.data, "methods": self.methods, "checkpoints": self.checkpoints,
                   "training_time": {dim: clock for dim, (_, clock) in networks.items()}, "sequence": self.sequence, "frames": self.frames, "rtol": self.rtol,
                   "maxiter": self.maxiter, "warm_start": self.warm_start, "gmg": self.gmg, "device": str(self.device)}  # fmt: skip
         title = f"Moving obstacles: every frame a new geometry, set-up paid per frame (rtol {self.rtol:g}, warm start {self.warm_start})"
-        report = Report(title, rows, environment(self.device), config, figures, "\n".join(verdicts))
-        report.write(out)
-        if use_wandb:
-            report.log_to_wandb(out)
-        return report
-
+        return Outcome(title, rows, self.device, config, figures, "\n".join(verdicts), headline)
 
     @staticmethod
     def _training_cost(block: list[dict], clock: dict | None) -> None:
         """The neural multigrid's training device-hours and break-even: the solves (frames) after which
         its training has paid for itself against the fastest classical method of the block, per frame."""
-        converged = [row for row in block if row["converged"].split("/")[0] == row["converged"].split("/")[1]]
+        converged = [row for row in block if converged_all(row)]
         classical = [row["per_frame_s"] for row in converged if row["method"] != LABELS["nmg"]]
         for row in block:
             learned = row["method"] == LABELS["nmg"]

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from pathlib import Path
 from statistics import median
 
 import matplotlib.pyplot as plt
@@ -27,9 +26,9 @@ from matplotlib.figure import Figure
 from neuralsolvers.checkpoints import break_even_cell, device_hours, load, training_time
 from neuralsolvers.data_gen.diffusion_scenes import load_scenes, scene_operator
 from neuralsolvers.data_gen.store import progress
-from neuralsolvers.evaluate.base import Evaluation, resolve_device
-from neuralsolvers.evaluate.preconditioner import residual_figure
-from neuralsolvers.evaluate.report import Report, environment, verdict_line
+from neuralsolvers.evaluate.base import Evaluation, Outcome, resolve_device
+from neuralsolvers.evaluate.preconditioner import converged_all, residual_figure
+from neuralsolvers.evaluate.report import compare, verdict_text
 from neuralsolvers.evaluate.solver_runs import (
     FIELD_NETWORKS,
     LABELS,
@@ -63,6 +62,8 @@ class NeuralMultigridEvaluation(Evaluation):
         field_max_cells: the largest grid DCDM and FCG run on.
         device: ``cpu``, ``cuda`` or ``auto``.
     """
+
+    component = "Neural multigrid"
 
     def __init__(
         self,
@@ -112,9 +113,9 @@ class NeuralMultigridEvaluation(Evaluation):
 
         return median_runs([solver(index) for index in range(len(arrays["mask"]))], self.repeats)
 
-    def run(self, out: str | Path, use_wandb: bool = True) -> Report:
+    def evaluate(self) -> Outcome:
         entries = self._entries()
-        rows, verdicts, by_size, largest = [], [], {}, {}
+        rows, headline, verdicts, by_size, largest = [], [], [], {}, {}
         for directory in self.scenes:
             arrays = load_scenes(directory, self.num_scenes)
             grid = arrays["mask"].shape[1:]
@@ -139,9 +140,10 @@ class NeuralMultigridEvaluation(Evaluation):
             self._ratios_and_cost(block)
             rows += block
             largest = histories
-            verdicts.append(verdict_line(block, lambda row: row["total_s"], lambda row: row["_method"] in LEARNED,
-                                         valid=lambda row: row["converged"].split("/")[0] == row["converged"].split("/")[1],
-                                         where=f"at {label} (set-up included)"))  # fmt: skip
+            scope = f"at {label} (set-up included)"
+            headline.append(compare(block, lambda row: row["total_s"], lambda row: row["_method"] in LEARNED, valid=converged_all,
+                                    where=f"held-out scenes {scope}", iterations=lambda row: row["iterations"]))  # fmt: skip
+            verdicts.append(verdict_text(headline[-1], scope))
         for row in rows:
             del row["_method"], row["_clock"], row["_iterations"]
         config = {"scenes": self.scenes, "checkpoint": self.checkpoint, "dcdm_checkpoint": self.dcdm_checkpoints,
@@ -151,11 +153,7 @@ class NeuralMultigridEvaluation(Evaluation):
         figures = {"iterations_by_size": size_figure(by_size, self.rtol),
                    "residuals": residual_figure(largest, self.rtol, rows[-1]["grid"])}  # fmt: skip
         title = f"Neural multigrid: held-out scenes, trained small and run large (rtol {self.rtol:g})"
-        report = Report(title, rows, environment(self.device), config, figures, "\n".join(verdicts))
-        report.write(out)
-        if use_wandb:
-            report.log_to_wandb(out)
-        return report
+        return Outcome(title, rows, self.device, config, figures, "\n".join(verdicts), headline)
 
     def _entries(self) -> list[tuple[str, torch.nn.Module | None, dict | None, str]]:
         """``(method, network, training clock, row name)`` per row of a size: the DCDM methods once
@@ -178,7 +176,7 @@ class NeuralMultigridEvaluation(Evaluation):
         """Per row: iterations over GMG's on the same scenes (mean of per-scene ratios), training
         device-hours and break-even against the fastest classical method of the block."""
         gmg = next((row["_iterations"] for row in block if row["_method"] == "gmg"), None)
-        classical = [row["total_s"] for row in block if row["_method"] not in LEARNED and row["converged"].split("/")[0] == row["converged"].split("/")[1]]
+        classical = [row["total_s"] for row in block if row["_method"] not in LEARNED and converged_all(row)]
         for row in block:
             ratios = None if gmg is None else [mine / max(theirs, 1) for mine, theirs in zip(row["_iterations"], gmg, strict=True)]
             row["iterations_vs_gmg"] = None if ratios is None else float(np.mean(ratios))

@@ -19,7 +19,6 @@ fastest classical PCG. With ``fallback`` a failed learned solve is finished by t
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -29,10 +28,10 @@ from neuralsolvers.checkpoints import break_even_cell, device_hours, load, train
 from neuralsolvers.data_gen import Darcy2D
 from neuralsolvers.data_gen.darcy import darcy_operator
 from neuralsolvers.errors import ConfigError
-from neuralsolvers.evaluate.base import Evaluation, resolve_device
+from neuralsolvers.evaluate.base import Evaluation, Outcome, resolve_device
 from neuralsolvers.evaluate.preconditioner import residual_figure
-from neuralsolvers.evaluate.report import Report, environment, verdict_line
-from neuralsolvers.evaluate.solver_runs import PeakMemory, SolveRun, timed
+from neuralsolvers.evaluate.report import compare, verdict_text
+from neuralsolvers.evaluate.solver_runs import PeakMemory, SolveRun, median_run, timed
 from neuralsolvers.models import build_model, model_spec
 from neuralsolvers.solvers import (
     AMG,
@@ -69,6 +68,8 @@ class NeuralOperatorSolverEvaluation(Evaluation):
         device: ``cpu``, ``cuda`` or ``auto`` (CUDA when there is one): where the systems, the network and every
             preconditioner live (IC(0) and AMG are set up on the CPU by SciPy/PyAMG, then applied on the device).
     """
+
+    component = "Neural operators"
 
     def __init__(self, checkpoint: str, sizes: list[int] | None = None, rtol: float = 1e-8, period: int = 10, sweeps: int = 4, cap: int = 500,
                  seed: int = 123, repeats: int = 1, fallback: str | None = None, device: str = "auto"):  # fmt: skip
@@ -127,7 +128,7 @@ class NeuralOperatorSolverEvaluation(Evaluation):
         return SolveRun("cg", int(result.iterations), bool(result.converged), setup_s, solve_s, result.residuals.numpy(),
                         float(result.true_residual), memory.bytes, bool(result.fallback))  # fmt: skip
 
-    def run(self, out: str | Path, use_wandb: bool = True) -> Report:
+    def evaluate(self) -> Outcome:
         network = load(self.checkpoint, map_location=self.device)
         spec = model_spec(network)
         torch.manual_seed(0)
@@ -142,8 +143,8 @@ class NeuralOperatorSolverEvaluation(Evaluation):
             self._once(setup, solve)  # warm-up
             runs = {}
             for name, (learned, setup, solve) in methods.items():
-                repeated = sorted((self._once(setup, solve) for _ in range(self.repeats)), key=lambda r: r.setup_s + r.solve_s)
-                runs[name] = (learned, repeated[len(repeated) // 2])
+                run = median_run(lambda setup=setup, solve=solve: self._once(setup, solve), self.repeats, key=lambda r: r.setup_s + r.solve_s)
+                runs[name] = (learned, run)
             fastest = min(run.setup_s + run.solve_s for learned, run in runs.values() if not learned and run.converged)
             for name, (learned, run) in runs.items():
                 total = run.setup_s + run.solve_s
@@ -161,11 +162,9 @@ class NeuralOperatorSolverEvaluation(Evaluation):
                   "cap": self.cap, "seed": self.seed, "repeats": self.repeats, "fallback": self.fallback, "device": str(self.device),
                   "training_time": clock}  # fmt: skip
         largest = [row for row in rows if row["size"] == f"{self.sizes[-1]}²"]
-        verdict = verdict_line(largest, lambda row: row["setup_s"] + row["solve_s"], lambda row: row["method"] in learned_names,
-                               valid=lambda row: bool(row["converged"]), where=f"at {self.sizes[-1]}²")  # fmt: skip
-        report = Report(f"Neural operators inside solvers on held-out Darcy systems (rtol {self.rtol:g})", rows,
-                        environment(self.device), config, figures, verdict)  # fmt: skip
-        report.write(out)
-        if use_wandb:
-            report.log_to_wandb(out)
-        return report
+        scope = f"at {self.sizes[-1]}²"
+        comparison = compare(largest, lambda row: row["setup_s"] + row["solve_s"], lambda row: row["method"] in learned_names,
+                             valid=lambda row: bool(row["converged"]), where=f"held-out Darcy systems {scope}, rtol {self.rtol:g}",
+                             iterations=lambda row: row["iterations"])  # fmt: skip
+        title = f"Neural operators inside solvers on held-out Darcy systems (rtol {self.rtol:g})"
+        return Outcome(title, rows, self.device, config, figures, verdict_text(comparison, scope), [comparison])

@@ -17,8 +17,8 @@ import torch
 from neuralsolvers.checkpoints import break_even_cell, device_hours, load, training_time
 from neuralsolvers.data_gen.base import rebuild_generator
 from neuralsolvers.data_gen.store import ShardedDataset
-from neuralsolvers.evaluate.base import Evaluation, resolve_device
-from neuralsolvers.evaluate.report import Report, environment, verdict_line
+from neuralsolvers.evaluate.base import Evaluation, Outcome, resolve_device
+from neuralsolvers.evaluate.report import compare, verdict_text
 from neuralsolvers.evaluate.solver_runs import PeakMemory
 from neuralsolvers.physics.losses import relative_l2
 from neuralsolvers.plotting import plot_predictions
@@ -40,6 +40,8 @@ class OperatorEvaluation(Evaluation):
         device: ``cpu``, ``cuda`` or ``auto``.
         reference_samples: samples the generator makes to time its reference solver (0: skip).
     """
+
+    component = "Neural operators"
 
     def __init__(
         self,
@@ -80,7 +82,7 @@ class OperatorEvaluation(Evaluation):
             torch.cuda.synchronize(device)
         return torch.cat(outputs), time.perf_counter() - start
 
-    def run(self, out: str | Path, use_wandb: bool = True) -> Report:
+    def evaluate(self) -> Outcome:
         device = resolve_device(self.device)
         model = load(self.checkpoint, map_location=device)
         clock = training_time(self.checkpoint)
@@ -130,9 +132,8 @@ class OperatorEvaluation(Evaluation):
         timings = [{"method": type(model).__name__, "s": first["inference_ms_per_sample"] / 1e3, "learned": True},
                    {"method": "the generator's reference solver", "s": None if first["reference_ms_per_sample"] is None
                     else first["reference_ms_per_sample"] / 1e3, "learned": False}]  # fmt: skip
-        verdict = verdict_line(timings, lambda row: row["s"], lambda row: row["learned"], where=f"on {first['dataset']} (per sample)")
-        report = Report(f"{type(model).__name__}: {Path(self.checkpoint).name}", rows, environment(device), config, figures, verdict)
-        report.write(out)
-        if use_wandb:
-            report.log_to_wandb(out)
-        return report
+        where = f"on {first['dataset']} (per sample)"
+        comparison = compare(timings, lambda row: row["s"], lambda row: row["learned"], where=f"{parameters[first['dataset']]['generator']} {where}")
+        comparison.metric, comparison.learned_metric = "rel. L2 error (mean)", first["rel_l2_mean"]
+        title = f"{type(model).__name__}: {Path(self.checkpoint).name}"
+        return Outcome(title, rows, device, config, figures, verdict_text(comparison, where), [comparison])

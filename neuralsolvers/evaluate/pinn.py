@@ -10,7 +10,6 @@ training time of the run with its ratio to the reference solve.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -19,9 +18,9 @@ from neuralsolvers.checkpoints import load, training_time
 from neuralsolvers.data_gen.base import rebuild_generator
 from neuralsolvers.data_gen.store import ShardedDataset
 from neuralsolvers.errors import ConfigError
-from neuralsolvers.evaluate.base import Evaluation, resolve_device
-from neuralsolvers.evaluate.report import Report, environment, verdict_line
-from neuralsolvers.evaluate.solver_runs import PeakMemory, timed
+from neuralsolvers.evaluate.base import Evaluation, Outcome, resolve_device
+from neuralsolvers.evaluate.report import compare, verdict_text
+from neuralsolvers.evaluate.solver_runs import PeakMemory, median_run, timed
 from neuralsolvers.plotting import plot_predictions
 
 __all__ = ["PINNEvaluation"]
@@ -40,6 +39,8 @@ class PINNEvaluation(Evaluation):
             The reference solver is the generator's (CPU).
     """
 
+    component = "PINNs"
+
     def __init__(self, checkpoints: dict[str, str], reference: str, field: str = "u", repeats: int = 3, device: str = "cpu"):
         if not checkpoints:
             raise ConfigError("give at least one checkpoint")
@@ -50,12 +51,13 @@ class PINNEvaluation(Evaluation):
 
     def _reference_seconds(self, dataset: ShardedDataset) -> float:
         generator = rebuild_generator(dataset.metadata["generator"], dataset.metadata["parameters"])
-        times = []
-        for _ in range(self.repeats):
+
+        def once() -> float:
             start = time.perf_counter()
             generator.generate(1, np.random.default_rng(0))
-            times.append(time.perf_counter() - start)
-        return float(np.median(times))
+            return time.perf_counter() - start
+
+        return median_run(once, self.repeats, key=float)
 
     @torch.no_grad()
     def _predict(self, model: torch.nn.Module, points: torch.Tensor, name: str) -> tuple[torch.Tensor, float, int]:
@@ -67,15 +69,12 @@ class PINNEvaluation(Evaluation):
             raise ConfigError(f"{name}: does not take the reference's points {tuple(points.shape)}: {error}") from None
         with PeakMemory(points.device) as memory:
             model(points)  # warm-up
-        times, prediction = [], None
-        for _ in range(self.repeats):
-            prediction, seconds = timed(points.device, lambda: model(points))
-            times.append(seconds)
+        prediction, seconds = median_run(lambda: timed(points.device, lambda: model(points)), self.repeats, key=lambda run: run[1])
         if not isinstance(prediction, torch.Tensor) or prediction.shape[0] != len(points):
             raise ConfigError(f"{name}: not a coordinate network u(points) (got {type(prediction).__name__})")
-        return prediction, float(np.median(times)), memory.bytes
+        return prediction, seconds, memory.bytes
 
-    def run(self, out: str | Path, use_wandb: bool = True) -> Report:
+    def evaluate(self) -> Outcome:
         dataset = ShardedDataset(self.reference)
         if "points" not in dataset.shared:
             raise ConfigError(f"{self.reference}: not a reference split (no shared 'points' array); make one with "
@@ -109,9 +108,11 @@ class PINNEvaluation(Evaluation):
                   "parameters": dataset.metadata["parameters"], "points": len(points), "device": str(self.device)}  # fmt: skip
         timings = [{"method": row["network"], "s": row["network_s"], "learned": True} for row in rows]
         timings.append({"method": "the reference solver", "s": rows[0]["reference_solver_s"] if rows else None, "learned": False})
-        verdict = verdict_line(timings, lambda row: row["s"], lambda row: row["learned"])
-        report = Report(f"PINNs against the {dataset.metadata['generator']} reference", rows, environment(self.device), config, figures, verdict)
-        report.write(out)
-        if use_wandb:
-            report.log_to_wandb(out)
-        return report
+        comparison = compare(timings, lambda row: row["s"], lambda row: row["learned"], where=f"{dataset.metadata['generator']} on {len(points)} points")
+        best = next((row for row in rows if row["network"] == comparison.learned), None)
+        if best is not None:
+            comparison.metric, comparison.learned_metric = "rel. L2 error", best["rel_l2"]
+            if best["training_over_reference"] is not None:
+                comparison.note = f"training took {best['training_over_reference']:.3g}× the reference solve"
+        title = f"PINNs against the {dataset.metadata['generator']} reference"
+        return Outcome(title, rows, self.device, config, figures, verdict_text(comparison, ""), [comparison])

@@ -12,8 +12,8 @@ iteration and against time for every method.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from statistics import median
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -23,8 +23,8 @@ from matplotlib.figure import Figure
 from neuralsolvers.checkpoints import break_even_cell, device_hours, load, training_time
 from neuralsolvers.data_gen.poisson import PoissonSystem, load_systems
 from neuralsolvers.data_gen.store import progress
-from neuralsolvers.evaluate.base import Evaluation, resolve_device
-from neuralsolvers.evaluate.report import Report, environment, verdict_line
+from neuralsolvers.evaluate.base import Evaluation, Outcome, resolve_device
+from neuralsolvers.evaluate.report import compare, verdict_text
 from neuralsolvers.evaluate.solver_runs import (
     FALLBACKS,
     FIELD_NETWORKS,
@@ -36,7 +36,13 @@ from neuralsolvers.evaluate.solver_runs import (
     solve_system,
 )
 
-__all__ = ["PreconditionerEvaluation"]
+__all__ = ["PreconditionerEvaluation", "converged_all", "residual_figure"]
+
+
+def converged_all(row: dict[str, Any]) -> bool:
+    """Whether a row's ``converged`` cell (``"k/n"``) counts every system."""
+    done, total = row["converged"].split("/")
+    return done == total
 
 
 class PreconditionerEvaluation(Evaluation):
@@ -58,6 +64,8 @@ class PreconditionerEvaluation(Evaluation):
             PCG (``cg``, ``jacobi``, ``ic0``, ``amg``) from its last iterate; the table counts the
             systems that fell back. None: a failed learned solve is reported as failed.
     """
+
+    component = "DCDM"
 
     def __init__(
         self,
@@ -107,7 +115,7 @@ class PreconditionerEvaluation(Evaluation):
             row["training_device_h"] = device_hours(clock) if learned else None
             row["break_even_solves"] = break_even_cell(clock, row["total_s"], min(classical, default=None)) if learned else None
 
-    def run(self, out: str | Path, use_wandb: bool = True) -> Report:
+    def evaluate(self) -> Outcome:
         self.loaded = load_systems(self.systems, self.num_systems, self.device)
         network = None if self.checkpoint is None else load(self.checkpoint, map_location=self.device).eval()
         rows, first = [], {}
@@ -139,13 +147,10 @@ class PreconditionerEvaluation(Evaluation):
         figures = {"residuals": residual_figure(first, self.rtol, "×".join(map(str, grid)))}
         title = f"Preconditioners on {len(self.loaded)} held-out {'×'.join(map(str, grid))} obstacle systems (rtol {self.rtol:g})"
         learned = {LABELS[method] for method in LEARNED}
-        verdict = verdict_line(rows, lambda row: row["total_s"], lambda row: row["method"] in learned,
-                               valid=lambda row: row["converged"].split("/")[0] == row["converged"].split("/")[1])  # fmt: skip
-        report = Report(title, rows, environment(self.device), config, figures, verdict)
-        report.write(out)
-        if use_wandb:
-            report.log_to_wandb(out)
-        return report
+        comparison = compare(rows, lambda row: row["total_s"], lambda row: row["method"] in learned, valid=converged_all,
+                             where=f"{len(self.loaded)} held-out {'×'.join(map(str, grid))} obstacle systems (set-up included)", iterations=lambda row: row["iterations"])  # fmt: skip
+        verdict = verdict_text(comparison, where="")  # the title names the systems
+        return Outcome(title, rows, self.device, config, figures, verdict, [comparison])
 
 
 def residual_figure(runs: dict[str, SolveRun], rtol: float, grid: str) -> Figure:

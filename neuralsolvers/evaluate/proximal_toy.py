@@ -11,8 +11,6 @@ against ``(σ²/b)|x|`` on the range of each map (the inversion residual is repo
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
@@ -25,8 +23,7 @@ from neuralsolvers.data_gen.imaging import (
     laplace_posterior_median,
 )
 from neuralsolvers.data_gen.store import ShardedDataset
-from neuralsolvers.evaluate.base import Evaluation
-from neuralsolvers.evaluate.report import Report, environment
+from neuralsolvers.evaluate.base import Comparison, Evaluation, Outcome
 from neuralsolvers.models.lpn import learned_regularizer
 
 __all__ = ["ProximalToyEvaluation"]
@@ -48,6 +45,8 @@ class ProximalToyEvaluation(Evaluation):
             any network trained down to it can do; None: left out).
     """
 
+    component = "LPN proximal"
+
     def __init__(self, checkpoints: dict[str, str], data: str, y_max: float = 3.0, num_points: int = 601, gamma_reference: float | None = 0.1):
         if not checkpoints:
             raise ValueError("give at least one checkpoint")
@@ -56,7 +55,7 @@ class ProximalToyEvaluation(Evaluation):
         self.checkpoints, self.data, self.y_max, self.num_points = dict(checkpoints), data, y_max, num_points
         self.gamma_reference = gamma_reference
 
-    def run(self, out: str | Path, use_wandb: bool = True) -> Report:
+    def evaluate(self) -> Outcome:
         parameters = ShardedDataset(self.data, generator="laplace_toy").metadata["parameters"]
         b, sigma = float(parameters["b"]), float(parameters["noise_sigma"])
         grid = np.linspace(-self.y_max, self.y_max, self.num_points)
@@ -99,8 +98,9 @@ class ProximalToyEvaluation(Evaluation):
         figure.suptitle(f"Laplace toy: b = {b:g}, σ = {sigma:g}")
         figure.tight_layout()
         config = {"checkpoints": self.checkpoints, "data": self.data, "y_max": self.y_max, "b": b, "noise_sigma": sigma}
-        report = Report("LPN toy: learned proximal maps against the exact denoisers", rows, environment("cpu"), config, {"toy": figure})
-        report.write(out)
-        if use_wandb:
-            report.log_to_wandb(out)
-        return report
+        learned = [row for row in rows if row["network"] in self.checkpoints]
+        best = min(learned, key=lambda row: row["max_err_vs_map"])
+        comparison = Comparison(f"Laplace toy (b = {b:g}, σ = {sigma:g}) on [−{self.y_max:g}, {self.y_max:g}]", learned=best["network"],
+                                classical=LABELS["map"], metric="largest deviation from the exact MAP", learned_metric=best["max_err_vs_map"],
+                                classical_metric=0.0, note="closed-form classical answer: accuracy only, nothing timed")  # fmt: skip
+        return Outcome("LPN toy: learned proximal maps against the exact denoisers", rows, "cpu", config, {"toy": figure}, headline=[comparison])

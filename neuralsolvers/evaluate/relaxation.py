@@ -19,7 +19,6 @@ Per grid size, three passes over the Crank–Nicolson sequence of
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -30,8 +29,8 @@ from tqdm.auto import tqdm
 
 from neuralsolvers.data_gen.sequences import CrankNicolsonHeat
 from neuralsolvers.errors import ConfigError
-from neuralsolvers.evaluate.base import Evaluation, resolve_device
-from neuralsolvers.evaluate.report import Report, environment, verdict_line
+from neuralsolvers.evaluate.base import Evaluation, Outcome, resolve_device
+from neuralsolvers.evaluate.report import compare, verdict_text
 from neuralsolvers.evaluate.solver_runs import PeakMemory
 from neuralsolvers.solvers.classical.relaxation import ORDERINGS, SSOR, matrix_colors, sor
 from neuralsolvers.solvers.krylov.conjugate_gradient import cg
@@ -69,6 +68,8 @@ class RelaxationEvaluation(Evaluation):
         online: also run the timed simulations.
         device: where the solves run (``cpu``, ``cuda``, ``auto``). threads: torch CPU threads (None: leave as is).
     """
+
+    component = "Learned relaxation ω"
 
     def __init__(
         self,
@@ -191,13 +192,12 @@ class RelaxationEvaluation(Evaluation):
             self._solve(self._operator(A), self._tensor(b), x0, omega, colors)
         return memory.bytes
 
-    def evaluate_size(self, size: int, out: Path) -> tuple[list[dict[str, Any]], Figure]:
-        """Rows of the table and the figure for one grid size."""
+    def evaluate_size(self, size: int) -> tuple[list[dict[str, Any]], Figure, dict[str, np.ndarray]]:
+        """Rows of the table, the figure and the oracle's cost table for one grid size."""
         simulation = CrankNicolsonHeat(size, self.num_steps, self.stop_time)
         table = self.oracle(simulation)
         if table["failures"]:
             print(f"warning: {int(table['failures'])} oracle solves hit maxiter={self.maxiter}; their cost is the cap", flush=True)
-        np.savez_compressed(out / f"costs_{size}.npz", omegas=self.grid, **table)
         costs, contexts = table["costs"], table["contexts"]
         context_range = simulation.context_range()
         best = int(np.argmin(costs.sum(0)))
@@ -229,7 +229,7 @@ class RelaxationEvaluation(Evaluation):
                 online[label] = self.run_online(simulation, policy)
         rows = self._rows(size, table, replayed, online)
         figure = self._figure(size, costs, best, curves, choices, online)
-        return rows, figure
+        return rows, figure, {"omegas": self.grid, **table}
 
     def _rows(self, size: int, table: dict[str, np.ndarray], replayed: dict[str, list[dict[str, float]]], online: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
         costs = table["costs"]
@@ -289,28 +289,23 @@ class RelaxationEvaluation(Evaluation):
         figure.tight_layout()
         return figure
 
-    def run(self, out: str | Path, use_wandb: bool = True) -> Report:
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
+    def evaluate(self) -> Outcome:
         threads = torch.get_num_threads()
         if self.threads is not None:
             torch.set_num_threads(self.threads)
         try:
-            rows, figures = [], {}
+            rows, figures, arrays = [], {}, {}
             for size in self.sizes:
-                size_rows, figures[f"relax_n{size}"] = self.evaluate_size(size, out)
+                size_rows, figures[f"relax_n{size}"], arrays[f"costs_{size}"] = self.evaluate_size(size)
                 rows += size_rows
-            report_environment = environment(self.device)
+            used = torch.get_num_threads()
         finally:
             torch.set_num_threads(threads)
         config = {key: value for key, value in vars(self).items() if key != "grid"} | {"grid": self.grid.tolist(), "device": str(self.device)}
         title = f"Learning to relax: {self.solver} ({self.ordering}) on the Crank–Nicolson heat sequence, rtol {self.rtol:g}"
         classical = ("CG (no preconditioner)", "ω = ")  # fixed ω and plain CG; the policies learn ω online
         last = [row for row in rows if row["size"] == self.sizes[-1]]
-        verdict = verdict_line(last, lambda row: row["online seconds"], lambda row: not row["method"].startswith(classical),
-                               where=f"at n = {self.sizes[-1]} (the whole sequence, online)")  # fmt: skip
-        report = Report(title, rows, report_environment, config, figures, verdict)
-        report.write(out)
-        if use_wandb:
-            report.log_to_wandb(out)
-        return report
+        scope = f"at n = {self.sizes[-1]} (the whole sequence, online)"
+        comparison = compare(last, lambda row: row["online seconds"], lambda row: not row["method"].startswith(classical),
+                             where=f"{self.num_steps} heat systems, {self.solver} {scope}", iterations=lambda row: row["online iterations"])  # fmt: skip
+        return Outcome(title, rows, self.device, config, figures, verdict_text(comparison, scope), [comparison], arrays, threads=used)

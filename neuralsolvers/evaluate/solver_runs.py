@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import psutil
@@ -40,10 +40,11 @@ from neuralsolvers.solvers import (
     with_fallback,
 )
 
-__all__ = ["CLASSICAL", "GMG_DEFAULTS", "LEARNED", "METHODS", "PeakMemory", "SolveRun", "median_runs", "solve_system", "timed"]
+__all__ = ["CLASSICAL", "GMG_DEFAULTS", "LEARNED", "METHODS", "PeakMemory", "SolveRun", "median_run", "median_runs", "solve_system", "timed"]
 
 CLASSICAL = ("cg", "jacobi", "ic0", "amg", "gmg", "pyamg")
 LEARNED = ("dcdm", "fcg", "nmg")
+T = TypeVar("T")
 FIELD_NETWORKS = ("dcdm", "fcg")  # the learned methods whose network acts on residual fields (DCDM's)
 FALLBACKS = ("cg", "jacobi", "ic0", "amg", "gmg")
 METHODS = CLASSICAL + LEARNED
@@ -155,17 +156,21 @@ def _pyamg(matrix: Any, b: torch.Tensor, rtol: float, maxiter: int, x0: torch.Te
     return solve
 
 
+def median_run(once: Callable[[], T], repeats: int, key: Callable[[T], float]) -> T:
+    """Of ``repeats`` calls of ``once``, the result of median ``key`` (a time; with an even number
+    of calls the upper of the two middle ones): the one repeated-timing rule of every evaluation."""
+    if repeats < 1:
+        raise ValueError(f"repeats must be at least 1, got {repeats}")
+    return sorted((once() for _ in range(repeats)), key=key)[repeats // 2]
+
+
 def median_runs(solves: list[Callable[[], SolveRun]], repeats: int) -> list[SolveRun]:
     """Per solve (e.g. one per system), the run of median time (set-up + solve) of ``repeats`` timed
     runs, after one untimed warm-up run of the first (first calls pay for allocations, kernel
     selection and compilation)."""
-    runs = []
-    for index, once in enumerate(solves):
-        if index == 0:
-            once()
-        repeated = sorted((once() for _ in range(repeats)), key=lambda run: run.setup_s + run.solve_s)
-        runs.append(repeated[len(repeated) // 2])
-    return runs
+    if solves:
+        solves[0]()
+    return [median_run(once, repeats, key=lambda run: run.setup_s + run.solve_s) for once in solves]
 
 
 def solve_system(

@@ -1,8 +1,11 @@
-"""``neuralsolvers evaluate --summary``: every evaluation's ``results.json`` under a directory in one
-Markdown document, and optionally into BENCHMARKS.md between two marker lines.
+"""``neuralsolvers evaluate --summary``: the headline of every evaluation's ``results.json`` under a
+directory, and optionally into BENCHMARKS.md between two marker lines at the top.
 
-Each run contributes its title, the directory it was written to, its table and the environment it
-ran in (device, versions, date), in the order of the directories' names.
+The headline has one table per learned component (the ``component`` an evaluation names): per
+comparison the best learned method against the best classical one on the same systems, their times
+and iterations, the ratios, the device, the date and the command that produced it. It is built from
+the structured ``headline`` of each record (:class:`~neuralsolvers.evaluate.base.Comparison`),
+never from the verdict text. :func:`summary_markdown` gives every run's whole table besides.
 """
 
 from __future__ import annotations
@@ -12,13 +15,28 @@ from pathlib import Path
 from typing import Any
 
 from neuralsolvers.errors import ConfigError
-from neuralsolvers.evaluate.report import markdown_table
 
-__all__ = ["BEGIN", "END", "collect", "summary_markdown", "update_benchmarks"]
+__all__ = ["BEGIN", "COMPONENTS", "END", "HEADINGS", "collect", "headline_markdown", "summary_markdown", "update_benchmarks"]
 
 BEGIN = "<!-- evaluate --summary: begin -->"
 END = "<!-- evaluate --summary: end -->"
 REQUIRED = ("title", "rows", "environment")
+# the learned components in the headline's order, each with the committed evaluation that measures it
+COMPONENTS = {
+    "Neural multigrid": "configs/eval/neural_mg_demo.yaml",
+    "DCDM": "configs/eval/dcdm_poisson2d.yaml",
+    "Neural operators": "configs/eval/deeponet_antiderivative.yaml",
+    "CGS graph solver": "configs/eval/cgs_porous_network.yaml",
+    "LPN proximal": "configs/eval/lpn_laplace_toy.yaml",
+    "Learned relaxation ω": "configs/eval/relax_heat.yaml",
+    "PINNs": "configs/eval/pinn_klein_gordon.yaml",
+}
+HEADINGS = {  # a component's heading in the headline, where it says more than the name
+    "DCDM": "DCDM (learned preconditioner)",
+    "Neural operators": "Neural operators (DeepONet, MgNO, FNO)",
+    "LPN proximal": "LPN (learned proximal networks)",
+    "PINNs": "PINNs (against a classical reference solver)",
+}
 
 
 def collect(results: str | Path) -> list[tuple[Path, dict[str, Any]]]:
@@ -44,24 +62,141 @@ def collect(results: str | Path) -> list[tuple[Path, dict[str, Any]]]:
 
 
 def summary_markdown(records: list[tuple[Path, dict[str, Any]]], root: str | Path = ".") -> str:
-    """One section per record: title, directory, table, environment."""
+    """One section per record: title, directory, table, environment, command."""
+    from neuralsolvers.evaluate.report import markdown_table
+
     sections = []
     for directory, record in records:
         env = ", ".join(f"{key} {value}" for key, value in record["environment"].items())
         where = directory.relative_to(root) if directory.is_relative_to(root) else directory
-        sections.append(f"### {record['title']}\n\n`{where}`\n\n{markdown_table(record['rows'])}\n\n{env}\n")
+        command = f"\n`{record['command']}`\n" if record.get("command") else ""
+        sections.append(f"### {record['title']}\n\n`{where}`\n\n{markdown_table(record['rows'])}\n\n{env}\n{command}")
     return "\n".join(sections) if sections else "(no results)\n"
 
 
+def _seconds(value: float | None) -> str:
+    if value is None:
+        return ""
+    if value < 1e-3:
+        return f"{value * 1e6:.3g} µs"
+    return f"{value * 1e3:.3g} ms" if value < 1 else f"{value:.3g} s"
+
+
+def _method(name: str | None, seconds: float | None, iterations: float | None) -> str:
+    """``name (time, iterations)``, the parts that were measured."""
+    if name is None:
+        return "–"
+    measured = [part for part in (_seconds(seconds), "" if iterations is None else f"{iterations:g} it.") if part]
+    return f"{name} ({', '.join(measured)})" if measured else name
+
+
+def _ratio(value: float | None, bold: bool = False) -> str:
+    if value is None:
+        return "–"
+    return f"**{value:.3g}×**" if bold else f"{value:.3g}×"
+
+
+def _number(value: float | None) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.3g}" if value == 0 or 1e-2 <= abs(value) < 1e4 else f"{value:.2e}"
+
+
+def _device(environment: dict[str, str]) -> str:
+    device = environment.get("device", "?")
+    threads = environment.get("cpu_threads")
+    if not (device.startswith("cpu") and threads):
+        return device
+    return f"{device}, {threads} thread{'s' if threads != '1' else ''}"
+
+
+def _row(comparison: dict[str, Any], record: dict[str, Any]) -> dict[str, str]:
+    environment = record["environment"]
+    metric = comparison.get("metric")
+    quality = "–" if metric is None else f"{metric}: {_number(comparison.get('learned_metric'))} vs {_number(comparison.get('classical_metric'))}"
+    return {
+        "systems": comparison["where"],
+        "best learned": _method(comparison["learned"], comparison.get("learned_s"), comparison.get("learned_iterations")),
+        "best classical": _method(comparison.get("classical"), comparison.get("classical_s"), comparison.get("classical_iterations")),
+        "time ratio": _ratio(comparison.get("time_ratio"), bold=True),
+        "iteration ratio": _ratio(comparison.get("iteration_ratio")),
+        "quality (learned vs classical)": quality,
+        "note": comparison.get("note") or "",
+        "device": _device(environment),
+        "date": environment.get("date", "?"),
+        "command": f"`{record['command']}`" if record.get("command") else "(run from Python)",
+    }
+
+
+def _table(rows: list[dict[str, str]]) -> str:
+    """Rows as a Markdown table, leaving out the columns that are empty in every row."""
+    columns = [column for column in rows[0] if any(row[column] not in ("", "–") for row in rows)]
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(row[column] for column in columns) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _load_caption(records: list[dict[str, Any]]) -> str:
+    """How busy the CPU was during the runs, from the load averages they recorded."""
+    loads = []
+    for record in records:
+        environment = record["environment"]
+        try:
+            loads.append((float(environment["load_average"]), int(environment["cpu_threads"]), int(environment["cpu_cores"])))
+        except (KeyError, ValueError):
+            continue
+    if not loads:
+        return ""
+    cores = max(core for _, _, core in loads)
+    low, high = min(load for load, _, _ in loads), max(load for load, _, _ in loads)
+    shared = any(load > threads + 0.5 for load, threads, _ in loads)
+    text = (f"The runs recorded a 1-minute load average of {low:.2f} to {high:.2f} on {cores} CPU cores"
+            + (": the machine was shared, other jobs ran beside the evaluations (an evaluation itself accounts for "
+               "up to its CPU threads), so absolute CPU times are pessimistic." if shared else "."))  # fmt: skip
+    return text + " A row's learned and classical times come from one run, so both saw the same load."
+
+
+def headline_markdown(records: list[tuple[Path, dict[str, Any]]], command: str = "neuralsolvers evaluate --summary") -> str:
+    """One table per learned component (:data:`COMPONENTS` order, then any other): the comparisons of
+    every record that names the component and has a learned method in them."""
+    by_component: dict[str, list[dict[str, str]]] = {name: [] for name in COMPONENTS}
+    used = []
+    for _, record in records:
+        comparisons = [c for c in record.get("headline") or [] if c.get("learned")]
+        if record.get("component") and comparisons:
+            by_component.setdefault(record["component"], []).extend(_row(c, record) for c in comparisons)
+            used.append(record)
+    lines = [
+        "## Headline: learned against classical",
+        "",
+        f"Generated by `{command}` from {len(used)} evaluation{'s' if len(used) != 1 else ''} (their `results.json`); "
+        "not edited by hand. Each row: on the same systems, the best learned method against the best classical one "
+        "(time, and iterations where counted); **time ratio** = learned time / classical time and iteration ratio = "
+        "learned / classical iterations: below 1 the learned method is faster. "
+        + _load_caption(used),
+    ]
+    for component, rows in by_component.items():
+        lines += ["", f"### {HEADINGS.get(component, component)}", ""]
+        if rows:
+            lines.append(_table(rows))
+        else:
+            hint = f": `neuralsolvers evaluate --config {COMPONENTS[component]}`" if component in COMPONENTS else ""
+            lines.append(f"Not measured in these results{hint}.")
+    return "\n".join(lines) + "\n"
+
+
 def update_benchmarks(path: str | Path, markdown: str) -> None:
-    """Replace the text between :data:`BEGIN` and :data:`END` in ``path`` (appended with the markers
-    the first time)."""
+    """Replace the text between :data:`BEGIN` and :data:`END` in ``path``; the first time, put the
+    block with its markers at the top (after the file's ``# `` title line)."""
     path = Path(path)
     text = path.read_text() if path.exists() else ""
     block = f"{BEGIN}\n{markdown.rstrip()}\n{END}"
     if BEGIN in text and END in text and text.index(BEGIN) < text.index(END):
         head, tail = text.split(BEGIN, 1)[0], text.split(END, 1)[1]
         text = head + block + tail
+    elif text.startswith("# "):
+        title, _, rest = text.partition("\n")
+        text = f"{title}\n\n{block}\n\n{rest.lstrip()}"
     else:
-        text = text.rstrip() + ("\n\n" if text else "") + "## Evaluation results (`neuralsolvers evaluate --summary`)\n\n" + block + "\n"
+        text = f"{block}\n\n{text}" if text else f"{block}\n"
     path.write_text(text)

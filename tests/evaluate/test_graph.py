@@ -53,6 +53,12 @@ def test_pore_networks_against_the_direct_solve(data, tmp_path):
     assert record["config"]["problem"] == "pore_network" and (tmp_path / "errors.png").is_file()
     assert "| small | exact |" in (tmp_path / "results.md").read_text()
     assert "break_even_graphs" in (tmp_path / "results.md").read_text() and rows["small", "CGS"]["training_device_h"] is None
+    # the headline: on the largest set, the faster network against the direct solve, per graph; its MSE beside
+    (comparison,) = record["headline"]
+    network = min(("CGS", "GIN"), key=lambda m: rows["large", m]["ms_per_graph"])
+    assert (comparison["learned"], comparison["classical"], comparison["learned_metric"]) == (network, "exact", rows["large", network]["MSE"])
+    assert comparison["time_ratio"] == pytest.approx(rows["large", network]["ms_per_graph"] / rows["large", "exact"]["ms_per_graph"])
+    assert comparison["iteration_ratio"] is None  # the exact pore solve is direct: no iterations to compare
 
 
 def test_value_iteration_policy_and_sweeps(data, tmp_path):
@@ -63,6 +69,8 @@ def test_value_iteration_policy_and_sweeps(data, tmp_path):
     # γ = 0.9 from zero: ‖T(V) − V‖ shrinks by ≤ 0.9 per sweep to 1e-10, ~200–300 sweeps
     assert 100 < exact["solver_iterations"] < 400
     assert cgs["policy_%"] < 100.0 and cgs["MAPE_%"] > 1.0
+    (comparison,) = report.headline
+    assert comparison.iteration_ratio == pytest.approx(cgs["solver_iterations"] / exact["solver_iterations"])
 
 
 def test_bad_configurations_are_refused(data, tmp_path):

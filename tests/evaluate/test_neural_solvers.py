@@ -39,6 +39,14 @@ def test_committed_config_runs_small_and_every_solve_reaches_the_tolerance(tmp_p
     assert len(learned) == 5 and all(row["training_device_h"] == 0.01 and row["break_even_solves"] for row in learned)
     assert all(row["fell_back"] is None and row["training_device_h"] is None for row in rows if row not in learned)
     assert (tmp_path / "results/mgno_darcy_hybrid/residuals_14.png").is_file()
+    # the headline: the fastest learned method against the fastest classical PCG, with their iterations
+    (comparison,) = record["headline"]
+    total = {row["method"]: row["setup_s"] + row["solve_s"] for row in rows}
+    assert comparison["learned"] == min((row["method"] for row in learned), key=total.get)
+    assert comparison["classical"] == min((row["method"] for row in rows if row not in learned), key=total.get)
+    assert comparison["iteration_ratio"] == pytest.approx(
+        next(r["iterations"] for r in rows if r["method"] == comparison["learned"]) / next(r["iterations"] for r in rows if r["method"] == comparison["classical"]))
+    assert record["command"].startswith(f"neuralsolvers evaluate --config {CONFIG} --wandb=false")
 
 
 def test_every_fallback_finishes_the_failed_learned_solves(tmp_path, monkeypatch):

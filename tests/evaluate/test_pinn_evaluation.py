@@ -39,6 +39,11 @@ def test_errors_times_and_training_cost(tmp_path):
     assert rows["trained"]["training_over_reference"] == pytest.approx(12.0 / rows["trained"]["reference_solver_s"])
     assert rows["no clock"]["training_s"] is None
     assert json.loads((tmp_path / "out/results.json").read_text())["config"]["points"] == 17 * 17
+    # the headline: the faster network's evaluation against the reference solve, its error and training cost beside
+    (comparison,) = report.headline
+    best = rows[comparison.learned]
+    assert comparison.classical == "the reference solver" and comparison.classical_s == best["reference_solver_s"]
+    assert comparison.learned_s == min(row["network_s"] for row in rows.values()) and comparison.learned_metric == best["rel_l2"]
 
 
 def test_bad_configurations_are_refused(tmp_path):

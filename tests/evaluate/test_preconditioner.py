@@ -30,6 +30,11 @@ def test_classical_methods_reach_the_tolerance_and_are_reported(systems, tmp_pat
     assert rows["AMG-PCG (torch V-cycle)"]["iterations"] < rows["IC(0)-PCG"]["iterations"] < rows["CG"]["iterations"]
     record = json.loads((tmp_path / "results.json").read_text())
     assert record["config"]["grid"] == [24, 24] and (tmp_path / "residuals.png").is_file()
+    # classical methods only: the comparison names the fastest, and no learned method (no headline row)
+    (comparison,) = record["headline"]
+    fastest = min(rows.values(), key=lambda row: row["total_s"])
+    assert comparison["learned"] is None and comparison["classical"] == fastest["method"] == comparison["fastest"]
+    assert comparison["classical_iterations"] == fastest["iterations"] and record["verdict"].startswith("verdict: fastest")
 
 
 def test_learned_methods_use_the_network_and_report_no_progress(systems):
@@ -98,6 +103,9 @@ def test_the_evaluation_marks_rows_that_fell_back(systems, tmp_path, monkeypatch
     assert rows["FCG + network"]["training_device_h"] == 2.0
     saving = rows["Jacobi-PCG"]["total_s"] - rows["FCG + network"]["total_s"]
     assert rows["FCG + network"]["break_even_solves"] == ("never" if saving <= 0 else f"{3600 / saving:.3g}")
+    (comparison,) = json.loads((tmp_path / "results.json").read_text())["headline"]
+    assert (comparison["learned"], comparison["classical"]) == ("FCG + network", "Jacobi-PCG")
+    assert comparison["time_ratio"] == pytest.approx(rows["FCG + network"]["total_s"] / rows["Jacobi-PCG"]["total_s"])
 
 
 def test_timing_synchronizes_the_device_around_the_work(monkeypatch):

@@ -40,6 +40,8 @@ def test_toy_evaluation_finds_the_closest_exact_curve(tmp_path):
     assert row["closest"] == "map" and row["max_err_vs_map"] < 0.05 and row["loss"] == "prox_matching"
     assert min(row["max_err_vs_mean"], row["max_err_vs_median"]) > 0.3 and row["inversion_residual"] < 1e-6
     assert (tmp_path / "out/toy.png").is_file()
+    (comparison,) = report.headline  # the LPN against the exact MAP, by accuracy (nothing to time)
+    assert comparison.learned == "LPN" and comparison.learned_metric == row["max_err_vs_map"] and comparison.time_ratio is None
 
 
 def test_priors_inside_admm_on_deblurring(tmp_path):
@@ -57,6 +59,12 @@ def test_priors_inside_admm_on_deblurring(tmp_path):
     assert all(rows[name]["peak_MiB"] >= 0 for name in ("LPN", "TV", "Haar wavelet")) and rows["none (Aᵀy)"]["peak_MiB"] is None
     record = json.loads((tmp_path / "out/results.json").read_text())
     assert record["config"]["problem"]["operator"] == "blur" and (tmp_path / "out/reconstructions.png").is_file()
+    # the headline: the LPN against the classical prior of best PSNR, with their seconds per image
+    (comparison,) = record["headline"]
+    bar = max(("TV", "Haar wavelet"), key=lambda name: rows[name]["PSNR"])
+    assert (comparison["learned"], comparison["classical"], comparison["classical_metric"]) == ("LPN", bar, rows[bar]["PSNR"])
+    assert comparison["time_ratio"] == pytest.approx(rows["LPN"]["s_per_image"] / rows[bar]["s_per_image"])
+    assert record["verdict"].endswith(f"best classical {bar} ({rows[bar]['PSNR']:.2f} dB)") and record["component"] == "LPN proximal"
     with pytest.raises(ValueError, match="need 10"):
         InverseProblemEvaluation(str(tmp_path / "blur"), tv=[0.01], num_images=8, tune_images=2).run(tmp_path / "x", use_wandb=False)
     boxed = InverseProblemEvaluation(str(tmp_path / "blur"), {"LPN": checkpoint}, rho=0.5, box=[0.0, 1.0], maxiter=40,

@@ -2,6 +2,7 @@
 consistent with the cost table it saved, and online runs reproduce the replayed iteration counts."""
 
 import json
+import shlex
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +40,16 @@ def test_committed_config_runs_and_rows_agree_with_the_cost_table(tmp_path, caps
     assert all(row["peak_MiB"] >= 0 for row in rows.values() if row["online seconds"] is not None)
     assert rows["instance-optimal (oracle)"]["peak_MiB"] is None
     assert (out / "relax_n6.png").is_file()
+    # the headline: the best policy against the best of plain CG and fixed ω, online, from the same rows
+    assert record["command"] == "neuralsolvers evaluate " + shlex.join(["--config", str(CONFIG), "--wandb=false", f"--out={out}", *TINY])
+    assert record["component"] == "Learned relaxation ω" and record["environment"]["cpu_threads"] == "1"  # the config's threads
+    (comparison,) = record["headline"]
+    assert comparison["learned"] in ("Tsallis-INF", "Tsallis-INF per context bin", "ChebCB")
+    assert comparison["classical"] in ("CG (no preconditioner)", "ω = 1", "ω = 1.5")
+    learned, classical = rows[comparison["learned"]], rows[comparison["classical"]]
+    assert comparison["learned_s"] == learned["online seconds"] and comparison["learned_iterations"] == learned["online iterations"]
+    assert comparison["time_ratio"] == pytest.approx(learned["online seconds"] / classical["online seconds"])
+    assert comparison["learned_s"] == min(rows[name]["online seconds"] for name in ("Tsallis-INF", "Tsallis-INF per context bin", "ChebCB"))
 
 
 def test_red_black_sor_runs_and_bad_settings_are_refused(tmp_path):

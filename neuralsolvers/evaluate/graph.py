@@ -186,6 +186,7 @@ class GraphEvaluation(Evaluation):
         metric = "MSE" if self.problem == "pore_network" else "MAPE_%"
         comparison.metric = f"{metric} against the exact solution"
         comparison.learned_metric = next((row[metric] for row in last if row["method"] == comparison.learned), None)
+        comparison.classical_metric = next(row[metric] for row in last if row["method"] == EXACT)
         return Outcome(title, rows, self.device, config, figures, verdict_text(comparison, where), [comparison])
 
 

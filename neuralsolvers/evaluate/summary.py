@@ -103,11 +103,14 @@ def _number(value: float | None) -> str:
 
 
 def _device(environment: dict[str, str]) -> str:
+    """The device, with the CPU threads and the machine's load during the run where recorded."""
     device = environment.get("device", "?")
-    threads = environment.get("cpu_threads")
-    if not (device.startswith("cpu") and threads):
-        return device
-    return f"{device}, {threads} thread{'s' if threads != '1' else ''}"
+    if device.startswith("cpu") and environment.get("cpu_threads"):
+        threads = environment["cpu_threads"]
+        device += f", {threads} thread{'s' if threads != '1' else ''}"
+    if environment.get("load_average") not in (None, "–"):
+        device += f", load {environment['load_average']}"
+    return device
 
 
 def _row(comparison: dict[str, Any], record: dict[str, Any]) -> dict[str, str]:
@@ -150,18 +153,23 @@ def _load_caption(records: list[dict[str, Any]]) -> str:
     cores = max(core for _, _, core in loads)
     low, high = min(load for load, _, _ in loads), max(load for load, _, _ in loads)
     shared = any(load > threads + 0.5 for load, threads, _ in loads)
-    text = (f"The runs recorded a 1-minute load average of {low:.2f} to {high:.2f} on {cores} CPU cores"
-            + (": the machine was shared, other jobs ran beside the evaluations (an evaluation itself accounts for "
-               "up to its CPU threads), so absolute CPU times are pessimistic." if shared else "."))  # fmt: skip
-    return text + " A row's learned and classical times come from one run, so both saw the same load."
+    text = f"The runs recorded a 1-minute load average of {low:.2f} to {high:.2f} on {cores} CPU cores"
+    if not shared:
+        return text + ". A row's learned and classical times come from one run, so both saw the same load."
+    return text + (": the machine was shared, other jobs ran beside the evaluations (an evaluation itself accounts for up to "
+                   "its CPU threads), so absolute CPU times are pessimistic. A row's learned and classical times come from one "
+                   "run and saw the same load, but multi-threaded torch code loses more to contention than single-threaded "
+                   "SciPy/PyAMG code: under load, ratios between the two lean against the torch side.")
 
 
 def headline_markdown(records: list[tuple[Path, dict[str, Any]]], command: str = "neuralsolvers evaluate --summary") -> str:
     """One table per learned component (:data:`COMPONENTS` order, then any other): the comparisons of
-    every record that names the component and has a learned method in them."""
+    every record that names the component and has a learned method in them; the device column gives
+    the CPU threads and the 1-minute load average of the machine during each run."""
     by_component: dict[str, list[dict[str, str]]] = {name: [] for name in COMPONENTS}
     used = []
-    for _, record in records:
+    main_first = sorted(records, key=lambda item: COMPONENTS.get(item[1].get("component"), "?") not in (item[1].get("command") or ""))
+    for _, record in main_first:  # per component the committed evaluation named in COMPONENTS first, then by directory
         comparisons = [c for c in record.get("headline") or [] if c.get("learned")]
         if record.get("component") and comparisons:
             by_component.setdefault(record["component"], []).extend(_row(c, record) for c in comparisons)

@@ -59,6 +59,7 @@ def test_pore_networks_against_the_direct_solve(data, tmp_path):
     assert (comparison["learned"], comparison["classical"], comparison["learned_metric"]) == (network, "exact", rows["large", network]["MSE"])
     assert comparison["time_ratio"] == pytest.approx(rows["large", network]["ms_per_graph"] / rows["large", "exact"]["ms_per_graph"])
     assert comparison["iteration_ratio"] is None  # the exact pore solve is direct: no iterations to compare
+    assert comparison["classical_metric"] == rows["large", "exact"]["MSE"]
 
 
 def test_value_iteration_policy_and_sweeps(data, tmp_path):

@@ -20,25 +20,19 @@ install: $(BIN)/.installed
 # Main job: the neural multigrid (a learned, SPD multigrid preconditioner) trained at 64², then the
 # verdict against CG, IC(0), AMG and geometric multigrid on held-out scenes at 64² and 256², W&B-tracked
 # (offline unless you are logged in).
+# Each demo is one `evaluate`: its config's `requires` generate the data and train the model first
+# when they are missing, so a second run re-evaluates the trained model and never retrains it
+# (`neuralsolvers fit --config ... --overwrite` retrains into the same checkpoint directory).
 demo: install
-	$(NS) generate --config configs/data/diffusion_scenes_2d.yaml
-	$(NS) generate --config configs/data/diffusion_scenes_2d_large.yaml
-	$(NS) fit --config configs/neural_mg_poisson2d.yaml
 	$(NS) evaluate --config configs/eval/neural_mg_demo.yaml
 
 # The DCDM job: DCDM's network from data generation to the verdict against CG, Jacobi, IC(0), AMG and
 # geometric multigrid on held-out systems.
 demo-dcdm: install
-	$(NS) generate --config configs/data/krylov_vectors_2d.yaml
-	$(NS) generate --config configs/data/poisson_obstacles_2d.yaml
-	$(NS) fit --config configs/dcdm_poisson2d.yaml
 	$(NS) evaluate --config configs/eval/dcdm_poisson2d.yaml
 
 # Operator learning: DeepONet learns the antiderivative operator, evaluated in and out of distribution.
 demo-deeponet: install
-	$(NS) generate --config configs/data/antiderivative.yaml
-	$(NS) generate --config configs/data/antiderivative_ood.yaml
-	$(NS) fit --config configs/deeponet_antiderivative.yaml
 	$(NS) evaluate --config configs/eval/deeponet_antiderivative.yaml
 
 # Everything CI runs: the import contracts, the quick suite (prints the 15 slowest tests), then the

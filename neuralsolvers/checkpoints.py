@@ -2,9 +2,12 @@
 
 Checkpoints written by the training modules carry ``neuralsolvers_model``: the registered model name
 and its constructor arguments. :func:`load` rebuilds the network from them and loads its weights with
-``torch.load(weights_only=True)``: no code is unpickled. Inside :func:`trusting_checkpoints` (the
-command line's ``--trust-checkpoint``) a checkpoint may also name classes and functions beyond tensors
-and plain data: each is imported and allowed for weights-only loading, and named on stderr.
+``torch.load(weights_only=True)``: no code is unpickled. Every read first checks the file's
+integrity: the CRC of every record of the zip archive, then the SHA-256 of the weights that `fit`
+records in the checkpoint (`weights_checksum`); a damaged or truncated file is one `CheckpointError`
+naming it. Inside :func:`trusting_checkpoints` (the command line's ``--trust-checkpoint``) a
+checkpoint may also name classes and functions beyond tensors and plain data: each is imported and
+allowed for weights-only loading, and named on stderr.
 :func:`load_preconditioner` turns a learned-preconditioner checkpoint into a ready preconditioner for
 a given system, from the wrapping record the checkpoint carries.
 """
@@ -12,11 +15,13 @@ a given system, from the wrapping record the checkpoint carries.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import importlib
 import math
 import pickle
 import sys
-from collections.abc import Iterator, Sequence
+import zipfile
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +38,9 @@ from neuralsolvers.solvers.stencils import DiffusionStencil
 from neuralsolvers.solvers.system import normal_device
 
 __all__ = [
-    "break_even", "break_even_cell", "checkpoint_globals", "device_hours", "load", "load_preconditioner",
-    "model_from_checkpoint", "read_checkpoint",
-    "trust_if_asked", "trusting_checkpoints", "training_time",
+    "CHECKSUM_KEY", "break_even", "break_even_cell", "checkpoint_globals", "device_hours", "load",
+    "load_preconditioner", "model_from_checkpoint", "read_checkpoint",
+    "trust_if_asked", "trusting_checkpoints", "training_time", "weights_checksum",
 ]  # fmt: skip
 
 _trust: contextlib.ExitStack | None = None  # open inside trusting_checkpoints()
@@ -91,20 +96,74 @@ def trust_if_asked(path: str | Path) -> None:
         _trust.enter_context(torch.serialization.safe_globals(list(allowed.values())))
 
 
+CHECKSUM_KEY = "neuralsolvers_weights_sha256"  # written by the training modules beside the state dict
+ZIP_MAGIC = b"PK\x03\x04"  # torch.save's archive format; older torch files are one pickle stream
+
+
+def weights_checksum(state_dict: Mapping[str, Any]) -> str:
+    """SHA-256 (hex) of a state dict: every entry's name, dtype, shape and bytes, in name order, so the
+    same weights give the same digest on any device and after any save and load."""
+    digest = hashlib.sha256()
+    for name in sorted(state_dict):
+        value = state_dict[name]
+        digest.update(name.encode())
+        if isinstance(value, torch.Tensor):
+            flat = value.detach().to("cpu").contiguous().reshape(-1)
+            digest.update(f"{flat.dtype}{tuple(value.shape)}".encode())
+            digest.update(flat.view(torch.uint8).numpy())
+        else:
+            digest.update(repr(value).encode())
+    return digest.hexdigest()
+
+
+def _check_archive(path: Path) -> None:
+    """Refuse a damaged or truncated zip archive: its directory must read and every record must
+    match its CRC-32 (``torch.load`` checks neither)."""
+    with path.open("rb") as file:
+        if file.read(len(ZIP_MAGIC)) != ZIP_MAGIC:
+            return  # not an archive: torch.load judges it
+    try:
+        with zipfile.ZipFile(path) as archive:
+            damaged = archive.testzip()
+    except Exception as error:  # noqa: BLE001  whatever a damaged directory makes zipfile raise (fuzzed)
+        raise CheckpointError(f"{path}: damaged or truncated checkpoint ({type(error).__name__}: {error})") from None
+    if damaged is not None:
+        raise CheckpointError(f"{path}: damaged checkpoint: the bytes of its record {damaged} do not match their CRC")
+
+
+def _check_weights(path: Path, checkpoint: Any) -> None:
+    """Refuse a checkpoint whose weights differ from the checksum written with them (none recorded: nothing to check)."""
+    recorded = checkpoint.get(CHECKSUM_KEY) if isinstance(checkpoint, dict) else None
+    if recorded is not None and weights_checksum(checkpoint.get("state_dict", {})) != recorded:
+        raise CheckpointError(f"{path}: damaged checkpoint: its weights do not match the checksum written with them")
+
+
+def _unsafe_names(path: Path) -> str:
+    """The classes and functions a checkpoint names beyond the weights-only allowlist, for a message."""
+    try:
+        return ", ".join(torch.serialization.get_unsafe_globals_in_checkpoint(str(path))) or "unnamed"
+    except Exception:  # noqa: BLE001  a file too damaged to list them: the refusal stands without the names
+        return "names unreadable"
+
+
 def read_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict:
-    """The checkpoint dict, read safely (``weights_only=True``; see :func:`trusting_checkpoints`); errors name the file."""
+    """The checkpoint dict, read safely (``weights_only=True``; see :func:`trusting_checkpoints`) after
+    checking its integrity (archive CRCs, weights checksum); every error names the file."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint file")
     try:
+        _check_archive(path)
         trust_if_asked(path)
-        return torch.load(path, map_location=map_location, weights_only=True)
+        checkpoint = torch.load(path, map_location=map_location, weights_only=True)
+        _check_weights(path, checkpoint)
+        return checkpoint
     except CheckpointError:
         raise
-    except pickle.UnpicklingError as error:
-        first_line = str(error).strip().splitlines()[0]
-        raise CheckpointError(f"{path}: refused, it holds objects beyond tensors and plain data ({first_line}); "
-                              "pass --trust-checkpoint only if you trust its source") from None  # fmt: skip
+    except pickle.UnpicklingError:
+        raise CheckpointError(f"{path}: refused, it holds Python objects beyond tensors and plain data ({_unsafe_names(path)}) and "
+                              "loading them would run code from the file; only if you trust its source: pass --trust-checkpoint "
+                              "(in Python: with neuralsolvers.checkpoints.trusting_checkpoints())") from None  # fmt: skip
     except Exception as error:  # noqa: BLE001  whatever a damaged file makes the unpickler raise (fuzzed)
         raise CheckpointError(f"{path}: not a readable checkpoint ({type(error).__name__}: {error})") from None
 
@@ -218,7 +277,12 @@ def model_from_checkpoint(checkpoint: dict, path: str | Path = "checkpoint") -> 
     spec = checkpoint.get("neuralsolvers_model")
     if not isinstance(spec, dict) or "name" not in spec:
         raise CheckpointError(f"{path}: not a neuralsolvers checkpoint (no model specification in it)")
-    model = build_model(spec["name"], spec.get("init_args", {}))
+    try:
+        model = build_model(spec["name"], spec.get("init_args", {}))
+    except CheckpointError as error:
+        raise CheckpointError(f"{path}: {error}") from None
+    except (TypeError, ValueError) as error:
+        raise CheckpointError(f"{path}: model {spec['name']!r} cannot be rebuilt from the arguments it records ({error})") from None
     prefix = "model."
     state = {key[len(prefix) :]: value for key, value in checkpoint.get("state_dict", {}).items() if key.startswith(prefix)}
     try:

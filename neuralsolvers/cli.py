@@ -23,8 +23,9 @@ from jsonargparse import ActionConfigFile, ArgumentParser
 from jsonargparse import ArgumentError as ParserError
 
 from neuralsolvers.errors import ConfigError, NeuralSolversError, invalid_arguments
+from neuralsolvers.unknown_keys import unknown_key_message
 
-__all__ = ["main"]
+__all__ = ["main", "version_line"]
 
 COMMANDS = {
     "generate": "make a sharded HDF5 dataset from a generator config",
@@ -40,11 +41,30 @@ TRUSTING = ("fit", "validate", "test", "evaluate")
 
 
 def _usage() -> str:
-    lines = ["usage: neuralsolvers {" + ",".join(COMMANDS) + "} [--config FILE.yaml ...] [--key value ...]", ""]
+    lines = ["usage: neuralsolvers {" + ",".join(COMMANDS) + "} [--config FILE.yaml ...] [--key value ...]",
+             "       neuralsolvers --version", ""]  # fmt: skip
     lines += [f"  {name:<9} {text}" for name, text in COMMANDS.items()]
     lines += ["", "Run `neuralsolvers COMMAND --help` for the options of a command.",
+              "-V, --version: print the versions of neuralsolvers, torch, pytorch-lightning and Python",
               f"{TRUST} ({', '.join(TRUSTING)}): also load checkpoints that name Python objects (runs their code)"]
     return "\n".join(lines)
+
+
+def version_line() -> str:
+    """``neuralsolvers <version> (torch <version>, pytorch-lightning <version>, Python <version>)``, read
+    from the installed packages' metadata: nothing heavy is imported."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    from neuralsolvers import __version__
+
+    def installed(name: str) -> str:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "not installed"
+
+    return f"neuralsolvers {__version__} (torch {installed('torch')}, pytorch-lightning {installed('pytorch-lightning')}, Python {platform.python_version()})"
 
 
 def generate_parser() -> ArgumentParser:
@@ -61,7 +81,7 @@ def generate_parser() -> ArgumentParser:
     parser.add_argument("--shard_size", "--shard-size", type=int, default=1000, help="samples per shard file")
     parser.add_argument("--shard", type=int, default=0, help="index of this job among --num_shards jobs")
     parser.add_argument("--num_shards", "--num-shards", type=int, default=1, help="number of jobs sharing the work")
-    parser.add_argument("--overwrite", type=bool, default=False, help="replace shards of another dataset")
+    parser.add_argument("--overwrite", type=bool, nargs="?", const=True, default=False, help="replace shards of another dataset")
     return parser
 
 
@@ -216,6 +236,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not argv or argv[0] in ("-h", "--help"):
         print(_usage())
         return 0 if argv else 2
+    if argv[0] in ("-V", "--version"):
+        print(version_line())
+        return 0
     command, rest = argv[0], argv[1:]
     if command not in COMMANDS:
         print(f"error: unknown command {command!r}; choose one of {', '.join(COMMANDS)}", file=sys.stderr)
@@ -234,7 +257,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             else:
                 run_lightning([command, *rest])
     except ParserError as error:
-        print(f"error: neuralsolvers {command}: {_one_line(error)}", file=sys.stderr)
+        print(f"error: neuralsolvers {command}: {unknown_key_message(error, command) or _one_line(error)}", file=sys.stderr)
         return 2
     except (NeuralSolversError, FileNotFoundError) as error:
         print(f"error: {_one_line(error)}", file=sys.stderr)

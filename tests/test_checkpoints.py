@@ -1,5 +1,6 @@
 """``neuralsolvers.load``: rebuilds the network from a checkpoint safely; refuses what it cannot trust."""
 
+import numpy as np
 import pytest
 import torch
 
@@ -97,3 +98,76 @@ def test_a_trusted_checkpoint_naming_what_cannot_be_imported_is_refused(tmp_path
     monkeypatch.delitem(sys.modules, "ghost_module")
     with trusting_checkpoints(), pytest.raises(CheckpointError, match="ghost_module.Ghost, which cannot be imported"):
         read_checkpoint(tmp_path / "h.ckpt")
+
+
+def _written_by_fit(path, net):
+    """A checkpoint as ``fit`` writes it: the training module's hook records the model and the weights' checksum."""
+    from neuralsolvers.train.base import NetworkModule
+
+    checkpoint = {"state_dict": {f"model.{key}": value for key, value in net.state_dict().items()}}
+    NetworkModule(net).on_save_checkpoint(checkpoint)
+    torch.save(checkpoint, path)
+    return path
+
+
+def test_fit_records_a_checksum_of_the_weights_and_reading_checks_it(tmp_path):
+    from neuralsolvers.checkpoints import CHECKSUM_KEY, read_checkpoint, weights_checksum
+
+    net = DeepONet(num_sensors=10, branch_widths=[8], trunk_widths=[8], num_basis=4)
+    path = _written_by_fit(tmp_path / "a.ckpt", net)
+    checkpoint = read_checkpoint(path)
+    assert checkpoint[CHECKSUM_KEY] == weights_checksum(checkpoint["state_dict"])
+    assert len(checkpoint[CHECKSUM_KEY]) == 64
+    name = next(iter(checkpoint["state_dict"]))
+    checkpoint["state_dict"][name] = checkpoint["state_dict"][name] + 1e-7  # re-saved with valid CRCs but other weights
+    torch.save(checkpoint, path)
+    with pytest.raises(CheckpointError, match=r"a\.ckpt: damaged checkpoint: its weights do not match the checksum"):
+        neuralsolvers.load(path)
+    assert weights_checksum({"w": torch.zeros(3)}) != weights_checksum({"w": torch.zeros(3, dtype=torch.float64)})
+    assert weights_checksum({"w": torch.zeros(2, 3)}) != weights_checksum({"w": torch.zeros(3, 2)})
+
+
+def test_a_truncated_checkpoint_is_refused(tmp_path):
+    net = DeepONet(num_sensors=10, branch_widths=[8], trunk_widths=[8], num_basis=4)
+    whole = _written_by_fit(tmp_path / "a.ckpt", net).read_bytes()
+    for keep in (4, 100, len(whole) // 2, len(whole) - 1):
+        (tmp_path / "cut.ckpt").write_bytes(whole[:keep])
+        with pytest.raises(CheckpointError, match=r"cut\.ckpt: damaged or truncated checkpoint"):
+            neuralsolvers.load(tmp_path / "cut.ckpt")
+
+
+@pytest.mark.parametrize("damage", ["zeros", "ones", "bit"])
+def test_damage_anywhere_in_the_file_is_never_a_silent_load(tmp_path, damage):
+    """Bytes damaged at 150 offsets spread over the whole file (weights, pickle, zip headers and
+    directory): each read either raises ``CheckpointError`` naming the file or gives exactly the
+    original weights (damage to bytes that hold nothing, such as alignment padding)."""
+    torch.manual_seed(0)
+    net = DeepONet(num_sensors=10, branch_widths=[16], trunk_widths=[16], num_basis=8)
+    whole = _written_by_fit(tmp_path / "a.ckpt", net).read_bytes()
+    expected = net.state_dict()
+    refused = 0
+    for offset in np.linspace(0, len(whole) - 1, 150).astype(int):
+        chunk = whole[offset : offset + 4]
+        bad = {"zeros": bytes(len(chunk)), "ones": b"\xff" * len(chunk), "bit": bytes([chunk[0] ^ 0x10]) + chunk[1:]}[damage]
+        if bad == chunk:
+            continue
+        path = tmp_path / "damaged.ckpt"
+        path.write_bytes(whole[:offset] + bad + whole[offset + len(chunk) :])
+        try:
+            loaded = neuralsolvers.load(path).state_dict()
+        except CheckpointError as error:
+            assert str(error).startswith(f"{path}: ")
+            refused += 1
+            continue
+        assert loaded.keys() == expected.keys() and all(torch.equal(loaded[key], expected[key]) for key in expected), offset
+    assert refused >= 100  # most bytes of the file matter
+
+
+def test_recorded_arguments_the_model_does_not_take(tmp_path):
+    net = DeepONet(num_sensors=10, branch_widths=[8], trunk_widths=[8], num_basis=4)
+    path = _checkpoint(tmp_path / "g.ckpt", net)
+    checkpoint = torch.load(path, weights_only=True)
+    checkpoint["neuralsolvers_model"]["init_args"]["widths"] = 3
+    torch.save(checkpoint, path)
+    with pytest.raises(CheckpointError, match=r"g\.ckpt: model 'deeponet' cannot be rebuilt from the arguments it records"):
+        neuralsolvers.load(path)

@@ -2,6 +2,8 @@
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -89,6 +91,12 @@ def test_main_job_end_to_end(tiny_data, capsys):
     assert main(["fit", "--config", config, "--trainer.max_steps=4", "--data.init_args.num_train=4", "--trainer.limit_val_batches=1", *TINY]) == 0
     best = tiny_data / "checkpoints/neural_mg_poisson2d/best.ckpt"
     assert best.is_file() and read_checkpoint(best)["neuralsolvers_preconditioner"]["kind"] == "neural_multigrid"
+    trained = best.read_bytes()
+    smoke = ["fit", "--config", config, "--trainer.max_epochs=1", "--trainer.limit_train_batches=1", *TINY]
+    assert main(smoke) == 1 and best.read_bytes() == trained  # the issue's smoke test: refused, the model kept
+    assert "--overwrite" in capsys.readouterr().err
+    assert main([*smoke, "--trainer.max_steps=1", "--data.init_args.num_train=2", "--trainer.limit_val_batches=1", "--overwrite"]) == 0
+    assert best.read_bytes() != trained  # asked for: replaced
     heldout = ["--config", str(CONFIGS / "data/diffusion_scenes_2d_heldout.yaml"), "--generator.init_args.grid=[256,256]"]
     assert main(["generate", *heldout, "--out", "data/diffusion_scenes_2d_heldout_256"]) == 0  # the config's requires, from here
     capsys.readouterr()
@@ -229,8 +237,8 @@ def test_hidden_term_fit_and_discovery_run(tiny_data, capsys):
 @pytest.mark.long
 def test_moving_obstacle_evaluation_config_runs(tiny_data, capsys):
     """The committed moving-obstacle evaluation on the tiny sequences: every method, every frame."""
-    for dim in (2, 3):  # its neural multigrid checkpoints, from a few steps
-        quick = ["--trainer.max_steps=2", "--data.init_args.num_train=2", "--trainer.limit_val_batches=1", *TINY]
+    for dim in (2, 3):  # its neural multigrid checkpoints, from a few steps (replacing the main job test's)
+        quick = ["--trainer.max_steps=2", "--data.init_args.num_train=2", "--trainer.limit_val_batches=1", "--overwrite", *TINY]
         assert main(["fit", "--config", str(CONFIGS / f"neural_mg_poisson{dim}d.yaml"), *quick]) == 0
     assert main(["evaluate", "--config", str(CONFIGS / "eval/moving_obstacle.yaml"), "--wandb=false"]) == 0
     out = capsys.readouterr().out
@@ -267,6 +275,17 @@ def test_top_level_usage_and_unknown_command(capsys):
     assert "generate" in capsys.readouterr().out
     assert main(["train"]) == 2
     assert "unknown command 'train'" in capsys.readouterr().err
+
+
+def test_version_is_one_line_without_importing_torch(capsys):
+    for flag in ("--version", "-V"):
+        assert main([flag]) == 0
+        out = capsys.readouterr().out.splitlines()
+        assert len(out) == 1 and out[0].startswith(f"neuralsolvers {neuralsolvers.__version__} (torch {torch.__version__}, "), out
+    assert main(["--help"]) == 0
+    assert "neuralsolvers --version" in capsys.readouterr().out
+    code = "import sys; from neuralsolvers.cli import main; main(['--version']); print(sorted({'torch', 'pytorch_lightning', 'wandb'} & set(sys.modules)))"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.splitlines()[-1] == "[]"
 
 
 def test_print_config_shows_resolved_values(workdir, capsys):
@@ -311,6 +330,46 @@ def test_missing_config_file_is_one_clear_line(workdir, capsys):
     assert "nope.yaml" in _error_line(capsys)
 
 
+def test_a_fit_never_replaces_an_earlier_runs_checkpoints_unasked(workdir, capsys):
+    """A smoke test into the main job's checkpoint directory is refused with one line naming the
+    directory and the flags; the trained file is untouched. ``--overwrite`` and another
+    ``--checkpoint.dirpath`` pass this check (they then stop at the missing data: no training here)."""
+    best = workdir / "checkpoints/neural_mg_poisson2d/best.ckpt"
+    best.parent.mkdir(parents=True)
+    best.write_bytes(b"the trained model")
+    smoke = ["fit", "--config", str(CONFIGS / "neural_mg_poisson2d.yaml"), "--trainer.max_epochs=1", "--trainer.limit_train_batches=1"]
+    assert main(smoke) == 1
+    line = _error_line(capsys)
+    assert "checkpoints/neural_mg_poisson2d already holds the checkpoints of an earlier run (best.ckpt)" in line
+    assert "--overwrite" in line and "--checkpoint.dirpath" in line and "--ckpt_path last" in line
+    assert best.read_bytes() == b"the trained model"
+    for allowed in (["--overwrite"], ["--checkpoint.dirpath=checkpoints/smoke"], ["--trainer.fast_dev_run=true"]):
+        assert main([*smoke, *allowed]) == 1
+        assert "error: no dataset at data/diffusion_scenes_2d_64/train" in capsys.readouterr().err  # past the check
+    assert best.read_bytes() == b"the trained model"
+
+
+def test_a_damaged_resume_checkpoint_is_one_clear_line(workdir, capsys):
+    torch.save({"state_dict": {"model.weight": torch.full((4096,), 0.5)}}, workdir / "good.ckpt")
+    good = (workdir / "good.ckpt").read_bytes()
+    (workdir / "truncated.ckpt").write_bytes(good[: len(good) // 2])
+    weight = good.index(torch.full((4096,), 0.5).numpy().tobytes())  # the tensor's bytes in the archive
+    (workdir / "crc.ckpt").write_bytes(good[:weight] + bytes(64) + good[weight + 64 :])
+    config = str(CONFIGS / "deeponet_antiderivative.yaml")
+    faults = {"truncated.ckpt": "damaged or truncated checkpoint", "crc.ckpt": "do not match their CRC", "missing.ckpt": "no such checkpoint file"}
+    for name, fault in faults.items():
+        assert main(["fit", "--config", config, f"--ckpt_path={name}"]) == 1
+        line = _error_line(capsys)
+        assert line.startswith(f"error: {name}: ") and fault in line, line
+
+
+def test_evaluate_refuses_a_damaged_checkpoint_with_one_line(workdir, capsys):
+    (workdir / "bad.ckpt").write_bytes(b"PK\x03\x04" + bytes(200))
+    args = ["evaluate", "--config", str(CONFIGS / "eval/neural_mg_demo.yaml"), "--requires=[]", "--task.init_args.checkpoint=bad.ckpt", "--wandb=false"]
+    assert main(args) == 1
+    assert _error_line(capsys).startswith("error: bad.ckpt: damaged or truncated checkpoint")
+
+
 def test_missing_dataset_is_one_clear_line(workdir, capsys):
     config = str(CONFIGS / "deeponet_antiderivative.yaml")
     assert main(["fit", "--config", config, "--trainer.fast_dev_run=true"]) == 1
@@ -329,7 +388,7 @@ def test_mismatched_dataset_is_refused(tiny_data, capsys):
 @pytest.mark.long
 def test_diverging_run_stops_with_one_line(tiny_data, capsys):
     config = str(CONFIGS / "deeponet_antiderivative.yaml")
-    args = ["fit", "--config", config, "--trainer.max_steps=20", "--model.init_args.optimizer.init_args.lr=1e30", *TINY]
+    args = ["fit", "--config", config, "--trainer.max_steps=20", "--model.init_args.optimizer.init_args.lr=1e30", "--overwrite", *TINY]
     assert main(args) == 1
     assert "training loss is" in _error_line(capsys)
 
@@ -365,7 +424,7 @@ def test_generate_list_names_every_generator(capsys):
 def test_lightning_refusal_is_one_clear_line(tiny_data, capsys):
     """A trainer setting Lightning refuses (CUDA on a CPU machine): one error line, non-zero exit."""
     config = str(CONFIGS / "dcdm_poisson2d.yaml")
-    assert main(["fit", "--config", config, "--trainer.accelerator=cuda", *TINY]) != 0
+    assert main(["fit", "--config", config, "--trainer.accelerator=cuda", "--overwrite", *TINY]) != 0
     assert "cuda" in _error_line(capsys).lower()
 
 
@@ -456,7 +515,8 @@ def test_a_checkpoint_that_needs_unpickling_is_refused_unless_trusted(workdir, c
     for command in ("fit", "validate"):
         assert main([command, *fit[1:], "--ckpt_path=foreign.ckpt"]) == 1
         err = capsys.readouterr().err
-        assert "checkpoint refused, it holds objects beyond tensors and plain data" in err and "Traceback" not in err
+        assert "error: foreign.ckpt: refused, it holds Python objects beyond tensors and plain data (fractions.Fraction)" in err
+        assert "Traceback" not in err and len(err.strip().splitlines()) == 1
         assert "--trust-checkpoint" in err
     for command in ("validate", "fit"):
         assert main([command, *fit[1:], "--ckpt_path=foreign.ckpt", "--trust-checkpoint", "--trainer.max_steps=4"]) == 0

@@ -10,6 +10,7 @@ from pytorch_lightning.cli import LRSchedulerCallable, OptimizerCallable
 from torch import nn
 from torch.utils.data import DataLoader, Subset
 
+from neuralsolvers.checkpoints import CHECKSUM_KEY, weights_checksum
 from neuralsolvers.errors import ConfigError
 from neuralsolvers.models.registry import model_spec
 from neuralsolvers.train.sampling import EpochOrder, ResumableDataLoader
@@ -21,7 +22,8 @@ __all__ = ["NetworkModule", "SplitLoaders", "SplitSteps"]
 class NetworkModule(pl.LightningModule):
     """A LightningModule around one registered network: its optimizer and schedule from the config's
     factories, and its name and constructor arguments in every checkpoint (so
-    ``neuralsolvers.load`` rebuilds it without Lightning)."""
+    ``neuralsolvers.load`` rebuilds it without Lightning) beside the SHA-256 of the weights (so a
+    damaged file is refused on reading)."""
 
     def __init__(self, model: nn.Module, optimizer: OptimizerCallable = torch.optim.Adam, scheduler: LRSchedulerCallable | None = None):
         super().__init__()
@@ -33,6 +35,7 @@ class NetworkModule(pl.LightningModule):
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["neuralsolvers_model"] = model_spec(self.model)
+        checkpoint[CHECKSUM_KEY] = weights_checksum(checkpoint["state_dict"])
 
 
 class SplitSteps:

@@ -10,6 +10,7 @@ seed 0.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import re
 import warnings
@@ -20,9 +21,10 @@ import pytorch_lightning as pl
 from lightning_fabric.plugins.environments import SLURMEnvironment
 from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
+from pytorch_lightning.loggers import WandbLogger
 
-from neuralsolvers.checkpoints import trust_if_asked
-from neuralsolvers.errors import invalid_arguments
+from neuralsolvers.checkpoints import read_checkpoint
+from neuralsolvers.errors import ConfigError, invalid_arguments
 from neuralsolvers.train.callbacks import (
     LatestCheckpoint,
     LearningRateLog,
@@ -31,7 +33,7 @@ from neuralsolvers.train.callbacks import (
     TrainingClock,
 )
 from neuralsolvers.train.sampling import LoaderPosition
-from neuralsolvers.train.tracking import SaveRunConfig, WandbRunId, resumed_run_id
+from neuralsolvers.train.tracking import MetricsCSV, SaveRunConfig, WandbRunId, resumed_run_id
 
 __all__ = ["NeuralSolversCLI", "TRAINER_DEFAULTS", "resume_checkpoint"]
 
@@ -41,7 +43,7 @@ STRICT_PARSER: dict[str, Any] = {"exit_on_error": False, "allow_abbrev": False}
 TRAINER_DEFAULTS: dict[str, Any] = {
     "inference_mode": False,
     "logger": {
-        "class_path": "pytorch_lightning.loggers.WandbLogger",
+        "class_path": "neuralsolvers.train.tracking.WandbRun",
         "init_args": {"project": "neuralsolvers", "save_dir": "runs", "log_model": True},
     },
 }
@@ -66,6 +68,16 @@ def resume_checkpoint(ckpt_path: str | None, dirpath: str | None, root_dir: str 
     return None if ckpt_path in (None, "best") else Path(ckpt_path)
 
 
+def _is_wandb_logger(class_path: str) -> bool:
+    """Whether a config's logger ``class_path`` names Lightning's ``WandbLogger`` or a subclass (``WandbRun``)."""
+    module, _, name = class_path.rpartition(".")
+    try:
+        logger_class = getattr(importlib.import_module(module), name, None)
+    except ImportError:
+        return False
+    return isinstance(logger_class, type) and issubclass(logger_class, WandbLogger)
+
+
 class NeuralSolversCLI(LightningCLI):
     """``LightningCLI`` over any LightningModule / LightningDataModule given by class path."""
 
@@ -79,7 +91,7 @@ class NeuralSolversCLI(LightningCLI):
             subclass_mode_model=True,
             subclass_mode_data=True,
             save_config_callback=SaveRunConfig,
-            trainer_defaults={**TRAINER_DEFAULTS, "callbacks": [NonFiniteLossStop(), LearningRateLog(), LatestCheckpoint(), TrainingClock(), WandbRunId(), LoaderPosition()]},
+            trainer_defaults={**TRAINER_DEFAULTS, "callbacks": [NonFiniteLossStop(), LearningRateLog(), LatestCheckpoint(), TrainingClock(), WandbRunId(), LoaderPosition(), MetricsCSV()]},
             seed_everything_default=0,
             parser_kwargs={**STRICT_PARSER, **{command: STRICT_PARSER for command in self.subcommands()}},
             auto_configure_optimizers=False,
@@ -88,26 +100,42 @@ class NeuralSolversCLI(LightningCLI):
         )
 
     def parse_arguments(self, parser: LightningArgumentParser, args: Any) -> None:
-        """Parse, then find the checkpoint the run starts from (``--ckpt_path``, or a SLURM requeue's);
-        with ``--trust-checkpoint`` its own globals are allowed before Lightning first reads it."""
+        """Parse, then find the checkpoint the run starts from (``--ckpt_path``, or a SLURM requeue's)
+        and read it once before Lightning does: a missing, damaged or truncated file is one
+        ``CheckpointError``, and with ``--trust-checkpoint`` its own globals are allowed."""
         super().parse_arguments(parser, args)
         config = self.config.get(self.config.get("subcommand") or "", {})
-        self.start_checkpoint = resume_checkpoint(config.get("ckpt_path"), config.get("checkpoint", {}).get("dirpath"), config.get("trainer", {}).get("default_root_dir"))  # fmt: skip
-        if self.start_checkpoint is not None:
-            trust_if_asked(self.start_checkpoint)
+        ckpt_path = config.get("ckpt_path")
+        self.start_checkpoint = resume_checkpoint(ckpt_path, config.get("checkpoint", {}).get("dirpath"), config.get("trainer", {}).get("default_root_dir"))  # fmt: skip
+        if self.start_checkpoint is not None and (self.start_checkpoint.is_file() or ckpt_path not in ("last", "hpc", None)):
+            read_checkpoint(self.start_checkpoint)
+
+    def _refuse_overwriting(self, config: Any) -> None:
+        """A fit that starts afresh into a checkpoint directory holding an earlier run's checkpoints
+        stops with one line, unless ``--overwrite``: a trained model is never replaced unasked (a
+        ``fast_dev_run`` writes no checkpoint)."""
+        dirpath = config.get("checkpoint", {}).get("dirpath")
+        if self.start_checkpoint is not None or config.get("overwrite") or dirpath is None or config["trainer"].get("fast_dev_run"):
+            return
+        earlier = sorted(path.name for path in Path(dirpath).glob("*.ckpt"))
+        if earlier:
+            raise ConfigError(f"{dirpath} already holds the checkpoints of an earlier run ({', '.join(earlier)}): pass --overwrite "
+                              "to replace them, --checkpoint.dirpath=DIR to write elsewhere, or --ckpt_path last to resume that run")  # fmt: skip
 
     def before_instantiate_classes(self) -> None:
         """``--ckpt_path`` loads tensors and plain data only (``weights_only`` unless set explicitly);
-        a fit resumed from a checkpoint written with W&B (``--ckpt_path``, or a SLURM requeue's
+        a fit from scratch never replaces an earlier run's checkpoints unasked (``--overwrite``); a
+        fit resumed from a checkpoint written with W&B (``--ckpt_path``, or a SLURM requeue's
         ``hpc_ckpt``) continues that W&B run (same id, resumed)."""
         config = self.config[self.subcommand]
         if "weights_only" in config and config.get("weights_only") is None:
             config["weights_only"] = True
         if self.subcommand != "fit":
             return
+        self._refuse_overwriting(config)
         logger = config["trainer"]["logger"]
         run_id = resumed_run_id(self.start_checkpoint)
-        if run_id and getattr(logger, "class_path", "").endswith("WandbLogger"):
+        if run_id and _is_wandb_logger(getattr(logger, "class_path", "")):
             logger.init_args["id"] = run_id
             logger.init_args["resume"] = "allow"
 
@@ -129,6 +157,8 @@ class NeuralSolversCLI(LightningCLI):
             }
         )
         parser.add_lightning_class_args(PredictionFigure, "figures")
+        parser.add_argument("--overwrite", type=bool, nargs="?", const=True, default=False,
+                            help="fit: replace the checkpoints an earlier run left in checkpoint.dirpath (else the fit refuses to start)")  # fmt: skip
 
     def after_fit(self) -> None:
         checkpoint = self.trainer.checkpoint_callback

@@ -1,8 +1,13 @@
-"""Weights & Biases set-up: offline by default, one directory per run, the resolved config logged, and
-the same W&B run continued when a fit resumes from a checkpoint."""
+"""Weights & Biases set-up: offline by default, one directory per run, the resolved config logged,
+every logged metric also in the run's ``metrics.csv``, and the same W&B run continued when a fit
+resumes from a checkpoint."""
 
 from __future__ import annotations
 
+import csv
+import math
+import os
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -11,18 +16,35 @@ import yaml
 from pytorch_lightning.cli import SaveConfigCallback
 from pytorch_lightning.loggers import WandbLogger
 
-__all__ = ["WANDB_RUN_KEY", "SaveRunConfig", "WandbRunId", "resumed_run_id", "run_directory"]
+__all__ = ["METRICS_FILE", "WANDB_RUN_KEY", "MetricsCSV", "SaveRunConfig", "WandbRun", "WandbRunId", "resumed_run_id", "run_directory"]
 
 WANDB_RUN_KEY = "wandb_run_id"
+METRICS_FILE = "metrics.csv"
+
+
+class WandbRun(WandbLogger):
+    """Lightning's ``WandbLogger`` (same arguments) without the ``anonymous`` setting it always hands
+    to ``wandb.init``, which W&B ≥ 0.19 answers with a deprecation warning on every run; with
+    ``WANDB_MODE=disabled`` no checkpoint is staged as an artifact (it would never be uploaded)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if os.environ.get("WANDB_MODE") == "disabled":
+            kwargs["log_model"] = False
+        super().__init__(*args, **kwargs)
+        if self._wandb_init.get("anonymous") is None:
+            self._wandb_init.pop("anonymous", None)
 
 
 def run_directory(trainer: pl.Trainer) -> Path:
-    """The directory of this run's files: the W&B run's ``files`` folder, else the first logger's
+    """The directory of this run's files: the W&B run's ``files`` folder (with ``WANDB_MODE=disabled``,
+    ``<save_dir>/disabled-run-<time>-<id>``, not W&B's temporary folder), else the first logger's
     directory, else the trainer's root directory. Called by the first process alone, so it asks no
     collective question (``Trainer.log_dir`` is a broadcast: asked on one process of a DDP run, it hangs)."""
     for logger in trainer.loggers:
         if isinstance(logger, WandbLogger):
             directory = getattr(logger.experiment, "dir", None)
+            if directory and getattr(logger.experiment, "disabled", False):
+                return Path(logger.save_dir or ".") / f"disabled-{Path(directory).parent.name}"
             if directory:
                 return Path(directory)
     first = trainer.loggers[0] if trainer.loggers else None
@@ -68,3 +90,64 @@ def resumed_run_id(checkpoint: Path | None) -> str | None:
     from neuralsolvers.checkpoints import read_checkpoint
 
     return read_checkpoint(checkpoint).get(WANDB_RUN_KEY) if checkpoint is not None and checkpoint.is_file() else None
+
+
+class MetricsCSV(pl.Callback):
+    """Every metric the run logs, also appended to ``metrics.csv`` in the run's directory (beside
+    ``config.yaml``): one row per value, columns ``step, epoch, name, value``; readable without W&B,
+    e.g. ``pandas.read_csv(path).pivot_table(index="step", columns="name", values="value")``.
+
+    The first process alone writes (it alone logs); a file already there is appended to, never
+    overwritten. Nothing is written without a logger (``--trainer.logger=false``) or in a
+    ``fast_dev_run``. The path is printed at the end of ``fit``.
+    """
+
+    def __init__(self) -> None:
+        self.path: Path | None = None
+
+    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        if not trainer.is_global_zero or not trainer.loggers or trainer.fast_dev_run:
+            return
+        logger = trainer.loggers[0]
+        if "log_metrics" in vars(logger):  # already tapped (a second stage on the same trainer)
+            return
+        self.path = run_directory(trainer) / METRICS_FILE
+        log_metrics: Callable[..., None] = logger.log_metrics
+
+        def log_and_append(metrics: Mapping[str, float], step: int | None = None) -> None:
+            log_metrics(metrics, step)
+            self._append(metrics, step, trainer.current_epoch)
+
+        logger.log_metrics = log_and_append  # type: ignore[method-assign]
+
+    def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        for logger in trainer.loggers:
+            vars(logger).pop("log_metrics", None)
+
+    def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if self.path is not None and self.path.is_file():
+            shown = os.path.relpath(self.path) if self.path.resolve().is_relative_to(Path.cwd()) else self.path
+            print(f"metrics: {shown}")
+
+    def _append(self, metrics: Mapping[str, Any], step: int | None, epoch: int) -> None:
+        assert self.path is not None
+        numbers = {name: number for name, value in metrics.items() if (number := _number(value)) is not None}
+        logged_epoch = numbers.pop("epoch", None)  # Lightning adds the epoch to the metrics it logs
+        epoch = int(logged_epoch) if logged_epoch is not None and math.isfinite(logged_epoch) else epoch
+        rows = [[step if step is not None else "", epoch, name, number] for name, number in numbers.items()]
+        if not rows:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        new = not self.path.is_file() or self.path.stat().st_size == 0
+        with self.path.open("a", newline="") as file:
+            writer = csv.writer(file)
+            if new:
+                writer.writerow(["step", "epoch", "name", "value"])
+            writer.writerows(rows)
+
+
+def _number(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None

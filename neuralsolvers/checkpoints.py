@@ -175,6 +175,7 @@ def load(path: str | Path, map_location: str | torch.device = "cpu") -> nn.Modul
         path: a ``.ckpt`` file written by ``neuralsolvers fit``.
         map_location: device to load the weights on.
     """
+    map_location = normal_device(map_location)  # a device this machine lacks: one line before reading
     return model_from_checkpoint(read_checkpoint(path, map_location), path).to(map_location)
 
 
@@ -234,6 +235,7 @@ def load_preconditioner(
         CheckpointError: not a learned-preconditioner checkpoint, or unreadable.
         ValueError: grid, mask or dimension do not fit the network or ``A`` (both sides named).
     """
+    device = None if device is None else normal_device(device)  # a device this machine lacks: one line before reading
     data = read_checkpoint(checkpoint)
     spec = data.get("neuralsolvers_model") or {}
     record = data.get(PRECONDITIONER_RECORD)

@@ -171,3 +171,17 @@ def test_recorded_arguments_the_model_does_not_take(tmp_path):
     torch.save(checkpoint, path)
     with pytest.raises(CheckpointError, match=r"g\.ckpt: model 'deeponet' cannot be rebuilt from the arguments it records"):
         neuralsolvers.load(path)
+
+
+def test_a_device_this_machine_lacks_is_one_line_before_reading(tmp_path, monkeypatch):
+    from neuralsolvers.errors import ConfigError
+    from neuralsolvers.solvers import DiffusionStencil
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    net = DeepONet(num_sensors=10, branch_widths=[8], trunk_widths=[8], num_basis=4)
+    path = _checkpoint(tmp_path / "a.ckpt", net)
+    message = "^device 'cuda' asked for, but this machine has no CUDA device$"
+    with pytest.raises(ConfigError, match=message):
+        neuralsolvers.load(path, map_location="cuda")
+    with pytest.raises(ConfigError, match=message):
+        neuralsolvers.load_preconditioner(path, DiffusionStencil((8, 8)), device="cuda")

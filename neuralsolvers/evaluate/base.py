@@ -29,19 +29,19 @@ __all__ = ["Comparison", "Evaluation", "Outcome", "resolve_device"]
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
-    """``auto``: CUDA when there is one, else the CPU; anything else as given (``cpu``, ``cuda``, ``cuda:1``).
-    A name torch does not know, or CUDA on a machine without it, is a ``ConfigError``."""
+    """``auto``: CUDA when there is one, else the CPU; anything else as given (``cpu``, ``cuda``, ``cuda:1``)
+    and checked by `normal_device`: a name torch does not know, or a device the machine lacks, is a ``ConfigError``."""
     import torch
+
+    from neuralsolvers.solvers.operators import normal_device
 
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
-        resolved = torch.device(device)
-    except RuntimeError:
-        raise ConfigError(f"device must be cpu, cuda, cuda:<index> or auto, got {device!r}") from None
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"device {device!r} asked for, but this machine has no CUDA device (use cpu or auto)")
-    return resolved
+        torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ConfigError(f"device must be auto, cpu, cuda, cuda:<index> or mps, got {device!r}") from None
+    return normal_device(device)
 
 
 def _load_average() -> float | None:

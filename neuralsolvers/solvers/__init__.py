@@ -54,6 +54,7 @@ _EXPORTS = {
     "ModulePreconditioner": ".preconditioners",
     "NetworkProx": ".proximal.operators",
     "NetworkWrapping": ".learned.field_preconditioner",
+    "normal_device": ".operators",
     "NeuralMultigridPreconditioner": ".multigrid.neural",
     "omega_grid": ".omega.policies",
     "OperatorPreconditioner": ".preconditioners",

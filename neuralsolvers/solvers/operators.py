@@ -2,7 +2,10 @@
 
 Every operator has ``shape``, ``dtype``, ``device``, ``matvec(x)`` for ``x`` of shape ``(n,)`` and
 ``matmat(X)`` for ``X`` of shape ``(n, k)`` (``k`` right-hand sides at once); ``A @ x`` dispatches
-on the dimension. ``diagonal()`` is available where it is cheap (Jacobi, IC(0), AMG need it).
+on the dimension. ``diagonal()`` is available where it is cheap (Jacobi, IC(0), AMG need it);
+``finite()`` says whether the stored entries are all finite (None for a matrix-free operator).
+``normal_device`` is the one place a device name is checked: every entry that takes ``device=``
+goes through it, so a device the machine lacks is one ``ConfigError`` (a ``ValueError``) that says so.
 """
 
 from __future__ import annotations
@@ -15,7 +18,51 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 import torch
 
-__all__ = ["DenseOperator", "LinearOperator", "MatrixFreeOperator", "ScipyOperator", "SparseOperator", "as_operator", "assembled", "csr_tensor", "scipy_to_torch_csr"]
+from neuralsolvers.errors import ConfigError
+
+__all__ = [
+    "DenseOperator", "LinearOperator", "MatrixFreeOperator", "ScipyOperator", "SparseOperator", "as_operator", "assembled",
+    "all_finite", "csr_tensor", "normal_device", "scipy_to_torch_csr",
+]  # fmt: skip
+
+
+def all_finite(values: torch.Tensor) -> bool:
+    """Whether ``values`` holds no NaN or Inf: one reduction (a finite sum has finite terms), the
+    element-wise test only where the sum is not finite (a NaN or Inf, or an overflow of huge values)."""
+    if bool(torch.isfinite(values.sum())):
+        return True
+    return bool(torch.isfinite(values).all())
+
+
+def _missing(name: str, kind: str, count: int) -> ConfigError:
+    """The one-line error for a device the machine lacks (``count`` devices of ``kind`` present)."""
+    if count == 0:
+        return ConfigError(f"device {name!r} asked for, but this machine has no {kind} device")
+    devices = f"{kind.lower()}:0" if count == 1 else f"{kind.lower()}:0 to {kind.lower()}:{count - 1}"
+    return ConfigError(f"device {name!r} asked for, but this machine has {count} {kind} device{'s' * (count > 1)} ({devices})")
+
+
+def normal_device(device: str | torch.device) -> torch.device:
+    """``device`` checked against the machine, with the index made explicit (``cuda`` →
+    ``cuda:<current>``), so equal devices compare equal.
+
+    Raises:
+        ConfigError: (a ``ValueError``) for a name torch does not know, or a CUDA or MPS device this
+            machine does not have: ``device 'cuda' asked for, but this machine has no CUDA device``.
+    """
+    name = str(device)
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ConfigError(f"device must be cpu, cuda, cuda:<index> or mps, got {name!r}") from None
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0 or (device.index or 0) >= count:
+            raise _missing(name, "CUDA", count)
+        return device if device.index is not None else torch.device("cuda", torch.cuda.current_device())
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise _missing(name, "MPS", 0)
+    return device
 
 
 class LinearOperator:
@@ -40,13 +87,18 @@ class LinearOperator:
         """The main diagonal ``(n,)``."""
         raise NotImplementedError(f"{type(self).__name__} does not provide its diagonal")
 
+    def finite(self) -> bool | None:
+        """Whether every stored entry is finite (one pass over them); None where nothing is stored
+        (a matrix-free operator): the solvers then check its first product instead."""
+        return None
+
     def to_scipy(self) -> sp.csr_matrix:
         """The same operator as a SciPy CSR matrix (float64, CPU), for references and set-up on the CPU."""
         raise NotImplementedError(f"{type(self).__name__} cannot be assembled as a SciPy matrix")
 
     def to(self, dtype: torch.dtype | None = None, device: str | torch.device | None = None) -> LinearOperator:
         """The operator in another dtype or on another device (``self`` when nothing changes)."""
-        dtype, device = dtype or self.dtype, torch.device(device or self.device)
+        dtype, device = dtype or self.dtype, self.device if device is None else normal_device(device)
         if dtype == self.dtype and device == self.device:
             return self
         converted = self._converted(dtype, device)
@@ -81,6 +133,9 @@ class DenseOperator(LinearOperator):
     def diagonal(self) -> torch.Tensor:
         return self.matrix.diagonal()
 
+    def finite(self) -> bool:
+        return all_finite(self.matrix)
+
     def _converted(self, dtype: torch.dtype, device: torch.device) -> DenseOperator:
         return DenseOperator(self.matrix.to(device=device, dtype=dtype))
 
@@ -104,7 +159,7 @@ def scipy_to_torch_csr(matrix: Any, dtype: torch.dtype = torch.float64, device: 
     csr.sort_indices()
     return csr_tensor(
         torch.from_numpy(csr.indptr), torch.from_numpy(csr.indices), torch.from_numpy(csr.data).to(dtype), csr.shape
-    ).to(device)
+    ).to(normal_device(device))
 
 
 class SparseOperator(LinearOperator):
@@ -137,6 +192,9 @@ class SparseOperator(LinearOperator):
         on_diagonal = rows == col
         return diagonal.index_add_(0, rows[on_diagonal], values[on_diagonal])
 
+    def finite(self) -> bool:
+        return all_finite(self.matrix.values())
+
     def _converted(self, dtype: torch.dtype, device: torch.device) -> SparseOperator:
         return SparseOperator(self.matrix.to(device=device, dtype=dtype))
 
@@ -154,7 +212,7 @@ class MatrixFreeOperator(LinearOperator):
         self.operator = operator
         self.shape = tuple(operator.shape)
         self.dtype = dtype or getattr(operator, "dtype", torch.float64)
-        self.device = torch.device(device or getattr(operator, "device", "cpu"))
+        self.device = normal_device(device or getattr(operator, "device", "cpu"))
 
     def matvec(self, x: torch.Tensor) -> torch.Tensor:
         return self.operator.matvec(x)
@@ -169,6 +227,10 @@ class MatrixFreeOperator(LinearOperator):
             return self.operator.diagonal()
         return super().diagonal()
 
+    def finite(self) -> bool | None:
+        check = getattr(self.operator, "finite", None)
+        return check() if callable(check) else None
+
 
 class ScipyOperator(LinearOperator):
     """A ``scipy.sparse.linalg.LinearOperator`` (e.g. PyAMG's ``aspreconditioner()``) on torch tensors.
@@ -178,7 +240,7 @@ class ScipyOperator(LinearOperator):
 
     def __init__(self, operator: spla.LinearOperator, dtype: torch.dtype = torch.float64, device: str | torch.device = "cpu"):
         self.operator = operator
-        self.shape, self.dtype, self.device = tuple(operator.shape), dtype, torch.device(device)
+        self.shape, self.dtype, self.device = tuple(operator.shape), dtype, normal_device(device)
 
     def matmat(self, x: torch.Tensor) -> torch.Tensor:
         y = self.operator.matmat(x.detach().cpu().double().numpy())
@@ -200,9 +262,9 @@ def assembled(
     SciPy input is used as it is, with no round trip through torch; defaults float64 on the CPU.
     """
     if sp.issparse(A):
-        return sp.csr_matrix(A), dtype or torch.float64, torch.device(device or "cpu")
+        return sp.csr_matrix(A), dtype or torch.float64, normal_device(device or "cpu")
     operator = as_operator(A)
-    return operator.to_scipy(), dtype or operator.dtype, torch.device(device or operator.device)
+    return operator.to_scipy(), dtype or operator.dtype, normal_device(device or operator.device)
 
 
 def _own_dtype(A: Any) -> torch.dtype:
@@ -221,6 +283,7 @@ def as_operator(
     """
     if isinstance(A, LinearOperator):
         return A
+    device = None if device is None else normal_device(device)
     if isinstance(A, torch.Tensor):
         A = A.to(device=device or A.device, dtype=dtype or A.dtype)
         return DenseOperator(A) if A.layout == torch.strided else SparseOperator(A)

@@ -5,11 +5,15 @@ map, ``linear_spd`` whether it is also symmetric positive definite: plain ``cg``
 ``bicgstab`` and :meth:`Preconditioner.as_linear_operator` only linear ones, the flexible ``fcg``,
 ``gmres`` and ``dcdm`` any. :func:`solver_preconditioner` is what every solver calls: it converts a
 raw matrix to the solve's dtype and device and checks the rest against the system before the first
-iteration.
+iteration. A preconditioner built in another floating dtype than the solve's (a float32 multigrid in a
+float64 solve) is applied in its own: the residual is cast to its dtype, the result back
+(``CastPreconditioner``); the Krylov method keeps the solve's accuracy, the preconditioner its
+speed.
 """
 
 from __future__ import annotations
 
+from contextlib import ExitStack, nullcontext
 from typing import Any
 
 import numpy as np
@@ -17,12 +21,13 @@ import scipy.sparse.linalg as spla
 import torch
 from torch import nn
 
-from neuralsolvers.solvers.operators import LinearOperator, as_operator
+from neuralsolvers.solvers.operators import LinearOperator, as_operator, normal_device
 from neuralsolvers.solvers.system import PreparedSystem, check_preconditioner
+from neuralsolvers.solvers.threads import single_threaded_blas, torch_thread_budget
 
 __all__ = [
-    "ModulePreconditioner", "OperatorPreconditioner", "Preconditioner", "as_preconditioner",
-    "solver_preconditioner",
+    "CastPreconditioner", "ModulePreconditioner", "OperatorPreconditioner", "Preconditioner", "as_preconditioner",
+    "PreconditionerOperator", "solver_preconditioner",
 ]  # fmt: skip
 
 FLEXIBLE = "use the flexible fcg or dcdm (or gmres), which take any preconditioner"
@@ -57,7 +62,10 @@ class Preconditioner:
         return solvers.cg if self.linear_spd else solvers.fcg
 
     def as_linear_operator(self) -> spla.LinearOperator:
-        """The preconditioner as a ``scipy.sparse.linalg.LinearOperator`` (float64, NumPy in and out).
+        """The preconditioner as a ``scipy.sparse.linalg.LinearOperator`` (float64, NumPy in and out):
+        a ``PreconditionerOperator``, whose calls run torch with a thread budget that leaves the cores
+        of NumPy's BLAS workers alone; ``with M.as_linear_operator() as op: spla.cg(A, b, M=op)`` also
+        keeps NumPy's BLAS on one thread for the solve, the fastest (see ``PreconditionerOperator``).
 
         Raises:
             TypeError: for a preconditioner not declared linear (SciPy's and PyAMG's Krylov methods
@@ -65,15 +73,49 @@ class Preconditioner:
         """
         if not self.linear:
             raise TypeError(f"{self!r} is not declared linear, so it is no LinearOperator: {FLEXIBLE}")
-
-        def apply(v: np.ndarray) -> np.ndarray:
-            r = torch.as_tensor(np.asarray(v), dtype=self.dtype, device=self.device)
-            return self.apply(r.reshape(self.shape[0], -1)).reshape(v.shape).double().cpu().numpy()
-
-        return spla.LinearOperator(self.shape, matvec=apply, matmat=apply, dtype=np.float64)
+        return PreconditionerOperator(self)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(n={self.shape[0]}, linear={self.linear}, linear_spd={self.linear_spd})"
+
+
+class PreconditionerOperator(spla.LinearOperator):
+    """A linear ``Preconditioner`` as a SciPy ``LinearOperator`` (float64, NumPy in and out), for SciPy's
+    and PyAMG's Krylov methods.
+
+    Each call runs the preconditioner with ``threads.torch_thread_budget()``: torch's intra-op threads
+    less the workers of NumPy's BLAS pool, which SciPy's dot products leave busy-waiting on their cores
+    (on a 2-core machine: one torch thread), and torch's setting back after the call. Used as a context
+    manager, the operator also keeps NumPy's and SciPy's BLAS on one thread for the block: then no BLAS
+    worker spins and torch keeps all its threads, as fast as ``neuralsolvers.solvers.cg``:
+
+        with M.as_linear_operator() as op:
+            x, info = scipy.sparse.linalg.cg(A, b, M=op)
+    """
+
+    def __init__(self, preconditioner: Preconditioner):
+        super().__init__(np.float64, preconditioner.shape)
+        self.preconditioner = preconditioner
+        self._blas_limits: list[ExitStack] = []
+
+    def _matmat(self, X: np.ndarray) -> np.ndarray:
+        M = self.preconditioner
+        r = torch.as_tensor(np.asarray(X), dtype=M.dtype, device=M.device)
+        with torch_thread_budget() if M.device.type == "cpu" else nullcontext():
+            z = M.apply(r.reshape(M.shape[0], -1))
+        return z.reshape(X.shape).double().cpu().numpy()
+
+    def _matvec(self, x: np.ndarray) -> np.ndarray:
+        return self._matmat(x)
+
+    def __enter__(self) -> PreconditionerOperator:
+        stack = ExitStack()
+        stack.enter_context(single_threaded_blas())
+        self._blas_limits.append(stack)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._blas_limits.pop().close()
 
 
 class OperatorPreconditioner(Preconditioner):
@@ -107,13 +149,33 @@ class ModulePreconditioner(Preconditioner):
         self.module = module
         self.linear_spd = linear_spd
         self.linear = linear_spd if linear is None else linear
-        self.shape, self.dtype, self.device = (n, n), dtype, torch.device(device)
+        self.shape, self.dtype, self.device = (n, n), dtype, normal_device(device)
 
     def apply(self, r: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
             if r.dim() == 1:
                 return self.module(r[:, None])[:, 0]
             return self.module(r)
+
+
+class CastPreconditioner(Preconditioner):
+    """A preconditioner of another floating dtype applied in the solve's: ``z = M(r.to(M.dtype)).to(dtype)``.
+
+    Args:
+        inner: the preconditioner (its linearity, SPD-ness and solver are this one's).
+        dtype: the solve's dtype, of ``r`` and ``z``.
+    """
+
+    def __init__(self, inner: Preconditioner, dtype: torch.dtype):
+        self.inner = inner
+        self.linear, self.linear_spd, self.meant_for = inner.linear, inner.linear_spd, inner.meant_for
+        self.shape, self.dtype, self.device = inner.shape, dtype, inner.device
+
+    def apply(self, r: torch.Tensor) -> torch.Tensor:
+        return self.inner.apply(r.to(self.inner.dtype)).to(self.dtype)
+
+    def __repr__(self) -> str:
+        return f"{self.inner!r} in {self.dtype}"
 
 
 def as_preconditioner(
@@ -146,7 +208,8 @@ def solver_preconditioner(M: Any, system: PreparedSystem, solver: str, needs: st
 
     Raises:
         TypeError: ``M`` is not declared linear (SPD) where the solver needs it.
-        ValueError: its size, grid, dtype or device differs from the system's (both named).
+        ValueError: its size, grid or device differs from the system's (both named). Another
+            floating dtype is no error: ``M`` is applied in its own (``CastPreconditioner``).
     """
     matrix_like = isinstance(M, Preconditioner | nn.Module | LinearOperator | torch.Tensor) or hasattr(M, "matvec") or hasattr(M, "tocsr")
     if needs == "any" and callable(M) and not matrix_like:  # a bare map, for dcdm and hybrid
@@ -159,5 +222,7 @@ def solver_preconditioner(M: Any, system: PreparedSystem, solver: str, needs: st
         raise TypeError(f"{solver} needs a linear SPD preconditioner; {preconditioner!r} is not declared {kind}: {FLEXIBLE}")
     if needs == "linear" and not preconditioner.linear:
         raise TypeError(f"{solver} needs a linear preconditioner; {preconditioner!r} is not declared linear: {FLEXIBLE}")
-    check_preconditioner(preconditioner, system.A, system.dtype, system.device)
+    check_preconditioner(preconditioner, system.A, system.dtype, system.device, cast=True)
+    if getattr(preconditioner, "dtype", system.dtype) != system.dtype:
+        return CastPreconditioner(preconditioner, system.dtype)
     return preconditioner

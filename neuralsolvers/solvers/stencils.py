@@ -18,7 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from neuralsolvers.solvers.operators import LinearOperator
+from neuralsolvers.solvers.operators import LinearOperator, all_finite, normal_device
 
 __all__ = ["DiffusionStencil", "red_cells"]
 
@@ -26,6 +26,7 @@ __all__ = ["DiffusionStencil", "red_cells"]
 def red_cells(grid: Sequence[int], device: str | torch.device = "cpu") -> torch.Tensor:
     """Bool field of shape ``grid``: True on the cells whose index sum is even (red), False on black
     ones. The 5/7-point couplings only join cells of different colours."""
+    device = normal_device(device)
     index = torch.meshgrid(*(torch.arange(int(s), device=device) for s in grid), indexing="ij")
     return sum(index) % 2 == 0
 
@@ -64,7 +65,7 @@ class DiffusionStencil(LinearOperator):
         self.grid = tuple(int(n) for n in grid)
         if len(self.grid) not in (2, 3) or min(self.grid) < 2:
             raise ValueError(f"grid must be 2 or 3 sizes of at least 2 cells, got {grid}")
-        self.dtype, self.device = dtype, torch.device(device)
+        self.dtype, self.device = dtype, normal_device(device)
         n = int(np.prod(self.grid))
         self.shape = (n, n)
         a = torch.ones(self.grid, dtype=dtype, device=self.device) if coefficient is None else coefficient.to(self.device, dtype)
@@ -73,6 +74,8 @@ class DiffusionStencil(LinearOperator):
             raise ValueError(f"coefficient and mask must have the grid's shape {self.grid}")
         if not bool((a[fluid] > 0).all()) or not bool(torch.isfinite(a).all()):
             raise ValueError("the coefficient must be finite and positive on fluid cells")
+        if not (np.isfinite(spacing) and spacing > 0):
+            raise ValueError(f"spacing must be a positive finite number, got {spacing}")
         if not bool(fluid.any()):
             raise ValueError("the mask has no fluid cell: there is nothing to solve for")
         self.mask = fluid
@@ -122,6 +125,10 @@ class DiffusionStencil(LinearOperator):
 
     def diagonal(self) -> torch.Tensor:
         return self.diag.reshape(-1)
+
+    def finite(self) -> bool:
+        """Whether the stored stencil (diagonal and couplings) is finite: ``2d + 1`` numbers per cell."""
+        return all(all_finite(values) for values in (self.diag, *self.couplings))
 
     def _converted(self, dtype: torch.dtype, device: torch.device) -> DiffusionStencil:
         converted = copy.copy(self)

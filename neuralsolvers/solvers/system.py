@@ -9,7 +9,11 @@ iteration) to one dtype and device:
   float64; integers become float64), like SciPy's solvers;
 - device: ``device`` if given (everything is moved there, so a SciPy system solves on a GPU with
   ``device="cuda"``); else that of a torch ``A`` or of our operator, else that of a torch ``b``,
-  else the CPU. A torch ``b`` or ``x0`` on another device than ``A`` is one ``ValueError`` naming both.
+  else the CPU. A torch ``b`` or ``x0`` on another device than ``A`` is one ``ValueError`` naming both;
+  a device the machine lacks is one ``ConfigError`` (``normal_device``).
+- finite data: NaN or Inf in ``b``, in ``x0`` or among ``A``'s stored entries is one ``ValueError``
+  naming which, before any iteration (one pass over the stored values; a matrix-free ``A`` is checked
+  by its first product, in ``SolveState``).
 
 :meth:`PreparedSystem.output` gives the solution back in ``b``'s kind: NumPy in, NumPy out; torch
 in, torch out on the solve's device.
@@ -25,9 +29,15 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 import torch
 
-from neuralsolvers.solvers.operators import LinearOperator, as_operator
+from neuralsolvers.solvers.operators import LinearOperator, all_finite, as_operator, normal_device
 
-__all__ = ["PreparedSystem", "check_preconditioner", "normal_device", "prepare_system", "solve_dtype"]
+__all__ = [
+    "SYMMETRY_TOLERANCE", "PreparedSystem", "check_preconditioner", "check_symmetric", "prepare_system", "require_finite",
+    "solve_dtype",
+]  # fmt: skip
+
+# the largest relative asymmetry the symmetry probe of cg/fcg lets through, per dtype (see check_symmetric)
+SYMMETRY_TOLERANCE = {torch.float32: 1e-3, torch.float64: 1e-6}
 
 
 def _torch_dtype(dtype: Any) -> torch.dtype:
@@ -57,14 +67,6 @@ def solve_dtype(*dtypes: Any) -> torch.dtype:
     if promoted.kind != "f" or promoted.itemsize < 4:
         promoted = np.dtype(np.float64)
     return _torch_dtype(promoted)
-
-
-def normal_device(device: str | torch.device) -> torch.device:
-    """``device`` with the index made explicit (``cuda`` → ``cuda:<current>``), so equal devices compare equal."""
-    device = torch.device(device)
-    if device.type == "cuda" and device.index is None:
-        return torch.device("cuda", torch.cuda.current_device())
-    return device
 
 
 def _matrix_device(A: Any) -> torch.device | None:
@@ -136,7 +138,7 @@ def prepare_system(A: Any, b: Any, x0: Any = None, device: str | torch.device | 
     dtype = solve_dtype(_matrix_dtype(A), b_dtype)
     home = _matrix_device(A)
     if device is not None:
-        target, moved = torch.device(device), True
+        target, moved = normal_device(device), True
     elif home is not None:
         target, moved = home, False
     else:
@@ -151,7 +153,57 @@ def prepare_system(A: Any, b: Any, x0: Any = None, device: str | torch.device | 
     x0_tensor = None if x0 is None else _vector("x0", x0, n, dtype, target, moved, where)
     if x0_tensor is not None and x0_tensor.shape != b_tensor.shape:
         x0_tensor = x0_tensor.reshape(b_tensor.shape)
+    require_finite("b", b_tensor)
+    if x0_tensor is not None:
+        require_finite("x0", x0_tensor)
+    if target.type != "meta" and operator.finite() is False:
+        raise ValueError("A has NaN or Inf entries: a solve needs a finite matrix")
     return PreparedSystem(operator, b_tensor, x0_tensor, numpy_output=not isinstance(b, torch.Tensor))
+
+
+def require_finite(name: str, values: torch.Tensor) -> None:
+    """One ``ValueError`` naming ``name`` (``b``, ``x0``) where ``values`` holds NaN or Inf."""
+    if values.device.type == "meta" or all_finite(values):
+        return
+    bad = int((~torch.isfinite(values)).sum())
+    raise ValueError(f"{name} has NaN or Inf entries ({bad} of {values.numel()}): a solve needs finite data")
+
+
+def check_symmetric(A: LinearOperator, solver: str) -> None:
+    """Refuse a clearly nonsymmetric ``A`` before ``solver`` (``cg``, ``fcg``) iterates: two products.
+
+    With ``u``, ``v`` random ±1 vectors (a fixed seed, a generator of its own on ``A``'s device: the
+    global random state is untouched), ``|uᵀAv − vᵀAu| / (‖Au‖ + ‖Av‖)``, which is
+    ``sqrt(n)·|uᵀAv − vᵀAu| / (‖u‖‖Av‖ + ‖v‖‖Au‖)``, estimates ``‖A − Aᵀ‖_F / (2‖A‖_F)``: independent
+    of the size, like round-off, which stays a few units of the dtype's precision (the sums are taken
+    in float64). Above ``SYMMETRY_TOLERANCE`` (1e-6 in float64, 1e-3 in float32) ``A`` is refused with
+    one ``ValueError`` that points to ``gmres``/``bicgstab``. A product that is not finite is refused
+    too (``A gave NaN or Inf for a finite input``).
+    """
+    n = A.shape[0]
+    if n < 2 or A.device.type == "meta":
+        return
+    generator = torch.Generator(device=A.device).manual_seed(20240531)
+    probes = torch.randint(0, 2, (n, 2), generator=generator, dtype=A.dtype, device=A.device).mul_(2).sub_(1)
+    try:
+        products = A @ probes
+    except (RuntimeError, ValueError, TypeError) as error:  # an operator that takes only its own batch of columns
+        raise ValueError(f"the symmetry probe of {solver} could not apply A to two vectors ({type(error).__name__}: {error}); "
+                         "pass check_symmetry=False to skip it") from error  # fmt: skip
+    if not all_finite(products):
+        raise ValueError("A gave NaN or Inf for a finite input (the symmetry probe of a random vector): check the operator")
+    if A.device.type != "mps":  # sums in float64: their round-off, unlike the products', grows with n
+        probes, products = probes.double(), products.double()
+    gram = probes.T @ products  # [[uᵀAu, uᵀAv], [vᵀAu, vᵀAv]]
+    scale = float(torch.linalg.vector_norm(products, dim=0).sum())
+    if scale == 0:  # A = 0: symmetric (and singular: the iteration says so)
+        return
+    asymmetry = float((gram[0, 1] - gram[1, 0]).abs()) / scale
+    tolerance = SYMMETRY_TOLERANCE.get(A.dtype, 1e-3)
+    if asymmetry > tolerance:
+        raise ValueError(f"A is not symmetric (relative asymmetry {asymmetry:.1e} > {tolerance:g} on two random vectors): "
+                         f"{solver} needs a symmetric positive definite A; use gmres or bicgstab for a nonsymmetric one "
+                         f"(check_symmetry=False skips this check)")  # fmt: skip
 
 
 def _describe(obj: Any) -> str:
@@ -161,9 +213,11 @@ def _describe(obj: Any) -> str:
     return size if grid is None else f"{size} (grid {'×'.join(map(str, grid))})"
 
 
-def check_preconditioner(M: Any, A: LinearOperator, dtype: torch.dtype, device: torch.device) -> None:
+def check_preconditioner(M: Any, A: LinearOperator, dtype: torch.dtype, device: torch.device, cast: bool = False) -> None:
     """Refuse, before the first iteration, a preconditioner whose size, grid, dtype or device differs
-    from the system's, with one ``ValueError`` naming both sides."""
+    from the system's, with one ``ValueError`` naming both sides. With ``cast`` another floating dtype
+    is accepted: the caller applies ``M`` to its input cast to ``M``'s dtype and casts the output back
+    (``solver_preconditioner`` does, for every solver)."""
     shape = getattr(M, "shape", None)
     if shape is not None and tuple(shape) != tuple(A.shape):
         raise ValueError(f"the preconditioner is for {_describe(M)} but A has {_describe(A)}")
@@ -171,7 +225,7 @@ def check_preconditioner(M: Any, A: LinearOperator, dtype: torch.dtype, device: 
     if grid_M is not None and grid_A is not None and tuple(grid_M) != tuple(grid_A):
         raise ValueError(f"the preconditioner is for the grid {'×'.join(map(str, grid_M))} but A is on {'×'.join(map(str, grid_A))}")
     M_dtype, M_device = getattr(M, "dtype", None), getattr(M, "device", None)
-    if M_dtype is not None and M_dtype != dtype:
+    if M_dtype is not None and M_dtype != dtype and not (cast and M_dtype.is_floating_point):
         raise ValueError(f"the preconditioner works in {M_dtype} but the solve runs in {dtype}: build it with dtype={dtype}")
     if M_device is not None and normal_device(M_device) != normal_device(device):
-        raise ValueError(f"the preconditioner lives on {M_device} but the solve runs on {device}: build it with device={device}")
+        raise ValueError(f"the preconditioner lives on {M_device} but the solve runs on {device}: build it there (with device={device}, or for a multigrid from the operator moved there: A.to(device={str(device)!r}))")

@@ -35,7 +35,8 @@ class NetworkModule(pl.LightningModule):
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["neuralsolvers_model"] = model_spec(self.model)
-        checkpoint[CHECKSUM_KEY] = weights_checksum(checkpoint["state_dict"])
+        if "state_dict" in checkpoint:  # always, from Lightning
+            checkpoint[CHECKSUM_KEY] = weights_checksum(checkpoint["state_dict"])
 
 
 class SplitSteps:

@@ -66,7 +66,7 @@ def test_a_device_that_is_not_there_is_one_clear_error(tmp_path, monkeypatch, ca
     from neuralsolvers.errors import ConfigError
     from neuralsolvers.evaluate.base import resolve_device
 
-    with pytest.raises(ConfigError, match="cpu, cuda, cuda:<index> or auto"):
+    with pytest.raises(ConfigError, match="auto, cpu, cuda, cuda:<index> or mps"):
         resolve_device("gpu")
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.raises(ConfigError, match="no CUDA device"):

@@ -17,7 +17,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 import torch
 
-from neuralsolvers.solvers.operators import scipy_to_torch_csr
+from neuralsolvers.solvers.operators import normal_device, scipy_to_torch_csr
 
 __all__ = ["BACKENDS", "LevelScheduledTriangular", "TriangularSolver", "levels_of_lower"]
 
@@ -46,6 +46,7 @@ class LevelScheduledTriangular:
     """
 
     def __init__(self, lower: sp.csr_matrix, transpose: bool = False, dtype: torch.dtype = torch.float64, device: str | torch.device = "cpu"):
+        device = normal_device(device)
         lower = sp.csr_matrix(lower)
         diagonal = lower.diagonal()
         if np.any(diagonal == 0):
@@ -91,7 +92,7 @@ class TriangularSolver:
     """
 
     def __init__(self, triangle: sp.spmatrix, lower: bool = True, backend: str = "auto", dtype: torch.dtype = torch.float64, device: str | torch.device = "cpu"):
-        self.dtype, self.device = dtype, torch.device(device)
+        self.dtype, self.device = dtype, normal_device(device)
         if backend == "auto":
             backend = "superlu" if self.device.type == "cpu" else "levels"
         if backend not in BACKENDS[1:] or (backend == "superlu" and self.device.type != "cpu"):

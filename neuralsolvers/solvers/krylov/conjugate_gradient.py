@@ -9,8 +9,15 @@ at once, each column stopping on its own (a converged column's step length is se
 stopping test ``‖r‖ ≤ max(rtol·‖b‖, atol)`` is first met by the updated residual; the true residual
 ``b − Ax`` of those columns is then recomputed and must pass too (otherwise the updated residual is
 replaced by the true one and the iteration goes on). The final true residual is always recomputed.
-Breakdown (``pᵀAp ≤ 0``: the operator or preconditioner is not SPD; NaN/Inf anywhere) stops the
-affected columns with a negative ``info`` and a message; they are never reported as converged.
+Breakdown (``pᵀAp ≤ 0``: the operator or preconditioner is singular or indefinite, e.g. ``b`` in the
+null space of a singular ``A``; NaN/Inf anywhere) stops the affected columns with a negative ``info``
+and a message; they are never reported as converged (a column stops before a step of zero or
+negative curvature, so ``x`` is its last iterate).
+
+Before iterating, the inputs are checked (one ``ValueError`` naming the cause): NaN or Inf in ``b``,
+``x0`` or ``A``'s stored entries, or in ``A``'s first product for a matrix-free ``A``; ``cg`` and
+``fcg`` also probe ``A``'s symmetry with two products
+(``neuralsolvers.solvers.system.check_symmetric``; ``check_symmetry=False`` skips it).
 """
 
 from __future__ import annotations
@@ -25,9 +32,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from neuralsolvers.solvers.operators import LinearOperator
+from neuralsolvers.solvers.operators import LinearOperator, all_finite
 from neuralsolvers.solvers.preconditioners import Preconditioner, solver_preconditioner
-from neuralsolvers.solvers.system import PreparedSystem, prepare_system
+from neuralsolvers.solvers.system import PreparedSystem, check_symmetric, prepare_system
 
 __all__ = [
     "BREAKDOWN_INDEFINITE",
@@ -65,7 +72,10 @@ class SolverResult:
             is always per column, ``max(column_iterations)`` the batch's summary).
         residuals: relative residual norms ``‖r_j‖ / ‖b‖`` per iteration, ``(iterations + 1,)`` or
             ``(iterations + 1, k)``; the last row is the recomputed true residual.
-        info: 0 converged; > 0 iterations done without converging; −1 breakdown (not SPD); −2 NaN/Inf;
+        info: 0 converged; > 0 not converged: the iterations done (1 when none was allowed,
+            ``maxiter=0``, and ``x0`` does not meet the tolerance: never 0 unless converged); −1
+            breakdown: singular or indefinite operator or preconditioner (``pᵀAp ≤ 0`` or ``rᵀz ≤ 0``,
+            e.g. ``b`` in the null space of a singular ``A``); −2 NaN/Inf;
             −3 no progress (``dcdm``: a direction that vanishes after A-orthogonalization); −4 the
             recurrence broke down (``bicgstab``: ρ or ω vanished; ``gmres``: singular Hessenberg).
             For batched ``b`` the summary (the first breakdown code met, else the most iterations
@@ -114,6 +124,8 @@ class SolveState:
     def __init__(self, system: PreparedSystem, rtol: float, atol: float, maxiter: int | None, start: float | None = None):
         if rtol < 0 or atol < 0:
             raise ValueError(f"rtol and atol must be non-negative, got {rtol} and {atol}")
+        if maxiter is not None and maxiter < 0:
+            raise ValueError(f"maxiter must be non-negative, got {maxiter}")
         self.start = time.perf_counter() if start is None else start
         self.system = system
         self.A: LinearOperator = system.A
@@ -126,6 +138,9 @@ class SolveState:
         self.b_norm = column_norms(self.b)
         self.target = torch.clamp(rtol * self.b_norm, min=atol)
         self.r = self.b - self.A @ self.x
+        if self.b.device.type != "meta" and not all_finite(self.r):
+            product = "A @ 0" if x0 is None else "A @ x0"
+            raise ValueError(f"A gave NaN or Inf for a finite input ({product}): check the operator")
         k = self.b.shape[1]
         self.iterations = torch.zeros(k, dtype=torch.long, device=b.device)
         self.status = torch.zeros(k, dtype=torch.long, device=b.device)
@@ -136,15 +151,20 @@ class SolveState:
     @classmethod
     def begin(
         cls, A: Any, b: Any, x0: Any, device: Any, rtol: float, atol: float, maxiter: int | None,
-        M: Any, solver: str, needs: str = "any",
+        M: Any, solver: str, needs: str = "any", symmetric: bool = False,
     ) -> tuple[SolveState, Preconditioner | None]:  # fmt: skip
-        """The state of a new solve and its checked preconditioner: the inputs converted once
-        (:func:`~neuralsolvers.solvers.system.prepare_system`), ``M`` checked against them
-        (:func:`~neuralsolvers.solvers.preconditioners.solver_preconditioner`), the clock started."""
+        """The state of a new solve and its checked preconditioner: the inputs converted and checked
+        once (:func:`~neuralsolvers.solvers.system.prepare_system`), ``M`` checked against them
+        (:func:`~neuralsolvers.solvers.preconditioners.solver_preconditioner`), the initial residual
+        computed (a non-finite one is a ``ValueError``), ``A``'s symmetry probed where ``symmetric``
+        (``check_symmetric``), the clock started."""
         start = time.perf_counter()
         system = prepare_system(A, b, x0, device)
         preconditioner = solver_preconditioner(M, system, solver, needs)
-        return cls(system, rtol, atol, maxiter, start), preconditioner
+        state = cls(system, rtol, atol, maxiter, start)
+        if symmetric:
+            check_symmetric(state.A, solver)
+        return state, preconditioner
 
     def end_iteration(self, counted: torch.Tensor, callback: Callable[[torch.Tensor], None] | None) -> None:
         """Bookkeeping after an iteration that recomputed the true residual ``self.r``: count it for the
@@ -168,14 +188,15 @@ class SolveState:
     def handle_events(self, norm: torch.Tensor, curvature: torch.Tensor, rz: torch.Tensor | None = None) -> bool:
         """Stop broken columns, confirm converged ones on the true residual; True if ``r`` was replaced.
 
-        ``curvature`` is ``pᵀAp`` (must be > 0), ``rz`` is ``rᵀz`` for the next step (must be > 0);
-        a NaN anywhere fails these tests and is classified as non-finite.
+        ``curvature`` is ``pᵀAp`` (must be > 0), ``rz`` is ``rᵀz`` for the next step (must be > 0
+        unless the residual met the target: an exactly solved column has ``r = 0``); a NaN anywhere
+        fails these tests and is classified as non-finite.
         """
         finite = torch.isfinite(norm) & torch.isfinite(curvature)
         positive = curvature > 0
         if rz is not None:
             finite &= torch.isfinite(rz)
-            positive &= rz > 0
+            positive &= (rz > 0) | (norm <= self.target)
         self.stop_broken(~finite, BREAKDOWN_NONFINITE)
         self.stop_broken(~positive, BREAKDOWN_INDEFINITE)
         return self.confirm(norm)
@@ -216,14 +237,14 @@ class SolveState:
                 "breakdown: the recurrence vanished (BiCGStab ρ = r̂ᵀr or ω = 0; GMRES singular Hessenberg)"
             )
         elif bool((self.status == BREAKDOWN_INDEFINITE).any()):
-            info, message = BREAKDOWN_INDEFINITE, "breakdown: pᵀAp ≤ 0 or rᵀz ≤ 0 (operator or preconditioner not SPD)"
+            info, message = BREAKDOWN_INDEFINITE, "breakdown: singular or indefinite operator or preconditioner (pᵀAp ≤ 0 or rᵀz ≤ 0: not SPD)"
         elif bool(converged.all()):
             info, message = 0, "converged"
-        else:
-            info = int(self.iterations.max())
-            message = f"not converged in {info} iterations (maxiter={self.maxiter})"
+        else:  # never 0: with maxiter=0 (no iteration done) info = 1
+            done = int(self.iterations.max())
+            info, message = max(done, 1), f"not converged in {done} iterations (maxiter={self.maxiter})"
         column_info = torch.where(
-            self.status != 0, self.status, torch.where(converged, torch.zeros_like(self.iterations), self.iterations)
+            self.status != 0, self.status, torch.where(converged, torch.zeros_like(self.iterations), self.iterations.clamp_min(1))
         )
         x = self.x[:, 0] if self.vector else self.x
         return SolverResult(
@@ -278,6 +299,7 @@ def cg(
     M: Any = None,
     callback: Callable[[torch.Tensor], None] | None = None,
     device: str | torch.device | None = None,
+    check_symmetry: bool = True,
 ) -> SolverResult:
     """Preconditioned conjugate gradients for SPD ``A`` (``scipy.sparse.linalg.cg`` semantics).
 
@@ -291,12 +313,16 @@ def cg(
         M: preconditioner approximating ``A⁻¹``; must be linear and SPD (use :func:`fcg` otherwise).
         callback: called with the current ``x`` (in ``b``'s kind) after each iteration.
         device: where to solve (default: where ``A``, else a torch ``b``, lives).
+        check_symmetry: probe ``A``'s symmetry with two products first
+            (``neuralsolvers.solvers.system.check_symmetric``).
 
     Raises:
         TypeError: ``M`` is not declared linear and SPD.
-        ValueError: ``b``, ``x0`` or ``M`` do not fit ``A`` (size, device, dtype; both named).
+        ValueError: ``b``, ``x0`` or ``M`` do not fit ``A`` (size, device; both named); NaN or Inf
+            in ``b``, ``x0`` or ``A``; ``A`` clearly nonsymmetric (use ``gmres`` or ``bicgstab``).
+        ConfigError: ``device`` names a device this machine does not have.
     """
-    run, preconditioner = SolveState.begin(A, b, x0, device, rtol, atol, maxiter, M, "cg", needs="linear_spd")
+    run, preconditioner = SolveState.begin(A, b, x0, device, rtol, atol, maxiter, M, "cg", needs="linear_spd", symmetric=check_symmetry)
     z = apply_preconditioner(preconditioner, run.r)
     p = z.clone()
     rz = column_dots(run.r, z)
@@ -307,7 +333,9 @@ def cg(
             break
         Ap = run.A @ p
         pAp = column_dots(p, Ap)
-        alpha = torch.where(run.active, rz / pAp, zero)
+        # no step along a direction of zero or negative curvature (or NaN): the column stops below
+        stepping = run.active & (pAp > 0)
+        alpha = torch.where(stepping, rz / pAp, zero)
         run.x.addcmul_(p, alpha)
         run.r.addcmul_(Ap, alpha, value=-1)
         run.iterations += run.active
@@ -316,7 +344,7 @@ def cg(
         z = apply_preconditioner(preconditioner, run.r)
         rz_new = column_dots(run.r, z)
         # one test per iteration: does any active column need attention (converged, broken, NaN)?
-        event = run.active & ~((norm > run.target) & (pAp > 0) & (rz_new > 0))
+        event = (stepping & (norm > run.target) & (rz_new > 0)) != run.active
         if bool(event.any()):
             if run.handle_events(norm, pAp, rz_new):
                 z = apply_preconditioner(preconditioner, run.r)
@@ -341,6 +369,7 @@ def fcg(
     callback: Callable[[torch.Tensor], None] | None = None,
     keep: int = 1,
     device: str | torch.device | None = None,
+    check_symmetry: bool = True,
     **deprecated: Any,
 ) -> SolverResult:
     """Flexible conjugate gradients FCG(m) (Notay 2000) for nonlinear or changing preconditioners.
@@ -350,12 +379,13 @@ def fcg(
     exact step ``α = pᵀr / pᵀAp``. Arguments as in :func:`cg`; ``M`` may be any preconditioner.
     A preconditioner output that vanishes in the orthogonalization (zero, or a combination of the
     kept directions) stops its column with ``info = −3`` (no progress). ``truncation=`` is the
-    deprecated name of ``keep``.
+    deprecated name of ``keep``. ``A`` must be SPD: its symmetry is probed as in ``cg``
+    (``check_symmetry``).
     """
     keep = renamed_option(deprecated, "truncation", "keep", keep, "fcg")
     if keep < 1:
         raise ValueError(f"keep must be at least 1, got {keep}")
-    run, preconditioner = SolveState.begin(A, b, x0, device, rtol, atol, maxiter, M, "fcg")
+    run, preconditioner = SolveState.begin(A, b, x0, device, rtol, atol, maxiter, M, "fcg", symmetric=check_symmetry)
     directions: deque[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = deque(maxlen=keep)
     for _ in range(run.maxiter):
         if not bool(run.active.any()):

@@ -22,6 +22,7 @@ from neuralsolvers.solvers.krylov.conjugate_gradient import (
     SolverResult,
     SolveState,
     column_dots,
+    column_norms,
     positional_map,
 )
 from neuralsolvers.solvers.learned.field_preconditioner import (
@@ -68,7 +69,7 @@ def dcdm(
         :class:`~neuralsolvers.solvers.krylov.conjugate_gradient.SolverResult`. A non-finite direction stops its column
         with ``info = −2``; a direction that vanishes in the orthogonalization (zero, or in the span
         of the kept ones: its ``qᵀAq`` drops below ``1e-12`` of its value) with ``info = −3``; a
-        direction with ``qᵀAq ≤ 0`` otherwise (a non-SPD ``A``) with ``info = −1``.
+        direction with ``qᵀAq ≤ 0`` otherwise (a singular or indefinite ``A``) with ``info = −1``.
     """
     x0, M = positional_map(x0, M, "dcdm")
     if keep < 0:
@@ -84,6 +85,7 @@ def dcdm(
             q = normalized_call(direction, run.r)
         run.stop_broken(~torch.isfinite(q).all(0), BREAKDOWN_NONFINITE)
         q = torch.where(run.active, q, zero)
+        given = column_norms(q)
         Aq = run.A @ q
         raw = column_dots(q, Aq)
         for p, Ap, pAp in kept:
@@ -92,7 +94,8 @@ def dcdm(
         curvature = column_dots(q, Aq)
         run.stop_broken(~torch.isfinite(curvature), BREAKDOWN_NONFINITE)
         # nothing left of the direction: the network gave zero or a combination of the kept directions
-        run.stop_broken((raw == 0) | ((raw > 0) & (curvature <= STAGNATION * raw)), BREAKDOWN_STAGNATION)
+        # (a nonzero direction of zero energy is in A's null space: singular, below)
+        run.stop_broken((given == 0) | ((raw > 0) & (curvature <= STAGNATION * raw)), BREAKDOWN_STAGNATION)
         run.stop_broken(~(curvature > 0), BREAKDOWN_INDEFINITE)
         if not bool(run.active.any()):
             break

@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from neuralsolvers.solvers.operators import normal_device
 from neuralsolvers.solvers.preconditioners import ModulePreconditioner
 
 __all__ = ["FieldPreconditioner", "NetworkWrapping", "normalized_call"]
@@ -175,7 +176,7 @@ class NetworkWrapping:
         True on unknowns), applied to residuals of ``dtype`` on ``device``."""
         if mask.dim() != self.dim:
             raise ValueError(f"the network is {self.dim}D but the grid {'×'.join(map(str, mask.shape))} is {mask.dim()}D")
-        fluid = mask.to(device=device, dtype=torch.float32)
+        fluid = mask.to(device=normal_device(device), dtype=torch.float32)
         condition = F.pad(fluid, (self.pad, self.pad) * self.dim) if "mask" in self.inputs else None
         preconditioner = FieldPreconditioner(
             network, tuple(fluid.shape), condition=condition, pad=self.pad, normalize=self.normalize,

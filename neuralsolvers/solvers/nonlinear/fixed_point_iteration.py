@@ -14,6 +14,7 @@ from collections.abc import Callable
 import torch
 
 from neuralsolvers.solvers.krylov.conjugate_gradient import BREAKDOWN_NONFINITE, SolverResult
+from neuralsolvers.solvers.system import require_finite
 
 __all__ = ["fixed_point"]
 
@@ -39,10 +40,15 @@ def fixed_point(
     Returns:
         :class:`~neuralsolvers.solvers.krylov.conjugate_gradient.SolverResult` with ``residuals`` the history of
         ``‖T(x) − x‖ / scale`` (one entry per measured iterate, the last one that of the returned
-        ``x``); NaN/Inf stops with ``info = −2``.
+        ``x``); NaN/Inf stops with ``info = −2``; not converged within ``maxiter`` gives ``info`` the
+        iterations done (1 for ``maxiter=0``: never 0 unless converged).
+
+    Raises:
+        ValueError: ``x0`` holds NaN or Inf (before ``T`` is applied).
     """
     if rtol <= 0 or maxiter < 0:
         raise ValueError(f"rtol must be positive and maxiter non-negative, got {rtol}, {maxiter}")
+    require_finite("x0", x0)
     start = time.perf_counter()
     reference = float(scale) if float(scale) > 0 else 1.0
     x, history, iterations = x0, [], 0
@@ -57,7 +63,7 @@ def fixed_point(
             info, message = 0, "converged"
             break
         if iterations == maxiter:
-            info, message = iterations, f"not converged in {iterations} iterations (maxiter={maxiter})"
+            info, message = max(iterations, 1), f"not converged in {iterations} iterations (maxiter={maxiter})"
             break
         x, iterations = x + step, iterations + 1
     return SolverResult(

@@ -27,7 +27,8 @@ import neuralsolvers
 from neuralsolvers.data_gen import PoissonObstacles
 from neuralsolvers.data_gen.poisson import PoissonSystem
 from neuralsolvers.evaluate.report import Report, environment, write_benchmark
-from neuralsolvers.evaluate.solver_runs import LEARNED, METHODS, solve_system
+from neuralsolvers.evaluate.stencil_methods import LEARNED, StencilSystem, method
+from neuralsolvers.evaluate.stencil_methods import NAMES as METHODS
 
 
 def scene(size: int, dim: int, seed: int, device: torch.device) -> PoissonSystem:
@@ -40,13 +41,11 @@ def scene(size: int, dim: int, seed: int, device: torch.device) -> PoissonSystem
 def rows_for(system: PoissonSystem, network: torch.nn.Module | None, methods: list[str], args: argparse.Namespace, trained_at: str) -> list[dict]:
     size = "×".join(str(s) for s in system.mask.shape)
     rows = []
-    for method in methods:
-        if method in LEARNED and network is None:
+    for name in methods:
+        if name in LEARNED and network is None:
             continue
-        run = solve_system(
-            method, system.operator, system.b, system.mask, network, rtol=args.rtol, maxiter=args.maxiter,
-            network_maxiter=args.network_maxiter, keep=args.keep,
-        )
+        solver = method(name, network, network_maxiter=args.network_maxiter, keep=args.keep)
+        run = solver.run(StencilSystem(system.operator, system.b, system.mask, rtol=args.rtol, maxiter=args.maxiter))
         row = {
             "size": size,
             "method": run.label,
@@ -57,7 +56,7 @@ def rows_for(system: PoissonSystem, network: torch.nn.Module | None, methods: li
             "true_residual": run.true_residual,
             "converged": run.converged,
             "peak_MiB": round(run.peak_bytes / 2**20, 1),
-            "network_trained_at": trained_at if method in LEARNED else "",
+            "network_trained_at": trained_at if name in LEARNED else "",
         }
         print(row, flush=True)
         rows.append(row)

@@ -23,7 +23,8 @@ import torch
 
 from neuralsolvers.data_gen.poisson import PoissonObstacles
 from neuralsolvers.evaluate.report import environment, markdown_table
-from neuralsolvers.evaluate.solver_runs import GMG_DEFAULTS, solve_system
+from neuralsolvers.evaluate.stencil_methods import GMG_DEFAULTS, StencilSystem
+from neuralsolvers.evaluate.stencil_methods import method as stencil_method
 from neuralsolvers.solvers import DiffusionStencil
 
 SCENES = (("boxes", "dirichlet"), ("spheres", "neumann"), ("bunny", "open_top"))
@@ -50,8 +51,9 @@ def scenes(grid: tuple[int, ...], seed: int, jumps: bool) -> list[tuple[str, Dif
 
 
 def measure(method: str, operator: DiffusionStencil, b: torch.Tensor, rtol: float, repeats: int) -> dict:
-    solve_system(method, operator, b, operator.mask, rtol=rtol)  # warm-up
-    runs = sorted((solve_system(method, operator, b, operator.mask, rtol=rtol) for _ in range(repeats)), key=lambda r: r.setup_s + r.solve_s)
+    solver, system = stencil_method(method), StencilSystem(operator, b, operator.mask, rtol=rtol)
+    solver.run(system)  # warm-up
+    runs = sorted((solver.run(system) for _ in range(repeats)), key=lambda r: r.setup_s + r.solve_s)
     run = runs[len(runs) // 2]
     return {"iterations": run.iterations, "converged": run.converged, "setup_s": run.setup_s, "solve_s": run.solve_s,
             "total_s": run.setup_s + run.solve_s, "true_residual": run.true_residual}  # fmt: skip

@@ -5,11 +5,15 @@ and its constructor arguments. :func:`load` rebuilds the network from them and l
 ``torch.load(weights_only=True)``: no code is unpickled. Every read first checks the file's
 integrity: the CRC of every record of the zip archive, then the SHA-256 of the weights that `fit`
 records in the checkpoint (`weights_checksum`); a damaged or truncated file is one `CheckpointError`
-naming it. Inside :func:`trusting_checkpoints` (the command line's ``--trust-checkpoint``) a
+naming it. Inside `trusting_checkpoints()` (the command line's ``--trust-checkpoint``) a
 checkpoint may also name classes and functions beyond tensors and plain data: each is imported and
-allowed for weights-only loading, and named on stderr.
-:func:`load_preconditioner` turns a learned-preconditioner checkpoint into a ready preconditioner for
-a given system, from the wrapping record the checkpoint carries.
+allowed for weights-only loading, and named on stderr; the block's `CheckpointTrust` keeps which
+files it allowed. `load_preconditioner` turns a learned-preconditioner checkpoint into a ready
+preconditioner for a given system, from the wrapping record the checkpoint carries.
+
+What training cost (`training_time`, `device_hours`, `break_even`, `break_even_cell`) moved to
+`neuralsolvers.evaluate.economics`; the old names here still work for one release, with a
+`DeprecationWarning`.
 """
 
 from __future__ import annotations
@@ -20,8 +24,10 @@ import importlib
 import math
 import pickle
 import sys
+import warnings
 import zipfile
 from collections.abc import Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -38,13 +44,11 @@ from neuralsolvers.solvers.stencils import DiffusionStencil
 from neuralsolvers.solvers.system import normal_device
 
 __all__ = [
-    "CHECKSUM_KEY", "break_even", "break_even_cell", "checkpoint_globals", "device_hours", "load",
-    "load_preconditioner", "model_from_checkpoint", "read_checkpoint",
-    "trust_if_asked", "trusting_checkpoints", "training_time", "weights_checksum",
+    "CHECKSUM_KEY", "CheckpointTrust", "checkpoint_globals", "load", "load_preconditioner", "model_from_checkpoint",
+    "read_checkpoint", "trust_if_asked", "trusting_checkpoints", "weights_checksum",
 ]  # fmt: skip
 
-_trust: contextlib.ExitStack | None = None  # open inside trusting_checkpoints()
-_trusted: set[Path] = set()  # the files whose globals it allows
+_MOVED = ("break_even", "break_even_cell", "device_hours", "training_time")  # to neuralsolvers.evaluate.economics
 
 
 def _imported(name: str) -> Any:
@@ -71,29 +75,52 @@ def checkpoint_globals(path: str | Path) -> dict[str, Any]:
         raise CheckpointError(f"{path}: it needs {', '.join(names)}, which cannot be imported here ({error})") from None
 
 
+class CheckpointTrust:
+    """The checkpoints trusted inside one `trusting_checkpoints()` block: each file's own globals are
+    allowed (and named on stderr) the first time it is read, until the block ends.
+
+    Args:
+        stack: the block's exit stack; each allowance is entered on it and ends with it.
+    """
+
+    def __init__(self, stack: contextlib.ExitStack):
+        self.stack = stack
+        self.files: set[Path] = set()  # the files whose globals are allowed, resolved
+
+    def allow(self, path: str | Path) -> None:
+        """Allow the globals ``path`` names (printed to stderr), once per file."""
+        resolved = Path(path).resolve()
+        if resolved in self.files:
+            return
+        allowed = checkpoint_globals(path)
+        self.files.add(resolved)
+        if allowed:
+            print(f"trusting {path}: allowing {', '.join(allowed)}", file=sys.stderr)
+            self.stack.enter_context(torch.serialization.safe_globals(list(allowed.values())))
+
+
+_active_trust: ContextVar[CheckpointTrust | None] = ContextVar("neuralsolvers_checkpoint_trust", default=None)
+
+
 @contextlib.contextmanager
-def trusting_checkpoints() -> Iterator[None]:
-    """Within it, :func:`trust_if_asked` (called by :func:`read_checkpoint` and the training command for
-    ``--ckpt_path``) allows each checkpoint's own globals until the context ends."""
-    global _trust
+def trusting_checkpoints() -> Iterator[CheckpointTrust]:
+    """Within it, `trust_if_asked` (called by `read_checkpoint` and the training command for
+    ``--ckpt_path``) allows each checkpoint's own globals until the block ends; yields the block's
+    `CheckpointTrust` (blocks nest: the inner one is active until it ends)."""
     with contextlib.ExitStack() as stack:
-        _trust = stack
+        trust = CheckpointTrust(stack)
+        token = _active_trust.set(trust)
         try:
-            yield
+            yield trust
         finally:
-            _trust = None
-            _trusted.clear()
+            _active_trust.reset(token)
 
 
 def trust_if_asked(path: str | Path) -> None:
-    """Inside :func:`trusting_checkpoints`: allow the globals ``path`` names (printed to stderr); otherwise nothing."""
-    if _trust is None or not Path(path).is_file() or Path(path).resolve() in _trusted:
-        return
-    allowed = checkpoint_globals(path)
-    _trusted.add(Path(path).resolve())
-    if allowed:
-        print(f"trusting {path}: allowing {', '.join(allowed)}", file=sys.stderr)
-        _trust.enter_context(torch.serialization.safe_globals(list(allowed.values())))
+    """Inside `trusting_checkpoints`: allow the globals ``path`` names (printed to stderr); otherwise nothing."""
+    trust = _active_trust.get()
+    if trust is not None and Path(path).is_file():
+        trust.allow(path)
 
 
 CHECKSUM_KEY = "neuralsolvers_weights_sha256"  # written by the training modules beside the state dict
@@ -294,28 +321,11 @@ def model_from_checkpoint(checkpoint: dict, path: str | Path = "checkpoint") -> 
     return model.eval()
 
 
-def training_time(path: str | Path) -> dict | None:
-    """``{"seconds", "device", "num_devices", "steps"}`` of the run that wrote the checkpoint (the
-    :class:`~neuralsolvers.train.callbacks.TrainingClock`), or None for a checkpoint without it."""
-    return read_checkpoint(path).get("training_time")
-
-
-def device_hours(clock: dict | None) -> float | None:
-    """Device-hours of a :func:`training_time` record (seconds × devices / 3600); None without one."""
-    return None if clock is None else clock["seconds"] * clock["num_devices"] / 3600
-
-
-def break_even(training_seconds: float, learned_seconds: float, classical_seconds: float) -> float | None:
-    """Solves after which training has paid for itself: ``training / (classical − learned)`` per solve;
-    None when the learned method is not faster (it never pays)."""
-    saving = classical_seconds - learned_seconds
-    return training_seconds / saving if saving > 0 else None
-
-
-def break_even_cell(clock: dict | None, learned_seconds: float, classical_seconds: float | None) -> str | None:
-    """:func:`break_even` for a table: None without a training record or a classical time, ``never``
-    when the learned method is not faster, else the number of solves (3 digits)."""
-    if clock is None or classical_seconds is None:
-        return None
-    solves = break_even(clock["seconds"], learned_seconds, classical_seconds)
-    return "never" if solves is None else f"{solves:.3g}"
+def __getattr__(name: str) -> Any:
+    """The names that moved to `neuralsolvers.evaluate.economics`, with a `DeprecationWarning` (for one
+    release); imported when asked for, so that loading checkpoints needs nothing from `evaluate`."""
+    if name not in _MOVED:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    warnings.warn(f"neuralsolvers.checkpoints.{name} moved to neuralsolvers.evaluate.economics.{name}; "
+                  "the old name goes in the next release", DeprecationWarning, stacklevel=2)  # fmt: skip
+    return getattr(importlib.import_module("neuralsolvers.evaluate.economics"), name)

@@ -185,3 +185,40 @@ def test_a_device_this_machine_lacks_is_one_line_before_reading(tmp_path, monkey
         neuralsolvers.load(path, map_location="cuda")
     with pytest.raises(ConfigError, match=message):
         neuralsolvers.load_preconditioner(path, DiffusionStencil((8, 8)), device="cuda")
+
+
+def test_the_trust_of_a_block_is_an_object_that_ends_with_it(tmp_path, capsys):
+    """``trusting_checkpoints()`` yields its `CheckpointTrust` (the files it allowed); blocks nest, an
+    inner block's allowances are its own and end with it, and outside every block nothing is trusted."""
+    import decimal
+    import fractions
+
+    from neuralsolvers.checkpoints import CheckpointTrust, read_checkpoint, trusting_checkpoints
+
+    torch.save({"value": fractions.Fraction(1, 3)}, tmp_path / "a.ckpt")
+    torch.save({"value": decimal.Decimal("0.5")}, tmp_path / "b.ckpt")
+    with trusting_checkpoints() as outer:
+        assert isinstance(outer, CheckpointTrust) and outer.files == set()
+        read_checkpoint(tmp_path / "a.ckpt")
+        with trusting_checkpoints() as inner:
+            assert read_checkpoint(tmp_path / "b.ckpt")["value"] == decimal.Decimal("0.5")
+        assert inner.files == {(tmp_path / "b.ckpt").resolve()} and outer.files == {(tmp_path / "a.ckpt").resolve()}
+        assert read_checkpoint(tmp_path / "a.ckpt")["value"] == fractions.Fraction(1, 3)  # the outer allowance stands
+        read_checkpoint(tmp_path / "b.ckpt")  # the inner allowance ended: the outer block allows it anew
+        assert outer.files == {(tmp_path / name).resolve() for name in ("a.ckpt", "b.ckpt")}
+    err = capsys.readouterr().err
+    assert err.count("allowing fractions.Fraction") == 1 and err.count("allowing decimal.Decimal") == 2
+    with pytest.raises(CheckpointError, match="refused"):
+        read_checkpoint(tmp_path / "a.ckpt")
+
+
+def test_the_economics_names_moved_to_evaluate_and_still_work_here_with_a_warning():
+    import neuralsolvers.checkpoints as checkpoints
+    from neuralsolvers.evaluate import economics
+
+    for name in ("break_even", "break_even_cell", "device_hours", "training_time"):
+        with pytest.warns(DeprecationWarning, match=f"neuralsolvers.evaluate.economics.{name}"):
+            assert getattr(checkpoints, name) is getattr(economics, name)
+        assert name not in checkpoints.__all__
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        checkpoints.nothing  # noqa: B018

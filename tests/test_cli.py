@@ -270,6 +270,40 @@ def test_help_of_every_command(command, capsys):
         assert "--summary" in shown
 
 
+@pytest.mark.parametrize("command", ["fit", "validate", "test"])
+def test_lightning_help_fits_a_screen_and_says_where_the_rest_is(command, capsys):
+    assert main([command, "--help"]) == 0
+    shown = capsys.readouterr().out
+    assert len(shown.splitlines()) < 120, len(shown.splitlines())  # Lightning's own: ~670 lines
+    assert shown.startswith(f"usage: neuralsolvers {command} [--config FILE.yaml ...]")
+    assert "--model CONFIG | CLASS_PATH_OR_NAME" in shown and "neuralsolvers.train.DCDMModule" in shown
+    assert "max_epochs, min_epochs, max_steps" in shown and "--trainer.max_epochs MAX_EPOCHS" not in shown
+    assert "dirpath, filename, monitor" in shown and "ckpt_path" in shown
+    assert f"neuralsolvers {command} [--config FILE.yaml] --print_config=comments" in shown
+
+
+@pytest.mark.parametrize(("option", "name", "key"), [("--model.help", "NeuralMultigridModule", "--model.steps"),
+                                                     ("--data.help", "SceneDataModule", "--data.large"),
+                                                     ("--model.help", "DCDMModule", "--model.val_rtol")])  # fmt: skip
+def test_a_module_help_takes_its_class_name(option, name, key, capsys):
+    assert main(["fit", option, name]) == 0
+    shown = capsys.readouterr().out
+    assert f"Help for {option}=neuralsolvers.train.{name}" in shown and key in shown
+    assert len(shown.splitlines()) < 80  # `model: nn.Module` lists the project's networks, not every torch module
+    assert name != "DCDMModule" or "neuralsolvers.models.DCDMNet" in shown
+
+
+def test_print_config_resolves_modules_named_by_class_name(workdir, capsys):
+    config = yaml.safe_load((CONFIGS / "neural_mg_poisson2d.yaml").read_text())
+    config["model"]["class_path"], config["data"]["class_path"] = "NeuralMultigridModule", "SceneDataModule"
+    config["model"]["init_args"]["model"]["class_path"] = "NeuralMultigrid"
+    (workdir / "short.yaml").write_text(yaml.safe_dump(config))
+    assert main(["fit", "--config", "short.yaml", "--print_config"]) == 0
+    printed = yaml.safe_load(capsys.readouterr().out)
+    assert printed["model"]["class_path"] == "neuralsolvers.train.NeuralMultigridModule"
+    assert printed["data"]["class_path"] == "neuralsolvers.train.SceneDataModule"
+
+
 def test_top_level_usage_and_unknown_command(capsys):
     assert main(["--help"]) == 0
     assert "generate" in capsys.readouterr().out

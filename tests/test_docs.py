@@ -140,10 +140,10 @@ def workspace(tmp_path_factory) -> Path:
     from neuralsolvers.data_gen.runner import generate_split
     from neuralsolvers.models import LPN, DCDMNet, DeepONet, NeuralMultigrid
     from neuralsolvers.train import (
+        DCDMModule,
         KrylovDataModule,
         NeuralMultigridModule,
         OperatorModule,
-        PreconditionerModule,
         ProximalModule,
     )
 
@@ -164,7 +164,7 @@ def workspace(tmp_path_factory) -> Path:
         os.chdir(previous)
     generate_split(KrylovVectors(grid=(16, 16), scene="boxes", num_lanczos=40), root / "krylov", 64, seed=0, shard_size=64)
     pl.seed_everything(0, verbose=False)
-    module = PreconditionerModule(DCDMNet(dim=2, in_channels=2, channels=8, blocks=(1, 1, 1)),
+    module = DCDMModule(DCDMNet(dim=2, in_channels=2, channels=8, blocks=(1, 1, 1)),
                                   optimizer=lambda parameters: torch.optim.Adam(parameters, lr=3e-3))  # fmt: skip
     trainer = pl.Trainer(max_steps=100, logger=False, enable_checkpointing=False, enable_progress_bar=False,
                          enable_model_summary=False, limit_val_batches=0, inference_mode=False)  # fmt: skip

@@ -20,7 +20,7 @@ from neuralsolvers.data_gen.runner import generate_split
 from neuralsolvers.errors import CheckpointError
 from neuralsolvers.models import DCDMNet
 from neuralsolvers.solvers import DiffusionStencil, dcdm, dcdm_preconditioner, fcg
-from neuralsolvers.train import KrylovDataModule, PreconditionerModule
+from neuralsolvers.train import DCDMModule, KrylovDataModule
 
 GRID = (16, 16)
 README = Path(__file__).parents[1] / "README.md"
@@ -35,7 +35,7 @@ def trained(tmp_path_factory):
     generate_split(PoissonObstacles(grid=GRID, scene="boxes", solve=False), root / "systems", 2, seed=3)
     pl.seed_everything(0)
     data = KrylovDataModule(str(root / "krylov"), batch_size=16)
-    module = PreconditionerModule(DCDMNet(dim=2, in_channels=2, channels=8, blocks=(1, 1, 1)),
+    module = DCDMModule(DCDMNet(dim=2, in_channels=2, channels=8, blocks=(1, 1, 1)),
                                   optimizer=lambda p: torch.optim.Adam(p, lr=3e-3))  # fmt: skip
     checkpoint = ModelCheckpoint(dirpath=root / "checkpoints", filename="best")
     pl.Trainer(max_steps=150, logger=False, callbacks=[checkpoint], enable_progress_bar=False, enable_model_summary=False,

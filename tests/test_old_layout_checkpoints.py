@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 
 import neuralsolvers
 from neuralsolvers.checkpoints import read_checkpoint
@@ -59,3 +60,24 @@ def test_the_old_class_paths_resolve(name):
     import neuralsolvers.train
 
     assert getattr(neuralsolvers.train, name).__name__ == name
+
+
+def test_the_old_dcdm_module_name_is_an_alias_that_warns():
+    import neuralsolvers.train
+    from neuralsolvers.train.preconditioner import dcdm
+
+    with pytest.warns(DeprecationWarning, match="use neuralsolvers.train.DCDMModule"):
+        assert dcdm.PreconditionerModule is neuralsolvers.train.DCDMModule
+    assert neuralsolvers.train.PreconditionerModule is neuralsolvers.train.DCDMModule
+    assert "PreconditionerModule" not in neuralsolvers.train.__all__
+
+
+def test_a_config_with_the_old_dcdm_module_name_parses(tmp_path, capsys):
+    new = (CONFIGS / "dcdm_poisson2d.yaml").read_text()
+    assert "class_path: neuralsolvers.train.DCDMModule" in new
+    old = tmp_path / "dcdm_old_name.yaml"
+    old.write_text(new.replace("neuralsolvers.train.DCDMModule", "neuralsolvers.train.PreconditionerModule"))
+    assert main(["fit", "--config", str(old), "--print_config"]) == 0
+    printed = yaml.safe_load(capsys.readouterr().out)
+    assert printed["model"]["class_path"] == "neuralsolvers.train.PreconditionerModule"
+    assert printed["model"]["init_args"]["val_maxiter"] == 200

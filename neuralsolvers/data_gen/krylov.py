@@ -28,12 +28,12 @@ import torch
 from neuralsolvers.data_gen.base import Generator
 from neuralsolvers.data_gen.poisson import PoissonObstacles
 from neuralsolvers.errors import DatasetError
-from neuralsolvers.solvers.operators import LinearOperator
+from neuralsolvers.solvers.operators import Operator
 
 __all__ = ["KrylovVectors", "lanczos"]
 
 
-def lanczos(operator: LinearOperator, start: torch.Tensor, num_steps: int, basis: h5py.Dataset) -> tuple[np.ndarray, np.ndarray]:
+def lanczos(operator: Operator, start: torch.Tensor, num_steps: int, basis: h5py.Dataset) -> tuple[np.ndarray, np.ndarray]:
     """``num_steps`` Lanczos steps from ``start`` ``(n,)``; rows of ``basis`` ``(m, n)`` receive ``Q``.
 
     Returns the diagonal ``α`` ``(k,)`` and off-diagonal ``β`` ``(k − 1,)`` of ``T`` (``k ≤ m``: it

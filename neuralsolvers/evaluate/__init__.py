@@ -1,24 +1,42 @@
 """Evaluation: learned against classical methods on the same held-out data; tables, plots, W&B, one
-shared run template (:class:`Evaluation`, :class:`Outcome`). Every name is imported on first use."""
+shared run template (`Evaluation`, `Outcome`). Every name is imported on first use.
+
+`PreconditionerEvaluation` and `NeuralOperatorSolverEvaluation` are the old names of `DCDMEvaluation`
+and `OperatorSolverEvaluation`: configs naming them still load, with a `DeprecationWarning`, for one
+release.
+"""
+
+import warnings
+from typing import Any
 
 from neuralsolvers._lazy import lazy_exports
 
 _EXPORTS = {
-    "Comparison": ".base",
+    "Comparison": ".comparison",
+    "DCDMEvaluation": ".dcdm",
     "Evaluation": ".base",
     "GraphEvaluation": ".graph",
     "HiddenTermDiscovery": ".hidden_terms",
     "InverseProblemEvaluation": ".inverse_problems",
+    "Method": ".methods",
     "MovingObstacleEvaluation": ".moving_obstacle",
     "NeuralMultigridEvaluation": ".neural_multigrid",
-    "NeuralOperatorSolverEvaluation": ".neural_solvers",
     "OperatorEvaluation": ".operator",
+    "OperatorSolverEvaluation": ".operator_solvers",
     "Outcome": ".base",
     "PINNEvaluation": ".pinn",
-    "PreconditionerEvaluation": ".preconditioner",
     "ProximalToyEvaluation": ".proximal_toy",
     "RelaxationEvaluation": ".relaxation",
     "Report": ".report",
 }
+RENAMED = {"PreconditionerEvaluation": "DCDMEvaluation", "NeuralOperatorSolverEvaluation": "OperatorSolverEvaluation"}  # old → new, for one release
 __all__ = sorted(_EXPORTS)
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+_exported, __dir__ = lazy_exports(__name__, _EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in RENAMED:
+        warnings.warn(f"neuralsolvers.evaluate.{name} is now {RENAMED[name]}; the old name goes in the next release",
+                      DeprecationWarning, stacklevel=2)  # fmt: skip
+        return _exported(RENAMED[name])
+    return _exported(name)

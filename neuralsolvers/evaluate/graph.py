@@ -6,15 +6,17 @@ pore networks by one sparse direct solve of the batch's Laplacian (SciPy, CPU), 
 iteration (the Bellman operator's fixed point, torch, on the device). The table gives per set and
 method the node-level MSE, the MAPE (relative to the true values; nodes with ``|y| < mape_floor``
 left out), on MDPs the greedy policy's accuracy, the MSE relative to the method's MSE on the first
-set (how the error grows with graph size), the time per graph (median over ``repeats`` synchronized
-passes after a warm-up), the solver iterations (CGS: forward fixed-point solve, most over batches;
-value iteration: sweeps) and the parameter count. The figure draws the error against graph size and
+set (how the error grows with graph size), the time per graph (over ``repeats`` passes after two
+warm-up passes, the device synchronized: `neuralsolvers.evaluate.measure.pass_seconds`), the solver
+iterations (CGS: forward fixed-point solve, most over batches; value iteration: sweeps) and the
+parameter count. The figure draws the error against graph size and
 the predictions against the truth on the largest set.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from functools import partial
+from operator import itemgetter
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -23,13 +25,14 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter
 from torch_geometric.data import Batch
 
-from neuralsolvers.checkpoints import break_even_cell, device_hours, load, training_time
 from neuralsolvers.data_gen.graph_problems import bellman_q, greedy_policy, pore_pressures
 from neuralsolvers.data_gen.graphs import load_graphs
 from neuralsolvers.data_gen.store import ShardedDataset
 from neuralsolvers.evaluate.base import Evaluation, Outcome, resolve_device
-from neuralsolvers.evaluate.report import compare, verdict_text
-from neuralsolvers.evaluate.solver_runs import PeakMemory, median_run, timed
+from neuralsolvers.evaluate.comparison import compare, verdict_text
+from neuralsolvers.evaluate.economics import trained_network, training_cost
+from neuralsolvers.evaluate.measure import PeakMemory, pass_seconds
+from neuralsolvers.evaluate.methods import Method, no_setup
 from neuralsolvers.solvers.nonlinear.fixed_point_iteration import fixed_point
 
 __all__ = ["GraphEvaluation"]
@@ -49,7 +52,7 @@ class GraphEvaluation(Evaluation):
             ``value_iteration``); the first is the reference for the error growth.
         num_graphs: graphs used from each set (the first ones); None: all.
         batch_size: graphs per forward pass.
-        repeats: timed passes over each set per method (the median is reported), after one warm-up.
+        repeats: timed passes over each set per method (the time per pass is reported), after warm-up passes.
         mape_floor: nodes with ``|y|`` below it are left out of the MAPE.
         value_tolerance: value iteration stops when ``‖T(V) − V‖₂ ≤ value_tolerance``.
         device: ``cpu``, ``cuda`` or ``auto``.
@@ -108,23 +111,16 @@ class GraphEvaluation(Evaluation):
             raise RuntimeError(f"value iteration did not converge: {result.message}")
         return result.x, result.iterations
 
-    @staticmethod
-    def _network(model: torch.nn.Module) -> Callable[[Batch], tuple[torch.Tensor, int]]:
-        def predict(batch: Batch) -> tuple[torch.Tensor, int]:
-            out = model(batch.x, batch.edge_index, getattr(batch, "edge_attr", None), batch.batch)
-            solve = getattr(model, "last_solve", {}).get("forward")
-            return out.reshape(-1).double(), 0 if solve is None else int(solve.iterations)
+    def _exact_pass(self, batches: list[Batch], _: None) -> list[tuple[torch.Tensor, int]]:
+        return [self._exact(batch) for batch in batches]
 
-        return predict
-
-    def _evaluate(self, method: Callable[[Batch], tuple[torch.Tensor, int]], batches: list[Batch]) -> dict:
-        """Predictions, the median pass time, the most solver iterations over the batches, and the peak
-        memory of the warm-up pass (beyond what was held; measured apart from the timed passes)."""
+    def _evaluate(self, method: Method[list[Batch]], batches: list[Batch]) -> dict:
+        """Predictions, the time per pass over the batches, the most solver iterations over them, and
+        the peak memory of a first pass (beyond what was held; measured apart from the timed passes)."""
         with torch.no_grad():
-            with PeakMemory(self.device) as memory:  # the warm-up pass
-                for batch in batches:
-                    method(batch)
-            outputs, seconds = median_run(lambda: timed(self.device, lambda: [method(batch) for batch in batches]), self.repeats, key=lambda run: run[1])
+            with PeakMemory(self.device) as memory:
+                outputs = method.solve(batches, method.build(batches))
+            seconds = pass_seconds(partial(method.solve, batches, None), self.repeats)
         prediction = torch.cat([out for out, _ in outputs])
         return {"prediction": prediction, "seconds": seconds, "iterations": max(it for _, it in outputs), "peak_bytes": memory.bytes}
 
@@ -146,20 +142,21 @@ class GraphEvaluation(Evaluation):
 
     def evaluate(self) -> Outcome:
         self.problem, self.discount = self._problem()
-        models = {name: load(path, map_location=self.device).eval() for name, path in self.checkpoints.items()}
-        methods = {EXACT: self._exact} | {name: self._network(model) for name, model in models.items()}
-        clocks = {name: training_time(path) for name, path in self.checkpoints.items()}
+        trained = {name: trained_network(path, self.device) for name, path in self.checkpoints.items()}
+        methods = [Method(EXACT, EXACT, no_setup, self._exact_pass)]
+        methods += [Method(name, name, no_setup, partial(_network_pass, network), learned=True) for name, (network, _) in trained.items()]
         rows, first_mse, sizes, largest = [], {}, {}, {}
         for label, path in self.test_sets.items():
             batches = self._batches(path)  # float64 for the exact solvers and the metrics
             single = [batch.clone().apply(lambda t: t.float() if t.is_floating_point() else t) for batch in batches]
             graphs = sum(batch.num_graphs for batch in batches)
             sizes[label] = sum(batch.num_nodes for batch in batches) / graphs
-            for name, method in methods.items():
-                result = self._evaluate(method, batches if name == EXACT else single)
+            for method in methods:
+                name = method.name
+                result = self._evaluate(method, single if method.learned else batches)
                 metrics = self._metrics(result["prediction"], batches)
                 first_mse.setdefault(name, metrics["MSE"])
-                growth = metrics["MSE"] / first_mse[name] if name != EXACT and first_mse[name] > 0 else None
+                growth = metrics["MSE"] / first_mse[name] if method.learned and first_mse[name] > 0 else None
                 rows.append({
                     "set": label, "method": name, "graphs": graphs, "mean_nodes": round(sizes[label], 1),
                     **metrics,
@@ -167,12 +164,12 @@ class GraphEvaluation(Evaluation):
                     "ms_per_graph": 1e3 * result["seconds"] / graphs,
                     "solver_iterations": result["iterations"],
                     "peak_MiB": result["peak_bytes"] / 2**20,
-                    "parameters": sum(p.numel() for p in models[name].parameters()) if name in models else 0,
+                    "parameters": sum(p.numel() for p in trained[name][0].parameters()) if method.learned else 0,
                 })
                 # training cost, and the graphs after which it pays against the exact solver (listed first)
                 exact_ms = next(row["ms_per_graph"] for row in rows if row["set"] == label and row["method"] == EXACT)
-                rows[-1]["training_device_h"] = device_hours(clocks.get(name))
-                rows[-1]["break_even_graphs"] = break_even_cell(clocks.get(name), rows[-1]["ms_per_graph"] / 1e3, exact_ms / 1e3)
+                clock = trained[name][1] if method.learned else None
+                rows[-1].update(training_cost(clock, rows[-1]["ms_per_graph"] / 1e3, exact_ms / 1e3, unit="graphs"))
                 largest[name] = (result["prediction"].cpu().numpy(), torch.cat([b.y for b in batches]).cpu().numpy())
         figures = {"errors": error_figure(rows, sizes, largest, "MSE" if self.problem == "pore_network" else "MAPE_%")}
         config = {"checkpoints": self.checkpoints, "test_sets": self.test_sets, "num_graphs": self.num_graphs,
@@ -180,7 +177,7 @@ class GraphEvaluation(Evaluation):
         title = f"Graph networks against the exact solution: {self.problem}, {len(self.test_sets)} sets"
         last = [row for row in rows if row["set"] == rows[-1]["set"]]
         where = f"on {rows[-1]['set']} (per graph)"
-        counted = (lambda row: row["solver_iterations"]) if self.problem == "value_iteration" else None  # the exact pore solve is direct
+        counted = itemgetter("solver_iterations") if self.problem == "value_iteration" else None  # the exact pore solve is direct
         comparison = compare(last, lambda row: row["ms_per_graph"] / 1e3, lambda row: row["method"] != EXACT,
                              where=f"{self.problem} {where}", iterations=counted)  # fmt: skip
         metric = "MSE" if self.problem == "pore_network" else "MAPE_%"
@@ -188,6 +185,17 @@ class GraphEvaluation(Evaluation):
         comparison.learned_metric = next((row[metric] for row in last if row["method"] == comparison.learned), None)
         comparison.classical_metric = next(row[metric] for row in last if row["method"] == EXACT)
         return Outcome(title, rows, self.device, config, figures, verdict_text(comparison, where), [comparison])
+
+
+def _network_pass(network: torch.nn.Module, batches: list[Batch], _: None) -> list[tuple[torch.Tensor, int]]:
+    """The network's prediction ``(N,)`` of every batch, with its solver's iterations (CGS: the
+    forward fixed-point solve; 0 for a feed-forward network)."""
+    outputs = []
+    for batch in batches:
+        out = network(batch.x, batch.edge_index, getattr(batch, "edge_attr", None), batch.batch)
+        solve = getattr(network, "last_solve", {}).get("forward")
+        outputs.append((out.reshape(-1).double(), 0 if solve is None else int(solve.iterations)))
+    return outputs
 
 
 def error_figure(rows: list[dict], sizes: dict[str, float], largest: dict[str, tuple[np.ndarray, np.ndarray]], metric: str) -> Figure:

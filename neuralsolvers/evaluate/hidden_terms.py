@@ -1,8 +1,8 @@
 """Hidden-term discovery: turn a trained UPINN's term network into a formula and score it against the truth.
 
-The trained :class:`~neuralsolvers.models.HiddenTermNet` gives the states ``u`` at (up to
-``num_points`` of) the reference points and its hidden term ``F(u)`` there; :func:`~neuralsolvers.solvers.stlsq` regresses ``F``
-onto all monomials of the states up to ``degree`` and :func:`~neuralsolvers.solvers.formulas` prints
+The trained `neuralsolvers.models.HiddenTermNet` gives the states ``u`` at (up to
+``num_points`` of) the reference points and its hidden term ``F(u)`` there; `neuralsolvers.solvers.stlsq` regresses ``F``
+onto all monomials of the states up to ``degree`` and `neuralsolvers.solvers.formulas` prints
 the result. The truth comes from the dataset's generator (``hidden_coefficients``). Reported per
 component: the discovered and true formulas, the largest relative error of a true coefficient,
 the number of spurious terms, the relative L2 error of ``F`` against the true term along the true

@@ -1,7 +1,7 @@
 """Priors inside proximal splitting on held-out imaging inverse problems: PSNR, SSIM, convergence.
 
 The measurements of an ``image_patches`` split (denoising, Gaussian blur or subsampled Fourier, with
-its noise) are reconstructed by ADMM or PGD (:mod:`~neuralsolvers.solvers.proximal.splitting`) with each prior:
+its noise) are reconstructed by ADMM or PGD (`neuralsolvers.solvers.proximal.splitting`) with each prior:
 trained networks as the prox (an LPN, or the same network trained without the convexity constraint),
 TV (Chambolle) and Haar-wavelet soft-thresholding. The classical priors' weight ``λ`` is chosen from a
 grid by mean PSNR on the first ``tune_images`` images, which are then left out; every method is scored
@@ -13,6 +13,7 @@ by a 1 ms resident-set sampler); the figure shows reconstructions of the first t
 
 from __future__ import annotations
 
+from operator import itemgetter
 from statistics import median
 from typing import Any
 
@@ -22,11 +23,12 @@ import torch
 from matplotlib.figure import Figure
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from neuralsolvers.checkpoints import device_hours, load, training_time
 from neuralsolvers.data_gen.imaging import ImagePatches
 from neuralsolvers.data_gen.store import ShardedDataset
-from neuralsolvers.evaluate.base import Comparison, Evaluation, Outcome, resolve_device
-from neuralsolvers.evaluate.solver_runs import PeakMemory
+from neuralsolvers.evaluate.base import Evaluation, Outcome, resolve_device
+from neuralsolvers.evaluate.comparison import Comparison
+from neuralsolvers.evaluate.economics import device_hours, trained_network
+from neuralsolvers.evaluate.measure import PeakMemory
 from neuralsolvers.solvers.proximal.operators import (
     HaarThreshold,
     NetworkProx,
@@ -59,7 +61,7 @@ class InverseProblemEvaluation(Evaluation):
         solver: ``admm`` (CG data step) or ``pgd``.
         rho: ADMM penalty; step: PGD step (default ``1/‖AᵀA‖``).
         box: ``[lo, hi]``: ADMM with the indicator of the box as a third term, for every prior
-            (:func:`~neuralsolvers.solvers.proximal.splitting.admm`); None: two-term ADMM.
+            (`neuralsolvers.solvers.proximal.splitting.admm`); None: two-term ADMM.
         maxiter, tol: iteration cap and relative-change tolerance.
         num_images: images scored (after the tuning ones); tune_images: images for choosing λ.
         device: where the reconstructions run (``cpu``, ``cuda``, ``auto``).
@@ -101,16 +103,16 @@ class InverseProblemEvaluation(Evaluation):
     def _comparison(self, rows: list[dict[str, Any]], where: str) -> Comparison:
         """The best prior by PSNR, and the best learned prior against the best classical one (by PSNR;
         their seconds per image beside)."""
-        best = max(rows, key=lambda row: row["PSNR"])
+        best = max(rows, key=itemgetter("PSNR"))
         comparison = Comparison(where, metric="PSNR [dB]", note=f"best PSNR {best['PSNR']:.2f} dB with {best['prior']}")
         learned = [row for row in rows if row["prior"] in self.checkpoints]
         classical = [row for row in rows[1:] if row["prior"] not in self.checkpoints]
         if learned:
-            top = max(learned, key=lambda row: row["PSNR"])
+            top = max(learned, key=itemgetter("PSNR"))
             comparison.learned, comparison.learned_s, comparison.learned_metric = top["prior"], top["s_per_image"], top["PSNR"]
             comparison.learned_iterations = top["iterations_median"]
         if classical:
-            bar = max(classical, key=lambda row: row["PSNR"])
+            bar = max(classical, key=itemgetter("PSNR"))
             comparison.classical, comparison.classical_s, comparison.classical_metric = bar["prior"], bar["s_per_image"], bar["PSNR"]
             comparison.classical_iterations = bar["iterations_median"]
         return comparison
@@ -152,8 +154,10 @@ class InverseProblemEvaluation(Evaluation):
         clean = torch.from_numpy(arrays["clean"][:needed]).double().to(self.device)
         tune, test = slice(0, self.tune_images), slice(self.tune_images, needed)
         priors: dict[str, tuple[ProximalOperator, str]] = {}
+        clocks = {}
         for name, path in self.checkpoints.items():
-            priors[name] = (NetworkProx(load(path, map_location=self.device).double()), "learned")
+            network, clocks[name] = trained_network(path, self.device)
+            priors[name] = (NetworkProx(network.double()), "learned")
         for name, make in (("TV", TotalVariation), ("Haar wavelet", HaarThreshold)):
             if self.grids[name]:
                 prox, lam = self._tuned(name, make, self.grids[name], measured[tune], clean[tune])
@@ -174,7 +178,7 @@ class InverseProblemEvaluation(Evaluation):
                 "SSIM": float(ssim.mean()), "iterations_median": median(result.iterations.tolist()),
                 "iterations_max": int(result.iterations.max()), "converged": f"{int(result.converged.sum())}/{len(psnr)}",
                 "last_change_max": float(last.max()), "s_per_image": result.time / len(psnr), "peak_MiB": memory.bytes / 2**20,
-                "training_device_h": device_hours(training_time(self.checkpoints[name])) if name in self.checkpoints else None,
+                "training_device_h": device_hours(clocks.get(name)),
             })
             shown[name] = (result.x[:2].clamp(0, 1).cpu().numpy(), psnr[:2])
         figure = _figure(clean[test][:2].cpu().numpy(), start[:2].cpu().numpy(), shown)

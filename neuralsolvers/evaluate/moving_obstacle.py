@@ -10,6 +10,7 @@ the time per frame of every method. Several datasets (e.g. 256² and 1024²) giv
 
 from __future__ import annotations
 
+from operator import itemgetter
 from statistics import median
 from typing import Any
 
@@ -18,15 +19,15 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-from neuralsolvers.checkpoints import break_even_cell, device_hours, load, training_time
 from neuralsolvers.data_gen.moving_obstacles import MovingObstacles
 from neuralsolvers.data_gen.store import ShardedDataset, progress
 from neuralsolvers.evaluate.base import Evaluation, Outcome, resolve_device
-from neuralsolvers.evaluate.preconditioner import converged_all
-from neuralsolvers.evaluate.report import compare, verdict_text
-from neuralsolvers.evaluate.solver_runs import CLASSICAL, LABELS, SolveRun, solve_system
+from neuralsolvers.evaluate.comparison import compare, verdict_text
+from neuralsolvers.evaluate.economics import trained_network, training_cost
+from neuralsolvers.evaluate.methods import Method, SolveRun, converged_all
+from neuralsolvers.evaluate.stencil_methods import CLASSICAL, StencilSystem, method
 
-SEQUENCE_METHODS = (*CLASSICAL, "nmg")  # the neural multigrid too: its set-up is one network pass per level
+SEQUENCE_METHODS = (*(classical.name for classical in CLASSICAL), "nmg")  # the neural multigrid too: its set-up is one network pass per level
 
 __all__ = ["MovingObstacleEvaluation"]
 
@@ -86,15 +87,14 @@ class MovingObstacleEvaluation(Evaluation):
         frames = arrays["mask"].shape[1] if self.frames is None else min(self.frames, arrays["mask"].shape[1])
         return generator, arrays["mask"][self.sequence, :frames].astype(bool), arrays["b"][self.sequence, :frames].astype(np.float64)
 
-    def _solve_sequence(self, method: str, generator: MovingObstacles, masks: np.ndarray, rhs: np.ndarray, network: Any = None) -> list[SolveRun]:
+    def _solve_sequence(self, chosen: Method, generator: MovingObstacles, masks: np.ndarray, rhs: np.ndarray) -> list[SolveRun]:
         runs, x = [], None
         for mask, b in zip(masks, rhs, strict=True):
             operator = generator.operator(mask, device=self.device)
-            b_tensor = torch.as_tensor(b.reshape(-1), device=self.device)
-            run = solve_system(method, operator, b_tensor, torch.as_tensor(mask, device=self.device), network=network, rtol=self.rtol,
-                               maxiter=self.maxiter, x0=x if self.warm_start else None, gmg=self.gmg, keep_solution=True)  # fmt: skip
-            x = run.solution
-            run.solution = None
+            system = StencilSystem(operator, torch.as_tensor(b.reshape(-1), device=self.device), torch.as_tensor(mask, device=self.device),
+                                   self.rtol, self.maxiter, x if self.warm_start else None)  # fmt: skip
+            run = chosen.run(system, keep_solution=True)
+            x, run.solution = run.solution, None
             runs.append(run)
         return runs
 
@@ -102,37 +102,43 @@ class MovingObstacleEvaluation(Evaluation):
         rows, figures, headline, verdicts = [], {}, [], []
         networks = {}  # dimension → (network, training clock)
         for path in self.checkpoints:
-            network = load(path, map_location=self.device).eval()
-            networks[network.dim] = (network, training_time(path))
+            network, clock = trained_network(path, self.device)
+            networks[network.dim] = (network, clock)
         for directory in self.data:
             generator, masks, rhs = self._sequence(directory)
             if "nmg" in self.methods and len(generator.grid) not in networks:
                 raise ValueError(f"{directory} is {len(generator.grid)}D but no neural multigrid checkpoint of that dimension was given")
             network, clock = networks.get(len(generator.grid), (None, None))
+            methods = [method(name, network if name == "nmg" else None, gmg=self.gmg) for name in self.methods]
             label = "×".join(map(str, generator.grid))
-            first = torch.as_tensor(rhs[0].reshape(-1), device=self.device)
-            solve_system(self.methods[0], generator.operator(masks[0], device=self.device), first,
-                         torch.as_tensor(masks[0], device=self.device), rtol=self.rtol, maxiter=self.maxiter, gmg=self.gmg)  # warm-up  # fmt: skip
+            first = StencilSystem(generator.operator(masks[0], device=self.device), torch.as_tensor(rhs[0].reshape(-1), device=self.device),
+                                  torch.as_tensor(masks[0], device=self.device), self.rtol, self.maxiter)  # fmt: skip
+            methods[0].run(first)  # warm-up
             per_frame: dict[str, list[SolveRun]] = {}
-            for method in progress(self.methods, len(self.methods), f"{label}: methods"):
-                runs = self._solve_sequence(method, generator, masks, rhs, network if method == "nmg" else None)
-                per_frame[LABELS[method]] = runs
-                rows.append({
-                    "grid": label, "method": LABELS[method], "frames": len(runs),
+            block = []
+            for chosen in progress(methods, len(methods), f"{label}: methods"):
+                runs = self._solve_sequence(chosen, generator, masks, rhs)
+                per_frame[chosen.label] = runs
+                block.append({
+                    "grid": label, "method": chosen.label, "frames": len(runs),
                     "converged": f"{sum(run.converged for run in runs)}/{len(runs)}",
-                    "total_s": sum(run.setup_s + run.solve_s for run in runs),
+                    "total_s": sum(run.total_s for run in runs),
                     "setup_s": sum(run.setup_s for run in runs), "solve_s": sum(run.solve_s for run in runs),
-                    "per_frame_s": sum(run.setup_s + run.solve_s for run in runs) / len(runs),
+                    "per_frame_s": sum(run.total_s for run in runs) / len(runs),
                     "mean_iterations": float(np.mean([run.iterations for run in runs])),
                     "max_iterations": max(run.iterations for run in runs),
                     "max_true_residual": max(run.true_residual for run in runs),
                     "peak_MiB": median(run.peak_bytes for run in runs) / 2**20,
                 })  # fmt: skip
-            block = [row for row in rows if row["grid"] == label]
-            self._training_cost(block, clock)
+            # the neural multigrid's training cost, and the frames after which it pays against the fastest converged classical method
+            fastest = min((row["per_frame_s"] for row, chosen in zip(block, methods, strict=True) if not chosen.learned and converged_all(row)), default=None)
+            for row, chosen in zip(block, methods, strict=True):
+                row.update(training_cost(clock if chosen.learned else None, row["per_frame_s"], fastest))
+            rows += block
+            learned = {chosen.label for chosen in methods if chosen.learned}
             scope = f"at {label} (whole sequence, set-up included)"
-            headline.append(compare(block, lambda row: row["total_s"], lambda row: row["method"] == LABELS["nmg"], valid=converged_all,
-                                    where=f"moving obstacles {scope}", iterations=lambda row: row["mean_iterations"]))  # fmt: skip
+            headline.append(compare(block, itemgetter("total_s"), lambda row, learned=learned: row["method"] in learned, valid=converged_all,
+                                    where=f"moving obstacles {scope}", iterations=itemgetter("mean_iterations")))  # fmt: skip
             verdicts.append(verdict_text(headline[-1], scope))
             figures[f"frames_{label.replace('×', 'x')}"] = frame_figure(per_frame, label)
         config = {"data": self.data, "methods": self.methods, "checkpoints": self.checkpoints,
@@ -140,17 +146,6 @@ class MovingObstacleEvaluation(Evaluation):
                   "maxiter": self.maxiter, "warm_start": self.warm_start, "gmg": self.gmg, "device": str(self.device)}  # fmt: skip
         title = f"Moving obstacles: every frame a new geometry, set-up paid per frame (rtol {self.rtol:g}, warm start {self.warm_start})"
         return Outcome(title, rows, self.device, config, figures, "\n".join(verdicts), headline)
-
-    @staticmethod
-    def _training_cost(block: list[dict], clock: dict | None) -> None:
-        """The neural multigrid's training device-hours and break-even: the solves (frames) after which
-        its training has paid for itself against the fastest classical method of the block, per frame."""
-        converged = [row for row in block if converged_all(row)]
-        classical = [row["per_frame_s"] for row in converged if row["method"] != LABELS["nmg"]]
-        for row in block:
-            learned = row["method"] == LABELS["nmg"]
-            row["training_device_h"] = device_hours(clock) if learned else None
-            row["break_even_solves"] = break_even_cell(clock, row["per_frame_s"], min(classical, default=None)) if learned else None
 
 
 def frame_figure(per_frame: dict[str, list[SolveRun]], label: str) -> Figure:

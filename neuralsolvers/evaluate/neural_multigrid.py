@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from operator import itemgetter
 from statistics import median
 
 import matplotlib.pyplot as plt
@@ -23,21 +24,14 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-from neuralsolvers.checkpoints import break_even_cell, device_hours, load, training_time
 from neuralsolvers.data_gen.diffusion_scenes import load_scenes, scene_operator
 from neuralsolvers.data_gen.store import progress
 from neuralsolvers.evaluate.base import Evaluation, Outcome, resolve_device
-from neuralsolvers.evaluate.preconditioner import converged_all, residual_figure
-from neuralsolvers.evaluate.report import compare, verdict_text
-from neuralsolvers.evaluate.solver_runs import (
-    FIELD_NETWORKS,
-    LABELS,
-    LEARNED,
-    METHODS,
-    SolveRun,
-    median_runs,
-    solve_system,
-)
+from neuralsolvers.evaluate.comparison import compare, verdict_text
+from neuralsolvers.evaluate.economics import trained_network, training_cost
+from neuralsolvers.evaluate.figures import residual_figure
+from neuralsolvers.evaluate.methods import Method, SolveRun, converged_all, median_runs, summary_row
+from neuralsolvers.evaluate.stencil_methods import FIELD_NETWORKS, NAMES, StencilSystem, method
 
 __all__ = ["NeuralMultigridEvaluation"]
 
@@ -81,9 +75,9 @@ class NeuralMultigridEvaluation(Evaluation):
         device: str = "auto",
     ):
         self.methods = ["cg", "ic0", "amg", "pyamg", "gmg", "nmg"] if methods is None else list(methods)
-        unknown = [m for m in self.methods if m not in METHODS]
+        unknown = [name for name in self.methods if name not in NAMES]
         if unknown or not scenes:
-            raise ValueError(f"need scene directories and methods from {list(METHODS)}; unknown methods {unknown}")
+            raise ValueError(f"need scene directories and methods from {list(NAMES)}; unknown methods {unknown}")
         if "nmg" in self.methods and checkpoint is None:
             raise ValueError("method nmg needs checkpoint: a neural multigrid checkpoint")
         if any(m in FIELD_NETWORKS for m in self.methods) and not dcdm_checkpoint:
@@ -96,93 +90,83 @@ class NeuralMultigridEvaluation(Evaluation):
         self.repeats, self.skip, self.field_max_cells = repeats, dict(skip or {}), field_max_cells
         self.device = resolve_device(device)
 
-    def _methods_at(self, cells: int) -> list[str]:
+    def _here(self, entries: list[tuple[Method, dict | None]], cells: int) -> list[tuple[Method, dict | None]]:
         """The methods run on a grid of ``cells`` cells."""
-        return [m for m in self.methods if cells <= self.skip.get(m, math.inf) and (m not in FIELD_NETWORKS or cells <= self.field_max_cells)]
+        return [(chosen, clock) for chosen, clock in entries if cells <= self.skip.get(chosen.name, math.inf)
+                and (chosen.name not in FIELD_NETWORKS or cells <= self.field_max_cells)]  # fmt: skip
 
-    def _runs(self, method: str, arrays: dict[str, np.ndarray], network: torch.nn.Module | None) -> list[SolveRun]:
+    def _runs(self, chosen: Method, arrays: dict[str, np.ndarray]) -> list[SolveRun]:
         """One run per scene: the median-time one of ``repeats`` after a warm-up solve."""
         def solver(index: int) -> Callable[[], SolveRun]:
             def once() -> SolveRun:  # the operator is made per run (untimed), so only one scene is held at a time
                 operator = scene_operator(arrays, index, torch.float64, self.device)
                 b = torch.as_tensor(arrays["b"][index].astype(np.float64).reshape(-1), device=self.device)
-                return solve_system(method, operator, b, operator.mask, network=network, rtol=self.rtol,
-                                    maxiter=self.maxiter, network_maxiter=self.network_maxiter)  # fmt: skip
+                return chosen.run(StencilSystem(operator, b, operator.mask, self.rtol, self.maxiter))
 
             return once
 
         return median_runs([solver(index) for index in range(len(arrays["mask"]))], self.repeats)
 
     def evaluate(self) -> Outcome:
-        entries = self._entries()
+        entries = self._methods()
+        learned = {chosen.label for chosen, _ in entries if chosen.learned}
         rows, headline, verdicts, by_size, largest = [], [], [], {}, {}
         for directory in self.scenes:
             arrays = load_scenes(directory, self.num_scenes)
             grid = arrays["mask"].shape[1:]
             label, cells = "×".join(map(str, grid)), math.prod(grid)
-            block, histories = [], {}
-            here = [entry for entry in entries if entry[0] in self._methods_at(cells)]
-            for method, network, clock, name in progress(here, len(here), f"{label}: methods"):
-                runs = self._runs(method, arrays, network)
-                histories[name] = runs[0]
-                by_size.setdefault(name, []).append((cells, median(run.iterations for run in runs)))
-                block.append({
-                    "grid": label, "method": name,
-                    "converged": f"{sum(run.converged for run in runs)}/{len(runs)}",
-                    "iterations": median(run.iterations for run in runs),
-                    "max_iterations": max(run.iterations for run in runs),
-                    "setup_s": median(run.setup_s for run in runs), "solve_s": median(run.solve_s for run in runs),
-                    "total_s": median(run.setup_s + run.solve_s for run in runs),
-                    "max_true_residual": max(run.true_residual for run in runs),
-                    "peak_MiB": median(run.peak_bytes for run in runs) / 2**20,
-                    "_method": method, "_clock": clock, "_iterations": [run.iterations for run in runs],
-                })  # fmt: skip
-            self._ratios_and_cost(block)
+            block, histories, iterations = [], {}, []
+            here = self._here(entries, cells)
+            for chosen, _ in progress(here, len(here), f"{label}: methods"):
+                runs = self._runs(chosen, arrays)
+                histories[chosen.label] = runs[0]
+                iterations.append([run.iterations for run in runs])
+                by_size.setdefault(chosen.label, []).append((cells, median(iterations[-1])))
+                block.append({"grid": label, "method": chosen.label, **summary_row(runs)})
+            self._ratios_and_cost(block, here, iterations, learned)
             rows += block
             largest = histories
             scope = f"at {label} (set-up included)"
-            headline.append(compare(block, lambda row: row["total_s"], lambda row: row["_method"] in LEARNED, valid=converged_all,
-                                    where=f"held-out scenes {scope}", iterations=lambda row: row["iterations"]))  # fmt: skip
+            headline.append(compare(block, itemgetter("total_s"), lambda row: row["method"] in learned, valid=converged_all,
+                                    where=f"held-out scenes {scope}", iterations=itemgetter("iterations")))  # fmt: skip
             verdicts.append(verdict_text(headline[-1], scope))
-        for row in rows:
-            del row["_method"], row["_clock"], row["_iterations"]
         config = {"scenes": self.scenes, "checkpoint": self.checkpoint, "dcdm_checkpoint": self.dcdm_checkpoints,
                   "num_scenes": self.num_scenes, "methods": self.methods, "rtol": self.rtol, "repeats": self.repeats,
                   "skip": self.skip, "field_max_cells": self.field_max_cells,
-                  "training_time": {name: clock for _, _, clock, name in entries if clock is not None}}  # fmt: skip
+                  "training_time": {chosen.label: clock for chosen, clock in entries if clock is not None}}  # fmt: skip
         figures = {"iterations_by_size": size_figure(by_size, self.rtol),
                    "residuals": residual_figure(largest, self.rtol, rows[-1]["grid"])}  # fmt: skip
         title = f"Neural multigrid: held-out scenes, trained small and run large (rtol {self.rtol:g})"
         return Outcome(title, rows, self.device, config, figures, "\n".join(verdicts), headline)
 
-    def _entries(self) -> list[tuple[str, torch.nn.Module | None, dict | None, str]]:
-        """``(method, network, training clock, row name)`` per row of a size: the DCDM methods once
-        per DCDM checkpoint, in the order of ``methods``."""
+    def _methods(self) -> list[tuple[Method, dict | None]]:
+        """``(method, training clock)`` per row of a size, in the order of ``methods``: the DCDM methods
+        once per DCDM checkpoint (a multi-level network's rows marked so)."""
         dcdm = []
         for path in self.dcdm_checkpoints:
-            network = load(path, map_location=self.device).eval()
-            dcdm.append((network, training_time(path), " (multi-level)" if getattr(network, "levels", 1) != 1 else ""))
+            network, clock = trained_network(path, self.device)
+            dcdm.append((network, clock, " (multi-level)" if getattr(network, "levels", 1) != 1 else ""))
         entries = []
-        for method in self.methods:
-            if method == "nmg":
-                entries.append((method, load(self.checkpoint, map_location=self.device).eval(), training_time(self.checkpoint), LABELS[method]))
-            elif method in FIELD_NETWORKS:
-                entries += [(method, network, clock, LABELS[method] + mark) for network, clock, mark in dcdm]
+        for name in self.methods:
+            if name == "nmg":
+                network, clock = trained_network(self.checkpoint, self.device)
+                entries.append((method(name, network), clock))
+            elif name in FIELD_NETWORKS:
+                entries += [(method(name, network, network_maxiter=self.network_maxiter, mark=mark), clock) for network, clock, mark in dcdm]
             else:
-                entries.append((method, None, None, LABELS[method]))
+                entries.append((method(name), None))
         return entries
 
-    def _ratios_and_cost(self, block: list[dict]) -> None:
-        """Per row: iterations over GMG's on the same scenes (mean of per-scene ratios), training
-        device-hours and break-even against the fastest classical method of the block."""
-        gmg = next((row["_iterations"] for row in block if row["_method"] == "gmg"), None)
-        classical = [row["total_s"] for row in block if row["_method"] not in LEARNED and converged_all(row)]
-        for row in block:
-            ratios = None if gmg is None else [mine / max(theirs, 1) for mine, theirs in zip(row["_iterations"], gmg, strict=True)]
+    @staticmethod
+    def _ratios_and_cost(block: list[dict], here: list[tuple[Method, dict | None]], iterations: list[list[int]], learned: set[str]) -> None:
+        """Per row: iterations (per scene) over GMG's on the same scenes (mean of per-scene ratios), training
+        device-hours and break-even against the fastest converged classical method of the block."""
+        gmg = next((counts for (chosen, _), counts in zip(here, iterations, strict=True) if chosen.name == "gmg"), None)
+        fastest = min((row["total_s"] for row in block if row["method"] not in learned and converged_all(row)), default=None)
+        for row, (chosen, clock), counts in zip(block, here, iterations, strict=True):
+            ratios = None if gmg is None else [mine / max(theirs, 1) for mine, theirs in zip(counts, gmg, strict=True)]
             row["iterations_vs_gmg"] = None if ratios is None else float(np.mean(ratios))
-            clock = row["_clock"]
-            row["training_device_h"] = device_hours(clock) if row["_method"] in LEARNED else None
-            row["break_even_solves"] = break_even_cell(clock, row["total_s"], min(classical, default=None)) if row["_method"] in LEARNED else None
+            row.update(training_cost(clock if chosen.learned else None, row["total_s"], fastest))
 
 
 def size_figure(by_size: dict[str, list[tuple[int, float]]], rtol: float) -> Figure:

@@ -3,23 +3,25 @@ generator's own reference solver: error, time per sample of both, and the traini
 
 The reference time is that of the dataset's generator, rebuilt from the dataset's metadata, making
 ``reference_samples`` new samples (input sampling included; for the PDE generators the solves
-dominate). The network's time is batched inference on the device, synchronized.
+dominate). The network's time is one pass of batched inference over the dataset on the device,
+after warm-up passes, synchronized (`neuralsolvers.evaluate.measure.pass_seconds`).
 """
 
 from __future__ import annotations
 
-import time
+from functools import partial
+from operator import itemgetter
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from neuralsolvers.checkpoints import break_even_cell, device_hours, load, training_time
 from neuralsolvers.data_gen.base import rebuild_generator
 from neuralsolvers.data_gen.store import ShardedDataset
 from neuralsolvers.evaluate.base import Evaluation, Outcome, resolve_device
-from neuralsolvers.evaluate.report import compare, verdict_text
-from neuralsolvers.evaluate.solver_runs import PeakMemory
+from neuralsolvers.evaluate.comparison import compare, verdict_text
+from neuralsolvers.evaluate.economics import trained_network, training_cost
+from neuralsolvers.evaluate.measure import PeakMemory, pass_seconds, timed
 from neuralsolvers.physics.losses import relative_l2
 from neuralsolvers.plotting import plot_predictions
 
@@ -68,24 +70,18 @@ class OperatorEvaluation(Evaluation):
         if self.reference_samples < 1:
             return None
         generator = rebuild_generator(dataset.metadata["generator"], dataset.metadata["parameters"])
-        start = time.perf_counter()
-        generator.generate(self.reference_samples, np.random.default_rng(0))
-        return 1e3 * (time.perf_counter() - start) / self.reference_samples
+        _, seconds = timed(torch.device("cpu"), partial(generator.generate, self.reference_samples, np.random.default_rng(0)))
+        return 1e3 * seconds / self.reference_samples
 
     @torch.no_grad()
-    def _predict(self, model: torch.nn.Module, inputs: torch.Tensor, points: torch.Tensor | None) -> tuple[torch.Tensor, float]:
-        device = inputs.device
-        outputs, start = [], time.perf_counter()
-        for batch in inputs.split(self.batch_size):
-            outputs.append(model(batch) if points is None else model(batch, points))
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        return torch.cat(outputs), time.perf_counter() - start
+    def _predict(self, model: torch.nn.Module, inputs: torch.Tensor, points: torch.Tensor | None) -> torch.Tensor:
+        """The model's outputs on every input, in batches."""
+        outputs = [model(batch) if points is None else model(batch, points) for batch in inputs.split(self.batch_size)]
+        return torch.cat(outputs)
 
     def evaluate(self) -> Outcome:
         device = resolve_device(self.device)
-        model = load(self.checkpoint, map_location=device)
-        clock = training_time(self.checkpoint)
+        model, clock = trained_network(self.checkpoint, device)
         rows, figures, parameters = [], {}, {}
         for name, directory in self.datasets.items():
             dataset = ShardedDataset(directory)
@@ -96,9 +92,9 @@ class OperatorEvaluation(Evaluation):
             points = None
             if self.points_key is not None:
                 points = torch.as_tensor(dataset.shared[self.points_key], dtype=torch.float32, device=device)
-            with PeakMemory(device) as memory:  # a warm-up pass, apart from the timed one
-                self._predict(model, inputs, points)
-            predictions, seconds = self._predict(model, inputs, points)
+            with PeakMemory(device) as memory:  # a first pass, apart from the timed ones
+                predictions = self._predict(model, inputs, points)
+            seconds = pass_seconds(partial(self._predict, model, inputs, points), repeats=1)
             errors = relative_l2(predictions, targets).cpu().numpy()
             inference_ms, reference_ms = 1e3 * seconds / len(errors), self._reference_ms(dataset)
             rows.append(
@@ -112,8 +108,7 @@ class OperatorEvaluation(Evaluation):
                     "inference_peak_MiB": memory.bytes / 2**20,
                     "reference_ms_per_sample": reference_ms,
                     "speedup": reference_ms / inference_ms if reference_ms else None,
-                    "training_device_h": device_hours(clock),
-                    "break_even_samples": break_even_cell(clock, inference_ms / 1e3, None if reference_ms is None else reference_ms / 1e3),
+                    **training_cost(clock, inference_ms / 1e3, None if reference_ms is None else reference_ms / 1e3, unit="samples"),
                 }
             )
             n = min(self.num_plot, len(errors))
@@ -133,7 +128,7 @@ class OperatorEvaluation(Evaluation):
                    {"method": "the generator's reference solver", "s": None if first["reference_ms_per_sample"] is None
                     else first["reference_ms_per_sample"] / 1e3, "learned": False}]  # fmt: skip
         where = f"on {first['dataset']} (per sample)"
-        comparison = compare(timings, lambda row: row["s"], lambda row: row["learned"], where=f"{parameters[first['dataset']]['generator']} {where}")
+        comparison = compare(timings, itemgetter("s"), itemgetter("learned"), where=f"{parameters[first['dataset']]['generator']} {where}")
         comparison.metric, comparison.learned_metric = "rel. L2 error (mean)", first["rel_l2_mean"]
         title = f"{type(model).__name__}: {Path(self.checkpoint).name}"
         return Outcome(title, rows, device, config, figures, verdict_text(comparison, where), [comparison])

@@ -9,18 +9,19 @@ training time of the run with its ratio to the reference solve.
 
 from __future__ import annotations
 
-import time
+from functools import partial
+from operator import itemgetter
 
 import numpy as np
 import torch
 
-from neuralsolvers.checkpoints import load, training_time
 from neuralsolvers.data_gen.base import rebuild_generator
 from neuralsolvers.data_gen.store import ShardedDataset
 from neuralsolvers.errors import ConfigError
 from neuralsolvers.evaluate.base import Evaluation, Outcome, resolve_device
-from neuralsolvers.evaluate.report import compare, verdict_text
-from neuralsolvers.evaluate.solver_runs import PeakMemory, median_run, timed
+from neuralsolvers.evaluate.comparison import compare, verdict_text
+from neuralsolvers.evaluate.economics import trained_network
+from neuralsolvers.evaluate.measure import PeakMemory, median_run, pass_seconds, timed
 from neuralsolvers.plotting import plot_predictions
 
 __all__ = ["PINNEvaluation"]
@@ -34,7 +35,8 @@ class PINNEvaluation(Evaluation):
             ``neuralsolvers fit --config configs/pinn_<problem>.yaml``.
         reference: the reference split (``neuralsolvers generate --config configs/data/<problem>_reference.yaml``).
         field: the reference array compared with the network.
-        repeats: timed evaluations of the network and of the reference solver (the median is reported).
+        repeats: timed evaluations of the network (their mean, after warm-up calls) and of the reference
+            solver (their median).
         device: where the networks run (``cpu``, ``cuda``, ``auto``; timed with the device synchronized).
             The reference solver is the generator's (CPU).
     """
@@ -53,23 +55,21 @@ class PINNEvaluation(Evaluation):
         generator = rebuild_generator(dataset.metadata["generator"], dataset.metadata["parameters"])
 
         def once() -> float:
-            start = time.perf_counter()
-            generator.generate(1, np.random.default_rng(0))
-            return time.perf_counter() - start
+            return timed(torch.device("cpu"), partial(generator.generate, 1, np.random.default_rng(0)))[1]
 
         return median_run(once, self.repeats, key=float)
 
     @torch.no_grad()
     def _predict(self, model: torch.nn.Module, points: torch.Tensor, name: str) -> tuple[torch.Tensor, float, int]:
-        """The prediction on ``points``, the median seconds of ``repeats`` timed calls, and the peak bytes
-        of an untimed warm-up call beyond what was held."""
+        """The prediction on ``points`` (of an untimed first call), the seconds per call of ``repeats``
+        timed calls, and the peak bytes of the first call beyond what was held."""
         try:
             model(points[:2])  # the check that the network takes these points
         except (RuntimeError, ValueError, TypeError) as error:
             raise ConfigError(f"{name}: does not take the reference's points {tuple(points.shape)}: {error}") from None
         with PeakMemory(points.device) as memory:
-            model(points)  # warm-up
-        prediction, seconds = median_run(lambda: timed(points.device, lambda: model(points)), self.repeats, key=lambda run: run[1])
+            prediction = model(points)
+        seconds = pass_seconds(partial(model, points), self.repeats)
         if not isinstance(prediction, torch.Tensor) or prediction.shape[0] != len(points):
             raise ConfigError(f"{name}: not a coordinate network u(points) (got {type(prediction).__name__})")
         return prediction, seconds, memory.bytes
@@ -85,11 +85,10 @@ class PINNEvaluation(Evaluation):
         reference_s = self._reference_seconds(dataset)
         rows, figures = [], {}
         for name, path in self.checkpoints.items():
-            model = load(path, map_location=self.device)
+            model, clock = trained_network(path, self.device)
             prediction, seconds, peak = self._predict(model, points, name)
             prediction = prediction.reshape(exact.shape)
             error = prediction - exact
-            clock = training_time(path)
             rows.append({
                 "network": name,
                 "rel_l2": float(torch.linalg.vector_norm(error) / torch.linalg.vector_norm(exact)),
@@ -108,7 +107,7 @@ class PINNEvaluation(Evaluation):
                   "parameters": dataset.metadata["parameters"], "points": len(points), "device": str(self.device)}  # fmt: skip
         timings = [{"method": row["network"], "s": row["network_s"], "learned": True} for row in rows]
         timings.append({"method": "the reference solver", "s": rows[0]["reference_solver_s"] if rows else None, "learned": False})
-        comparison = compare(timings, lambda row: row["s"], lambda row: row["learned"], where=f"{dataset.metadata['generator']} on {len(points)} points")
+        comparison = compare(timings, itemgetter("s"), itemgetter("learned"), where=f"{dataset.metadata['generator']} on {len(points)} points")
         best = next((row for row in rows if row["network"] == comparison.learned), None)
         if best is not None:
             comparison.metric, comparison.learned_metric = "rel. L2 error", best["rel_l2"]

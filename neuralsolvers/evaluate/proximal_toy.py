@@ -5,11 +5,13 @@ For ``x ~ Laplace(0, b)``, ``y = x + σ n``: the MAP denoiser is soft-thresholdi
 prox of ``(σ²/b)|x|``), ℓ2 training targets the posterior mean, ℓ1 the posterior median, and
 proximal matching the MAP. Per checkpoint the table gives the largest deviation from each exact
 curve on ``[−y_max, y_max]``; the figure draws the maps and, by inverting each LPN
-(:func:`~neuralsolvers.models.lpn.learned_regularizer`), the learned regularizers ``R(x) − R(0)``
+(`neuralsolvers.models.lpn.learned_regularizer`), the learned regularizers ``R(x) − R(0)``
 against ``(σ²/b)|x|`` on the range of each map (the inversion residual is reported).
 """
 
 from __future__ import annotations
+
+from operator import itemgetter
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -28,8 +30,9 @@ from neuralsolvers.models.lpn import learned_regularizer
 
 __all__ = ["ProximalToyEvaluation"]
 
-TARGETS = {"map": laplace_map_prox, "mean": laplace_mmse, "median": laplace_posterior_median}
-LABELS = {"map": "MAP (soft threshold)", "mean": "posterior mean", "median": "posterior median"}
+# the exact denoisers: key (of the table's columns) → (name, curve)
+TARGETS = {"map": ("MAP (soft threshold)", laplace_map_prox), "mean": ("posterior mean", laplace_mmse),
+           "median": ("posterior median", laplace_posterior_median)}  # fmt: skip
 
 
 class ProximalToyEvaluation(Evaluation):
@@ -59,10 +62,10 @@ class ProximalToyEvaluation(Evaluation):
         parameters = ShardedDataset(self.data, generator="laplace_toy").metadata["parameters"]
         b, sigma = float(parameters["b"]), float(parameters["noise_sigma"])
         grid = np.linspace(-self.y_max, self.y_max, self.num_points)
-        exact = {name: curve(grid, b, sigma) for name, curve in TARGETS.items()}
+        exact = {key: curve(grid, b, sigma) for key, (_, curve) in TARGETS.items()}
         figure, (maps, priors) = plt.subplots(1, 2, figsize=(11, 4.5))
-        for name, values in exact.items():
-            maps.plot(grid, values, "--", lw=1, label=f"exact {LABELS[name]}")
+        for key, values in exact.items():
+            maps.plot(grid, values, "--", lw=1, label=f"exact {TARGETS[key][0]}")
         priors.plot(grid, sigma**2 / b * np.abs(grid), "k--", lw=1, label="true R = (σ²/b)|x|")
         rows = []
         if self.gamma_reference is not None:
@@ -99,8 +102,8 @@ class ProximalToyEvaluation(Evaluation):
         figure.tight_layout()
         config = {"checkpoints": self.checkpoints, "data": self.data, "y_max": self.y_max, "b": b, "noise_sigma": sigma}
         learned = [row for row in rows if row["network"] in self.checkpoints]
-        best = min(learned, key=lambda row: row["max_err_vs_map"])
+        best = min(learned, key=itemgetter("max_err_vs_map"))
         comparison = Comparison(f"Laplace toy (b = {b:g}, σ = {sigma:g}) on [−{self.y_max:g}, {self.y_max:g}]", learned=best["network"],
-                                classical=LABELS["map"], metric="largest deviation from the exact MAP", learned_metric=best["max_err_vs_map"],
+                                classical=TARGETS["map"][0], metric="largest deviation from the exact MAP", learned_metric=best["max_err_vs_map"],
                                 classical_metric=0.0, note="closed-form classical answer: accuracy only, nothing timed")  # fmt: skip
         return Outcome("LPN toy: learned proximal maps against the exact denoisers", rows, "cpu", config, {"toy": figure}, headline=[comparison])

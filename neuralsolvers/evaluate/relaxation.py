@@ -1,7 +1,7 @@
 """Learning to relax on the heat simulation: relaxation-parameter policies against fixed ω and the oracle.
 
 Per grid size, three passes over the Crank–Nicolson sequence of
-:class:`~neuralsolvers.data_gen.sequences.CrankNicolsonHeat`:
+`neuralsolvers.data_gen.sequences.CrankNicolsonHeat`:
 
 1. **Oracle**: every system is solved with every ω of the grid (warm start: the previous state), and
    by plain CG; the state then advances by the exact solve. This gives the cost table
@@ -18,7 +18,8 @@ Per grid size, three passes over the Crank–Nicolson sequence of
 
 from __future__ import annotations
 
-import time
+from contextlib import nullcontext
+from operator import itemgetter
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -30,8 +31,8 @@ from tqdm.auto import tqdm
 from neuralsolvers.data_gen.sequences import CrankNicolsonHeat
 from neuralsolvers.errors import ConfigError
 from neuralsolvers.evaluate.base import Evaluation, Outcome, resolve_device
-from neuralsolvers.evaluate.report import compare, verdict_text
-from neuralsolvers.evaluate.solver_runs import PeakMemory
+from neuralsolvers.evaluate.comparison import compare, verdict_text
+from neuralsolvers.evaluate.measure import PeakMemory, clock
 from neuralsolvers.solvers.classical.relaxation import ORDERINGS, SSOR, matrix_colors, sor
 from neuralsolvers.solvers.krylov.conjugate_gradient import cg
 from neuralsolvers.solvers.omega.policies import (
@@ -44,6 +45,7 @@ from neuralsolvers.solvers.omega.policies import (
     regret,
     replay,
 )
+from neuralsolvers.solvers.threads import torch_thread_budget
 
 __all__ = ["POLICIES", "RelaxationEvaluation"]
 
@@ -167,9 +169,7 @@ class RelaxationEvaluation(Evaluation):
         u = self._tensor(simulation.initial())
         iterations, omegas, unconverged = np.zeros(self.num_steps, dtype=np.int64), np.full(self.num_steps, np.nan), 0
         elapsed = np.zeros(self.num_steps)
-        if self.device.type == "cuda":
-            torch.cuda.synchronize(self.device)
-        start = time.perf_counter()
+        start = clock(self.device)
         for step in range(self.num_steps):
             A, b = simulation.system(step, u.cpu().numpy(), L)
             omega = None if policy is None else policy.choose(simulation.context(step))
@@ -180,9 +180,7 @@ class RelaxationEvaluation(Evaluation):
             if policy is not None:
                 omegas[step] = omega
                 policy.update(omega, max(int(iterations[step]), 1))
-            if self.device.type == "cuda":
-                torch.cuda.synchronize(self.device)
-            elapsed[step] = time.perf_counter() - start
+            elapsed[step] = clock(self.device) - start
         peak = self._peak_memory(*middle, colors)
         return {"iterations": iterations, "seconds": float(elapsed[-1]), "elapsed": elapsed, "omegas": omegas, "unconverged": unconverged, "peak_bytes": peak}
 
@@ -260,7 +258,10 @@ class RelaxationEvaluation(Evaluation):
         window = max(1, len(costs) // 100)
         kernel = np.ones(window)
         counts = np.convolve(np.ones(len(costs)), kernel, mode="same")  # fewer terms at the ends
-        smooth = lambda values: np.convolve(values, kernel, mode="same") / counts  # noqa: E731
+
+        def smooth(values: np.ndarray) -> np.ndarray:
+            return np.convolve(values, kernel, mode="same") / counts
+
         panels = 4 if online else 3
         figure, axes = plt.subplots(1, panels, figsize=(5.2 * panels, 4.2))
         image = axes[0].pcolormesh(steps, self.grid, costs.T, shading="nearest", cmap="viridis")
@@ -290,22 +291,16 @@ class RelaxationEvaluation(Evaluation):
         return figure
 
     def evaluate(self) -> Outcome:
-        threads = torch.get_num_threads()
-        if self.threads is not None:
-            torch.set_num_threads(self.threads)
-        try:
-            rows, figures, arrays = [], {}, {}
+        rows, figures, arrays = [], {}, {}
+        with nullcontext(torch.get_num_threads()) if self.threads is None else torch_thread_budget(self.threads) as used:
             for size in self.sizes:
                 size_rows, figures[f"relax_n{size}"], arrays[f"costs_{size}"] = self.evaluate_size(size)
                 rows += size_rows
-            used = torch.get_num_threads()
-        finally:
-            torch.set_num_threads(threads)
         config = {key: value for key, value in vars(self).items() if key != "grid"} | {"grid": self.grid.tolist(), "device": str(self.device)}
         title = f"Learning to relax: {self.solver} ({self.ordering}) on the Crank–Nicolson heat sequence, rtol {self.rtol:g}"
         classical = ("CG (no preconditioner)", "ω = ")  # fixed ω and plain CG; the policies learn ω online
         last = [row for row in rows if row["size"] == self.sizes[-1]]
         scope = f"at n = {self.sizes[-1]} (the whole sequence, online)"
-        comparison = compare(last, lambda row: row["online seconds"], lambda row: not row["method"].startswith(classical),
-                             where=f"{self.num_steps} heat systems, {self.solver} {scope}", iterations=lambda row: row["online iterations"])  # fmt: skip
+        comparison = compare(last, itemgetter("online seconds"), lambda row: not row["method"].startswith(classical),
+                             where=f"{self.num_steps} heat systems, {self.solver} {scope}", iterations=itemgetter("online iterations"))  # fmt: skip
         return Outcome(title, rows, self.device, config, figures, verdict_text(comparison, scope), [comparison], arrays, threads=used)

@@ -4,8 +4,8 @@ directory, and optionally into BENCHMARKS.md between two marker lines at the top
 The headline has one table per learned component (the ``component`` an evaluation names): per
 comparison the best learned method against the best classical one on the same systems, their times
 and iterations, the ratios, the device, the date and the command that produced it. It is built from
-the structured ``headline`` of each record (:class:`~neuralsolvers.evaluate.base.Comparison`),
-never from the verdict text. :func:`summary_markdown` gives every run's whole table besides.
+the structured ``headline`` of each record (`neuralsolvers.evaluate.comparison.Comparison`),
+never from the verdict text. `summary_markdown` gives every run's whole table besides.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from neuralsolvers.errors import ConfigError
+from neuralsolvers.evaluate.markdown import markdown_table, seconds_text
 
 __all__ = ["BEGIN", "COMPONENTS", "END", "HEADINGS", "collect", "headline_markdown", "summary_markdown", "update_benchmarks"]
 
@@ -63,8 +64,6 @@ def collect(results: str | Path) -> list[tuple[Path, dict[str, Any]]]:
 
 def summary_markdown(records: list[tuple[Path, dict[str, Any]]], root: str | Path = ".") -> str:
     """One section per record: title, directory, table, environment, command."""
-    from neuralsolvers.evaluate.report import markdown_table
-
     sections = []
     for directory, record in records:
         env = ", ".join(f"{key} {value}" for key, value in record["environment"].items())
@@ -74,19 +73,11 @@ def summary_markdown(records: list[tuple[Path, dict[str, Any]]], root: str | Pat
     return "\n".join(sections) if sections else "(no results)\n"
 
 
-def _seconds(value: float | None) -> str:
-    if value is None:
-        return ""
-    if value < 1e-3:
-        return f"{value * 1e6:.3g} µs"
-    return f"{value * 1e3:.3g} ms" if value < 1 else f"{value:.3g} s"
-
-
 def _method(name: str | None, seconds: float | None, iterations: float | None) -> str:
     """``name (time, iterations)``, the parts that were measured."""
     if name is None:
         return "–"
-    measured = [part for part in (_seconds(seconds), "" if iterations is None else f"{iterations:g} it.") if part]
+    measured = [part for part in ("" if seconds is None else seconds_text(seconds), "" if iterations is None else f"{iterations:g} it.") if part]
     return f"{name} ({', '.join(measured)})" if measured else name
 
 
@@ -133,10 +124,7 @@ def _row(comparison: dict[str, Any], record: dict[str, Any]) -> dict[str, str]:
 
 def _table(rows: list[dict[str, str]]) -> str:
     """Rows as a Markdown table, leaving out the columns that are empty in every row."""
-    columns = [column for column in rows[0] if any(row[column] not in ("", "–") for row in rows)]
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(row[column] for column in columns) + " |" for row in rows]
-    return "\n".join(lines)
+    return markdown_table(rows, [column for column in rows[0] if any(row[column] not in ("", "–") for row in rows)])
 
 
 def _load_caption(records: list[dict[str, Any]]) -> str:
@@ -163,7 +151,7 @@ def _load_caption(records: list[dict[str, Any]]) -> str:
 
 
 def headline_markdown(records: list[tuple[Path, dict[str, Any]]], command: str = "neuralsolvers evaluate --summary") -> str:
-    """One table per learned component (:data:`COMPONENTS` order, then any other): the comparisons of
+    """One table per learned component (`COMPONENTS` order, then any other): the comparisons of
     every record that names the component and has a learned method in them; the device column gives
     the CPU threads and the 1-minute load average of the machine during each run."""
     by_component: dict[str, list[dict[str, str]]] = {name: [] for name in COMPONENTS}
@@ -194,7 +182,7 @@ def headline_markdown(records: list[tuple[Path, dict[str, Any]]], command: str =
 
 
 def update_benchmarks(path: str | Path, markdown: str) -> None:
-    """Replace the text between :data:`BEGIN` and :data:`END` in ``path``; the first time, put the
+    """Replace the text between `BEGIN` and `END` in ``path``; the first time, put the
     block with its markers at the top (after the file's ``# `` title line)."""
     path = Path(path)
     text = path.read_text() if path.exists() else ""

@@ -5,11 +5,11 @@ An attention message-passing encoder reads the graph and outputs, per head ``h``
 out-degree of the edge's source: ``w_e = s_e / deg_out(src_e)``. The graph map
 ``H ↦ γ A H + b`` with ``(A H)_i = Σ_{e: j→i} w_e H_j`` then has column sums of ``A`` at most 1, so
 ``‖γA‖₁ ≤ γ < 1``: it is a contraction whatever the input graph, a certificate that holds by
-construction (:func:`contraction_bound` reports ``γ · max_j Σ_{e: src=j} w_e`` per graph). ``A`` is
-sparse (one block-diagonal CSR matrix over heads, :mod:`~neuralsolvers.models.edge_products`), never
+construction (``contraction_bound`` reports ``γ · max_j Σ_{e: src=j} w_e`` per graph). ``A`` is
+sparse (one block-diagonal CSR matrix over heads, ``neuralsolvers.models.edge_products``), never
 a dense ``N × N`` matrix. The fixed point ``H* = (I − γA)⁻¹ b`` is found by fixed-point iteration
-(:func:`~neuralsolvers.solvers.nonlinear.fixed_point_iteration`) or by GMRES/BiCGStab, and gradients come from the
-implicit function theorem (:class:`ImplicitFixedPoint`): backward solves ``(I − γA)ᵀ y = ∂ℓ/∂H*`` by
+(``neuralsolvers.solvers.fixed_point_iteration``) or by GMRES/BiCGStab, and gradients come from the
+implicit function theorem (``ImplicitFixedPoint``): backward solves ``(I − γA)ᵀ y = ∂ℓ/∂H*`` by
 the same solver, then ``∂ℓ/∂b = y`` and ``∂ℓ/∂w_e = γ ⟨y_dst(e), H*_src(e)⟩``; memory does not
 grow with the number of forward iterations. A decoder MLP maps ``[H*, encoder state]`` to node
 outputs; ``readout`` sums or averages them per graph.
@@ -41,7 +41,7 @@ SOLVERS = ("fixed_point", "gmres", "bicgstab")
 
 
 class ContractionSystem:
-    """``I − γA`` for ``A`` a sparse CSR matrix (:meth:`EdgeLayout.matrix`), on ``(heads·N, k)``
+    """``I − γA`` for ``A`` a sparse CSR matrix (``EdgeLayout.matrix``), on ``(heads·N, k)``
     columns, for the Krylov solvers (a matrix-free operator: ``shape``, ``matvec``, ``matmat``)."""
 
     def __init__(self, A: torch.Tensor, gamma: float):
@@ -71,11 +71,11 @@ def _solve(A: torch.Tensor, b: torch.Tensor, gamma: float, solver: str, rtol: fl
 
 
 class ImplicitFixedPoint(torch.autograd.Function):
-    """``H* = (I − γA)⁻¹ b`` by a solver of :data:`SOLVERS`, differentiated by the implicit function theorem.
+    """``H* = (I − γA)⁻¹ b`` by a solver of ``SOLVERS``, differentiated by the implicit function theorem.
 
     ``apply(weights (E, heads), b (heads·N, d) head-major, layout, gamma, solver, rtol, maxiter,
-    info)`` → ``H*`` ``(heads·N, d)``; ``layout`` an :class:`~neuralsolvers.models.edge_products.
-    EdgeLayout` of the graph; ``info`` (a dict or None) receives the forward and backward solve results.
+    info)`` → ``H*`` ``(heads·N, d)``; ``layout`` an ``EdgeLayout`` of the
+    graph; ``info`` (a dict or None) receives the forward and backward solve results.
     """
 
     @staticmethod
@@ -117,7 +117,7 @@ class AttentionLayer(nn.Module):
 
     Everything linear is moved off the edges: the score splits into node terms gathered per edge plus
     ``(a_v W_e)·e_ji``, and ``Σ α v = Σ α W_h h_j + W_e Σ α e``, whose first term is one sparse CSR
-    product (:func:`~neuralsolvers.models.edge_products.aggregate_edges`). No ``(E, channels)`` tensor
+    product (``aggregate_edges``). No ``(E, channels)`` tensor
     is ever formed: ~4× faster than PyG's gather–scatter ``MessagePassing`` at 76k edges, same function.
 
     Shapes: ``h`` ``(N, channels)``, ``edge_attr`` ``(E, edge_features)`` → ``(N, channels)``.
@@ -165,7 +165,7 @@ class CGS(nn.Module):
         rtol, maxiter: solver tolerance (relative to ``‖b‖``) and cap, forward and backward.
 
     After each call ``last_solve`` holds the forward (and, after backward, the backward)
-    :class:`~neuralsolvers.solvers.krylov.conjugate_gradient.SolverResult` and ``bound``, the per-graph contraction bound.
+    ``SolverResult`` and ``bound``, the per-graph contraction bound.
     """
 
     def __init__(

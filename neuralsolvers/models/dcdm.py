@@ -14,7 +14,7 @@ U-Net whose depth follows the grid), so the reach of the network grows with the 
 parameters stay those of the one-level net; ``levels=1`` is the paper's network.
 
 Inputs: the (normalized) residual field, optionally after the fluid mask as channel 0 (the order of
-:class:`~neuralsolvers.solvers.FieldPreconditioner`'s condition), ``(B, C, *grid)`` with ``grid`` 2D or 3D (odd sizes are fine: the coarse level is cropped back).
+``FieldPreconditioner``'s condition), ``(B, C, *grid)`` with ``grid`` 2D or 3D (odd sizes are fine: the coarse level is cropped back).
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ Two evaluation forms share the same weights:
   own query points (``P = 1`` is the classical triple form).
 
 Normalization: scalar mean/std of the inputs and outputs and the bounding box of the query points
-are buffers, set from training data by :meth:`DeepONet.fit_normalization`, so a loaded model takes
+are buffers, set from training data by ``DeepONet.fit_normalization``, so a loaded model takes
 raw inputs and returns outputs in physical units.
 
 Shapes:

@@ -2,9 +2,9 @@
 
 Gathering ``X[source]`` into an ``(E, d)`` message tensor and scattering it back costs memory traffic
 proportional to ``E·d`` three times over (forward, and twice in backward); a CSR product reads each
-edge weight once. :class:`EdgeLayout` sorts a graph's edges once (by target, and by source for the
+edge weight once. ``EdgeLayout`` sorts a graph's edges once (by target, and by source for the
 transpose) and then builds, for any per-edge weights, one block-diagonal CSR matrix holding every
-head: row ``h·N + i`` is head ``h``'s node ``i`` ("head-major"). :func:`aggregate_edges` is the
+head: row ``h·N + i`` is head ``h``'s node ``i`` ("head-major"). ``aggregate_edges`` is the
 differentiable product: backward multiplies by the transposed matrix for ``∂/∂X`` and takes the
 sampled products ``⟨∂ℓ/∂out_dst(e), X_src(e)⟩`` (``torch.sparse.sampled_addmm``) for ``∂/∂w``. On a
 2-core CPU, 76k edges and ``d = 64``, forward + backward drop from ~38 ms to ~10 ms.

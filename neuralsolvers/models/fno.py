@@ -2,7 +2,7 @@
 
 The adapter adds what our training and checkpoints need: plain constructor arguments (so the
 registry rebuilds it from a checkpoint), scalar input/output standardization stored as buffers,
-and the same ``(B, H, W)`` / ``(B, C, H, W)`` field convention as :class:`~neuralsolvers.models.MgNO`;
+and the same ``(B, H, W)`` / ``(B, C, H, W)`` field convention as ``MgNO``;
 its state dict holds tensors only, so checkpoints load with ``weights_only=True``.
 Everything else (spectral convolutions, grid positional embedding, domain padding, Tucker
 factorization for TFNO) is ``neuralop.models.FNO``.

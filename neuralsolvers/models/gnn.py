@@ -1,4 +1,4 @@
-"""Message-passing baselines from PyG (GCN, GIN, GATv2) with the call signature of :class:`CGS`.
+"""Message-passing baselines from PyG (GCN, GIN, GATv2) with the call signature of ``CGS``.
 
 ``x`` ``(N, node_features)``, ``edge_index`` ``(2, E)``, ``edge_attr`` ``(E, edge_features)`` (used
 by GATv2 only: GCN and GIN take no edge features), ``batch`` ``(N,)`` → ``(N, out_features)`` or, with ``readout``, ``(G, out_features)``.

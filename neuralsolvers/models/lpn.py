@@ -5,12 +5,12 @@
     z₁ = σ(W₀ x + b₀),    z_{k+1} = σ(W_k⁺ z_k + R_k x_k + c_k),    ψ(x) = w⁺ · pool(z_L) + α‖x‖²
 
 with ``σ`` the softplus of sharpness ``β`` (convex, non-decreasing), ``W_k⁺``/``w⁺`` kept
-non-negative (:meth:`LPN.project` after every optimizer step; initialized to ``exp(N(−10, 0.1))``),
+non-negative (``LPN.project`` after every optimizer step; initialized to ``exp(N(−10, 0.1))``),
 ``W₀`` and the input injections ``R_k`` of any sign. Each ``z_k`` is then a convex function of ``x``,
 so ``ψ`` is convex, and ``f = ∇ψ`` (by autograd) is the proximal operator of a learned, possibly
 nonconvex regularizer ``R`` (the paper's Theorem 1): ``f(y) = argmin_x ½‖y − x‖² + R(x)``. With
 ``α > 0`` ``ψ`` is strongly convex, so ``f`` is invertible (needed to evaluate ``R``, see
-:func:`~neuralsolvers.models.lpn.learned_regularizer`).
+``learned_regularizer``).
 
 Two backbones: ``dense`` for 1D signals ``(B, n)`` (fully connected), ``conv`` for images
 ``(B, C, H, W)`` with ``H = W = image_size`` (3×3 convolutions, three stride-2 levels, the input
@@ -41,7 +41,7 @@ class LPN(nn.Module):
         beta: softplus sharpness ``β`` (the paper: 100 for images, 10 for the 1D toy).
         alpha: strong-convexity weight ``α ≥ 0`` of ``α‖x‖²``.
         image_size: side ``H = W`` of the images (conv only; a multiple of 8).
-        convex: keep the constrained weights non-negative (:meth:`project`); False trains the same
+        convex: keep the constrained weights non-negative (``project``); False trains the same
             network without the constraint (``f`` is still a gradient, of a nonconvex ``ψ``): the
             contrast the paper draws.
         convex_init: ``exp`` (constrained weights ``exp(N(−10, 0.1))``, the paper's image models) or

@@ -20,7 +20,7 @@ ACTIVATIONS: dict[str, type[nn.Module]] = {
 
 
 def activation(name: str) -> nn.Module:
-    """A fresh activation module by name (one of :data:`ACTIVATIONS`)."""
+    """A fresh activation module by name (one of ``ACTIVATIONS``)."""
     try:
         return ACTIVATIONS[name.lower()]()
     except KeyError:

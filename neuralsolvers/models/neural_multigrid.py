@@ -1,12 +1,12 @@
 """Neural multigrid: a small CNN that computes the local smoother and transfer stencils of a
 geometric multigrid V-cycle from the cell types and coefficients of each level.
 
-The network reads :func:`~neuralsolvers.solvers.multigrid.neural.stencil_features` (fluid mask,
+The network reads ``neuralsolvers.solvers.multigrid.neural.stencil_features`` (fluid mask,
 face couplings and Dirichlet share as fractions of the diagonal: dimensionless, so the same weights
 serve every level and grid size) through ``depth`` 3×3(×3) convolutions of ``hidden`` channels and
 ReLU, then a 1×1(×1) output convolution to the raw stencil numbers. The output layer starts at zero, so the untrained network *is* the classical damped-Jacobi geometric multigrid;
 the construction that keeps the cycle symmetric positive definite for any weights is in
-:mod:`neuralsolvers.solvers.multigrid.neural`. Its receptive field is ``2·depth + 1`` cells per
+``neuralsolvers.solvers.multigrid.neural``. Its receptive field is ``2·depth + 1`` cells per
 level; the hierarchy, whose depth follows the grid, does the rest.
 """
 
@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from neuralsolvers.models.registry import register_model
+from neuralsolvers.solvers.multigrid.cycle import CycleOptions
 from neuralsolvers.solvers.multigrid.neural import (
     FEATURES,
     NeuralMultigridPreconditioner,
@@ -30,33 +31,41 @@ __all__ = ["NeuralMultigrid"]
 class NeuralMultigrid(nn.Module):
     """Learned stencils for a symmetric V-cycle.
 
+    The defaults are the shipped configurations' (``configs/neural_mg_poisson2d.yaml``,
+    ``configs/neural_mg_poisson3d.yaml`` with ``dim=3``): per-cell weights from 2 convolutions of 8
+    channels, 2 sweeps.
+
     Args:
         dim: 2 or 3.
         hidden: channels of the hidden convolutions.
         depth: number of 3×3(×3) convolutions.
-        stencil: 3 (3×3(×3) smoother and transfer stencils) or 1 (per-cell weights only: the cost of
-            classical multigrid).
+        stencil: 1 (per-cell weights only: the cost of classical multigrid) or 3 (3×3(×3) smoother
+            and transfer stencils).
         transfer: also learn the transfer stencil (else plain full weighting and its transpose).
-        sweeps: smoothing sweeps before and after the coarse correction.
-        coarsening, coarsest: as in ``GeometricMultigrid``.
+        sweeps, coarsening, coarsest: of the cycle, as in ``CycleOptions`` (plain numbers and
+            strings, so that a checkpoint's recorded arguments rebuild the model).
+
+    Attributes:
+        cycle: the ``CycleOptions`` of the cycle (also those of the classical cycle it starts from).
     """
 
     def __init__(
         self,
         dim: int = 2,
-        hidden: int = 16,
+        hidden: int = 8,
         depth: int = 2,
-        stencil: int = 3,
+        stencil: int = 1,
         transfer: bool = True,
         sweeps: int = 2,
         coarsening: str = "all",
         coarsest: int = 64,
     ):
         super().__init__()
-        if hidden < 1 or depth < 1 or sweeps < 1:
-            raise ValueError(f"hidden, depth and sweeps must be positive, got {hidden}, {depth}, {sweeps}")
+        if hidden < 1 or depth < 1:
+            raise ValueError(f"hidden and depth must be positive, got {hidden} and {depth}")
         self.layout = StencilLayout(dim, stencil, transfer)
-        self.dim, self.sweeps, self.coarsening, self.coarsest = dim, sweeps, coarsening, coarsest
+        self.cycle = CycleOptions(sweeps=sweeps, coarsening=coarsening, coarsest=coarsest)
+        self.dim = dim
         conv = nn.Conv2d if dim == 2 else nn.Conv3d
         layers: list[nn.Module] = []
         width = FEATURES[dim]
@@ -76,6 +85,4 @@ class NeuralMultigrid(nn.Module):
         """The V-cycle for ``A`` (on ``A``'s device and dtype): linear and SPD, for ``cg``, SciPy's
         ``cg`` (``.as_linear_operator()``) and PyAMG's Krylov solvers. ``differentiable`` keeps the
         graph to the weights (training)."""
-        return NeuralMultigridPreconditioner(
-            A, self, self.layout, sweeps=self.sweeps, coarsening=self.coarsening, coarsest=self.coarsest, differentiable=differentiable
-        )
+        return NeuralMultigridPreconditioner(A, self, self.layout, options=self.cycle, differentiable=differentiable)

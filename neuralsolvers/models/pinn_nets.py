@@ -12,17 +12,17 @@ Modified MLP ("Understanding and mitigating gradient pathologies", 2021): two en
 linear output ``H_L W + b``. The paper's code writes ``Z ⊙ U + (1 − Z) ⊙ V``: the same family with
 the encoders' names swapped.
 
-:class:`LagrangianNet` (Mojgani, Balajewicz & Hassanzadeh, "Lagrangian PINNs"): two branches over
+``LagrangianNet`` (Mojgani, Balajewicz & Hassanzadeh, "Lagrangian PINNs"): two branches over
 (starting position ``x₀``, time ``t``) with the periodic embedding ``(cos 2πx₀/L, sin 2πx₀/L, t)``:
 the state along the characteristic ``U(x₀, t)`` and the characteristic curve
 ``X(x₀, t) = x₀ + D(x₀, t)``. The paper's code fits ``X`` itself from the periodic embedding, which
 cannot represent ``X(x₀, 0) = x₀`` across the wrap ``x₀ = 0 ≡ L``; the displacement ``D`` is
 periodic, so here the curve is exact at the wrap.
 
-:class:`HiddenTermNet` (UPINN, Podina et al.): the solution network plus a second network ``F(u)``
+``HiddenTermNet`` (UPINN, Podina et al.): the solution network plus a second network ``F(u)``
 of the state for an unknown term of the equation (``u' = known(u) + F(u)``), trained together from
 sparse noisy data and the residual; sparse regression then turns ``F`` into a formula
-(:mod:`~neuralsolvers.solvers.nonlinear.sparse_regression`).
+(``neuralsolvers.solvers.nonlinear.sparse_regression``).
 """
 
 from __future__ import annotations
@@ -146,11 +146,11 @@ class LagrangianNet(nn.Module):
 
 @register_model("hidden_term_net")
 class HiddenTermNet(PINNNet):
-    """A :class:`PINNNet` ``u(x)`` with a second network ``F(u)`` for a hidden term of the equation.
+    """A ``PINNNet`` ``u(x)`` with a second network ``F(u)`` for a hidden term of the equation.
 
     Args:
         in_features, out_features, hidden, layers, architecture, act, center, scale: the solution
-            network, as in :class:`PINNNet`.
+            network, as in ``PINNNet``.
         term_inputs, term_outputs: ``F``'s input (usually ``out_features``, the state) and output sizes.
         term_hidden, term_layers: ``F``'s width and hidden layers (tanh).
 

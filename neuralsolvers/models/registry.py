@@ -1,7 +1,7 @@
 """Models register by name and record their constructor arguments, so a checkpoint rebuilds them.
 
 A registered class gets ``init_args`` (a dict of plain numbers/strings/lists) filled in by its
-constructor; :func:`build_model` turns ``(name, init_args)`` back into the module.
+constructor; ``build_model`` turns ``(name, init_args)`` back into the module.
 """
 
 from __future__ import annotations

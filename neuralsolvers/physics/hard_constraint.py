@@ -18,7 +18,7 @@ and the PDE is fitted in what the basis leaves free. Measured (4 experts, 160 st
 0.41 with ``c = 1``, 0.066 with ``c = 500`` (the default).
 
 All ``S × experts`` problems are solved at once (batched LM, float64), and the weights are
-differentiable by the implicit function theorem (:func:`~neuralsolvers.solvers.least_squares_layer`),
+differentiable by the implicit function theorem (``neuralsolvers.solvers.least_squares_layer``),
 so gradients reach the network both through ``B`` and through ``w*(B)``. The prediction takes each
 node's field from the expert that owns the node's slab (no blending: it may jump at interfaces).
 ``experts = 1`` is the single global hard constraint (PI-HC).
@@ -41,7 +41,7 @@ class HardConstraint:
     Args:
         experts: slabs in x (1: one global constraint).
         points: residual nodes drawn per expert and call (all of the slab's nodes when it has fewer).
-        maxiter, gtol, ftol: the LM solve (:func:`~neuralsolvers.solvers.levenberg_marquardt`).
+        maxiter, gtol, ftol: the LM solve (``neuralsolvers.solvers.levenberg_marquardt``).
         condition_weight: weight ``c`` of the initial and boundary rows against the PDE rows.
         ridge: weight of the ``ridge · w`` rows (the paper's 1e-4).
         seed: seed of the point draws.

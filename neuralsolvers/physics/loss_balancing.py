@@ -3,7 +3,7 @@
 The total loss is ``Σ_i λ_i L_i`` over the problem's terms (``residual``, ``boundary``, ``initial``,
 ``data``); the residual's weight stays 1.
 
-:class:`LearningRateAnnealing` (Wang, Teng & Perdikaris 2021, Algorithm 1): every ``every`` steps,
+``LearningRateAnnealing`` (Wang, Teng & Perdikaris 2021, Algorithm 1): every ``every`` steps,
 for each term ``i`` other than the residual,
 
     λ̂_i = max_θ |∇_θ L_r| / mean_θ |∇_θ L_i|,     λ_i ← (1 − α) λ_i + α λ̂_i,

@@ -1,12 +1,12 @@
 """Problems with a hidden term learned by a second network (UPINN, Podina et al.).
 
-* :class:`LotkaVolterraHidden`: ``u₁' = α u₁ + F₁(u)``, ``u₂' = −δ u₂ + F₂(u)`` with the hidden
-  term ``F`` the network's ``term`` (:class:`~neuralsolvers.models.HiddenTermNet`); its terms are the
+* ``LotkaVolterraHidden``: ``u₁' = α u₁ + F₁(u)``, ``u₂' = −δ u₂ + F₂(u)`` with the hidden
+  term ``F`` the network's ``term`` (``HiddenTermNet``); its terms are the
   residual and the ``data`` term, the fit to sparse noisy measurements (from
-  :class:`~neuralsolvers.train.pinn.data.PINNDataModule` ``measurements``).
-* :class:`ReactionDiffusionHidden`: ``u_t = D u_xx + F(u)`` on (x, t) ∈ [0, 1] × [0, t_final],
+  ``PINNDataModule`` ``measurements``).
+* ``ReactionDiffusionHidden``: ``u_t = D u_xx + F(u)`` on (x, t) ∈ [0, 1] × [0, t_final],
   ``u(0, t) = u(1, t) = 0``, ``u(x, 0) = a sin(πx)``, with the reaction ``F`` hidden (the
-  Fisher–KPP data of :class:`~neuralsolvers.data_gen.FisherKPPObservations`).
+  Fisher–KPP data of ``FisherKPPObservations``).
 """
 
 from __future__ import annotations

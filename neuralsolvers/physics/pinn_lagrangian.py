@@ -1,7 +1,7 @@
 """The Lagrangian PINN's problem (Mojgani, Balajewicz & Hassanzadeh): transport in the frame of the characteristics.
 
-:class:`LagrangianTransport`: ``u_t + a u_x = ν u_xx`` with ``a = β`` (convection,
-convection–diffusion) or ``a = u`` (Burgers), for :class:`~neuralsolvers.models.LagrangianNet`
+``LagrangianTransport``: ``u_t + a u_x = ν u_xx`` with ``a = β`` (convection,
+convection–diffusion) or ``a = u`` (Burgers), for ``LagrangianNet``
 ``(x₀, t) -> (U, X)``: ``X_t = a`` (term ``characteristic``) and ``U_t = ν U_XX`` (``residual``),
 where the derivative along the physical position is taken by the chain rule,
 ``U_X = U_x₀ / X_x₀`` (the paper's code differentiates with respect to ``x₀`` instead); initial

@@ -1,23 +1,23 @@
 """PDEs for physics-informed training: residuals by autograd, boundary and initial terms, collocation.
 
-A :class:`PDEProblem` gives, for a network ``u(x)`` (``(N, d) -> (N, 1)``), its loss terms as mean
+A ``PDEProblem`` gives, for a network ``u(x)`` (``(N, d) -> (N, 1)``), its loss terms as mean
 squares: always ``residual`` (the PDE at interior collocation points), plus ``boundary`` and/or
-``initial``. Points are drawn fresh every call by a :class:`CollocationSampler` (uniform or scrambled
+``initial``. Points are drawn fresh every call by a ``CollocationSampler`` (uniform or scrambled
 Sobol), ``batch_size`` per term and per boundary piece, as in the papers' code. Derivatives are
 taken with ``torch.autograd.grad(create_graph=True)`` so the losses train.
 
 Problems (coordinates in the order the network sees them):
 
-* :class:`Poisson1D`: ``−u'' = (kπ)² sin(kπx)`` on [0, 1], ``u(0) = u(1) = 0``; exact ``sin(kπx)``.
-* :class:`Helmholtz2D` (Wang, Teng & Perdikaris): ``Δu + k²u = q`` on [−1, 1]², ``u = 0`` on the
+* ``Poisson1D``: ``−u'' = (kπ)² sin(kπx)`` on [0, 1], ``u(0) = u(1) = 0``; exact ``sin(kπx)``.
+* ``Helmholtz2D`` (Wang, Teng & Perdikaris): ``Δu + k²u = q`` on [−1, 1]², ``u = 0`` on the
   boundary, exact ``sin(a₁πx) sin(a₂πy)``.
-* :class:`KleinGordon` (same paper): ``u_tt − u_xx + u³ = f`` on (x, t) ∈ [0, 1]², ``u(x, 0) = x``,
+* ``KleinGordon`` (same paper): ``u_tt − u_xx + u³ = f`` on (x, t) ∈ [0, 1]², ``u(x, 0) = x``,
   ``u_t(x, 0) = 0``, exact boundary values at x = 0, 1; exact ``x cos(5πt) + (xt)³``.
-* :class:`Convection`: ``u_t + β u_x = 0`` on (x, t) ∈ [0, 2π] × [0, 1], ``u(x, 0) = sin x``,
+* ``Convection``: ``u_t + β u_x = 0`` on (x, t) ∈ [0, 2π] × [0, 1], ``u(x, 0) = sin x``,
   periodic in x; exact ``sin(x − βt)``.
 
-Moving-frame and hidden-term problems live in :mod:`~neuralsolvers.physics.pinn_lagrangian` and
-:mod:`~neuralsolvers.physics.pinn_hidden`.
+Moving-frame and hidden-term problems live in ``neuralsolvers.physics.pinn_lagrangian`` and
+``neuralsolvers.physics.pinn_hidden``.
 """
 
 from __future__ import annotations
@@ -267,7 +267,7 @@ class Convection(PDEProblem):
 
 
 def standardize(net: nn.Module, problem: PDEProblem) -> None:
-    """Give a :class:`~neuralsolvers.models.PINNNet` built without ``center``/``scale`` the problem's
+    """Give a ``PINNNet`` built without ``center``/``scale`` the problem's
     domain statistics (mean and standard deviation of uniform points: midpoint, width/√12)."""
     if getattr(net, "init_args", {}).get("center") is not None or not hasattr(net, "center"):
         return

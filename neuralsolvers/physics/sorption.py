@@ -1,6 +1,6 @@
 """The discrete physics of 1D diffusion–sorption on the generator's grid, for operator networks.
 
-:class:`~neuralsolvers.data_gen.DiffusionSorption` writes trajectories ``u`` ``(S, num_t, num_x)``
+``DiffusionSorption`` writes trajectories ``u`` ``(S, num_t, num_x)``
 on equispaced nodes (t in seconds, x ∈ [0, 1]). Here the equation is checked on that grid by finite
 differences, as PI-HC-MoE does (Chalapathi et al. 2024): ``u_t`` by the backward (BDF2)
 difference in t (backward Euler at the first step), ``u_xx`` by the three-point second difference, at

@@ -1,11 +1,13 @@
 """Iterative solvers and preconditioners in torch, on any device, SciPy in and SciPy out.
 
 Every iterative solver has one signature, ``solver(A, b, x0=None, *, rtol=1e-5, atol=0.0,
-maxiter=None, M=None, callback=None, **options)``, takes SciPy/NumPy/torch inputs and returns a
-:class:`SolverResult` whose ``x`` is of ``b``'s kind.
+maxiter=None, M=None, callback=None, **options)``, takes SciPy/NumPy/torch inputs (``OperatorLike``,
+``ArrayLike``, ``PreconditionerLike``, ``DeviceLike``: ``neuralsolvers.solvers.types``) and returns a
+``SolverResult`` whose ``x`` is of ``b``'s kind. Our operators derive from ``Operator`` (formerly
+``LinearOperator``, which still imports, with a ``DeprecationWarning``).
 
 No Lightning or W&B here: the solvers run with no network at all, and learned preconditioners
-enter through :class:`ModulePreconditioner`.
+enter through ``ModulePreconditioner``.
 
 
 Families: ``krylov`` (cg, fcg, gmres, bicgstab), ``multigrid`` (AMG, geometric, neural),
@@ -19,16 +21,19 @@ from neuralsolvers._lazy import lazy_exports
 _EXPORTS = {
     "admm": ".proximal.splitting",
     "AMG": ".multigrid.amg",
+    "ArrayLike": ".types",
     "as_operator": ".operators",
     "as_preconditioner": ".preconditioners",
     "bicgstab": ".krylov.nonsymmetric",
     "BinnedTsallisINF": ".omega.policies",
     "cg": ".krylov.conjugate_gradient",
     "ChebCB": ".omega.policies",
+    "CycleOptions": ".multigrid.cycle",
     "dcdm": ".learned.dcdm_solver",
     "dcdm_preconditioner": ".learned.dcdm_solver",
     "dcdm_wrapping": ".learned.dcdm_solver",
     "DenseOperator": ".operators",
+    "DeviceLike": ".types",
     "DiffusionStencil": ".stencils",
     "fcg": ".krylov.conjugate_gradient",
     "FieldPreconditioner": ".learned.field_preconditioner",
@@ -57,10 +62,13 @@ _EXPORTS = {
     "normal_device": ".operators",
     "NeuralMultigridPreconditioner": ".multigrid.neural",
     "omega_grid": ".omega.policies",
+    "Operator": ".operators",
+    "OperatorLike": ".types",
     "OperatorPreconditioner": ".preconditioners",
     "pgd": ".proximal.splitting",
     "polynomial_library": ".nonlinear.sparse_regression",
     "Preconditioner": ".preconditioners",
+    "PreconditionerLike": ".types",
     "prepare_system": ".system",
     "ProximalResult": ".proximal.splitting",
     "random_mask": ".proximal.forward_operators",
@@ -70,7 +78,7 @@ _EXPORTS = {
     "ScipyOperator": ".operators",
     "SmoothedPreconditioner": ".learned.smoothed",
     "SoftThreshold": ".proximal.operators",
-    "SolverResult": ".krylov.conjugate_gradient",
+    "SolverResult": ".result",
     "sor": ".classical.relaxation",
     "SORSplitting": ".classical.relaxation",
     "SparseOperator": ".operators",

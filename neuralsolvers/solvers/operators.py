@@ -1,4 +1,5 @@
-"""Linear operators for the solvers: one small interface over dense, sparse, SciPy and matrix-free.
+"""Linear operators for the solvers: one small interface, ``Operator``, over dense, sparse, SciPy and
+matrix-free.
 
 Every operator has ``shape``, ``dtype``, ``device``, ``matvec(x)`` for ``x`` of shape ``(n,)`` and
 ``matmat(X)`` for ``X`` of shape ``(n, k)`` (``k`` right-hand sides at once); ``A @ x`` dispatches
@@ -6,12 +7,15 @@ on the dimension. ``diagonal()`` is available where it is cheap (Jacobi, IC(0), 
 ``finite()`` says whether the stored entries are all finite (None for a matrix-free operator).
 ``normal_device`` is the one place a device name is checked: every entry that takes ``device=``
 goes through it, so a device the machine lacks is one ``ConfigError`` (a ``ValueError``) that says so.
+
+``Operator`` was called ``LinearOperator`` before, a name that clashed with SciPy's
+``scipy.sparse.linalg.LinearOperator`` (another interface, on NumPy arrays); the old name still
+imports, with a ``DeprecationWarning``, for one release.
 """
 
 from __future__ import annotations
 
 import warnings
-from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -19,9 +23,10 @@ import scipy.sparse.linalg as spla
 import torch
 
 from neuralsolvers.errors import ConfigError
+from neuralsolvers.solvers.types import DeviceLike, OperatorLike, SupportsMatvec
 
 __all__ = [
-    "DenseOperator", "LinearOperator", "MatrixFreeOperator", "ScipyOperator", "SparseOperator", "as_operator", "assembled",
+    "DenseOperator", "MatrixFreeOperator", "Operator", "ScipyOperator", "SparseOperator", "as_operator", "assembled",
     "all_finite", "csr_tensor", "normal_device", "scipy_to_torch_csr",
 ]  # fmt: skip
 
@@ -42,7 +47,7 @@ def _missing(name: str, kind: str, count: int) -> ConfigError:
     return ConfigError(f"device {name!r} asked for, but this machine has {count} {kind} device{'s' * (count > 1)} ({devices})")
 
 
-def normal_device(device: str | torch.device) -> torch.device:
+def normal_device(device: DeviceLike) -> torch.device:
     """``device`` checked against the machine, with the index made explicit (``cuda`` →
     ``cuda:<current>``), so equal devices compare equal.
 
@@ -65,8 +70,9 @@ def normal_device(device: str | torch.device) -> torch.device:
     return device
 
 
-class LinearOperator:
-    """Base class: ``y = A x`` on torch tensors of one dtype and device."""
+class Operator:
+    """Base class: ``y = A x`` on torch tensors of one dtype and device (not SciPy's
+    ``LinearOperator``, which works on NumPy arrays: ``as_operator`` wraps one)."""
 
     shape: tuple[int, int]
     dtype: torch.dtype
@@ -96,7 +102,7 @@ class LinearOperator:
         """The same operator as a SciPy CSR matrix (float64, CPU), for references and set-up on the CPU."""
         raise NotImplementedError(f"{type(self).__name__} cannot be assembled as a SciPy matrix")
 
-    def to(self, dtype: torch.dtype | None = None, device: str | torch.device | None = None) -> LinearOperator:
+    def to(self, dtype: torch.dtype | None = None, device: DeviceLike | None = None) -> Operator:
         """The operator in another dtype or on another device (``self`` when nothing changes)."""
         dtype, device = dtype or self.dtype, self.device if device is None else normal_device(device)
         if dtype == self.dtype and device == self.device:
@@ -107,7 +113,7 @@ class LinearOperator:
                             "build it there, or give the solve data of its dtype and device")  # fmt: skip
         return converted
 
-    def _converted(self, dtype: torch.dtype, device: torch.device) -> LinearOperator | None:
+    def _converted(self, dtype: torch.dtype, device: torch.device) -> Operator | None:
         """The converted copy, or None where the operator cannot convert itself (subclasses override)."""
         return None
 
@@ -115,7 +121,7 @@ class LinearOperator:
         return f"{type(self).__name__}(shape={self.shape}, dtype={self.dtype}, device={self.device})"
 
 
-class DenseOperator(LinearOperator):
+class DenseOperator(Operator):
     """A dense ``(n, n)`` tensor."""
 
     def __init__(self, matrix: torch.Tensor):
@@ -153,7 +159,7 @@ def csr_tensor(crow: torch.Tensor, col: torch.Tensor, values: torch.Tensor, size
         return torch.sparse_csr_tensor(crow.to(index), col.to(index), values, size=size, check_invariants=False)
 
 
-def scipy_to_torch_csr(matrix: Any, dtype: torch.dtype = torch.float64, device: str | torch.device = "cpu") -> torch.Tensor:
+def scipy_to_torch_csr(matrix: sp.spmatrix | sp.sparray, dtype: torch.dtype = torch.float64, device: DeviceLike = "cpu") -> torch.Tensor:
     """A SciPy sparse matrix as a torch sparse CSR tensor (converted once, moved to ``device``)."""
     csr = sp.csr_matrix(matrix)
     csr.sort_indices()
@@ -162,7 +168,7 @@ def scipy_to_torch_csr(matrix: Any, dtype: torch.dtype = torch.float64, device: 
     ).to(normal_device(device))
 
 
-class SparseOperator(LinearOperator):
+class SparseOperator(Operator):
     """A torch sparse CSR matrix (built from torch or SciPy)."""
 
     def __init__(self, matrix: torch.Tensor):
@@ -174,7 +180,7 @@ class SparseOperator(LinearOperator):
         self.shape, self.dtype, self.device = tuple(matrix.shape), matrix.dtype, matrix.device
 
     @classmethod
-    def from_scipy(cls, matrix: Any, dtype: torch.dtype = torch.float64, device: str | torch.device = "cpu") -> SparseOperator:
+    def from_scipy(cls, matrix: sp.spmatrix | sp.sparray, dtype: torch.dtype = torch.float64, device: DeviceLike = "cpu") -> SparseOperator:
         return cls(scipy_to_torch_csr(matrix, dtype, device))
 
     def matmat(self, x: torch.Tensor) -> torch.Tensor:
@@ -205,10 +211,10 @@ class SparseOperator(LinearOperator):
         )
 
 
-class MatrixFreeOperator(LinearOperator):
+class MatrixFreeOperator(Operator):
     """Wrap any object with ``shape`` and ``matvec`` (and optionally ``matmat``, ``diagonal``)."""
 
-    def __init__(self, operator: Any, dtype: torch.dtype | None = None, device: str | torch.device | None = None):
+    def __init__(self, operator: SupportsMatvec, dtype: torch.dtype | None = None, device: DeviceLike | None = None):
         self.operator = operator
         self.shape = tuple(operator.shape)
         self.dtype = dtype or getattr(operator, "dtype", torch.float64)
@@ -232,13 +238,13 @@ class MatrixFreeOperator(LinearOperator):
         return check() if callable(check) else None
 
 
-class ScipyOperator(LinearOperator):
+class ScipyOperator(Operator):
     """A ``scipy.sparse.linalg.LinearOperator`` (e.g. PyAMG's ``aspreconditioner()``) on torch tensors.
 
     Each product goes through NumPy on the CPU; use it for interoperability, not for speed.
     """
 
-    def __init__(self, operator: spla.LinearOperator, dtype: torch.dtype = torch.float64, device: str | torch.device = "cpu"):
+    def __init__(self, operator: spla.LinearOperator, dtype: torch.dtype = torch.float64, device: DeviceLike = "cpu"):
         self.operator = operator
         self.shape, self.dtype, self.device = tuple(operator.shape), dtype, normal_device(device)
 
@@ -255,7 +261,7 @@ class ScipyOperator(LinearOperator):
 
 
 def assembled(
-    A: Any, dtype: torch.dtype | None = None, device: str | torch.device | None = None
+    A: OperatorLike, dtype: torch.dtype | None = None, device: DeviceLike | None = None
 ) -> tuple[sp.csr_matrix, torch.dtype, torch.device]:
     """SciPy CSR form of ``A`` for set-up work on the CPU, and the dtype/device of its torch side.
 
@@ -267,21 +273,19 @@ def assembled(
     return operator.to_scipy(), dtype or operator.dtype, normal_device(device or operator.device)
 
 
-def _own_dtype(A: Any) -> torch.dtype:
+def _own_dtype(A: OperatorLike) -> torch.dtype:
     """The torch dtype of a SciPy/NumPy matrix's float32 or float64 data, float64 for anything else."""
     return torch.float32 if np.dtype(getattr(A, "dtype", None) or np.float64) == np.float32 else torch.float64
 
 
-def as_operator(
-    A: Any, dtype: torch.dtype | None = None, device: str | torch.device | None = None
-) -> LinearOperator:
-    """Any supported matrix as a :class:`LinearOperator`.
+def as_operator(A: OperatorLike, dtype: torch.dtype | None = None, device: DeviceLike | None = None) -> Operator:
+    """Any supported matrix as an ``Operator``.
 
-    Accepts a :class:`LinearOperator`, a dense or sparse torch tensor, a SciPy sparse matrix or
+    Accepts an ``Operator``, a dense or sparse torch tensor, a SciPy sparse matrix or
     dense ``ndarray`` (converted once, in its own float32/float64 unless ``dtype``), or an object with ``shape`` and
     ``matvec``. ``device`` moves tensors; a matrix-free operator must already live there.
     """
-    if isinstance(A, LinearOperator):
+    if isinstance(A, Operator):
         return A
     device = None if device is None else normal_device(device)
     if isinstance(A, torch.Tensor):
@@ -296,3 +300,12 @@ def as_operator(
     if hasattr(A, "matvec") and hasattr(A, "shape"):
         return MatrixFreeOperator(A, dtype, device)
     raise TypeError(f"cannot use {type(A).__name__} as a linear operator: give a tensor, a SciPy matrix or an object with shape and matvec")
+
+
+def __getattr__(name: str) -> type[Operator]:
+    """``LinearOperator``, the old name of ``Operator``, with a ``DeprecationWarning`` (one release)."""
+    if name == "LinearOperator":
+        warnings.warn("neuralsolvers.solvers.LinearOperator is deprecated: use neuralsolvers.solvers.Operator "
+                      "(the name clashed with scipy.sparse.linalg.LinearOperator)", DeprecationWarning, stacklevel=2)  # fmt: skip
+        return Operator
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

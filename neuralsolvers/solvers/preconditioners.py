@@ -2,8 +2,8 @@
 
 A preconditioner approximates ``A⁻¹``: ``z = M(r)``. ``linear`` says whether it is a fixed linear
 map, ``linear_spd`` whether it is also symmetric positive definite: plain ``cg`` accepts only those,
-``bicgstab`` and :meth:`Preconditioner.as_linear_operator` only linear ones, the flexible ``fcg``,
-``gmres`` and ``dcdm`` any. :func:`solver_preconditioner` is what every solver calls: it converts a
+``bicgstab`` and ``Preconditioner.as_linear_operator`` only linear ones, the flexible ``fcg``,
+``gmres`` and ``dcdm`` any. ``solver_preconditioner`` is what every solver calls: it converts a
 raw matrix to the solve's dtype and device and checks the rest against the system before the first
 iteration. A preconditioner built in another floating dtype than the solve's (a float32 multigrid in a
 float64 solve) is applied in its own: the residual is cast to its dtype, the result back
@@ -13,17 +13,22 @@ speed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import ExitStack, nullcontext
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse.linalg as spla
 import torch
 from torch import nn
 
-from neuralsolvers.solvers.operators import LinearOperator, as_operator, normal_device
+from neuralsolvers.solvers.operators import Operator, as_operator, normal_device
 from neuralsolvers.solvers.system import PreparedSystem, check_preconditioner
 from neuralsolvers.solvers.threads import single_threaded_blas, torch_thread_budget
+from neuralsolvers.solvers.types import DeviceLike, OperatorLike, PreconditionerLike
+
+if TYPE_CHECKING:  # the result module imports this one
+    from neuralsolvers.solvers.result import SolverResult
 
 __all__ = [
     "CastPreconditioner", "ModulePreconditioner", "OperatorPreconditioner", "Preconditioner", "as_preconditioner",
@@ -34,7 +39,7 @@ FLEXIBLE = "use the flexible fcg or dcdm (or gmres), which take any precondition
 
 
 class Preconditioner:
-    """Base class. Subclasses implement :meth:`apply` on ``(n,)`` and ``(n, k)`` tensors."""
+    """Base class. Subclasses implement ``apply`` on ``(n,)`` and ``(n, k)`` tensors."""
 
     linear: bool = True
     linear_spd: bool = True
@@ -51,7 +56,7 @@ class Preconditioner:
     meant_for: str | None = None  # the name of the solver this preconditioner was made for, if any
 
     @property
-    def solver(self) -> Any:
+    def solver(self) -> Callable[..., SolverResult]:
         """The solver function to use this preconditioner with: the one it was made for
         (``meant_for``, e.g. ``dcdm`` for a DCDM network), else ``cg`` for a linear SPD one and the
         flexible ``fcg`` otherwise. ``M.solver(A, b, M=M)`` solves."""
@@ -121,8 +126,8 @@ class PreconditionerOperator(spla.LinearOperator):
 class OperatorPreconditioner(Preconditioner):
     """An explicit approximation of ``A⁻¹`` given as a matrix or operator (assumed SPD, as in SciPy)."""
 
-    def __init__(self, M: Any):
-        self.operator: LinearOperator = as_operator(M)
+    def __init__(self, M: OperatorLike):
+        self.operator: Operator = as_operator(M)
         self.shape, self.dtype, self.device = self.operator.shape, self.operator.dtype, self.operator.device
 
     def apply(self, r: torch.Tensor) -> torch.Tensor:
@@ -143,8 +148,8 @@ class ModulePreconditioner(Preconditioner):
     """
 
     def __init__(
-        self, module: nn.Module | Any, n: int, linear_spd: bool = False, dtype: torch.dtype = torch.float64,
-        device: str | torch.device = "cpu", linear: bool | None = None,
+        self, module: Callable[[torch.Tensor], torch.Tensor], n: int, linear_spd: bool = False, dtype: torch.dtype = torch.float64,
+        device: DeviceLike = "cpu", linear: bool | None = None,
     ):  # fmt: skip
         self.module = module
         self.linear_spd = linear_spd
@@ -178,17 +183,15 @@ class CastPreconditioner(Preconditioner):
         return f"{self.inner!r} in {self.dtype}"
 
 
-def as_preconditioner(
-    M: Any, dtype: torch.dtype | None = None, device: str | torch.device | None = None
-) -> Preconditioner | None:
-    """``None``, a :class:`Preconditioner` (as it is), or an explicit ``A⁻¹`` approximation (a matrix or
+def as_preconditioner(M: PreconditionerLike, dtype: torch.dtype | None = None, device: DeviceLike | None = None) -> Preconditioner | None:
+    """``None``, a ``Preconditioner`` (as it is), or an explicit ``A⁻¹`` approximation (a matrix or
     operator, converted to ``dtype`` on ``device`` if given). A network or a bare callable is refused:
-    wrap it in :class:`ModulePreconditioner` so that its size and linearity are explicit."""
+    wrap it in ``ModulePreconditioner`` so that its size and linearity are explicit."""
     if M is None or isinstance(M, Preconditioner):
         return M
     if isinstance(M, nn.Module):
         raise TypeError("wrap a network in ModulePreconditioner(module, n) so its size and linearity are explicit")
-    if isinstance(M, LinearOperator | torch.Tensor | np.ndarray) or hasattr(M, "matvec") or hasattr(M, "tocsr"):
+    if isinstance(M, Operator | torch.Tensor | np.ndarray) or hasattr(M, "matvec") or hasattr(M, "tocsr"):
         operator = as_operator(M, dtype=dtype, device=device)
         return OperatorPreconditioner(operator.to(dtype, device))
     if callable(M):
@@ -196,11 +199,11 @@ def as_preconditioner(
     raise TypeError(f"cannot use {type(M).__name__} as a preconditioner")
 
 
-def solver_preconditioner(M: Any, system: PreparedSystem, solver: str, needs: str = "any") -> Preconditioner | None:
+def solver_preconditioner(M: PreconditionerLike, system: PreparedSystem, solver: str, needs: str = "any") -> Preconditioner | None:
     """``M`` ready for ``solver`` on ``system``, checked before the first iteration.
 
     Args:
-        M: what the user passed (see :func:`as_preconditioner`; with ``needs="any"`` also a bare
+        M: what the user passed (see ``as_preconditioner``; with ``needs="any"`` also a bare
             callable ``(n, k) → (n, k)``, taken as a nonlinear map, for ``dcdm`` and ``hybrid``).
         system: the prepared system.
         solver: the solver's name, for messages.
@@ -211,7 +214,7 @@ def solver_preconditioner(M: Any, system: PreparedSystem, solver: str, needs: st
         ValueError: its size, grid or device differs from the system's (both named). Another
             floating dtype is no error: ``M`` is applied in its own (``CastPreconditioner``).
     """
-    matrix_like = isinstance(M, Preconditioner | nn.Module | LinearOperator | torch.Tensor) or hasattr(M, "matvec") or hasattr(M, "tocsr")
+    matrix_like = isinstance(M, Preconditioner | nn.Module | Operator | torch.Tensor) or hasattr(M, "matvec") or hasattr(M, "tocsr")
     if needs == "any" and callable(M) and not matrix_like:  # a bare map, for dcdm and hybrid
         return ModulePreconditioner(M, system.A.shape[0], dtype=system.dtype, device=system.device)
     preconditioner = as_preconditioner(M, system.dtype, system.device)

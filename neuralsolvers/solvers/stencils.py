@@ -18,12 +18,13 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from neuralsolvers.solvers.operators import LinearOperator, all_finite, normal_device
+from neuralsolvers.solvers.operators import Operator, all_finite, normal_device
+from neuralsolvers.solvers.types import DeviceLike
 
 __all__ = ["DiffusionStencil", "red_cells"]
 
 
-def red_cells(grid: Sequence[int], device: str | torch.device = "cpu") -> torch.Tensor:
+def red_cells(grid: Sequence[int], device: DeviceLike = "cpu") -> torch.Tensor:
     """Bool field of shape ``grid``: True on the cells whose index sum is even (red), False on black
     ones. The 5/7-point couplings only join cells of different colours."""
     device = normal_device(device)
@@ -31,7 +32,7 @@ def red_cells(grid: Sequence[int], device: str | torch.device = "cpu") -> torch.
     return sum(index) % 2 == 0
 
 
-class DiffusionStencil(LinearOperator):
+class DiffusionStencil(Operator):
     """The operator ``(A u)_i = Σ_faces k_f (u_i − u_neighbour) / h²`` on fluid cells, ``u_i`` on obstacles.
 
     Args:
@@ -60,7 +61,7 @@ class DiffusionStencil(LinearOperator):
         spacing: float = 1.0,
         dirichlet_walls: bool | Sequence[bool] = True,
         dtype: torch.dtype = torch.float64,
-        device: str | torch.device = "cpu",
+        device: DeviceLike = "cpu",
     ):
         self.grid = tuple(int(n) for n in grid)
         if len(self.grid) not in (2, 3) or min(self.grid) < 2:

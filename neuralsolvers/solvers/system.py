@@ -1,8 +1,8 @@
 """SciPy in, SciPy out: what every iterative solver does with its ``A``, ``b`` and ``x0`` first.
 
 ``A`` may be a SciPy sparse matrix or array, a ``scipy.sparse.linalg.LinearOperator``, a NumPy or
-torch dense matrix, a torch sparse CSR tensor or one of our operators; ``b`` and ``x0`` NumPy or
-torch, ``(n,)`` or ``(n, k)``. :func:`prepare_system` converts them once per solve (never per
+torch dense matrix, a torch sparse CSR tensor or one of our operators (``OperatorLike``); ``b`` and
+``x0`` NumPy or torch (``ArrayLike``), ``(n,)`` or ``(n, k)``. ``prepare_system`` converts them once per solve (never per
 iteration) to one dtype and device:
 
 - dtype: NumPy's promotion of ``A``'s and ``b``'s (float32 ``b`` with a float64 ``A`` solves in
@@ -15,7 +15,7 @@ iteration) to one dtype and device:
   naming which, before any iteration (one pass over the stored values; a matrix-free ``A`` is checked
   by its first product, in ``SolveState``).
 
-:meth:`PreparedSystem.output` gives the solution back in ``b``'s kind: NumPy in, NumPy out; torch
+``PreparedSystem.output`` gives the solution back in ``b``'s kind: NumPy in, NumPy out; torch
 in, torch out on the solve's device.
 """
 
@@ -29,7 +29,8 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 import torch
 
-from neuralsolvers.solvers.operators import LinearOperator, all_finite, as_operator, normal_device
+from neuralsolvers.solvers.operators import Operator, all_finite, as_operator, normal_device
+from neuralsolvers.solvers.types import ArrayLike, DeviceLike, OperatorLike
 
 __all__ = [
     "SYMMETRY_TOLERANCE", "PreparedSystem", "check_preconditioner", "check_symmetric", "prepare_system", "require_finite",
@@ -40,22 +41,22 @@ __all__ = [
 SYMMETRY_TOLERANCE = {torch.float32: 1e-3, torch.float64: 1e-6}
 
 
-def _torch_dtype(dtype: Any) -> torch.dtype:
+def _torch_dtype(dtype: torch.dtype | np.dtype) -> torch.dtype:
     """A NumPy or torch dtype as a torch dtype."""
     if isinstance(dtype, torch.dtype):
         return dtype
     return torch.from_numpy(np.zeros(0, dtype=np.dtype(dtype))).dtype
 
 
-def _matrix_dtype(A: Any) -> torch.dtype:
+def _matrix_dtype(A: OperatorLike) -> torch.dtype:
     """The dtype ``A`` holds (float64 for a SciPy ``LinearOperator`` that does not say)."""
-    if isinstance(A, torch.Tensor | LinearOperator):
+    if isinstance(A, torch.Tensor | Operator):
         return A.dtype
     dtype = getattr(A, "dtype", None)
     return torch.float64 if dtype is None else _torch_dtype(dtype)
 
 
-def solve_dtype(*dtypes: Any) -> torch.dtype:
+def solve_dtype(*dtypes: torch.dtype | np.dtype) -> torch.dtype:
     """NumPy's promotion of the given dtypes, as the floating torch dtype a solve runs in.
 
     Raises:
@@ -69,9 +70,9 @@ def solve_dtype(*dtypes: Any) -> torch.dtype:
     return _torch_dtype(promoted)
 
 
-def _matrix_device(A: Any) -> torch.device | None:
+def _matrix_device(A: OperatorLike) -> torch.device | None:
     """The device ``A`` lives on, or None for data that can go anywhere (SciPy, NumPy)."""
-    if isinstance(A, torch.Tensor | LinearOperator):
+    if isinstance(A, torch.Tensor | Operator):
         return normal_device(A.device)
     if sp.issparse(A) or isinstance(A, np.ndarray | spla.LinearOperator):
         return None
@@ -79,7 +80,7 @@ def _matrix_device(A: Any) -> torch.device | None:
     return None if device is None else normal_device(device)
 
 
-def _vector(name: str, v: Any, n: int, dtype: torch.dtype, device: torch.device, moved: bool, where: str) -> torch.Tensor:
+def _vector(name: str, v: ArrayLike, n: int, dtype: torch.dtype, device: torch.device, moved: bool, where: str) -> torch.Tensor:
     """``b`` or ``x0`` as a tensor of ``dtype`` on ``device``; a torch tensor elsewhere is an error
     unless the caller asked for the move (``moved``)."""
     if isinstance(v, torch.Tensor):
@@ -102,10 +103,10 @@ class PreparedSystem:
 
     Attributes:
         A: the operator. b: ``(n,)`` or ``(n, k)``. x0: shaped like ``b``, or None.
-        numpy_output: whether ``b`` came as NumPy (then :meth:`output` returns NumPy).
+        numpy_output: whether ``b`` came as NumPy (then ``output`` returns NumPy).
     """
 
-    A: LinearOperator
+    A: Operator
     b: torch.Tensor
     x0: torch.Tensor | None
     numpy_output: bool
@@ -123,7 +124,7 @@ class PreparedSystem:
         return x.detach().cpu().numpy() if self.numpy_output else x
 
 
-def prepare_system(A: Any, b: Any, x0: Any = None, device: str | torch.device | None = None) -> PreparedSystem:
+def prepare_system(A: OperatorLike, b: ArrayLike, x0: ArrayLike | None = None, device: DeviceLike | None = None) -> PreparedSystem:
     """``A``, ``b``, ``x0`` converted once to the solve's dtype and device (module docstring).
 
     Args:
@@ -169,7 +170,7 @@ def require_finite(name: str, values: torch.Tensor) -> None:
     raise ValueError(f"{name} has NaN or Inf entries ({bad} of {values.numel()}): a solve needs finite data")
 
 
-def check_symmetric(A: LinearOperator, solver: str) -> None:
+def check_symmetric(A: Operator, solver: str) -> None:
     """Refuse a clearly nonsymmetric ``A`` before ``solver`` (``cg``, ``fcg``) iterates: two products.
 
     With ``u``, ``v`` random ±1 vectors (a fixed seed, a generator of its own on ``A``'s device: the
@@ -213,7 +214,7 @@ def _describe(obj: Any) -> str:
     return size if grid is None else f"{size} (grid {'×'.join(map(str, grid))})"
 
 
-def check_preconditioner(M: Any, A: LinearOperator, dtype: torch.dtype, device: torch.device, cast: bool = False) -> None:
+def check_preconditioner(M: object, A: Operator, dtype: torch.dtype, device: torch.device, cast: bool = False) -> None:
     """Refuse, before the first iteration, a preconditioner whose size, grid, dtype or device differs
     from the system's, with one ``ValueError`` naming both sides. With ``cast`` another floating dtype
     is accepted: the caller applies ``M`` to its input cast to ``M``'s dtype and casts the output back

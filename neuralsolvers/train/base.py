@@ -78,7 +78,7 @@ class HeldOutSplits(SplitLoaders):
     first ``num_train`` training samples, ``val`` or else the last ``val_fraction`` of them held out,
     ``test`` on demand; training batches shuffled from ``seed``. Subclasses give ``_read(directory)``
     (any indexable dataset) and may set ``loader_class`` (e.g. PyG's ``DataLoader``) with
-    ``resumable_loader_class`` (it with :class:`~neuralsolvers.train.sampling.ResumableLoading`)."""
+    ``resumable_loader_class`` (it with ``ResumableLoading``)."""
 
     loader_class: type = DataLoader
     resumable_loader_class: type = ResumableDataLoader  # the same with ResumableLoading

@@ -2,22 +2,30 @@
 
 Every run gets: a W&B logger (offline unless logged in; the best checkpoint logged as an artifact),
 ModelCheckpoint (best, configurable under ``checkpoint``), ``last.ckpt`` of the latest state after every
-validation and at the end (:class:`LatestCheckpoint`), a learning-rate monitor, prediction
+validation and at the end (``LatestCheckpoint``), a learning-rate monitor, prediction
 figures (``figures``), a stop on a non-finite loss, the training clock, the W&B run id and the
 training loader's position in every checkpoint (resumes continue both), ``inference_mode: false`` and
 seed 0.
+
+Every LightningModule and LightningDataModule of ``neuralsolvers.train`` and every network of
+``neuralsolvers.models`` is imported before parsing, so a config or ``--model.help``/``--data.help``
+may name one by its class name alone (``--model.help NeuralMultigridModule``). ``--help`` fits a
+screen: the options, ``model`` and ``data`` in full, the trainer's and the other groups' keys by
+name (``--print_config=comments`` prints every key with its help and default).
 """
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import logging
 import re
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytorch_lightning as pl
+from jsonargparse import DefaultHelpFormatter
 from lightning_fabric.plugins.environments import SLURMEnvironment
 from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
@@ -35,7 +43,7 @@ from neuralsolvers.train.callbacks import (
 from neuralsolvers.train.sampling import LoaderPosition
 from neuralsolvers.train.tracking import MetricsCSV, SaveRunConfig, WandbRunId, resumed_run_id
 
-__all__ = ["NeuralSolversCLI", "TRAINER_DEFAULTS", "resume_checkpoint"]
+__all__ = ["HelpFormatter", "HelpParser", "NeuralSolversCLI", "TRAINER_DEFAULTS", "import_config_classes", "resume_checkpoint"]
 
 # errors are raised to the command's one-line handler; no prefix matching, so a typo is an error
 STRICT_PARSER: dict[str, Any] = {"exit_on_error": False, "allow_abbrev": False}
@@ -68,6 +76,78 @@ def resume_checkpoint(ckpt_path: str | None, dirpath: str | None, root_dir: str 
     return None if ckpt_path in (None, "best") else Path(ckpt_path)
 
 
+def import_config_classes() -> None:
+    """Import every name ``neuralsolvers.train`` and ``neuralsolvers.models`` export (the modules, data
+    modules and networks a config names): jsonargparse resolves a bare class name
+    (``class_path: DCDMModule``, ``--data.help SceneDataModule``) among the imported subclasses of
+    the expected base only."""
+    import neuralsolvers.models
+    import neuralsolvers.train
+
+    for package in (neuralsolvers.train, neuralsolvers.models):
+        for name in package.__all__:
+            getattr(package, name)
+
+
+class HelpFormatter(DefaultHelpFormatter):
+    """jsonargparse's help, with a long list of a type's known subclasses cut to the project's
+    networks (``neuralsolvers.models``), or else to the project's classes: ``model: nn.Module``
+    would list every torch module."""
+
+    MAX_LISTED = 12
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = super()._get_help_string(action)
+        head, found, listed = text.rpartition(", known subclasses: ")
+        names = listed.removesuffix(")").split(", ")
+        if not found or len(names) <= self.MAX_LISTED:
+            return text
+        ours = [name for name in names if name.startswith("neuralsolvers.models.")] or [name for name in names if name.startswith("neuralsolvers.")]
+        return f"{head}, known subclasses: {', '.join([*ours, f'and {len(names) - len(ours)} others'])})"
+
+
+class HelpParser(LightningArgumentParser):
+    """The parser of ``fit``, ``validate`` and ``test``, whose ``--help`` fits a screen: the options,
+    ``model`` and ``data`` in full, then the keys of the trainer, the checkpoint, the figures and the
+    command's own arguments by name only, and where each key's help is. A class's help
+    (``--model.help NAME``) is jsonargparse's own."""
+
+    TITLES: ClassVar[dict[str, str]] = {
+        "model": "model: the LightningModule, by class name or path (its keys: --model.help NAME)",
+        "data": "data: the LightningDataModule, by class name or path (its keys: --data.help NAME)",
+        "trainer": "trainer: Lightning's Trainer, --trainer.KEY VALUE with KEY one of",
+        "checkpoint": "checkpoint: the best checkpoint (Lightning's ModelCheckpoint), --checkpoint.KEY VALUE with KEY one of",
+        "figures": "figures: after fit and test (PredictionFigure), --figures.KEY VALUE with KEY one of",
+    }
+    MORE = """
+Each key with its help and default: neuralsolvers {command} [--config FILE.yaml] --print_config=comments
+A module's keys: --model.help NAME, --data.help NAME (a class name, e.g. NeuralMultigridModule, or a
+dotted path); a callback's or logger's: --trainer.callbacks.help NAME, --trainer.logger.help NAME.
+"""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, formatter_class=HelpFormatter, **kwargs)
+
+    def format_help(self, *args: Any) -> str:
+        if "trainer" not in self.groups:
+            return super().format_help(*args)
+        saved = [(group, group.title, group.description, group._group_actions) for group in self.groups.values()]
+        try:
+            for key, group in self.groups.items():
+                group.title = self.TITLES.get(key, f"{key}: the arguments of Trainer.{key}, --KEY VALUE with KEY one of")
+                if key in ("model", "data"):
+                    group.description = None
+                    continue
+                names = [action.option_strings[0].removeprefix(f"--{key}.").removeprefix("--") for action in group._group_actions
+                         if action.option_strings and action.dest != key and not action.dest.endswith(".help")]  # fmt: skip
+                group.description, group._group_actions = ", ".join(names), []
+            return super().format_help(*args) + self.MORE.format(command=self.prog.split()[-1])
+        finally:
+            for group, title, description, actions in saved:
+                group.title, group.description, group._group_actions = title, description, actions
+
+
+
 def _is_wandb_logger(class_path: str) -> bool:
     """Whether a config's logger ``class_path`` names Lightning's ``WandbLogger`` or a subclass (``WandbRun``)."""
     module, _, name = class_path.rpartition(".")
@@ -85,7 +165,9 @@ class NeuralSolversCLI(LightningCLI):
         logging.getLogger("pytorch_lightning.utilities.rank_zero").addFilter(_DropAdvertisement())
         # the command line is handed over as `args` by `neuralsolvers`, on purpose
         warnings.filterwarnings("ignore", message="LightningCLI's args parameter")
+        import_config_classes()
         super().__init__(
+            parser_class=HelpParser,
             model_class=pl.LightningModule,
             datamodule_class=pl.LightningDataModule,
             subclass_mode_model=True,
@@ -93,7 +175,8 @@ class NeuralSolversCLI(LightningCLI):
             save_config_callback=SaveRunConfig,
             trainer_defaults={**TRAINER_DEFAULTS, "callbacks": [NonFiniteLossStop(), LearningRateLog(), LatestCheckpoint(), TrainingClock(), WandbRunId(), LoaderPosition(), MetricsCSV()]},
             seed_everything_default=0,
-            parser_kwargs={**STRICT_PARSER, **{command: STRICT_PARSER for command in self.subcommands()}},
+            parser_kwargs={**STRICT_PARSER, **{command: {**STRICT_PARSER, "usage": f"neuralsolvers {command} [--config FILE.yaml ...] [--KEY VALUE ...]"}
+                                               for command in self.subcommands()}},  # fmt: skip
             auto_configure_optimizers=False,
             args=args,
             run=run,

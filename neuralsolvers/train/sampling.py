@@ -1,10 +1,10 @@
 """Resumable shuffling of training data.
 
-The order of every epoch is a function of the seed and the epoch alone (:class:`EpochOrder`), and a
-training loader (:class:`ResumableLoading`) saves its position within the epoch in every checkpoint
+The order of every epoch is a function of the seed and the epoch alone (``EpochOrder``), and a
+training loader (``ResumableLoading``) saves its position within the epoch in every checkpoint
 through Lightning's ``state_dict``/``load_state_dict`` interface of data loaders. A fit resumed from a
 checkpoint written mid-epoch (SIGTERM, a validation inside the epoch) then sees exactly the batches the
-interrupted fit had left, so it ends with the same weights (:class:`LoaderPosition` makes Lightning
+interrupted fit had left, so it ends with the same weights (``LoaderPosition`` makes Lightning
 apply the saved position). Under DDP Lightning wraps the sampler for the processes; the position is
 then not kept (the resumed epoch starts over).
 """
@@ -23,7 +23,7 @@ __all__ = ["EpochBatches", "EpochOrder", "LoaderPosition", "ResumableDataLoader"
 
 class EpochOrder(Sampler[int]):
     """Indices ``0 … size − 1`` in the order of epoch ``epoch`` (a permutation drawn from ``(seed,
-    epoch)``; Lightning calls :meth:`set_epoch`), starting after the first ``skip`` of them."""
+    epoch)``; Lightning calls ``set_epoch``), starting after the first ``skip`` of them."""
 
     def __init__(self, size: int, seed: int = 0):
         self.size, self.seed, self.epoch, self.skip = int(size), int(seed), 0, 0
@@ -41,7 +41,7 @@ class EpochOrder(Sampler[int]):
 
 
 class EpochBatches(BatchSampler):
-    """Batches of an :class:`EpochOrder`, passing Lightning's :meth:`set_epoch` on to it."""
+    """Batches of an ``EpochOrder``, passing Lightning's ``set_epoch`` on to it."""
 
     def __init__(self, order: EpochOrder, batch_size: int):
         super().__init__(order, batch_size, drop_last=False)
@@ -51,8 +51,8 @@ class EpochBatches(BatchSampler):
 
 
 class ResumableLoading:
-    """Mixin for a sized ``DataLoader`` whose indices come from an :class:`EpochOrder` (as its sampler,
-    or as :class:`EpochBatches` given as the sampler): counts the batches handed out in the epoch and
+    """Mixin for a sized ``DataLoader`` whose indices come from an ``EpochOrder`` (as its sampler,
+    or as ``EpochBatches`` given as the sampler): counts the batches handed out in the epoch and
     restarts after the saved count. Lightning fetches a sized loader without looking ahead, so the
     batches handed out when it saves are the batches trained.
     """
@@ -61,7 +61,7 @@ class ResumableLoading:
     _resume_at = 0
 
     def _order(self) -> tuple[EpochOrder, int] | None:
-        """The :class:`EpochOrder` and the batch size, or None (e.g. replaced by Lightning for DDP)."""
+        """The ``EpochOrder`` and the batch size, or None (e.g. replaced by Lightning for DDP)."""
         sampler, batch_sampler = getattr(self, "sampler", None), getattr(self, "batch_sampler", None)
         if isinstance(sampler, EpochBatches):
             return sampler.sampler, sampler.batch_size
@@ -96,7 +96,7 @@ class ResumableLoading:
 
 
 class ResumableDataLoader(ResumableLoading, DataLoader):
-    """torch's ``DataLoader`` with :class:`ResumableLoading`."""
+    """torch's ``DataLoader`` with ``ResumableLoading``."""
 
 
 class LoaderPosition(pl.Callback):
@@ -116,8 +116,8 @@ class LoaderPosition(pl.Callback):
 
 
 def split_loader(dataset: Dataset, batch_size: int, seed: int, shuffle: bool, collate_fn: Callable[[list], Any] | None = None) -> DataLoader:
-    """A loader of one split: with ``shuffle`` (training) a :class:`ResumableDataLoader` in the
-    :class:`EpochOrder` of ``seed``, resumable mid-epoch; otherwise a plain loader in the stored order."""
+    """A loader of one split: with ``shuffle`` (training) a ``ResumableDataLoader`` in the
+    ``EpochOrder`` of ``seed``, resumable mid-epoch; otherwise a plain loader in the stored order."""
     if shuffle:
         return ResumableDataLoader(dataset, batch_size=batch_size, sampler=EpochOrder(len(dataset), seed), collate_fn=collate_fn)
     return DataLoader(dataset, batch_size=batch_size, collate_fn=collate_fn)

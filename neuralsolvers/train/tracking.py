@@ -76,7 +76,7 @@ class SaveRunConfig(SaveConfigCallback):
 
 class WandbRunId(pl.Callback):
     """Writes the W&B run's id into every checkpoint (``checkpoint["wandb_run_id"]``), so that a fit
-    resumed from it continues that run instead of starting a second one (see :func:`resumed_run_id`)."""
+    resumed from it continues that run instead of starting a second one (see ``resumed_run_id``)."""
 
     def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict[str, Any]) -> None:
         for logger in trainer.loggers:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from neuralsolvers.cli import main
 from neuralsolvers.errors import ConfigError
@@ -61,3 +62,12 @@ def test_red_black_sor_runs_and_bad_settings_are_refused(tmp_path):
         RelaxationEvaluation(fixed_omegas=[1.33])
     with pytest.raises(ConfigError, match="unknown policies"):
         RelaxationEvaluation(policies=["exp3"])
+
+
+@pytest.mark.parametrize("threads", [1, None])
+def test_relaxation_keeps_the_process_thread_setting(threads):
+    """The timings run with ``threads`` torch threads (None: as they are), scoped: the setting comes back."""
+    before = torch.get_num_threads()
+    outcome = RelaxationEvaluation(sizes=[4], num_steps=4, trials=1, num_omegas=2, omega_high=1.5, fixed_omegas=[1.0],
+                                   policies=["tsallis_inf"], online=False, threads=threads).evaluate()  # fmt: skip
+    assert outcome.threads == (before if threads is None else threads) and torch.get_num_threads() == before

@@ -9,8 +9,8 @@ import pytest
 
 from neuralsolvers.cli import main
 from neuralsolvers.evaluate import summary
-from neuralsolvers.evaluate.base import Comparison
-from neuralsolvers.evaluate.report import Report, compare, environment, verdict_line, verdict_text
+from neuralsolvers.evaluate.comparison import Comparison, compare, verdict_text
+from neuralsolvers.evaluate.report import Report, environment
 from neuralsolvers.evaluate.summary import BEGIN, COMPONENTS, END, collect, headline_markdown
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,13 +36,16 @@ def test_compare_is_the_structured_verdict():
     comparison = compare(ROWS, lambda r: r["s"], lambda r: "net" in r["method"], valid=lambda r: r["ok"], where="at 64²", iterations=lambda r: r["it"])
     assert (comparison.learned, comparison.classical, comparison.fastest) == ("net", "AMG", "net")
     assert comparison.time_ratio == 0.5 and comparison.iteration_ratio == 0.8 and comparison.note is None
-    assert verdict_text(comparison) == verdict_line(ROWS, lambda r: r["s"], lambda r: "net" in r["method"], valid=lambda r: r["ok"], where="at 64²")
     assert verdict_text(comparison, where="").startswith("verdict: fastest net")
     classical_only = compare(ROWS[:2], lambda r: r["s"], lambda r: False)
     assert classical_only.learned is None and classical_only.time_ratio is None and classical_only.classical == "AMG"
     failed = compare(ROWS, lambda r: r["s"], lambda r: "net" in r["method"], valid=lambda r: r["method"] != "net" and r["ok"])
     assert failed.learned is None and failed.note == "no learned method met the tolerance"
     assert compare(ROWS, lambda r: r["s"], lambda r: True, valid=lambda r: False).fastest is None
+
+
+def verdict_line(rows, seconds, learned, valid=lambda row: True, where=""):
+    return verdict_text(compare(rows, seconds, learned, valid=valid, where=where))
 
 
 def test_verdict_line_names_the_fastest_and_the_learned_ratio():

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 import neuralsolvers.evaluate as evaluate_package
-from neuralsolvers.evaluate.base import Comparison, Evaluation, Outcome
+from neuralsolvers.evaluate.base import Evaluation, Outcome
+from neuralsolvers.evaluate.comparison import Comparison
 from neuralsolvers.evaluate.summary import COMPONENTS
 
 PACKAGE = Path(evaluate_package.__file__).parent

@@ -1,16 +1,23 @@
 """Neural multigrid: linear, symmetric and positive definite for any network weights (2D and 3D,
 obstacles, Neumann walls, coefficient jumps); the untrained network is the classical geometric
-multigrid; plain cg and SciPy's cg take it."""
+multigrid; plain cg and SciPy's cg take it; its defaults are what the configs ship, and a checkpoint
+records every constructor argument."""
+
+import inspect
+from pathlib import Path
 
 import numpy as np
 import pytest
 import scipy.sparse.linalg as spla
 import torch
+import yaml
 
 from neuralsolvers.models import NeuralMultigrid
 from neuralsolvers.solvers import DiffusionStencil, GeometricMultigrid, cg
 from neuralsolvers.solvers.multigrid.neural import StencilLayout, stencil_features
 from tests.solvers.multigrid.test_geometric_multigrid import NEUMANN_2D, NEUMANN_3D, scene
+
+ROOT = Path(__file__).resolve().parents[2]
 
 CASES = {
     "2d-stencil3": ((14, 11), NEUMANN_2D, {"stencil": 3}),
@@ -103,3 +110,22 @@ def test_cuda_cycle_matches_the_cpu_one():
     cpu = net.preconditioner(A).apply(r)
     cuda = net.to("cuda").preconditioner(A.to(device="cuda")).apply(r.cuda()).cpu()
     assert torch.allclose(cuda, cpu, rtol=1e-5, atol=1e-6 * cpu.abs().max())  # the network runs in float32
+
+
+@pytest.mark.parametrize("config", ["neural_mg_poisson2d.yaml", "neural_mg_poisson3d.yaml"])
+def test_the_defaults_are_what_the_configs_ship(config):
+    shipped = yaml.safe_load((ROOT / "configs" / config).read_text())["model"]["init_args"]["model"]["init_args"]
+    defaults = {name: parameter.default for name, parameter in inspect.signature(NeuralMultigrid).parameters.items()}
+    for name, value in shipped.items():
+        assert name == "dim" or defaults[name] == value, (config, name)
+
+
+def test_checkpoints_record_every_argument_so_a_default_change_cannot_alter_them():
+    """``init_args`` holds the defaults too (the registry applies them), and the committed old
+    checkpoint, written when the defaults were ``hidden=16, stencil=3``, recorded all of them."""
+    from neuralsolvers.checkpoints import read_checkpoint
+
+    names = set(inspect.signature(NeuralMultigrid).parameters)
+    assert set(NeuralMultigrid().init_args) == names and NeuralMultigrid(dim=3).init_args["hidden"] == 8
+    recorded = read_checkpoint(ROOT / "tests/data/old_layout/neural_mg_2d.ckpt")["neuralsolvers_model"]["init_args"]
+    assert set(recorded) == names

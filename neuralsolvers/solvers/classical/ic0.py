@@ -3,14 +3,12 @@
 The factor is computed once on the CPU (a row-by-row up-looking factorization: each entry
 ``L_ik = (A_ik − Σ_{j<k} L_ij L_kj) / L_kk`` over the common pattern, ``L_ii = √(A_ii − Σ_j L_ij²)``;
 sequential by nature, O(nnz · row length)), compiled with numba. Applying ``M⁻¹ = (L Lᵀ)⁻¹`` is two sparse triangular
-solves. On a GPU they run on the device by level scheduling (:mod:`neuralsolvers.solvers.classical.triangular`:
+solves. On a GPU they run on the device by level scheduling (``neuralsolvers.solvers.classical.triangular``:
 one batched sparse product per level). On the CPU, where a level costs far more than a sequential
-sweep, they are SuperLU's compiled triangular sweeps (:class:`~neuralsolvers.solvers.classical.triangular.TriangularSolver`).
+sweep, they are SuperLU's compiled triangular sweeps (``TriangularSolver``).
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 import numba
 import numpy as np
@@ -20,6 +18,7 @@ import torch
 from neuralsolvers.solvers.classical.triangular import TriangularSolver
 from neuralsolvers.solvers.operators import assembled
 from neuralsolvers.solvers.preconditioners import Preconditioner
+from neuralsolvers.solvers.types import DeviceLike, OperatorLike
 
 __all__ = ["IncompleteCholesky", "ic0_factor"]
 
@@ -86,7 +85,7 @@ class IncompleteCholesky(Preconditioner):
             ``auto`` (``superlu`` on the CPU, ``levels`` elsewhere).
     """
 
-    def __init__(self, A: Any, dtype: torch.dtype | None = None, device: str | torch.device | None = None, backend: str = "auto"):
+    def __init__(self, A: OperatorLike, dtype: torch.dtype | None = None, device: DeviceLike | None = None, backend: str = "auto"):
         matrix, self.dtype, self.device = assembled(A, dtype, device)
         self.shape = matrix.shape
         self.factor = ic0_factor(matrix)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 
 from neuralsolvers.solvers.operators import as_operator
 from neuralsolvers.solvers.preconditioners import Preconditioner
+from neuralsolvers.solvers.types import OperatorLike
 
 __all__ = ["Jacobi"]
 
@@ -15,7 +14,7 @@ __all__ = ["Jacobi"]
 class Jacobi(Preconditioner):
     """``z = D⁻¹ r`` with ``D`` the diagonal of ``A`` (must be positive)."""
 
-    def __init__(self, A: Any):
+    def __init__(self, A: OperatorLike):
         operator = as_operator(A)
         diagonal = operator.diagonal()
         if not bool((diagonal > 0).all()):

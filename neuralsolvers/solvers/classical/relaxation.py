@@ -12,7 +12,7 @@ Orderings (how the sweep is parallelized):
 
 - ``lexicographic``: the natural order of the unknowns: the textbook sequential sweep, the reference.
   Its triangular solves are SuperLU's compiled sweeps on the CPU and level-scheduled on a device
-  (:class:`~neuralsolvers.solvers.classical.triangular.TriangularSolver`; ``2N − 1`` wavefronts on an ``N × N``
+  (``TriangularSolver``; ``2N − 1`` wavefronts on an ``N × N``
   5-point grid).
 - ``redblack``: the unknowns grouped by colour so that no two of one colour are coupled; a sweep is one
   vectorized update per colour, in torch on any device. The matrix graph of a 5-point (7-point)
@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -37,15 +36,11 @@ import scipy.sparse.csgraph as csgraph
 import torch
 
 from neuralsolvers.solvers.classical.triangular import TriangularSolver
-from neuralsolvers.solvers.krylov.conjugate_gradient import SolverResult, SolveState
-from neuralsolvers.solvers.operators import (
-    LinearOperator,
-    as_operator,
-    assembled,
-    scipy_to_torch_csr,
-)
+from neuralsolvers.solvers.operators import Operator, as_operator, assembled, scipy_to_torch_csr
 from neuralsolvers.solvers.preconditioners import Preconditioner
+from neuralsolvers.solvers.result import SolverResult, SolveState
 from neuralsolvers.solvers.system import check_preconditioner, prepare_system
+from neuralsolvers.solvers.types import ArrayLike, DeviceLike, OperatorLike
 
 __all__ = ["ORDERINGS", "SSOR", "SORSplitting", "matrix_colors", "sor"]
 
@@ -88,13 +83,13 @@ class SORSplitting:
 
     Args:
         A: square matrix or assemblable operator with a nonzero diagonal (SciPy sparse, torch, or a
-            :class:`~neuralsolvers.solvers.operators.LinearOperator` with ``to_scipy``).
+            ``neuralsolvers.solvers.Operator`` with ``to_scipy``).
         omega: relaxation parameter in (0, 2), or a sequence of ``k`` of them: column ``j`` of an
             ``(n, k)`` right-hand side is then relaxed with ``omega[j]`` (all ω tried in one batched
             solve, e.g. to tabulate the cost of every ω).
         ordering: ``lexicographic`` or ``redblack`` (see the module docstring).
         backend: of the lexicographic solves: ``auto``, ``superlu`` (CPU) or ``levels``.
-        colors: ``(n,)`` colour of each unknown for ``redblack`` (default :func:`matrix_colors`; pass
+        colors: ``(n,)`` colour of each unknown for ``redblack`` (default ``matrix_colors``; pass
             it to reuse one colouring across a sequence of matrices with the same pattern).
         dtype, device: of the vectors (default those of ``A``; SciPy input: float64 on the CPU).
 
@@ -103,10 +98,10 @@ class SORSplitting:
         omega: ``(m,)`` tensor (``m`` = 1 or ``k``);
         symmetric: whether ``A`` equals its transpose (then SSOR is SPD for positive diagonals).
 
-    Shapes: :meth:`lower_solve` and :meth:`upper_solve` map ``(n,)`` or ``(n, k)`` to the same.
+    Shapes: ``lower_solve`` and ``upper_solve`` map ``(n,)`` or ``(n, k)`` to the same.
     """
 
-    def __init__(self, A: Any, omega: float | Sequence[float] = 1.0, ordering: str = "lexicographic", backend: str = "auto", colors: np.ndarray | None = None, dtype: torch.dtype | None = None, device: str | torch.device | None = None):
+    def __init__(self, A: OperatorLike, omega: float | Sequence[float] = 1.0, ordering: str = "lexicographic", backend: str = "auto", colors: np.ndarray | None = None, dtype: torch.dtype | None = None, device: DeviceLike | None = None):
         omegas = np.atleast_1d(np.asarray(omega, dtype=np.float64))
         if omegas.ndim != 1 or len(omegas) == 0 or not np.all((omegas > 0) & (omegas < 2)):
             raise ValueError(f"omega must lie in (0, 2) for SOR to converge on SPD systems, got {omega}")
@@ -122,7 +117,7 @@ class SORSplitting:
             raise ValueError("SOR needs a nonzero diagonal")
         self.ordering = ordering
         self.omega = torch.as_tensor(omegas, dtype=self.dtype, device=self.device)
-        self.operator: LinearOperator = as_operator(A, dtype=self.dtype, device=self.device)
+        self.operator: Operator = as_operator(A, dtype=self.dtype, device=self.device)
         self.diagonal = torch.as_tensor(diagonal, dtype=self.dtype, device=self.device)
         self.symmetric = abs(matrix - matrix.T).max() == 0
         self.shape = matrix.shape
@@ -191,21 +186,21 @@ class SORSplitting:
 
 
 def sor(
-    A: Any,
-    b: Any,
-    x0: Any = None,
+    A: OperatorLike | SORSplitting,
+    b: ArrayLike,
+    x0: ArrayLike | None = None,
     *,
     rtol: float = 1e-5,
     atol: float = 0.0,
     maxiter: int | None = None,
     M: None = None,
-    callback: Callable[[Any], None] | None = None,
+    callback: Callable[[ArrayLike], None] | None = None,
     omega: float | Sequence[float] = 1.0,
     symmetric: bool = False,
     ordering: str = "lexicographic",
     backend: str = "auto",
     colors: np.ndarray | None = None,
-    device: str | torch.device | None = None,
+    device: DeviceLike | None = None,
 ) -> SolverResult:
     """Solve ``Ax = b`` by SOR (``symmetric=True``: SSOR), batched over right-hand-side columns.
 
@@ -214,15 +209,15 @@ def sor(
     recomputed true residual; a non-finite residual stops the column with ``info = −2``.
 
     Args:
-        A: see :class:`SORSplitting` (or a prebuilt splitting, whose ω and ordering are then used).
+        A: see ``SORSplitting`` (or a prebuilt splitting, whose ω and ordering are then used).
         b: ``(n,)`` or ``(n, k)``. x0: initial guess shaped like ``b`` (default zero).
-        rtol, atol, maxiter, callback, device: as in :func:`~neuralsolvers.solvers.krylov.conjugate_gradient.cg`.
+        rtol, atol, maxiter, callback, device: as in ``cg``.
         M: stationary SOR takes no preconditioner (the argument exists for the one signature of
-            every solver); use :class:`SSOR` inside ``cg`` for the preconditioned method.
-        omega, ordering, backend, colors: see :class:`SORSplitting`.
+            every solver); use ``SSOR`` inside ``cg`` for the preconditioned method.
+        omega, ordering, backend, colors: see ``SORSplitting``.
 
     Returns:
-        :class:`~neuralsolvers.solvers.krylov.conjugate_gradient.SolverResult` (``residuals``: relative residual per sweep).
+        ``SolverResult`` (``residuals``: relative residual per sweep).
     """
     if M is not None:
         raise TypeError("sor takes no preconditioner: use cg(A, b, M=SSOR(A, omega)) for SSOR-preconditioned CG")
@@ -251,15 +246,15 @@ def sor(
 
 
 class SSOR(Preconditioner):
-    """SSOR preconditioner ``M⁻¹ r = (2 − ω)/ω · (D/ω + U)⁻¹ D (D/ω + L)⁻¹ r`` for :func:`cg`.
+    """SSOR preconditioner ``M⁻¹ r = (2 − ω)/ω · (D/ω + U)⁻¹ D (D/ω + L)⁻¹ r`` for ``cg``.
 
-    Args: as :class:`SORSplitting`; ``A`` must have a positive diagonal. ``linear_spd`` holds when
+    Args: as ``SORSplitting``; ``A`` must have a positive diagonal. ``linear_spd`` holds when
     ``A`` is symmetric (plain ``cg`` refuses the preconditioner of a nonsymmetric matrix). With one ω
     per column, column ``j`` is preconditioned with ``omega[j]`` (still SPD column by column, as
     ``cg`` needs: its columns never mix).
     """
 
-    def __init__(self, A: Any, omega: float | Sequence[float] = 1.0, ordering: str = "lexicographic", backend: str = "auto", colors: np.ndarray | None = None, dtype: torch.dtype | None = None, device: str | torch.device | None = None):
+    def __init__(self, A: OperatorLike | SORSplitting, omega: float | Sequence[float] = 1.0, ordering: str = "lexicographic", backend: str = "auto", colors: np.ndarray | None = None, dtype: torch.dtype | None = None, device: DeviceLike | None = None):
         self.splitting = A if isinstance(A, SORSplitting) else SORSplitting(A, omega, ordering, backend, colors, dtype, device)
         if not bool((self.splitting.diagonal > 0).all()):
             raise ValueError("the SSOR preconditioner needs a positive diagonal (is A symmetric positive definite?)")

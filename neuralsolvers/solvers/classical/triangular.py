@@ -6,7 +6,7 @@ solve is then one short loop over levels, each a sparse product with that level'
 diagonal scaling, all in torch on the matrix's device (as cuSPARSE's ``csrsv`` analysis does).
 A 2D 5-point stencil has ``2N − 1`` levels for ``N²`` unknowns, a 3D 7-point one ``3N − 2``.
 
-On the CPU a level costs far more than a sequential sweep, so :class:`TriangularSolver` there uses
+On the CPU a level costs far more than a sequential sweep, so ``TriangularSolver`` there uses
 SuperLU's compiled triangular sweeps instead (``splu`` of the triangle in natural order: no fill).
 """
 
@@ -18,6 +18,7 @@ import scipy.sparse.linalg as spla
 import torch
 
 from neuralsolvers.solvers.operators import normal_device, scipy_to_torch_csr
+from neuralsolvers.solvers.types import DeviceLike
 
 __all__ = ["BACKENDS", "LevelScheduledTriangular", "TriangularSolver", "levels_of_lower"]
 
@@ -45,7 +46,7 @@ class LevelScheduledTriangular:
         dtype, device: of the stored levels and of the vectors.
     """
 
-    def __init__(self, lower: sp.csr_matrix, transpose: bool = False, dtype: torch.dtype = torch.float64, device: str | torch.device = "cpu"):
+    def __init__(self, lower: sp.csr_matrix, transpose: bool = False, dtype: torch.dtype = torch.float64, device: DeviceLike = "cpu"):
         device = normal_device(device)
         lower = sp.csr_matrix(lower)
         diagonal = lower.diagonal()
@@ -88,10 +89,10 @@ class TriangularSolver:
             ``auto`` (``superlu`` on the CPU, ``levels`` elsewhere).
         dtype, device: of the vectors.
 
-    Shapes: :meth:`solve`: ``(n,)`` or ``(n, k)`` → the same.
+    Shapes: ``solve``: ``(n,)`` or ``(n, k)`` → the same.
     """
 
-    def __init__(self, triangle: sp.spmatrix, lower: bool = True, backend: str = "auto", dtype: torch.dtype = torch.float64, device: str | torch.device = "cpu"):
+    def __init__(self, triangle: sp.spmatrix, lower: bool = True, backend: str = "auto", dtype: torch.dtype = torch.float64, device: DeviceLike = "cpu"):
         self.dtype, self.device = dtype, normal_device(device)
         if backend == "auto":
             backend = "superlu" if self.device.type == "cpu" else "levels"

@@ -1,5 +1,5 @@
 """Krylov methods: conjugate gradients (``cg``, the flexible ``fcg``), ``gmres`` and ``bicgstab``; one
-signature, SciPy in and SciPy out, one :class:`SolverResult`."""
+signature, SciPy in and SciPy out, one ``SolverResult`` (defined in ``neuralsolvers.solvers.result``)."""
 
 from neuralsolvers._lazy import lazy_exports
 
@@ -8,7 +8,7 @@ _EXPORTS = {
     "cg": ".conjugate_gradient",
     "fcg": ".conjugate_gradient",
     "gmres": ".nonsymmetric",
-    "SolverResult": ".conjugate_gradient",
+    "SolverResult": "neuralsolvers.solvers.result",
 }
 __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

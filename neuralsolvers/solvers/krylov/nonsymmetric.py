@@ -2,7 +2,7 @@
 
 Signatures follow ``scipy.sparse.linalg.gmres`` / ``bicgstab``; ``b`` may be ``(n,)`` or ``(n, k)``
 (k systems at once, each column with its own Krylov space and its own stop). The stopping test and the
-result are those of :func:`~neuralsolvers.solvers.cg`: ``‖b − Ax‖ ≤ max(rtol·‖b‖, atol)`` on the
+result are those of ``cg``: ``‖b − Ax‖ ≤ max(rtol·‖b‖, atol)`` on the
 *true* residual, recomputed before a column is reported converged; NaN/Inf stops a column with
 ``info = −2`` and a vanished recurrence (BiCGStab's ρ or ω, a singular GMRES Hessenberg) with −4.
 The preconditioner enters on the right (``A M y = b``, ``x = M y``), so the residuals monitored are
@@ -13,19 +13,19 @@ flexible GMRES, Saad 1993), but BiCGStab assumes a fixed linear one.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import torch
 
-from neuralsolvers.solvers.krylov.conjugate_gradient import (
+from neuralsolvers.solvers.krylov.conjugate_gradient import apply_preconditioner
+from neuralsolvers.solvers.result import (
     BREAKDOWN_NONFINITE,
     BREAKDOWN_RECURRENCE,
     SolverResult,
     SolveState,
-    apply_preconditioner,
     column_dots,
     column_norms,
 )
+from neuralsolvers.solvers.types import ArrayLike, DeviceLike, OperatorLike, PreconditionerLike
 
 __all__ = ["bicgstab", "gmres"]
 
@@ -36,17 +36,17 @@ def _safe(values: torch.Tensor) -> torch.Tensor:
 
 
 def gmres(
-    A: Any,
-    b: Any,
-    x0: Any = None,
+    A: OperatorLike,
+    b: ArrayLike,
+    x0: ArrayLike | None = None,
     *,
     rtol: float = 1e-5,
     atol: float = 0.0,
     maxiter: int | None = None,
-    M: Any = None,
-    callback: Callable[[Any], None] | None = None,
+    M: PreconditionerLike = None,
+    callback: Callable[[ArrayLike], None] | None = None,
     restart: int = 20,
-    device: str | torch.device | None = None,
+    device: DeviceLike | None = None,
 ) -> SolverResult:
     """Restarted flexible GMRES(m) with right preconditioning.
 
@@ -56,7 +56,7 @@ def gmres(
     the true residual.
 
     Args:
-        A: matrix or operator (see :func:`~neuralsolvers.solvers.operators.as_operator`).
+        A: matrix or operator (see ``as_operator``).
         b: right-hand side ``(n,)`` or ``(n, k)``.
         x0: initial guess, shaped like ``b``.
         rtol, atol: stop when ``‖b − Ax‖ ≤ max(rtol·‖b‖, atol)``.
@@ -65,10 +65,10 @@ def gmres(
             unlike SciPy, which counts restart cycles.
         M: right preconditioner approximating ``A⁻¹``; any map.
         callback: called with the current ``x`` after each restart cycle.
-        device: where to solve (as in :func:`~neuralsolvers.solvers.krylov.conjugate_gradient.cg`).
+        device: where to solve (as in ``cg``).
 
     Returns:
-        :class:`~neuralsolvers.solvers.krylov.conjugate_gradient.SolverResult`; ``residuals`` holds the estimates
+        ``SolverResult``; ``residuals`` holds the estimates
         ``|g_{j+1}| / ‖b‖`` of the inner iterations, the last entry the true residual.
     """
     if restart < 1:
@@ -145,16 +145,16 @@ def gmres(
 
 
 def bicgstab(
-    A: Any,
-    b: Any,
-    x0: Any = None,
+    A: OperatorLike,
+    b: ArrayLike,
+    x0: ArrayLike | None = None,
     *,
     rtol: float = 1e-5,
     atol: float = 0.0,
     maxiter: int | None = None,
-    M: Any = None,
-    callback: Callable[[Any], None] | None = None,
-    device: str | torch.device | None = None,
+    M: PreconditionerLike = None,
+    callback: Callable[[ArrayLike], None] | None = None,
+    device: DeviceLike | None = None,
 ) -> SolverResult:
     """BiCGStab (van der Vorst 1992) with right preconditioning; two products with ``A`` per iteration.
 
@@ -163,7 +163,7 @@ def bicgstab(
     shadow vector ``r̂ = r``). ``ρ = r̂ᵀr``, ``r̂ᵀv`` or ``ω`` vanishing (relative to the vectors' norms,
     below machine epsilon squared) stops the column with ``info = −4``.
 
-    Arguments as in :func:`gmres` (no ``restart``); ``maxiter`` counts iterations (default ``10 n``),
+    Arguments as in ``gmres`` (no ``restart``); ``maxiter`` counts iterations (default ``10 n``),
     ``M`` must be a fixed linear map (a ``TypeError`` otherwise: use ``gmres``, which is flexible).
     """
     run, preconditioner = SolveState.begin(A, b, x0, device, rtol, atol, maxiter, M, "bicgstab", needs="linear")

@@ -11,11 +11,16 @@ need not be linear or symmetric, and the energy norm of the error never increase
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import torch
 
-from neuralsolvers.solvers.krylov.conjugate_gradient import (
+from neuralsolvers.solvers.krylov.conjugate_gradient import positional_map
+from neuralsolvers.solvers.learned.field_preconditioner import (
+    FieldPreconditioner,
+    NetworkWrapping,
+    normalized_call,
+)
+from neuralsolvers.solvers.result import (
     BREAKDOWN_INDEFINITE,
     BREAKDOWN_NONFINITE,
     BREAKDOWN_STAGNATION,
@@ -23,13 +28,8 @@ from neuralsolvers.solvers.krylov.conjugate_gradient import (
     SolveState,
     column_dots,
     column_norms,
-    positional_map,
 )
-from neuralsolvers.solvers.learned.field_preconditioner import (
-    FieldPreconditioner,
-    NetworkWrapping,
-    normalized_call,
-)
+from neuralsolvers.solvers.types import ArrayLike, DeviceLike, OperatorLike, PreconditionerLike
 
 __all__ = ["dcdm", "dcdm_preconditioner", "dcdm_wrapping"]
 
@@ -38,35 +38,35 @@ STAGNATION = 1e-12
 
 
 def dcdm(
-    A: Any,
-    b: Any,
-    x0: Any = None,
+    A: OperatorLike,
+    b: ArrayLike,
+    x0: ArrayLike | None = None,
     *,
     rtol: float = 1e-5,
     atol: float = 0.0,
     maxiter: int | None = None,
-    M: Any = None,
-    callback: Callable[[Any], None] | None = None,
+    M: PreconditionerLike = None,
+    callback: Callable[[ArrayLike], None] | None = None,
     keep: int = 2,
-    device: str | torch.device | None = None,
+    device: DeviceLike | None = None,
 ) -> SolverResult:
     """Solve ``Ax = b`` (SPD ``A``) with network search directions.
 
     Args:
-        A: SPD matrix or operator (anything :func:`~neuralsolvers.solvers.cg` takes).
+        A: SPD matrix or operator (anything ``cg`` takes).
         b: right-hand side ``(n,)`` or ``(n, k)`` (columns solved at once, each stopping on its own).
-        x0, rtol, atol, maxiter, callback, device: as in :func:`~neuralsolvers.solvers.cg`
+        x0, rtol, atol, maxiter, callback, device: as in ``cg``
             (``maxiter`` default ``10 n``).
         M: the direction map ``f``, residual columns ``(n, k)`` to directions ``(n, k)``: a
-            preconditioner (e.g. a :class:`~neuralsolvers.solvers.FieldPreconditioner` around a
-            ``DCDMNet``, or what :func:`neuralsolvers.load_preconditioner` returns) or a callable;
+            preconditioner (e.g. a ``FieldPreconditioner`` around a
+            ``DCDMNet``, or what ``neuralsolvers.load_preconditioner`` returns) or a callable;
             None: the residual itself (then DCDM is CG with ``keep`` kept directions).
         keep: directions each new one is A-orthogonalized against (2 in the paper).
 
     The old form ``dcdm(A, b, direction, ...)`` still works, with a ``DeprecationWarning``.
 
     Returns:
-        :class:`~neuralsolvers.solvers.krylov.conjugate_gradient.SolverResult`. A non-finite direction stops its column
+        ``SolverResult``. A non-finite direction stops its column
         with ``info = −2``; a direction that vanishes in the orthogonalization (zero, or in the span
         of the kept ones: its ``qᵀAq`` drops below ``1e-12`` of its value) with ``info = −3``; a
         direction with ``qᵀAq ≤ 0`` otherwise (a singular or indefinite ``A``) with ``info = −1``.
@@ -116,14 +116,14 @@ def dcdm_wrapping(network: torch.nn.Module, dim: int | None = None) -> NetworkWr
 
 
 def dcdm_preconditioner(
-    network: torch.nn.Module, mask: torch.Tensor, dtype: torch.dtype = torch.float64, device: str | torch.device = "cpu"
+    network: torch.nn.Module, mask: torch.Tensor, dtype: torch.dtype = torch.float64, device: DeviceLike = "cpu"
 ) -> FieldPreconditioner:
-    """A DCDM network as the direction map of :func:`dcdm` or the preconditioner of ``fcg`` on one scene.
+    """A DCDM network as the direction map of ``dcdm`` or the preconditioner of ``fcg`` on one scene.
 
     ``mask`` (bool or 0/1, shape ``grid``, 2D or 3D) is the fluid mask: it is the network's first
     input channel when the network takes two (``in_channels = 2``), and the directions are zeroed on
     obstacle cells (whose rows are the identity and whose residual is zero), so the iterates stay
     zero there. Residuals are scaled to unit RMS before the network, as in training
-    (:func:`dcdm_wrapping`).
+    (``dcdm_wrapping``).
     """
     return dcdm_wrapping(network, dim=mask.dim()).build(network, mask, dtype, device)

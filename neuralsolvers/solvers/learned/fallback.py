@@ -2,7 +2,7 @@
 
 A learned component can fail inside a solver: a network that returns NaN (``info = −2``), a direction
 map that stops making progress (``info = −3``), or one that is merely too slow (no convergence within
-its iteration cap). :func:`with_fallback` takes the failed result and finishes every column that did
+its iteration cap). ``with_fallback`` takes the failed result and finishes every column that did
 not converge with preconditioned CG from the best point the learned solve reached (its last iterate
 where finite: DCDM and FCG never increase the error's energy norm; zero otherwise), so the solve still
 reaches the tolerance; the combined result says that it fell back and after how many iterations.
@@ -11,27 +11,28 @@ reaches the tolerance; the combined result says that it fell back and after how 
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import torch
 
-from neuralsolvers.solvers.krylov.conjugate_gradient import SolverResult, cg
+from neuralsolvers.solvers.krylov.conjugate_gradient import cg
+from neuralsolvers.solvers.result import SolverResult
+from neuralsolvers.solvers.types import ArrayLike, OperatorLike, PreconditionerLike
 
 __all__ = ["with_fallback"]
 
 
 def with_fallback(
     first: SolverResult,
-    A: Any,
-    b: torch.Tensor,
-    M: Any = None,
+    A: OperatorLike,
+    b: ArrayLike,
+    M: PreconditionerLike = None,
     *,
     rtol: float = 1e-5,
     atol: float = 0.0,
     maxiter: int | None = None,
     name: str = "the classical preconditioner",
 ) -> SolverResult:
-    """``first`` if it converged; otherwise ``first`` continued by :func:`cg` with ``M``.
+    """``first`` if it converged; otherwise ``first`` continued by ``cg`` with ``M``.
 
     Args:
         first: result of the learned solve of ``Ax = b`` (any of ``dcdm``, ``fcg``, ``hybrid``).
@@ -41,7 +42,7 @@ def with_fallback(
         name: of the fallback, for the message.
 
     Returns:
-        The combined :class:`~neuralsolvers.solvers.krylov.conjugate_gradient.SolverResult`: iterations and residual
+        The combined ``SolverResult``: iterations and residual
         histories of both stages (per column), the continuation's ``info``, ``fallback`` True for the
         columns that needed it, time of both stages, and a message naming what failed.
     """

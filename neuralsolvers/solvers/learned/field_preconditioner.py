@@ -2,7 +2,7 @@
 
 A network trained on fields ``(batch, channels, *grid)`` (2D or 3D) is applied to residual columns
 ``(n, k)`` of a grid system (unknowns in C order of the grid, ``n`` its size, as in
-:class:`~neuralsolvers.solvers.stencils.DiffusionStencil`). Each residual is scaled to unit norm
+``DiffusionStencil``). Each residual is scaled to unit norm
 before the network and its output scaled back (the network never sees the residual's size, as in
 HINTS), which makes the map positively homogeneous but not linear: only the flexible ``fcg`` and
 ``hybrid`` accept it.
@@ -21,6 +21,7 @@ from torch import nn
 
 from neuralsolvers.solvers.operators import normal_device
 from neuralsolvers.solvers.preconditioners import ModulePreconditioner
+from neuralsolvers.solvers.types import DeviceLike
 
 __all__ = ["FieldPreconditioner", "NetworkWrapping", "normalized_call"]
 
@@ -64,7 +65,7 @@ class FieldPreconditioner(ModulePreconditioner):
             directions vanish on obstacle cells), or None.
         dtype, device: of the residuals it is applied to.
         meant_for: name of the solver the network was trained for (``dcdm``, ``fcg``, ...); it is
-            :attr:`solver`. Default ``fcg``, the flexible method any such map may go into.
+            ``solver``. Default ``fcg``, the flexible method any such map may go into.
     """
 
     def __init__(
@@ -76,7 +77,7 @@ class FieldPreconditioner(ModulePreconditioner):
         normalize: bool = True,
         output_mask: torch.Tensor | None = None,
         dtype: torch.dtype = torch.float64,
-        device: str | torch.device = "cpu",
+        device: DeviceLike = "cpu",
         meant_for: str = "fcg",
     ):
         if meant_for not in SOLVERS:
@@ -124,7 +125,7 @@ class FieldPreconditioner(ModulePreconditioner):
 class NetworkWrapping:
     """How a grid network is wrapped into a preconditioner: the record a learned-preconditioner
     checkpoint carries (``neuralsolvers_preconditioner``), so that
-    :func:`neuralsolvers.load_preconditioner` rebuilds exactly what training saw.
+    ``neuralsolvers.load_preconditioner`` rebuilds exactly what training saw.
 
     Attributes:
         dim: spatial dimensions the network takes (2 or 3).
@@ -170,7 +171,7 @@ class NetworkWrapping:
 
     def build(
         self, network: nn.Module | Callable[[torch.Tensor], torch.Tensor], mask: torch.Tensor,
-        dtype: torch.dtype = torch.float64, device: str | torch.device = "cpu",
+        dtype: torch.dtype = torch.float64, device: DeviceLike = "cpu",
     ) -> FieldPreconditioner:  # fmt: skip
         """The preconditioner of ``network`` on the grid of ``mask`` (bool or 0/1, shape ``grid``,
         True on unknowns), applied to residuals of ``dtype`` on ``device``."""

@@ -4,34 +4,29 @@ Zhang et al. (2024), "Blending neural operators and relaxation methods in PDE nu
 a stationary relaxation (damped Jacobi, or red-black Gauss–Seidel/SOR on grid stencils) damps the
 high-frequency error, and every ``period``-th iteration a network ``N`` applied to the residual
 corrects the smooth error the relaxation is slow on: ``x ← x + N(b − Ax)``. Batched over
-right-hand-side columns like :func:`~neuralsolvers.solvers.krylov.conjugate_gradient.cg`, with the same result type,
+right-hand-side columns like ``cg``, with the same result type,
 stopping test on the true residual and breakdown codes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import torch
 
 from neuralsolvers.solvers.classical.jacobi import Jacobi
-from neuralsolvers.solvers.krylov.conjugate_gradient import (
-    BREAKDOWN_NONFINITE,
-    SolverResult,
-    SolveState,
-    column_dots,
-    positional_map,
-)
+from neuralsolvers.solvers.krylov.conjugate_gradient import positional_map
 from neuralsolvers.solvers.learned.field_preconditioner import normalized_call
+from neuralsolvers.solvers.result import BREAKDOWN_NONFINITE, SolverResult, SolveState, column_dots
 from neuralsolvers.solvers.stencils import DiffusionStencil, red_cells
+from neuralsolvers.solvers.types import ArrayLike, DeviceLike, OperatorLike, PreconditionerLike
 
 __all__ = ["SMOOTHERS", "hybrid"]
 
 SMOOTHERS = ("jacobi", "redblack")
 
 
-def _colors(A: Any) -> torch.Tensor:
+def _colors(A: OperatorLike) -> torch.Tensor:
     """Red (True) / black nodes ``(n,)`` of a stencil's grid: the 5/7-point couplings join colours."""
     if not isinstance(A, DiffusionStencil):
         raise ValueError("red-black Gauss–Seidel needs the grid of a DiffusionStencil operator")
@@ -39,22 +34,22 @@ def _colors(A: Any) -> torch.Tensor:
 
 
 def hybrid(
-    A: Any,
-    b: Any,
-    x0: Any = None,
+    A: OperatorLike,
+    b: ArrayLike,
+    x0: ArrayLike | None = None,
     *,
     rtol: float = 1e-5,
     atol: float = 0.0,
     maxiter: int | None = None,
-    M: Any = None,
-    callback: Callable[[Any], None] | None = None,
+    M: PreconditionerLike = None,
+    callback: Callable[[ArrayLike], None] | None = None,
     period: int = 25,
     omega: float | None = None,
     smoother: str = "jacobi",
     normalize_residual: bool = True,
     line_search: bool = False,
     safeguard: bool = True,
-    device: str | torch.device | None = None,
+    device: DeviceLike | None = None,
 ) -> SolverResult:
     """Solve ``Ax = b`` by relaxation with a learned correction every ``period`` iterations.
 
@@ -65,16 +60,16 @@ def hybrid(
     ``‖b − Ax‖ ≤ max(rtol·‖b‖, atol)`` is checked on it directly.
 
     Args:
-        A: SPD matrix or operator (anything :func:`~neuralsolvers.solvers.cg` takes) with a
+        A: SPD matrix or operator (anything ``cg`` takes) with a
             positive diagonal; ``smoother="redblack"`` needs a
-            :class:`~neuralsolvers.solvers.stencils.DiffusionStencil`.
+            ``DiffusionStencil``.
         b: right-hand side ``(n,)`` or ``(n, k)``; the ``k`` columns are solved at once, each
             stopping on its own.
-        x0, rtol, atol, maxiter, callback, device: as in :func:`~neuralsolvers.solvers.cg`;
+        x0, rtol, atol, maxiter, callback, device: as in ``cg``;
             ``maxiter`` counts relaxation and correction steps together (default ``10 n``).
         M: the correction ``N``, residual columns ``(n, k)`` to corrections ``(n, k)`` (units of
             ``x``): a preconditioner (e.g. a
-            :class:`~neuralsolvers.solvers.learned.field_preconditioner.FieldPreconditioner`, which
+            ``FieldPreconditioner``, which
             normalizes already: pass ``normalize_residual=False`` or not, same result) or a callable;
             None: relaxation alone. The old form ``hybrid(A, b, correction, ...)`` still works, with
             a ``DeprecationWarning``.
@@ -82,7 +77,7 @@ def hybrid(
         omega: relaxation weight; default 2/3 (Jacobi) or 1 (red-black Gauss–Seidel).
         smoother: ``"jacobi"`` or ``"redblack"``.
         normalize_residual: give ``N`` the residual scaled to unit RMS and scale its output back
-            (:func:`~neuralsolvers.solvers.learned.field_preconditioner.normalized_call`).
+            (``normalized_call``).
         line_search: scale the correction ``c = N(r)`` by ``α = cᵀr / cᵀAc``, the step that
             minimizes the error's energy norm along ``c``: a network whose output has the wrong size
             still helps if its direction is good. HINTS uses ``α = 1`` (the default, False).
@@ -94,7 +89,7 @@ def hybrid(
             product per correction (none more with ``line_search``).
 
     Returns:
-        :class:`~neuralsolvers.solvers.krylov.conjugate_gradient.SolverResult`; a non-finite correction of an active
+        ``SolverResult``; a non-finite correction of an active
         column stops it with ``info = −2`` (never converged).
     """
     x0, M = positional_map(x0, M, "hybrid")

@@ -13,13 +13,12 @@ symmetric; a network is not, so use it with ``fcg``.
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 
 from neuralsolvers.solvers.classical.jacobi import Jacobi
 from neuralsolvers.solvers.operators import as_operator
 from neuralsolvers.solvers.preconditioners import Preconditioner, as_preconditioner
+from neuralsolvers.solvers.types import OperatorLike, PreconditionerLike
 
 __all__ = ["SmoothedPreconditioner"]
 
@@ -28,14 +27,14 @@ class SmoothedPreconditioner(Preconditioner):
     """``M(r)``: ``sweeps`` damped-Jacobi sweeps, the inner correction, ``sweeps`` more sweeps.
 
     Args:
-        A: the operator (anything :func:`as_operator` takes), ``(n, n)``.
+        A: the operator (anything ``as_operator`` takes), ``(n, n)``.
         inner: the inner preconditioner ``(n, k) → (n, k)`` (e.g. a
-            :class:`~neuralsolvers.solvers.FieldPreconditioner`), or None for smoothing alone.
+            ``FieldPreconditioner``), or None for smoothing alone.
         sweeps: ``ν`` pre- and post-smoothing sweeps.
         omega: Jacobi damping ``ω``.
     """
 
-    def __init__(self, A: Any, inner: Any = None, sweeps: int = 4, omega: float = 2.0 / 3.0):
+    def __init__(self, A: OperatorLike, inner: PreconditionerLike = None, sweeps: int = 4, omega: float = 2.0 / 3.0):
         if sweeps < 0 or not 0 < omega < 2:
             raise ValueError(f"need sweeps ≥ 0 and 0 < omega < 2, got {sweeps} and {omega}")
         self.A = as_operator(A)
@@ -43,6 +42,7 @@ class SmoothedPreconditioner(Preconditioner):
         self.inner = as_preconditioner(inner)
         self.sweeps, self.omega = sweeps, omega
         self.shape, self.dtype, self.device = self.A.shape, self.A.dtype, self.A.device
+        self.linear = self.inner is None or self.inner.linear  # a nonlinear inner map makes the whole one nonlinear
         self.linear_spd = self.inner is None
 
     def _smooth(self, r: torch.Tensor, z: torch.Tensor) -> torch.Tensor:

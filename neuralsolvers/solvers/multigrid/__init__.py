@@ -1,11 +1,13 @@
 """Multigrid preconditioners: algebraic (``AMG``: PyAMG hierarchy, torch V-cycle), geometric
-(``GeometricMultigrid``: matrix-free, McAdams-style) and the learned, SPD neural multigrid cycle."""
+(``GeometricMultigrid``: matrix-free, McAdams-style) and the learned, SPD neural multigrid cycle; the
+geometric cycles' options are one ``CycleOptions``."""
 
 from neuralsolvers._lazy import lazy_exports
 
 _EXPORTS = {
     "AMG": ".amg",
     "coarsen": ".geometric",
+    "CycleOptions": ".cycle",
     "GeometricMultigrid": ".geometric",
     "NeuralMultigridPreconditioner": ".neural",
     "prolong": ".geometric",

@@ -20,6 +20,7 @@ import torch
 
 from neuralsolvers.solvers.operators import assembled, scipy_to_torch_csr
 from neuralsolvers.solvers.preconditioners import Preconditioner
+from neuralsolvers.solvers.types import DeviceLike, OperatorLike
 
 __all__ = ["AMG"]
 
@@ -53,14 +54,14 @@ class AMG(Preconditioner):
 
     def __init__(
         self,
-        A: Any,
+        A: OperatorLike,
         method: str = "smoothed_aggregation",
         omega: float = 4.0 / 3.0,
         sweeps: int = 1,
         max_levels: int = 10,
         max_coarse: int = 10,
         dtype: torch.dtype | None = None,
-        device: str | torch.device | None = None,
+        device: DeviceLike | None = None,
         **options: Any,
     ):
         if method not in BUILDERS:

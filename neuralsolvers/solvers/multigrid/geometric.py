@@ -2,8 +2,8 @@
 
 McAdams, Sifakis and Teran, "A parallel multigrid Poisson solver for fluids simulation on large
 grids" (SCA 2010), as implemented in ``rgoldade/GeometricMultigridPressureSolver``, adapted to the
-:class:`~neuralsolvers.solvers.stencils.DiffusionStencil` convention that obstacle cells are Dirichlet
-cells (``u = 0``, identity rows) and walls are Dirichlet or Neumann per side.
+``DiffusionStencil`` convention that obstacle cells are Dirichlet cells (``u = 0``, identity rows)
+and walls are Dirichlet or Neumann per side.
 
 Hierarchy (the whole set-up: no matrix is assembled but the few-cell coarsest one):
 
@@ -22,8 +22,11 @@ Hierarchy (the whole set-up: no matrix is assembled but the few-cell coarsest on
   keeps the interpolation of a no-flux correction flat there. With ``A_2h`` the re-discretisation, ``R A_h P ≈ A_2h`` away from boundaries.
 - Smoothers: damped Jacobi (``ω = 2/3``) or red-black Gauss–Seidel (``ω = 1``), ``sweeps`` before
   and after the coarse correction; ``boundary_sweeps`` extra damped-Jacobi sweeps before and after
-  them in the band of ``boundary_width`` cells along obstacles and walls (McAdams: 3 and 3).
+  them in the band of ``boundary_width`` cells along obstacles and walls (McAdams: 3 and 3; the
+  default is none).
 - The coarsest level (at most ``coarsest`` cells) is solved exactly (dense Cholesky).
+
+These options are one ``CycleOptions`` (``neuralsolvers.solvers.multigrid.cycle``).
 
 Symmetry and definiteness: post-smoothing is the adjoint of pre-smoothing in reverse order (Jacobi is
 self-adjoint, the adjoint of the red-then-black sweep is black-then-red), ``R ∝ Pᵀ`` and every coarse
@@ -43,15 +46,20 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
+from neuralsolvers.solvers.multigrid.cycle import (
+    COARSENINGS,
+    SMOOTHERS,
+    CycleOptions,
+    cycle_options,
+)
 from neuralsolvers.solvers.preconditioners import Preconditioner
 from neuralsolvers.solvers.stencils import DiffusionStencil, red_cells
 
 __all__ = ["COARSENINGS", "SMOOTHERS", "GeometricMultigrid", "coarsen", "prolong", "restrict"]
 
-COARSENINGS = ("all", "any")
-SMOOTHERS = ("jacobi", "redblack")
 WEIGHTS = (1 / 8, 3 / 8, 3 / 8, 1 / 8)  # full weighting per axis, cell-centred
 GATHER_FRACTION = 0.05  # band sweeps gather their cells below this fraction of the grid, else mask it
+BOUNDARY_WEIGHT = 2 / 3  # damped Jacobi in the boundary band, whatever the main smoother
 
 
 def _take(x: torch.Tensor, axis: int, start: int, count: int) -> torch.Tensor:
@@ -83,7 +91,7 @@ def _prolong_axis(e: torch.Tensor, axis: int, n: int, neumann: tuple[bool, bool]
 
 
 def _restrict_axis(x: torch.Tensor, axis: int, neumann: tuple[bool, bool]) -> torch.Tensor:
-    """Full weighting along one axis, ``n → ceil(n/2)``: half the adjoint of :func:`_prolong_axis`
+    """Full weighting along one axis, ``n → ceil(n/2)``: half the adjoint of ``_prolong_axis``
     (a ghost cell's share is folded back onto the edge cell at a Neumann wall, dropped at a Dirichlet one)."""
     n = x.shape[axis]
     m = math.ceil(n / 2) + 2
@@ -115,7 +123,7 @@ def restrict(r: torch.Tensor, grid: tuple[int, ...], walls: tuple[bool, ...] | N
 
 def prolong(e: torch.Tensor, grid: tuple[int, ...], walls: tuple[bool, ...] | None = None) -> torch.Tensor:
     """``P = 2^d Rᵀ``: ``(k, *ceil(grid/2)) → (k, *grid)``, bi/trilinear interpolation, the exact
-    adjoint of :func:`restrict` (same ``walls``) up to the factor ``2^d``."""
+    adjoint of ``restrict`` (same ``walls``) up to the factor ``2^d``."""
     for axis, neumann in reversed(list(enumerate(_neumann(walls, len(grid)), start=1))):
         e = _prolong_axis(e, axis, grid[axis - 1], neumann)
     return e
@@ -235,74 +243,48 @@ class GeometricMultigrid(Preconditioner):
     """One symmetric V-cycle of geometric multigrid as an SPD preconditioner (module docstring).
 
     Args:
-        A: the :class:`~neuralsolvers.solvers.stencils.DiffusionStencil` of the system (2D or 3D,
-            obstacles, variable coefficients, Dirichlet/Neumann walls per side).
-        smoother: ``"jacobi"`` (damped Jacobi) or ``"redblack"`` (red-black Gauss–Seidel).
-        sweeps: smoothing sweeps before and after the coarse correction on every level.
-        omega: smoother weight (default 2/3 for Jacobi, 1 for red-black Gauss–Seidel); must lie in
-            (0, 1] for Jacobi and (0, 2) for Gauss–Seidel (SOR), where the cycle stays SPD.
-        boundary_sweeps: extra damped-Jacobi sweeps in the boundary band, before and after.
-        boundary_width: the band's width in cells.
-        boundary_levels: the boundary sweeps run on this many of the finest levels (default all).
-        coarsening: ``"all"`` (a coarse cell is an unknown only if all its children are) or ``"any"``.
-        coarsest: largest number of cells solved directly.
-        max_levels: cap on the number of levels (default: coarsen down to ``coarsest`` cells).
+        A: the ``DiffusionStencil`` of the system (2D or 3D, obstacles, variable coefficients,
+            Dirichlet/Neumann walls per side).
+        options: the cycle: smoother, sweeps, ω, boundary sweeps, coarsening, coarsest size, levels
+            (default ``CycleOptions()``: damped Jacobi, 2 sweeps, no boundary sweeps, 64 cells).
+        **overrides: fields of ``CycleOptions`` that replace those of ``options``
+            (``GeometricMultigrid(A, smoother="redblack", boundary_sweeps=3)``).
 
     Attributes:
+        options: the ``CycleOptions`` in use.
         levels: the operators of the hierarchy, finest first (``levels[i].operator``).
 
-    Shapes: :meth:`apply`: ``(n,)`` or ``(n, k)`` → the same, ``n = prod(A.grid)``.
+    Shapes: ``apply``: ``(n,)`` or ``(n, k)`` → the same, ``n = prod(A.grid)``.
     """
 
     linear = True
     linear_spd = True
 
-    def __init__(
-        self,
-        A: DiffusionStencil,
-        *,
-        smoother: str = "jacobi",
-        sweeps: int = 2,
-        omega: float | None = None,
-        boundary_sweeps: int = 0,
-        boundary_width: int = 3,
-        boundary_levels: int | None = None,
-        coarsening: str = "all",
-        coarsest: int = 64,
-        max_levels: int | None = None,
-    ):
+    def __init__(self, A: DiffusionStencil, *, options: CycleOptions | None = None, **overrides: str | int | float | None):
         if not isinstance(A, DiffusionStencil):
-            raise TypeError(f"GeometricMultigrid needs a DiffusionStencil (the grid, mask and coefficient), got {type(A).__name__}; "
+            raise TypeError(f"{type(self).__name__} needs a DiffusionStencil (the grid, mask and coefficient), got {type(A).__name__}; "
                             "for an assembled matrix use AMG")  # fmt: skip
-        if smoother not in SMOOTHERS:
-            raise ValueError(f"smoother must be one of {SMOOTHERS}, got {smoother!r}")
-        omega = (2 / 3 if smoother == "jacobi" else 1.0) if omega is None else float(omega)
-        limit = 1.0 if smoother == "jacobi" else 2.0
-        if not 0 < omega <= limit or (smoother == "redblack" and omega >= 2):
-            raise ValueError(f"omega must lie in (0, {limit:g}{']' if smoother == 'jacobi' else ')'} for the {smoother} smoother to keep the cycle SPD, got {omega}")
-        if sweeps < 1 or boundary_sweeps < 0 or boundary_width < 1 or coarsest < 1:
-            raise ValueError(f"need sweeps ≥ 1, boundary_sweeps ≥ 0, boundary_width ≥ 1, coarsest ≥ 1; got {sweeps}, {boundary_sweeps}, {boundary_width}, {coarsest}")
-        self.smoother, self.sweeps, self.omega = smoother, sweeps, omega
-        self.boundary_sweeps, self.boundary_width = boundary_sweeps, boundary_width
-        self.omega_boundary = 2 / 3  # damped Jacobi in the band, whatever the main smoother
+        self.options = options = cycle_options(options, overrides, type(self).__name__)
         self.shape, self.dtype, self.device, self.grid = A.shape, A.dtype, A.device, A.grid
         operators = [A]
-        while math.prod(operators[-1].grid) > coarsest and (max_levels is None or len(operators) < max_levels):
-            coarse = coarsen(operators[-1], coarsening)
+        while math.prod(operators[-1].grid) > options.coarsest and (options.max_levels is None or len(operators) < options.max_levels):
+            coarse = coarsen(operators[-1], options.coarsening)
             if coarse is None:
                 break
             operators.append(coarse)
-        self.levels = [self._level(operator, with_band=boundary_levels is None or depth < boundary_levels, coarsest=depth == len(operators) - 1)
+        bands = options.boundary_levels
+        self.levels = [self._level(operator, with_band=bands is None or depth < bands, coarsest=depth == len(operators) - 1)
                        for depth, operator in enumerate(operators)]  # fmt: skip
         coarsest_matrix = torch.as_tensor(operators[-1].to_scipy().toarray(), dtype=torch.float64)
         self.coarse_factor = torch.linalg.cholesky(coarsest_matrix).to(self.device, self.dtype)
 
     def _level(self, operator: DiffusionStencil, with_band: bool, coarsest: bool = False) -> _Level:
         """One level's fields and smoothing steps (the coarsest is solved directly: its steps go unused)."""
+        options = self.options
         fluid = operator.mask.to(self.dtype)
-        band = _band(operator, self.boundary_width, self.omega_boundary) if self.boundary_sweeps and with_band else None
-        red = red_cells(operator.grid, self.device)[None] if self.smoother == "redblack" else None
-        level = _Level(operator, fluid[None], (self.omega * fluid / operator.diag)[None], band, red)
+        band = _band(operator, options.boundary_width, BOUNDARY_WEIGHT) if options.boundary_sweeps and with_band else None
+        red = red_cells(operator.grid, self.device)[None] if options.smoother == "redblack" else None
+        level = _Level(operator, fluid[None], (options.weight * fluid / operator.diag)[None], band, red)
         level.pre, level.post = self._sweeps(level, adjoint=False), self._sweeps(level, adjoint=True)
         return level
 
@@ -323,11 +305,12 @@ class GeometricMultigrid(Preconditioner):
         def boundary(x: torch.Tensor | None, r: torch.Tensor) -> torch.Tensor:
             return level.band.sweep(torch.zeros_like(r) if x is None else x, r)
 
-        if self.smoother == "jacobi":
-            smooth = [jacobi] * self.sweeps
+        options = self.options
+        if options.smoother == "jacobi":
+            smooth = [jacobi] * options.sweeps
         else:  # red then black; the reversal below makes the adjoint black then red
-            smooth = [lambda x, r: colour(x, r, True), lambda x, r: colour(x, r, False)] * self.sweeps
-        band = [boundary] * (self.boundary_sweeps if level.band is not None else 0)
+            smooth = [lambda x, r: colour(x, r, True), lambda x, r: colour(x, r, False)] * options.sweeps
+        band = [boundary] * (options.boundary_sweeps if level.band is not None else 0)
         steps = band + smooth + band
         return steps[::-1] if adjoint else steps
 
@@ -367,4 +350,4 @@ class GeometricMultigrid(Preconditioner):
 
     def __repr__(self) -> str:
         sizes = ["×".join(map(str, level.grid)) for level in self.levels]
-        return f"GeometricMultigrid(levels={sizes}, smoother={self.smoother!r}, sweeps={self.sweeps}, device={self.device})"
+        return f"GeometricMultigrid(levels={sizes}, smoother={self.options.smoother!r}, sweeps={self.options.sweeps}, device={self.device})"

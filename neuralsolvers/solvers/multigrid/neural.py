@@ -1,9 +1,9 @@
 """The neural multigrid cycle: geometric multigrid whose smoothers and transfers are learned stencils.
 
-The cycle is :class:`~neuralsolvers.solvers.multigrid.geometric.GeometricMultigrid`'s (same
-hierarchy, coarsening, re-discretised coarse operators, exact coarsest solve); on every level but the
-coarsest a network maps the level's :func:`stencil_features` (dimensionless, so one network serves
-every level and grid size) to raw per-cell numbers, turned here into two local stencils:
+The cycle is ``GeometricMultigrid``'s (same hierarchy, coarsening, re-discretised coarse operators,
+exact coarsest solve, the same ``CycleOptions``); on every level but the coarsest a network maps
+the level's ``stencil_features`` (dimensionless, so one network serves every level and grid size)
+to raw per-cell numbers, turned here into two local stencils:
 
 - **Smoother** ``S = D^{-1/2} T D^{-1/2}`` with ``T`` a symmetric 3×3(×3) stencil per cell (or its
   centre only, ``stencil=1``) between fluid cells. From the raw off-diagonal numbers ``a`` the coupling
@@ -37,6 +37,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from neuralsolvers.solvers.multigrid.cycle import CycleOptions, cycle_options
 from neuralsolvers.solvers.multigrid.geometric import GeometricMultigrid, _Level
 from neuralsolvers.solvers.stencils import DiffusionStencil
 
@@ -203,15 +204,18 @@ class NeuralMultigridPreconditioner(GeometricMultigrid):
     """The neural multigrid V-cycle of one system as an SPD preconditioner (module docstring).
 
     Args:
-        A: the :class:`~neuralsolvers.solvers.stencils.DiffusionStencil` of the system.
-        network: maps :func:`stencil_features` ``(1, F, *grid)`` to raw numbers
+        A: the ``DiffusionStencil`` of the system.
+        network: maps ``stencil_features`` ``(1, F, *grid)`` to raw numbers
             ``(1, layout.channels, *grid)`` on any level (its own dtype and device; converted).
         layout: the stencil sizes the raw numbers describe.
-        sweeps, coarsening, coarsest, max_levels: as in ``GeometricMultigrid``.
+        options: the cycle's ``CycleOptions``: ``sweeps``, ``coarsening``, ``coarsest``, ``max_levels``
+            (the smoother is learned: ``smoother``, ``omega`` and ``boundary_sweeps`` must keep
+            their defaults).
         differentiable: keep the network's graph (training); default: set-up under ``no_grad``.
+        **overrides: fields of ``CycleOptions`` that replace those of ``options`` (``sweeps=1``).
 
-    Set-up: one network pass per level (all but the coarsest), done once; :meth:`apply` reuses it.
-    Shapes: :meth:`apply` ``(n,)`` or ``(n, k)`` → the same.
+    Set-up: one network pass per level (all but the coarsest), done once; ``apply`` reuses it.
+    Shapes: ``apply`` ``(n,)`` or ``(n, k)`` → the same.
     """
 
     linear = True
@@ -223,17 +227,20 @@ class NeuralMultigridPreconditioner(GeometricMultigrid):
         network: Callable[[torch.Tensor], torch.Tensor],
         layout: StencilLayout,
         *,
-        sweeps: int = 2,
-        coarsening: str = "all",
-        coarsest: int = 64,
-        max_levels: int | None = None,
+        options: CycleOptions | None = None,
         differentiable: bool = False,
+        **overrides: str | int | float | None,
     ):
         if isinstance(A, DiffusionStencil) and len(A.grid) != layout.dim:
             raise ValueError(f"the network is for {layout.dim}D grids but A's grid is {A.grid}")
+        options = cycle_options(options, overrides, type(self).__name__)
+        learned = {"smoother": "jacobi", "omega": None, "boundary_sweeps": 0}
+        fixed = [name for name, value in learned.items() if getattr(options, name) != value]
+        if fixed:
+            raise ValueError(f"the neural cycle learns its smoother: leave {', '.join(fixed)} at their defaults ({learned})")
         self.network, self.layout = network, layout
         with torch.set_grad_enabled(differentiable and torch.is_grad_enabled()):
-            super().__init__(A, smoother="jacobi", sweeps=sweeps, coarsening=coarsening, coarsest=coarsest, max_levels=max_levels)
+            super().__init__(A, options=options)
 
     def _level(self, operator: DiffusionStencil, with_band: bool, coarsest: bool = False) -> _Level:
         level = _Level(operator, operator.mask.to(self.dtype)[None], torch.zeros(()), None, None)
@@ -252,8 +259,8 @@ class NeuralMultigridPreconditioner(GeometricMultigrid):
             update = stencils.smooth(level.residual(x, r))
             return update if x is None else x + update
 
-        level.pre = [step] * self.sweeps
-        level.post = [step] * self.sweeps  # S is symmetric: the adjoint steps are the same
+        level.pre = [step] * self.options.sweeps
+        level.post = [step] * self.options.sweeps  # S is symmetric: the adjoint steps are the same
         if stencils.transfer is not None:
             level.lift, level.lift_adjoint = stencils.lift, stencils.lift_adjoint
         return level

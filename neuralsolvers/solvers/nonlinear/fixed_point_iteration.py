@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import torch
 
-from neuralsolvers.solvers.krylov.conjugate_gradient import BREAKDOWN_NONFINITE, SolverResult
+from neuralsolvers.solvers.result import BREAKDOWN_NONFINITE, SolverResult
 from neuralsolvers.solvers.system import require_finite
 
 __all__ = ["fixed_point"]
@@ -38,7 +38,7 @@ def fixed_point(
         maxiter: most applications of ``T`` that move ``x``.
 
     Returns:
-        :class:`~neuralsolvers.solvers.krylov.conjugate_gradient.SolverResult` with ``residuals`` the history of
+        ``SolverResult`` with ``residuals`` the history of
         ``‖T(x) − x‖ / scale`` (one entry per measured iterate, the last one that of the returned
         ``x``); NaN/Inf stops with ``info = −2``; not converged within ``maxiter`` gives ``info`` the
         iterations done (1 for ``maxiter=0``: never 0 unless converged).

@@ -3,7 +3,7 @@
 For a batch of ``B`` small problems ``min_w ½‖r(w; θ_b)‖²`` with ``w`` ``(n,)`` and residual
 ``r`` ``(m,)`` (e.g. the weights of ``n`` basis functions that make a PDE and its initial/boundary
 conditions hold at ``m`` points of one subdomain: one "expert" of PI-HC-MoE, Chalapathi et al.
-2024), :func:`levenberg_marquardt` runs all problems at once: Jacobians by ``torch.func.jacfwd``
+2024), ``levenberg_marquardt`` runs all problems at once: Jacobians by ``torch.func.jacfwd``
 under ``vmap``, steps ``(JᵀJ + μ diag(JᵀJ))δ = −Jᵀr`` (Marquardt's scaling), a step accepted
 if it lowers that problem's cost (μ ÷ 3) and otherwise rejected (μ × 2), per problem. Near a
 minimum the last Gauss–Newton steps change the cost by less than the rounding error of the
@@ -15,7 +15,7 @@ converged when ``‖Jᵀr‖∞ ≤ gtol`` or, with ``ftol > 0``, when an accept
 less than ``ftol`` × the cost (MINPACK's relative reduction test); converged problems keep their
 iterate, and the solve stops when all have converged or after ``maxiter`` iterations.
 
-:func:`least_squares_layer` returns the minimizer as a differentiable function of the tensors that
+``least_squares_layer`` returns the minimizer as a differentiable function of the tensors that
 define ``r`` (``θ``): backward by the implicit function theorem on the optimality condition
 ``g(w, θ) = J_wᵀ r = 0``: ``dw/dθ = −(∂g/∂w)⁻¹ ∂g/∂θ`` with the exact ``∂g/∂w`` (the Hessian of
 the cost, by forward-mode differentiation of ``g``), one ``n × n`` solve per problem; memory does
@@ -154,9 +154,9 @@ def least_squares_layer(
     damping: float = 1e-3,
     return_result: bool = False,
 ) -> torch.Tensor | tuple[torch.Tensor, LeastSquaresResult]:
-    """The minimizers ``(B, n)`` of :func:`levenberg_marquardt`, differentiable in ``tensors`` by the
+    """The minimizers ``(B, n)`` of ``levenberg_marquardt``, differentiable in ``tensors`` by the
     implicit function theorem (module docstring); ``w0`` gets no gradient. With ``return_result``
-    also the solve's :class:`LeastSquaresResult` (convergence, cost, iterations)."""
+    also the solve's ``LeastSquaresResult`` (convergence, cost, iterations)."""
     options = {"maxiter": maxiter, "gtol": gtol, "ftol": ftol, "damping": damping}
     report: dict[str, LeastSquaresResult] = {}
     w = _LeastSquaresFunction.apply(residual, options, report, w0, *tensors)

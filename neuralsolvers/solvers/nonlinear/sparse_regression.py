@@ -1,11 +1,11 @@
 """Sparse regression of a function onto a library of candidate terms (SINDy's STLSQ), and formulas.
 
 Given samples of states ``u`` ``(N, d)`` and of a function of them ``y`` ``(N, k)`` (e.g. a learned
-hidden term ``F(u)``), :func:`polynomial_library` builds the candidate columns ``Θ(u)`` (all
-monomials up to ``degree``), :func:`stlsq` finds sparse coefficients ``Ξ`` with ``y ≈ Θ Ξ``
+hidden term ``F(u)``), ``polynomial_library`` builds the candidate columns ``Θ(u)`` (all
+monomials up to ``degree``), ``stlsq`` finds sparse coefficients ``Ξ`` with ``y ≈ Θ Ξ``
 (sequentially thresholded least squares, Brunton, Proctor & Kutz 2016: least squares, zero every
 coefficient below ``threshold``, refit on the remaining terms, until the support stops changing),
-and :func:`formulas` prints them as SymPy expressions.
+and ``formulas`` prints them as SymPy expressions.
 """
 
 from __future__ import annotations

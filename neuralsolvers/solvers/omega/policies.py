@@ -4,19 +4,19 @@ Khodak, Chow, Balcan, Talwalkar, "Learning to Relax" (ICLR 2024): a policy picks
 before solving it and learns from the solver's iteration count alone (no extra matrix work). The
 interface is ``choose(context) -> ω`` then ``update(ω, cost)``.
 
-- :class:`FixedOmega`: always the same ω.
-- :class:`TsallisINF`: the bandit over a grid of ω (default 20 values in [1, 1.95]): ½-Tsallis-INF
+- ``FixedOmega``: always the same ω.
+- ``TsallisINF``: the bandit over a grid of ω (default 20 values in [1, 1.95]): ½-Tsallis-INF
   (Zimmert & Seldin) with ``η_t = 2/√t`` and importance-weighted cost estimates; costs enter as
   ``cost − 1`` divided by the running mean of ``cost − 1``, as in the authors' code (the paper assumes
   costs scaled to [0, 1]; iteration counts have no known bound).
-- :class:`BinnedTsallisINF`: the contextual variant: the context interval cut into bins, one
+- ``BinnedTsallisINF``: the contextual variant: the context interval cut into bins, one
   Tsallis-INF per bin (the code's ``TsallisINFCB``).
-- :class:`ChebCB`: SquareCB (Foster & Rakhlin) with, per ω of the grid, a regression of the scaled
+- ``ChebCB``: SquareCB (Foster & Rakhlin) with, per ω of the grid, a regression of the scaled
   cost on the first ``terms`` Chebyshev polynomials of the context, fitted by box-constrained least
   squares; the exploration rate grows with the round as in the authors' code.
 
 The instance-optimal oracle tries every ω on every system; it is not a policy but a cost table (see
-:func:`replay` and :func:`regret`, which score any policy against it exactly).
+``replay`` and ``regret``, which score any policy against it exactly).
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def omega_grid(low: float = 1.0, high: float = 1.95, count: int = 20) -> np.ndar
 
 
 class RelaxationPolicy(ABC):
-    """Picks ω for the next system (:meth:`choose`) and learns from its cost (:meth:`update`)."""
+    """Picks ω for the next system (``choose``) and learns from its cost (``update``)."""
 
     contextual: bool = False
 
@@ -122,7 +122,7 @@ class TsallisINF(_GridPolicy):
     """½-Tsallis-INF over ``grid`` (the paper's bandit; Õ(T^{2/3}) regret to the best fixed ω).
 
     Args:
-        grid: the ω values (default :func:`omega_grid`).
+        grid: the ω values (default ``omega_grid``).
         seed: of the sampling.
     """
 
@@ -144,7 +144,7 @@ class TsallisINF(_GridPolicy):
 
 
 class BinnedTsallisINF(RelaxationPolicy):
-    """Contextual Tsallis-INF: ``bins`` equal bins of ``[low, high]``, one :class:`TsallisINF` each.
+    """Contextual Tsallis-INF: ``bins`` equal bins of ``[low, high]``, one ``TsallisINF`` each.
 
     A context goes to the bin with the nearest centre (contexts outside the interval to the end bins).
     """
@@ -188,7 +188,7 @@ class ChebCB(_GridPolicy):
 
     Args:
         low, high: context interval. terms: ``m``, the Chebyshev terms (the paper: 6).
-        grid, seed: as :class:`TsallisINF`.
+        grid, seed: as ``TsallisINF``.
     """
 
     contextual = True

@@ -5,13 +5,13 @@ or ``(B, 1, H, W)``), in float32 or float64 on any device; the adjoint is exact 
 product (complex measurements count as pairs of reals: ``⟨u, v⟩ = Re Σ ū v``), so
 ``⟨A x, y⟩ = ⟨x, Aᵀ y⟩`` holds to rounding. ``norm_squared()`` is the exact ``‖AᵀA‖₂``.
 
-* :class:`Identity`: denoising, ``A = I``.
-* :class:`GaussianBlur`: circular (periodic-boundary) convolution with a normalized Gaussian kernel,
+* ``Identity``: denoising, ``A = I``.
+* ``GaussianBlur``: circular (periodic-boundary) convolution with a normalized Gaussian kernel,
   applied by FFT; the adjoint multiplies by the conjugate transfer function (correlation with the
   kernel under the same periodic boundary).
-* :class:`SubsampledFourier`: orthonormal 2D DFT, then the frequencies where ``mask`` is True (unshifted
+* ``SubsampledFourier``: orthonormal 2D DFT, then the frequencies where ``mask`` is True (unshifted
   ``np.fft.fftfreq`` order, DC at ``[0, 0]``); measurements are complex ``(..., M)``, ``M = mask.sum()``.
-  :func:`random_mask` draws compressed-sensing masks with a fully sampled low-frequency centre.
+  ``random_mask`` draws compressed-sensing masks with a fully sampled low-frequency centre.
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ def gaussian_kernel(sigma: float, kernel_size: int) -> np.ndarray:
 class GaussianBlur(ForwardOperator):
     """Circular convolution ``(A x)[m, n] = Σᵢⱼ k[i, j] x[(m − i) mod H, (n − j) mod W]`` with a Gaussian ``k``.
 
-    ``k`` is :func:`gaussian_kernel` (indices ``i, j`` centred on 0); periodic boundary, so the
+    ``k`` is ``gaussian_kernel`` (indices ``i, j`` centred on 0); periodic boundary, so the
     operator is diagonal in Fourier space and ``Aᵀ`` multiplies by the conjugate transfer function.
     Measurements are images ``(..., H, W)`` with ``H, W ≥ kernel_size``.
 

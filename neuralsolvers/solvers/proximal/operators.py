@@ -3,12 +3,12 @@
 Each takes a batch of signals ``(B, n)`` or images ``(B, H, W)`` and the step ``t > 0`` (PGD's step
 size, ADMM's ``1/ρ``), and returns the same shape:
 
-* :class:`SoftThreshold`: ``g = λ‖x‖₁`` (elementwise shrinkage by ``tλ``);
-* :class:`HaarThreshold`: ``g = λ‖W x‖₁`` over the detail coefficients of an orthonormal multilevel
+* ``SoftThreshold``: ``g = λ‖x‖₁`` (elementwise shrinkage by ``tλ``);
+* ``HaarThreshold``: ``g = λ‖W x‖₁`` over the detail coefficients of an orthonormal multilevel
   2D Haar transform ``W`` (exact: ``Wᵀ shrink(W v)``), the classical wavelet prior;
-* :class:`TotalVariation`: ``g = λ TV(x)`` by Chambolle's projection algorithm
+* ``TotalVariation``: ``g = λ TV(x)`` by Chambolle's projection algorithm
   (``skimage.restoration.denoise_tv_chambolle``, per image, on the CPU);
-* :class:`NetworkProx`: a trained network ``f`` used as the prox, ``prox(v, t) = f(v)`` for any
+* ``NetworkProx``: a trained network ``f`` used as the prox, ``prox(v, t) = f(v)`` for any
   ``t``: an LPN is the exact prox of its learned regularizer at the strength it was trained for, so
   the solver's step only weighs the data term (the paper's plug-and-play use).
 """
@@ -58,7 +58,7 @@ def haar(x: torch.Tensor, levels: int) -> list[torch.Tensor]:
 
 
 def inverse_haar(coefficients: list[torch.Tensor]) -> torch.Tensor:
-    """Inverse of :func:`haar`."""
+    """Inverse of ``haar``."""
     x = coefficients[0]
     for details in coefficients[1:]:
         horizontal, vertical, diagonal = details.unbind(dim=-3)

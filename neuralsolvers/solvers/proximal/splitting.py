@@ -1,14 +1,14 @@
 """Proximal splitting for ``min_x ½‖A x − y‖² + g(x)``: proximal gradient descent and ADMM, batched.
 
-``A`` is a :class:`~neuralsolvers.solvers.proximal.forward_operators.ForwardOperator` (``forward``,
+``A`` is a ``ForwardOperator`` (``forward``,
 ``adjoint``, ``norm_squared``) or ``None`` for the identity; ``prox(v, t)`` any
-:mod:`~neuralsolvers.solvers.proximal.operators` operator (soft thresholding, Haar, TV, a trained
+``neuralsolvers.solvers.proximal.operators`` operator (soft thresholding, Haar, TV, a trained
 LPN). Both iterate a batch of problems ``(B, ...)`` and stop each sample when the relative change
 ``‖x_{k+1} − x_k‖ / ‖x_k‖`` falls below ``rtol`` (converged samples are frozen); histories are kept
 per iteration and sample. Both take ``rtol`` and ``maxiter`` like the Krylov solvers.
 
-* :func:`pgd`: ``x ← prox(x − η Aᵀ(A x − y), η)``, ``η = 1/‖AᵀA‖`` by default.
-* :func:`admm`: scaled ADMM on ``x = z``: ``x ← (AᵀA + ρI)⁻¹(Aᵀy + ρ(z − u))`` by batched CG
+* ``pgd``: ``x ← prox(x − η Aᵀ(A x − y), η)``, ``η = 1/‖AᵀA‖`` by default.
+* ``admm``: scaled ADMM on ``x = z``: ``x ← (AᵀA + ρI)⁻¹(Aᵀy + ρ(z − u))`` by batched CG
   (warm-started, to ``cg_rtol``), ``z ← prox(x + u, 1/ρ)``, ``u ← u + x − z``; returns ``z`` (the
   prox output, where the prior holds) and the primal residual ``‖x − z‖`` and dual residual
   ``ρ‖z_k − z_{k−1}‖`` histories. With ``box = (lo, hi)`` a third term, the indicator of
@@ -161,7 +161,7 @@ def admm(
     """Scaled ADMM on ``½‖A x − y‖² + g(z)``, ``x = z``, for a batch ``y`` ``(B, ...)``.
 
     Args:
-        y, prox, A, x0: as in :func:`pgd` (``x0`` default ``Aᵀ y``; ``z = x0``, ``u = 0``).
+        y, prox, A, x0: as in ``pgd`` (``x0`` default ``Aᵀ y``; ``z = x0``, ``u = 0``).
         rho: penalty ``ρ`` (``prox`` is called with ``t = 1/ρ``; with an LPN, convergence theory
             wants ``ρ > ‖AᵀA‖``).
         maxiter, rtol: cap and tolerance on the relative change of ``z`` (``tol=``: deprecated name).

@@ -1,7 +1,7 @@
 """Graph datasets (``neuralsolvers generate`` graph generators) as PyG loaders.
 
 Every split is read whole (padded shards → ``torch_geometric.data.Data`` via
-:func:`~neuralsolvers.data_gen.graphs.load_graphs`), floating arrays cast to float32, and batched by
+``neuralsolvers.data_gen.graphs.load_graphs``), floating arrays cast to float32, and batched by
 PyG's ``DataLoader`` (one disjoint union graph per batch, ``batch.batch`` the graph of each node).
 """
 
@@ -23,7 +23,7 @@ __all__ = ["GraphDataModule"]
 
 
 class ResumableGraphLoader(ResumableLoading, DataLoader):
-    """PyG's ``DataLoader`` with :class:`~neuralsolvers.train.sampling.ResumableLoading`."""
+    """PyG's ``DataLoader`` with ``ResumableLoading``."""
 
 
 class GraphDataModule(HeldOutSplits, pl.LightningDataModule):

@@ -1,7 +1,7 @@
 """Graph learning: node- or graph-level regression with CGS or a PyG baseline on PyG batches.
 
-The network is an argument (``model``: :class:`~neuralsolvers.models.CGS` or
-:class:`~neuralsolvers.models.GNNBaseline`), called as ``model(x, edge_index, edge_attr, batch)``;
+The network is an argument (``model``: ``CGS`` or
+``GNNBaseline``), called as ``model(x, edge_index, edge_attr, batch)``;
 targets are ``batch.y``. Logged per split: ``loss`` (MSE), ``mape`` (mean |pred − y| / |y| over
 nodes with |y| ≥ ``mape_floor``: relative to the true values, not the prediction), and, on value
 iteration data with ``discount`` set, ``policy_accuracy`` (the greedy policy of the predicted values

@@ -2,10 +2,10 @@
 
 A neural operator maps the initial field of a diffusion–sorption problem to the space–time
 solution on the data grid, trained from the physics alone (no solution data, as in Chalapathi et
-al. 2024): the loss is :meth:`~neuralsolvers.physics.sorption.DiffusionSorption1D.losses`
+al. 2024): the loss is ``DiffusionSorption1D.losses``
 (PDE residual, initial, inflow and outflow misfits) of the predicted field. With ``constraint:
 null`` the network's single output is the field (soft constraint); with a
-:class:`~neuralsolvers.physics.hard_constraint.HardConstraint` the network outputs ``N`` basis
+``HardConstraint`` the network outputs ``N`` basis
 functions and the constraint's least-squares solve per expert makes the field (``experts: 1`` is
 one global hard constraint, ``experts > 1`` the mixture). The reference trajectories are used only
 for the metrics: ``rel_l2`` (mean over samples of ‖u − u_ref‖ / ‖u_ref‖) and ``rel_l2_pooled``
@@ -39,9 +39,9 @@ class PhysicsOperatorModule(SplitSteps, NetworkModule):
 
     Args:
         model: a grid network ``(S, 3, num_t, num_x) -> (S, N, num_t, num_x)`` (e.g.
-            :class:`~neuralsolvers.models.FNO` with ``in_channels: 3``); ``N = 1`` without a constraint.
+            ``FNO`` with ``in_channels: 3``); ``N = 1`` without a constraint.
         physics: the PDE on the data grid.
-        constraint: ``None`` (soft) or a :class:`HardConstraint`.
+        constraint: ``None`` (soft) or a ``HardConstraint``.
         optimizer, scheduler: factories, as in the other modules.
     """
 

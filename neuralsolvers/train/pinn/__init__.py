@@ -1,5 +1,5 @@
 """Physics-informed training (PINN variants; problems, loss balancing and hard constraints come
-from :mod:`neuralsolvers.physics`): the module and its data module."""
+from ``neuralsolvers.physics``): the module and its data module."""
 
 from neuralsolvers._lazy import lazy_exports
 

@@ -1,6 +1,6 @@
 """Data of physics-informed training: a step counter for training, the reference solution for evaluation.
 
-Training draws its own collocation points (:class:`~neuralsolvers.train.pinn.module.PINNModule`), so the
+Training draws its own collocation points (``PINNModule``), so the
 training loader only counts ``steps_per_epoch`` steps, or, with ``measurements``, hands the same
 measurement set (``points`` ``(M, d)``, ``values`` ``(M,)`` or ``(M, C)``) to every step for the data
 term. Validation and test use one batch: the reference grid ``points`` ``(N, d)``, values ``u``
@@ -25,7 +25,7 @@ __all__ = ["PINNDataModule"]
 
 
 class PINNDataModule(pl.LightningDataModule):
-    """Step counter and reference solution for :class:`~neuralsolvers.train.pinn.module.PINNModule`.
+    """Step counter and reference solution for ``PINNModule``.
 
     Args:
         reference: a reference split directory (e.g. ``data/helmholtz_reference/reference``);

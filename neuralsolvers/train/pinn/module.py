@@ -1,11 +1,11 @@
 """Physics-informed training: one LightningModule with a pluggable PDE, sampler and loss balancing.
 
 Every training step draws fresh collocation points (``batch_size`` per term and boundary piece,
-uniform or Sobol), evaluates the problem's loss terms (:mod:`~neuralsolvers.physics.pinn_problems`),
-lets the balancing (:mod:`~neuralsolvers.physics.loss_balancing`) update the weights, and minimizes
+uniform or Sobol), evaluates the problem's loss terms (``neuralsolvers.physics.pinn_problems``),
+lets the balancing (``neuralsolvers.physics.loss_balancing``) update the weights, and minimizes
 ``Σ λ_i L_i``; with measurements (the data module's ``measurements``) the term ``data`` is the mean
 square misfit of the network's outputs there. Validation and test compare the network with the reference solution of
-:class:`~neuralsolvers.train.pinn.data.PINNDataModule` (a generator's reference data, or the exact
+``PINNDataModule`` (a generator's reference data, or the exact
 solution): ``rel_l2 = ‖u_θ − u‖₂ / ‖u‖₂`` over the reference grid (``loss``: the mean square error there). Logged: the total loss, every
 term, every weight, the learning rate, ``val/rel_l2``; the figure shows the reference, the
 prediction, the error and the weight history. Configs set ``trainer.inference_mode: false``.
@@ -36,9 +36,9 @@ class PINNModule(NetworkModule):
     """Train a coordinate network so it satisfies a PDE and its boundary and initial conditions.
 
     Args:
-        model: the network ``(N, d) -> (N, 1)`` (:class:`~neuralsolvers.models.PINNNet`; built
+        model: the network ``(N, d) -> (N, 1)`` (``PINNNet``; built
             without ``center``/``scale``, it is standardized to the problem's domain).
-        problem: the PDE (:mod:`~neuralsolvers.physics.pinn_problems`).
+        problem: the PDE (``neuralsolvers.physics.pinn_problems``).
         optimizer, scheduler: factories, as in the other modules (the paper: Adam 1e-3, decay 0.9
             every 1,000 steps: ``ExponentialLR`` with ``gamma: 0.99989464``).
         balancing: loss weights (default: all 1).

@@ -1,19 +1,27 @@
 """Unsupervised learning of a preconditioner: the deep conjugate-direction method's training.
 
 The network ``f`` maps a right-hand side ``b`` to a direction ``f(b) ≈ c·A⁻¹b``; the loss
-``‖b − α A f(b)‖²`` with the exact step ``α = f(b)ᵀb / f(b)ᵀA f(b)`` (:func:`dcdm_loss`) needs no
-solutions and ignores the scale of ``f``. ``A`` is the matrix-free stencil of the training scene on
-the module's device. Inputs are scaled to unit RMS and outputs zeroed on obstacle cells, exactly as
-:func:`~neuralsolvers.solvers.dcdm_preconditioner` does inside the solver, so the trained network
-sees in the solver what it saw in training. Each validation also solves held-out systems with the
-DCDM iteration and logs the iteration counts (``val/dcdm_iterations``); after fit, the residual
-histories of those solves (DCDM against CG) are drawn and logged. Checkpoints record the wrapping
-(:func:`~neuralsolvers.solvers.learned.dcdm_solver.dcdm_wrapping`), which ``neuralsolvers.load_preconditioner`` reads.
+``‖b − α A f(b)‖²`` with the exact step ``α = f(b)ᵀb / f(b)ᵀA f(b)``
+([dcdm_loss][neuralsolvers.train.preconditioner.losses.dcdm_loss]) needs no solutions and ignores the
+scale of ``f``. ``A`` is the matrix-free stencil of the training scene on the module's device.
+Inputs are scaled to unit RMS and outputs zeroed on obstacle cells, exactly as
+``neuralsolvers.solvers.dcdm_preconditioner`` does inside the solver, so the trained network sees in
+the solver what it saw in training. Each validation also solves the validation systems (the data
+module's ``systems``, scenes unseen in training) with the DCDM iteration and logs the iteration
+counts (``val/dcdm_iterations``); after fit, the residual histories of those solves (DCDM against
+CG) are drawn and logged. Checkpoints record the wrapping
+(``neuralsolvers.solvers.learned.dcdm_solver.dcdm_wrapping``), which
+``neuralsolvers.load_preconditioner`` reads.
+
+``PreconditionerModule``, the module's old name, is kept for one release (with a
+``DeprecationWarning``): old configs and checkpoints that name
+``neuralsolvers.train.PreconditionerModule`` still load.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -24,16 +32,16 @@ from torch import nn
 
 from neuralsolvers.data_gen.poisson import PoissonSystem
 from neuralsolvers.errors import ConfigError
-from neuralsolvers.physics.losses import dcdm_loss
 from neuralsolvers.solvers.krylov.conjugate_gradient import SolverResult, cg
 from neuralsolvers.solvers.learned.dcdm_solver import dcdm, dcdm_preconditioner, dcdm_wrapping
 from neuralsolvers.train.base import NetworkModule
+from neuralsolvers.train.preconditioner.losses import dcdm_loss
 
-__all__ = ["PreconditionerModule"]
+__all__ = ["DCDMModule"]
 
 
-class PreconditionerModule(NetworkModule):
-    """Train a DCDM network on Krylov-vector right-hand sides (a :class:`KrylovDataModule`).
+class DCDMModule(NetworkModule):
+    """Train a DCDM network on Krylov-vector right-hand sides (a ``KrylovDataModule``).
 
     Args:
         model: the network (``DCDMNet``; ``in_channels = 2`` also gives it the fluid mask).
@@ -66,7 +74,7 @@ class PreconditionerModule(NetworkModule):
     def setup(self, stage: str) -> None:
         datamodule = getattr(self.trainer, "datamodule", None)
         if not hasattr(datamodule, "training_operator"):
-            raise ConfigError("PreconditionerModule trains on a KrylovDataModule (data.class_path: neuralsolvers.train.KrylovDataModule)")
+            raise ConfigError("DCDMModule trains on a KrylovDataModule (data.class_path: neuralsolvers.train.KrylovDataModule)")
         datamodule.setup(stage)
 
     def _scene(self) -> tuple[Any, torch.Tensor]:
@@ -107,7 +115,7 @@ class PreconditionerModule(NetworkModule):
         self.log("test/loss", self._loss(batch[0]), on_epoch=True, batch_size=len(batch[0]), sync_dist=True)
 
     def solve(self, system: PoissonSystem, method: str = "dcdm") -> SolverResult:
-        """Solve one held-out system on the module's device with ``dcdm`` or plain ``cg`` to ``val_rtol``."""
+        """Solve one validation system on the module's device with ``dcdm`` or plain ``cg`` to ``val_rtol``."""
         system = system.to(self.device)
         if method == "cg":
             return cg(system.operator, system.b, rtol=self.hparams.val_rtol, maxiter=20 * self.hparams.val_maxiter)
@@ -121,7 +129,7 @@ class PreconditionerModule(NetworkModule):
         self._log_solves("test")
 
     def _log_solves(self, split: str) -> None:
-        """Mean DCDM iterations and fraction converged over the held-out systems."""
+        """Mean DCDM iterations and fraction converged over the validation systems."""
         systems = self._systems()
         if not systems or self.trainer.sanity_checking:
             return
@@ -137,7 +145,7 @@ class PreconditionerModule(NetworkModule):
         return datamodule.systems
 
     def draw_figure(self, split: str) -> Figure | None:
-        """Relative true residual against iteration of the validation systems: DCDM and CG."""
+        """Relative true residual against iteration on the validation systems: DCDM and CG."""
         systems = self._systems()
         if not systems:
             return None
@@ -149,7 +157,15 @@ class PreconditionerModule(NetworkModule):
         axis.axhline(self.hparams.val_rtol, color="k", lw=0.5)
         axis.set_xlabel("iteration")
         axis.set_ylabel("relative residual ‖b − Ax‖ / ‖b‖")
-        axis.set_title(f"{type(self.model).__name__} in DCDM vs CG, held-out systems")
+        axis.set_title(f"{type(self.model).__name__} in DCDM vs CG on the {len(systems)} validation systems (data.systems)")
         axis.legend(fontsize=7, ncol=2)
         figure.tight_layout()
         return figure
+
+
+def __getattr__(name: str) -> Any:
+    """``PreconditionerModule``: ``DCDMModule``'s old name, for one release."""
+    if name != "PreconditionerModule":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    warnings.warn("neuralsolvers.train.PreconditionerModule is deprecated: use neuralsolvers.train.DCDMModule", DeprecationWarning, stacklevel=2)
+    return DCDMModule

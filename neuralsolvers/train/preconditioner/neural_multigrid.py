@@ -3,8 +3,9 @@
 Every step builds the V-cycle of each scene of the batch with the network's current stencils
 (``NeuralMultigrid.preconditioner(A, differentiable=True)``), runs ``steps`` preconditioned CG
 iterations on ``probes`` random right-hand sides and lowers the mean log relative residual
-(:func:`~neuralsolvers.physics.losses.pcg_residual_loss`): no solutions are needed, and the loss is
-what CG with the cycle achieves. Validation solves held-out scenes with plain ``cg`` to ``val_rtol``,
+(`neuralsolvers.train.preconditioner.losses.pcg_residual_loss`): no solutions are needed, and the
+loss is what CG with the cycle achieves. Validation solves the validation scenes (``data.val``) with
+plain ``cg`` to ``val_rtol``,
 at the training size and at the larger size of ``data.large``, and logs the iteration counts of the
 neural multigrid and of the classical geometric multigrid with the same cycle (``val/iterations``,
 ``val/gmg_iterations``, ``val/iterations_large``, ``val/gmg_iterations_large``). Checkpoints carry
@@ -23,11 +24,11 @@ from pytorch_lightning.cli import LRSchedulerCallable, OptimizerCallable
 from neuralsolvers.data_gen.diffusion_scenes import scene_stencil
 from neuralsolvers.errors import ConfigError
 from neuralsolvers.models.neural_multigrid import NeuralMultigrid
-from neuralsolvers.physics.losses import pcg_residual_loss
 from neuralsolvers.solvers.krylov.conjugate_gradient import SolverResult, cg
 from neuralsolvers.solvers.multigrid.geometric import GeometricMultigrid
 from neuralsolvers.solvers.stencils import DiffusionStencil
 from neuralsolvers.train.base import NetworkModule
+from neuralsolvers.train.preconditioner.losses import pcg_residual_loss
 from neuralsolvers.train.preconditioner.scene_data import SceneDataModule
 
 __all__ = ["NEURAL_MULTIGRID_RECORD", "NeuralMultigridModule"]
@@ -114,7 +115,7 @@ class NeuralMultigridModule(NetworkModule):
         b = dataset.rhs(index).to(self.device)
         with torch.no_grad():
             if method == "gmg":
-                M = GeometricMultigrid(A, sweeps=self.model.sweeps, coarsening=self.model.coarsening, coarsest=self.model.coarsest)
+                M = GeometricMultigrid(A, options=self.model.cycle)
             else:
                 M = self.model.preconditioner(A)
             return cg(A, b, M=M, rtol=self.hparams.val_rtol, maxiter=self.hparams.val_maxiter)
@@ -126,7 +127,7 @@ class NeuralMultigridModule(NetworkModule):
         self._log_solves("test")
 
     def _log_solves(self, prefix: str) -> None:
-        """Mean CG iterations of the neural and the classical multigrid on the held-out scenes."""
+        """Mean CG iterations of the neural and the classical multigrid on the validation scenes (``data.val``, ``data.large``)."""
         if self.trainer.sanity_checking:
             return
         splits = self.trainer.datamodule.splits
@@ -144,8 +145,8 @@ class NeuralMultigridModule(NetworkModule):
             self.log(f"{prefix}/gmg_iterations{suffix}", sum(classical) / len(classical), sync_dist=True)
 
     def draw_figure(self, split: str) -> Figure | None:
-        """Relative true residual against iteration on the first held-out scene of each size:
-        neural against classical geometric multigrid."""
+        """Relative true residual against iteration on the first validation scene of each size
+        (``data.val``, ``data.large``): neural against classical geometric multigrid."""
         splits = self.trainer.datamodule.splits
         figure, axis = plt.subplots(figsize=(6, 4))
         for colour, name in enumerate(name for name in ("val", "large") if name in splits):
@@ -156,7 +157,7 @@ class NeuralMultigridModule(NetworkModule):
         axis.axhline(self.hparams.val_rtol, color="k", lw=0.5)
         axis.set_xlabel("iteration")
         axis.set_ylabel("relative residual ‖b − Ax‖ / ‖b‖")
-        axis.set_title("Neural against geometric multigrid PCG, held-out scenes")
+        axis.set_title("Neural against geometric multigrid PCG on validation scene 0 (data.val, data.large)")
         axis.legend(fontsize=8)
         figure.tight_layout()
         return figure

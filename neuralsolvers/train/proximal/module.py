@@ -1,6 +1,6 @@
 """Training learned proximal networks: ℓ2, ℓ1 or proximal matching with LPN's γ schedule.
 
-``loss: prox_matching`` runs the paper's schedule (:class:`MatchingSchedule`): ℓ1 for
+``loss: prox_matching`` runs the paper's schedule (``MatchingSchedule``): ℓ1 for
 ``pretrain_steps`` (at ``pretrain_lr`` if given), then ``1 − exp(−(‖f(y) − x‖/γ)²)`` with γ stepped
 down in ``num_stages`` equal stages over the remaining steps, ``γ = γ_min · 2^(stages−1−stage)``,
 ``γ_min = gamma_min`` or ``0.08 √n`` (``n`` entries per sample). ``l2`` and ``l1`` train the
@@ -25,8 +25,8 @@ from torch import nn
 
 from neuralsolvers.data_gen.imaging import laplace_map_prox, laplace_mmse, laplace_posterior_median
 from neuralsolvers.errors import ConfigError
-from neuralsolvers.physics.losses import proximal_matching_loss
 from neuralsolvers.train.base import NetworkModule, SplitSteps
+from neuralsolvers.train.proximal.losses import proximal_matching_loss
 
 __all__ = ["LOSSES", "MatchingSchedule", "ProximalModule", "psnr"]
 
@@ -60,7 +60,7 @@ class ProximalModule(SplitSteps, NetworkModule):
     """Train a denoiser ``f(y) ≈ x`` on ``(measured, clean)`` batches; with LPN it is a proximal operator.
 
     Args:
-        model: the network (:class:`~neuralsolvers.models.LPN`, or an unconstrained one for contrast).
+        model: the network (``LPN``, or an unconstrained one for contrast).
         optimizer, scheduler: factories, as in the other modules.
         loss: ``prox_matching``, ``l2`` or ``l1``.
         pretrain_steps: ℓ1 warm-up steps before proximal matching (the paper: half the run).

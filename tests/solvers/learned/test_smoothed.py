@@ -36,3 +36,20 @@ def test_exact_inner_solve_converges_at_once(system):
     torch.testing.assert_close(M(r)[:, 1], M(r[:, 1]))
     with pytest.raises(ValueError, match="sweeps"):
         SmoothedPreconditioner(stencil, sweeps=-1)
+
+
+def test_a_nonlinear_inner_map_makes_it_nonlinear(system):
+    """A network inner map (not declared linear) cannot hide inside a linear preconditioner: SciPy's
+    operator and bicgstab refuse it, fcg takes it."""
+    from neuralsolvers.solvers import bicgstab
+
+    stencil, _, b = system
+    network = ModulePreconditioner(lambda r: r + 1e-3 * r**2, stencil.shape[0], linear_spd=False)
+    M = SmoothedPreconditioner(stencil, inner=network, sweeps=2)
+    assert not M.linear and not M.linear_spd
+    with pytest.raises(TypeError, match="not declared linear"):
+        M.as_linear_operator()
+    with pytest.raises(TypeError, match="fcg"):
+        bicgstab(stencil, b, M=M)
+    assert fcg(stencil, b, rtol=1e-6, M=M).converged
+    assert SmoothedPreconditioner(stencil, inner=ModulePreconditioner(lambda r: 0.5 * r, stencil.shape[0], linear=True, linear_spd=False)).linear

@@ -11,7 +11,7 @@ from neuralsolvers.data_gen.runner import generate_split
 from neuralsolvers.errors import ConfigError, DatasetError
 from neuralsolvers.models import DCDMNet
 from neuralsolvers.solvers import Jacobi, cg, dcdm, dcdm_preconditioner
-from neuralsolvers.train import KrylovDataModule, PreconditionerModule
+from neuralsolvers.train import DCDMModule, KrylovDataModule
 
 GRID = (32, 32)
 
@@ -39,7 +39,7 @@ def test_briefly_trained_net_beats_jacobi_pcg(datasets):
     pl.seed_everything(0)
     data = KrylovDataModule(str(datasets / "krylov/"), systems=str(datasets / "systems"), num_systems=4, batch_size=16)
     net = DCDMNet(dim=2, in_channels=2, channels=8, blocks=(1, 2, 1))
-    module = PreconditionerModule(net, optimizer=lambda p: torch.optim.Adam(p, lr=3e-3), val_maxiter=150)
+    module = DCDMModule(net, optimizer=lambda p: torch.optim.Adam(p, lr=3e-3), val_maxiter=150)
     data.setup("fit")
     systems = data.systems
     untrained = [module.solve(system).iterations for system in systems]
@@ -58,7 +58,7 @@ def test_briefly_trained_net_beats_jacobi_pcg(datasets):
 def test_training_directions_match_the_solver_preconditioner(datasets):
     data = KrylovDataModule(str(datasets / "krylov"))
     data.setup("fit")
-    module = PreconditionerModule(DCDMNet(dim=2, in_channels=2, channels=4, blocks=(1, 1, 1)))
+    module = DCDMModule(DCDMNet(dim=2, in_channels=2, channels=4, blocks=(1, 1, 1)))
     b = data.splits["train"].tensors[0][:3]
     mask = data.mask.float()
     with torch.no_grad():
@@ -87,7 +87,7 @@ def test_bad_data_is_refused(datasets):
     with pytest.raises(ConfigError, match="batch_size"):
         KrylovDataModule(str(datasets / "krylov"), batch_size=0)
     with pytest.raises(ValueError, match="val_rtol"):
-        PreconditionerModule(DCDMNet(dim=2), val_rtol=2.0)
+        DCDMModule(DCDMNet(dim=2), val_rtol=2.0)
 
 
 def test_dcdm_with_a_3d_network_runs_on_a_3d_scene(datasets):

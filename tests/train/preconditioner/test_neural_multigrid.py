@@ -6,8 +6,8 @@ import torch
 
 from neuralsolvers.data_gen.diffusion_scenes import DiffusionScenes, scene_operator
 from neuralsolvers.models import NeuralMultigrid
-from neuralsolvers.physics.losses import pcg_residual_loss
 from neuralsolvers.solvers import GeometricMultigrid, cg
+from neuralsolvers.train.preconditioner.losses import pcg_residual_loss
 
 
 def scenes(count, seed, **options):

@@ -12,8 +12,8 @@ from neuralsolvers.data_gen.imaging import laplace_map_prox
 from neuralsolvers.data_gen.runner import generate_split
 from neuralsolvers.errors import ConfigError
 from neuralsolvers.models import LPN
-from neuralsolvers.physics.losses import proximal_matching_loss
 from neuralsolvers.train import ProximalDataModule, ProximalModule
+from neuralsolvers.train.proximal.losses import proximal_matching_loss
 from neuralsolvers.train.proximal.module import MatchingSchedule, psnr
 
 

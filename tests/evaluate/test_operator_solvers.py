@@ -13,8 +13,8 @@ from neuralsolvers.models import MgNO, model_spec
 CONFIG = Path(__file__).parents[2] / "configs/eval/mgno_darcy_hybrid.yaml"
 
 
-def _run_small(tmp_path, monkeypatch, device: str, *extra: str) -> dict:
-    """The committed config on one 14² system with a tiny untrained MgNO; the results record."""
+def _run_small(tmp_path, monkeypatch, device: str, *extra: str, config: Path = CONFIG) -> dict:
+    """The committed config (or ``config``) on one 14² system with a tiny untrained MgNO; the results record."""
     tmp_path.mkdir(parents=True, exist_ok=True)
     monkeypatch.chdir(tmp_path)
     torch.manual_seed(0)
@@ -26,7 +26,7 @@ def _run_small(tmp_path, monkeypatch, device: str, *extra: str) -> dict:
                 "training_time": {"seconds": 36.0, "device": "cpu", "num_devices": 1, "steps": 3}}, checkpoint)  # fmt: skip
     (tmp_path / "data/darcy_random_forcing_65/train").mkdir(parents=True)  # the config's data prerequisite
     quick = ["--task.init_args.sizes=[14]", "--task.init_args.cap=20", "--task.init_args.period=5", "--task.init_args.sweeps=1"]
-    assert main(["evaluate", "--config", str(CONFIG), "--wandb=false", f"--task.init_args.device={device}", *quick, *extra]) == 0
+    assert main(["evaluate", "--config", str(config), "--wandb=false", f"--task.init_args.device={device}", *quick, *extra]) == 0
     return yaml.safe_load((tmp_path / "results/mgno_darcy_hybrid/results.json").read_text())
 
 
@@ -47,6 +47,15 @@ def test_committed_config_runs_small_and_every_solve_reaches_the_tolerance(tmp_p
     assert comparison["iteration_ratio"] == pytest.approx(
         next(r["iterations"] for r in rows if r["method"] == comparison["learned"]) / next(r["iterations"] for r in rows if r["method"] == comparison["classical"]))
     assert record["command"].startswith(f"neuralsolvers evaluate --config {CONFIG} --wandb=false")
+
+
+def test_a_config_naming_the_old_class_still_runs(tmp_path, monkeypatch):
+    """``NeuralOperatorSolverEvaluation``, the name before ``OperatorSolverEvaluation``, still loads, with a warning."""
+    old = tmp_path / "old.yaml"
+    old.write_text(CONFIG.read_text().replace("evaluate.OperatorSolverEvaluation", "evaluate.NeuralOperatorSolverEvaluation"))
+    with pytest.warns(DeprecationWarning, match="NeuralOperatorSolverEvaluation is now OperatorSolverEvaluation"):
+        record = _run_small(tmp_path / "run", monkeypatch, "cpu", config=old)
+    assert len(record["rows"]) == 9 and record["component"] == "Neural operators"
 
 
 def test_every_fallback_finishes_the_failed_learned_solves(tmp_path, monkeypatch):

@@ -1,0 +1,158 @@
+"""The methods of the evaluations on stencil systems (a `neuralsolvers.solvers.DiffusionStencil`:
+held-out obstacle Poisson scenes, diffusion scenes, moving obstacles), as `Method`s.
+
+Classical (`CLASSICAL`): ``cg`` (no preconditioner), ``jacobi``, ``ic0``, ``amg`` (PCG with our torch
+V-cycle on the system's device), ``gmg`` (PCG with the matrix-free geometric multigrid V-cycle) and
+``pyamg`` (PyAMG's own ``solve(accel="cg")`` on the CPU, the reference). Learned (`LEARNED`, each
+needs its network): ``dcdm`` (the DCDM iteration) and ``fcg`` (flexible CG with the network as
+preconditioner), which run at most ``network_maxiter`` network calls, and ``nmg`` (plain CG with the
+V-cycle of a `neuralsolvers.models.NeuralMultigrid`). `method` makes one by name.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from functools import partial
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from neuralsolvers.evaluate.methods import Method, no_setup, pcg
+from neuralsolvers.solvers import (
+    AMG,
+    GeometricMultigrid,
+    IncompleteCholesky,
+    Jacobi,
+    SolverResult,
+    dcdm,
+    dcdm_preconditioner,
+    fcg,
+)
+
+__all__ = ["CLASSICAL", "FIELD_NETWORKS", "GMG_DEFAULTS", "LEARNED", "NAMES", "PCG", "StencilSystem", "method"]
+
+# the geometric multigrid of the evaluations: damped Jacobi 2 + 2, no boundary sweeps (the fastest
+# to 1e-6 on 1024² held-out scenes here: the band sweeps save iterations but cost more than they save)
+GMG_DEFAULTS: dict[str, Any] = {"smoother": "jacobi", "sweeps": 2, "boundary_sweeps": 0}
+
+
+@dataclass
+class StencilSystem:
+    """``A x = b``: ``A`` a `neuralsolvers.solvers.DiffusionStencil`, ``b`` ``(n,)`` float64 on its
+    device, ``mask`` the grid's fluid cells; solved to the relative true residual ``rtol``, the
+    classical methods from ``x0`` (None: zero) within ``maxiter`` iterations."""
+
+    A: Any
+    b: torch.Tensor
+    mask: torch.Tensor
+    rtol: float = 1e-6
+    maxiter: int = 10_000
+    x0: torch.Tensor | None = None
+
+
+def _jacobi(system: StencilSystem) -> Jacobi:
+    return Jacobi(system.A)
+
+
+def _ic0(system: StencilSystem) -> IncompleteCholesky:
+    return IncompleteCholesky(system.A.to_scipy(), dtype=system.b.dtype, device=system.b.device)
+
+
+def _amg(system: StencilSystem) -> AMG:
+    return AMG(system.A.to_scipy(), dtype=system.b.dtype, device=system.b.device)
+
+
+def _gmg(system: StencilSystem, options: dict[str, Any]) -> GeometricMultigrid:
+    return GeometricMultigrid(system.A, **options)
+
+
+def _pyamg_setup(system: StencilSystem) -> Any:
+    """PyAMG's hierarchy (smoothed aggregation, its defaults)."""
+    import pyamg
+
+    return pyamg.smoothed_aggregation_solver(system.A.to_scipy())
+
+
+def _pyamg_solve(system: StencilSystem, hierarchy: Any) -> SolverResult:
+    """PyAMG's ``solve(accel="cg")`` on the CPU from ``x0``; the history's last entry is the true residual."""
+    rhs, history = system.b.cpu().numpy(), []
+    start = time.perf_counter()
+    x = hierarchy.solve(rhs, x0=None if system.x0 is None else system.x0.cpu().numpy(), tol=system.rtol, accel="cg",
+                        maxiter=system.maxiter, residuals=history)  # fmt: skip
+    x = torch.as_tensor(x, device=system.b.device)
+    true = float(torch.linalg.vector_norm(system.b - system.A @ x) / torch.linalg.vector_norm(system.b))
+    converged = true <= system.rtol * (1 + 1e-9)
+    residuals = torch.as_tensor(np.append(np.asarray(history[:-1]) / np.linalg.norm(rhs), true))
+    iterations = len(history) - 1
+    return SolverResult(x=x, converged=converged, iterations=iterations, residuals=residuals, info=0 if converged else max(iterations, 1),
+                        message="PyAMG's solve", true_residual=true, time=time.perf_counter() - start)  # fmt: skip
+
+
+def _field(network: nn.Module, system: StencilSystem) -> Any:
+    return dcdm_preconditioner(network, system.mask, dtype=system.b.dtype, device=system.b.device)
+
+
+def _dcdm(system: StencilSystem, M: Any, maxiter: int) -> SolverResult:
+    return dcdm(system.A, system.b, M=M, rtol=system.rtol, maxiter=maxiter)
+
+
+def _fcg(system: StencilSystem, M: Any, maxiter: int, keep: int) -> SolverResult:
+    return fcg(system.A, system.b, M=M, rtol=system.rtol, maxiter=maxiter, keep=keep)
+
+
+def _cycle(network: nn.Module, system: StencilSystem) -> Any:
+    return network.preconditioner(system.A)
+
+
+PCG: tuple[Method[StencilSystem], ...] = (  # the classical PCGs: these can also finish a failed learned solve
+    Method("cg", "CG", no_setup, pcg),
+    Method("jacobi", "Jacobi-PCG", _jacobi, pcg),
+    Method("ic0", "IC(0)-PCG", _ic0, pcg),
+    Method("amg", "AMG-PCG (torch V-cycle)", _amg, pcg),
+    Method("gmg", "GMG-PCG (geometric multigrid)", partial(_gmg, options=GMG_DEFAULTS), pcg),
+)
+CLASSICAL: tuple[Method[StencilSystem], ...] = (*PCG, Method("pyamg", "AMG-PCG (PyAMG, CPU)", _pyamg_setup, _pyamg_solve))
+FIELD_NETWORKS = ("dcdm", "fcg")  # the learned methods whose network acts on residual fields (DCDM's)
+LEARNED = (*FIELD_NETWORKS, "nmg")
+NAMES = (*(classical.name for classical in CLASSICAL), *LEARNED)
+
+
+def _learned(name: str, network: nn.Module, network_maxiter: int, keep: int) -> Method[StencilSystem]:
+    if name == "dcdm":
+        return Method(name, "DCDM", partial(_field, network), partial(_dcdm, maxiter=network_maxiter), learned=True)
+    if name == "fcg":
+        return Method(name, "FCG + network", partial(_field, network), partial(_fcg, maxiter=network_maxiter, keep=keep), learned=True)
+    return Method(name, "NMG-PCG (neural multigrid)", partial(_cycle, network), pcg, learned=True)
+
+
+def method(
+    name: str, network: nn.Module | None = None, *, network_maxiter: int = 500, keep: int = 2, gmg: dict[str, Any] | None = None,
+    fallback: str | None = None, mark: str = "",
+) -> Method[StencilSystem]:  # fmt: skip
+    """The method ``name`` (one of `NAMES`).
+
+    Args:
+        network: the trained network of a learned method: a DCDM network for ``dcdm`` and ``fcg``, a
+            ``NeuralMultigrid`` for ``nmg``.
+        network_maxiter: iteration cap (network calls) of ``dcdm`` and ``fcg``. keep: directions FCG keeps.
+        gmg: options of `neuralsolvers.solvers.GeometricMultigrid` (default `GMG_DEFAULTS`).
+        fallback: a classical PCG (`PCG`: ``cg``, ``jacobi``, ``ic0``, ``amg``, ``gmg``) that finishes
+            a failed learned solve; None: a failed learned solve is reported as failed.
+        mark: appended to a learned method's label (e.g. `` (multi-level)``).
+    """
+    pcgs = {candidate.name: candidate for candidate in PCG}
+    if fallback is not None and fallback not in pcgs:
+        raise ValueError(f"fallback must be one of {list(pcgs)} or None, got {fallback!r}")
+    if name not in NAMES:
+        raise ValueError(f"unknown method {name!r}; choose from {list(NAMES)}")
+    if name == "gmg" and gmg is not None:
+        return Method(name, pcgs[name].label, partial(_gmg, options=dict(gmg)), pcg)
+    if name not in LEARNED:
+        return next(classical for classical in CLASSICAL if classical.name == name)
+    if network is None:
+        raise ValueError(f"method {name!r} needs a trained network (a checkpoint)")
+    learned = _learned(name, network, network_maxiter, keep)
+    return replace(learned, label=learned.label + mark, fallback=None if fallback is None else pcgs[fallback])

@@ -1,0 +1,84 @@
+"""The options of a geometric V-cycle, in one place: ``CycleOptions``.
+
+``GeometricMultigrid`` and the learned ``NeuralMultigridPreconditioner`` take them as
+``options=CycleOptions(...)``, or field by field as keyword arguments (``GeometricMultigrid(A,
+sweeps=1)``), which replace the fields of ``options``; the ``NeuralMultigrid`` model builds its
+cycle's options from its plain constructor arguments (what its checkpoints record). The defaults
+are those of the classical cycle the neural one starts from: damped Jacobi, 2 sweeps, no boundary
+sweeps, down to 64 cells.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+
+__all__ = ["COARSENINGS", "SMOOTHERS", "CycleOptions", "cycle_options"]
+
+COARSENINGS = ("all", "any")
+SMOOTHERS = ("jacobi", "redblack")
+
+
+@dataclass(frozen=True)
+class CycleOptions:
+    """How a symmetric V-cycle smooths and coarsens (checked when made).
+
+    Attributes:
+        smoother: ``"jacobi"`` (damped Jacobi) or ``"redblack"`` (red-black Gauss–Seidel).
+        sweeps: smoothing sweeps before and after the coarse correction on every level (≥ 1).
+        omega: smoother weight; None: 2/3 for Jacobi, 1 for red-black Gauss–Seidel (``weight``). It
+            must lie in (0, 1] for Jacobi and (0, 2) for Gauss–Seidel (SOR), where the cycle stays SPD.
+        boundary_sweeps: extra damped-Jacobi sweeps in the band along obstacles and walls, before
+            and after the smoothing sweeps (McAdams et al. use 3; default 0: none).
+        boundary_width: the band's width in cells.
+        boundary_levels: the boundary sweeps run on this many of the finest levels (None: all).
+        coarsening: ``"all"`` (a coarse cell is an unknown only if all its children are) or ``"any"``.
+        coarsest: largest number of cells solved directly (dense Cholesky).
+        max_levels: cap on the number of levels (None: coarsen down to ``coarsest`` cells).
+    """
+
+    smoother: str = "jacobi"
+    sweeps: int = 2
+    omega: float | None = None
+    boundary_sweeps: int = 0
+    boundary_width: int = 3
+    boundary_levels: int | None = None
+    coarsening: str = "all"
+    coarsest: int = 64
+    max_levels: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.smoother not in SMOOTHERS:
+            raise ValueError(f"smoother must be one of {SMOOTHERS}, got {self.smoother!r}")
+        if self.coarsening not in COARSENINGS:
+            raise ValueError(f"coarsening must be one of {COARSENINGS}, got {self.coarsening!r}")
+        jacobi = self.smoother == "jacobi"
+        spd = 0 < self.weight <= 1 if jacobi else 0 < self.weight < 2
+        if not spd:
+            raise ValueError(f"omega must lie in {'(0, 1]' if jacobi else '(0, 2)'} for the {self.smoother} smoother to keep the cycle SPD, got {self.omega}")
+        if self.sweeps < 1 or self.boundary_sweeps < 0 or self.boundary_width < 1 or self.coarsest < 1:
+            raise ValueError(f"need sweeps ≥ 1, boundary_sweeps ≥ 0, boundary_width ≥ 1, coarsest ≥ 1; got {self.sweeps}, "
+                             f"{self.boundary_sweeps}, {self.boundary_width}, {self.coarsest}")  # fmt: skip
+
+    @property
+    def weight(self) -> float:
+        """The smoother weight in use: ``omega``, or the smoother's default (2/3 Jacobi, 1 Gauss–Seidel)."""
+        if self.omega is not None:
+            return float(self.omega)
+        return 2 / 3 if self.smoother == "jacobi" else 1.0
+
+
+def cycle_options(options: CycleOptions | None, overrides: dict[str, object], owner: str) -> CycleOptions:
+    """``options`` (default ``CycleOptions()``) with the fields named in ``overrides`` replaced.
+
+    Raises:
+        TypeError: an override that is no field of ``CycleOptions``, named with the fields there are
+            (``owner`` is the class that was given it).
+    """
+    options = CycleOptions() if options is None else options
+    if not isinstance(options, CycleOptions):
+        raise TypeError(f"{owner}(options=...) takes a CycleOptions, got {type(options).__name__}")
+    names = [field.name for field in fields(CycleOptions)]
+    unknown = sorted(set(overrides) - set(names))
+    if unknown:
+        raise TypeError(f"{owner}() got unexpected keyword arguments: {', '.join(unknown)} (the cycle options are: {', '.join(names)})")
+    return replace(options, **overrides) if overrides else options

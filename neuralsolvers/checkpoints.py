@@ -1,7 +1,7 @@
 """Load trained networks from checkpoints without Lightning.
 
 Checkpoints written by the training modules carry ``neuralsolvers_model``: the registered model name
-and its constructor arguments. :func:`load` rebuilds the network from them and loads its weights with
+and its constructor arguments. [`load`][neuralsolvers.checkpoints.load] rebuilds the network from them and loads its weights with
 ``torch.load(weights_only=True)``: no code is unpickled. Every read first checks the file's
 integrity: the CRC of every record of the zip archive, then the SHA-256 of the weights that `fit`
 records in the checkpoint (`weights_checksum`); a damaged or truncated file is one `CheckpointError`
@@ -174,7 +174,7 @@ def _unsafe_names(path: Path) -> str:
 
 
 def read_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict:
-    """The checkpoint dict, read safely (``weights_only=True``; see :func:`trusting_checkpoints`) after
+    """The checkpoint dict, read safely (``weights_only=True``; see [`trusting_checkpoints`][neuralsolvers.checkpoints.trusting_checkpoints]) after
     checking its integrity (archive CRCs, weights checksum); every error names the file."""
     path = Path(path)
     if not path.is_file():
@@ -213,7 +213,7 @@ MULTIGRID_KIND = "neural_multigrid"  # the record's kind for a learned multigrid
 
 
 def _grid_and_mask(A: Any, n: int, grid: Sequence[int] | None, mask: Any) -> tuple[tuple[int, ...], torch.Tensor]:
-    """The grid of ``A``'s unknowns and its fluid mask: from a :class:`DiffusionStencil`, else from
+    """The grid of ``A``'s unknowns and its fluid mask: from a [`DiffusionStencil`][neuralsolvers.solvers.stencils.DiffusionStencil], else from
     the caller (``grid`` required, ``mask`` default all True); mismatches are ``ValueError``s."""
     if isinstance(A, DiffusionStencil):
         if grid is not None and tuple(grid) != A.grid:
@@ -247,7 +247,7 @@ def load_preconditioner(
 
     Args:
         checkpoint: a ``.ckpt`` of a learned preconditioner (``neuralsolvers fit``).
-        A: the system: a :class:`~neuralsolvers.solvers.DiffusionStencil` (grid and mask come from
+        A: the system: a [`DiffusionStencil`][neuralsolvers.solvers.stencils.DiffusionStencil] (grid and mask come from
             it) or any matrix the solvers take (SciPy, NumPy, torch) of a grid's unknowns.
         grid: the grid whose cells are ``A``'s unknowns in C order (needed unless ``A`` is a stencil).
         mask: bool array of the grid's shape, True on unknowns, False on obstacle cells (whose rows
@@ -301,7 +301,7 @@ def _multigrid_preconditioner(network: nn.Module, A: Any, checkpoint: str | Path
 
 
 def model_from_checkpoint(checkpoint: dict, path: str | Path = "checkpoint") -> nn.Module:
-    """The network of an already read checkpoint (:func:`read_checkpoint`), in eval mode; ``path``
+    """The network of an already read checkpoint ([`read_checkpoint`][neuralsolvers.checkpoints.read_checkpoint]), in eval mode; ``path``
     names it in errors."""
     spec = checkpoint.get("neuralsolvers_model")
     if not isinstance(spec, dict) or "name" not in spec:

@@ -17,7 +17,7 @@ class Generator(ABC):
     """A problem-instance generator.
 
     Subclasses store their constructor arguments as attributes of the same names (scikit-learn
-    style: constructors only store parameters), so :meth:`get_params` records exactly what made a
+    style: constructors only store parameters), so `get_params` records exactly what made a
     dataset. ``generate`` must be deterministic given the ``rng`` and vectorized over samples.
     """
 
@@ -32,7 +32,7 @@ class Generator(ABC):
     def generate(self, num_samples: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
         """Per-sample arrays, each with leading dimension ``num_samples``.
 
-        Keys starting with ``_`` are handed to :meth:`check` but not stored.
+        Keys starting with ``_`` are handed to `check` but not stored.
         """
 
     def shared(self) -> dict[str, np.ndarray]:

@@ -5,7 +5,7 @@ either piecewise constant, 12 where a periodic GRF (covariance (−Δ + τ²)^(�
 non-negative and 3 elsewhere (the FNO set-up), or smooth log-normal ``exp(scale · GRF)``. The
 equation is discretized by 5-point finite volumes on the interior nodes with harmonic averages of
 ``a`` on faces between interior nodes (a face to the boundary takes the interior node's ``a``; see
-:class:`neuralsolvers.solvers.DiffusionStencil`), and solved by a sparse direct solve (SuperLU)
+[`neuralsolvers.solvers.DiffusionStencil`][neuralsolvers.solvers.stencils.DiffusionStencil]), and solved by a sparse direct solve (SuperLU)
 whose relative residual is checked to be ≤ ``tolerance``. Samples run in a process pool.
 
 Coarser training grids are exact subsamples: with ``s − 1`` divisible by ``r`` the nodes
@@ -69,8 +69,10 @@ class Darcy2D(Generator):
     Args:
         resolution: ``s``, nodes per side including the boundary.
         coefficient: ``piecewise`` (12/3 from a thresholded GRF) or ``lognormal``.
-        alpha, tau: GRF smoothness and inverse length scale.
-        high, low: the two values of the piecewise coefficient.
+        alpha: GRF smoothness and inverse length scale.
+        tau: see `alpha`.
+        high: the two values of the piecewise coefficient.
+        low: see `high`.
         lognormal_scale: ``a = exp(scale · GRF)`` for the log-normal coefficient.
         forcing: constant right-hand side ``f``.
         random_forcing: instead, ``f`` per sample is a GRF (α = 1.5, rougher than the coefficient's,

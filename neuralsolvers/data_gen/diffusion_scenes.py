@@ -1,17 +1,17 @@
 """Random diffusion scenes for learned multigrid: obstacles, wall types and coefficient jumps, 2D and 3D.
 
-A scene is the fluid mask of one of :data:`~neuralsolvers.data_gen.poisson.SCENES`, a wall type
+A scene is the fluid mask of one of `SCENES`, a wall type
 per sample (``dirichlet``, ``neumann``, ``mixed``: each wall drawn, at least two Dirichlet, or
 ``open_top``: Neumann except a Dirichlet top wall), and a
 cell coefficient that is 1 except, with probability ``jump_probability``, inside random inclusions
 (axis-aligned boxes or balls) where it is ``10^U(−contrast, contrast)``. Each sample also has a
 right-hand side (standard normal on fluid cells). No solutions are stored: training is unsupervised
 and the evaluations solve to a checked true residual themselves. Regions that touch no Dirichlet
-cell are made non-singular as in :func:`~neuralsolvers.data_gen.poisson.fix_singular_regions`.
+cell are made non-singular as in [`fix_singular_regions`][neuralsolvers.data_gen.poisson.fix_singular_regions].
 
 Arrays: ``mask`` ``(n, *grid)`` uint8 (1 = fluid), ``coefficient`` ``(n, *grid)`` float32,
 ``walls`` ``(n, 2·dim)`` uint8 (1 = Dirichlet; low, high per axis), ``b`` ``(n, *grid)`` float32.
-:func:`scene_operator` turns one sample into its :class:`~neuralsolvers.solvers.DiffusionStencil`
+[`scene_operator`][neuralsolvers.data_gen.diffusion_scenes.scene_operator] turns one sample into its [`DiffusionStencil`][neuralsolvers.solvers.stencils.DiffusionStencil]
 (spacing ``1 / max(grid)``).
 """
 
@@ -143,7 +143,7 @@ def scene_stencil(
 
 
 def scene_operator(arrays: dict[str, np.ndarray], index: int, dtype: torch.dtype = torch.float64, device: str | torch.device = "cpu") -> DiffusionStencil:
-    """The operator of sample ``index`` of a :class:`DiffusionScenes` data set's arrays."""
+    """The operator of sample ``index`` of a [`DiffusionScenes`][neuralsolvers.data_gen.diffusion_scenes.DiffusionScenes] data set's arrays."""
     return scene_stencil(arrays["mask"][index], np.asarray(arrays["coefficient"][index], dtype=np.float64), arrays["walls"][index], dtype, device)
 
 

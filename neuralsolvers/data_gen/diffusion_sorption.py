@@ -16,7 +16,7 @@ difference at the last node (eliminated). Two solutions are written:
 * ``u``: the discrete solution on the stored grid itself, BDF2 in time with the stored step
   (backward Euler for the first step), each step by Newton's method (tridiagonal Jacobians, all
   samples in one banded solve) to a residual ≤ 1e-12 /s. This is the solution of exactly the
-  discrete equations that :class:`~neuralsolvers.physics.DiffusionSorption1D` checks, so a network
+  discrete equations that [`DiffusionSorption1D`][neuralsolvers.physics.sorption.DiffusionSorption1D] checks, so a network
   that satisfies them has zero error against it.
 * ``u_fine``: the method-of-lines solution (SciPy's BDF at rtol 1e-9, adaptive steps), the accurate
   one in time. With ``S(u) = u + (1 − φ)/φ ρ_s k_f (u + ε)^(n_f)`` (so ``S' = R``) its system
@@ -77,7 +77,11 @@ class DiffusionSorption(Generator):
         num_x: nodes in x (both ends included); num_t: stored times in [0, t_final] (PDEBench: 1024
             cells × 101 times, t_final = 500 s).
         t_final: final time (seconds); ic_max: initial levels are U(0, ic_max).
-        diffusivity, porosity, rho_s, k_f, n_f: the physical constants (PDEBench's defaults).
+        diffusivity: the physical constants (PDEBench's defaults).
+        porosity: see `diffusivity`.
+        rho_s: see `diffusivity`.
+        k_f: see `diffusivity`.
+        n_f: see `diffusivity`.
         tolerance: bound of the self-check's relative mass balance.
         discretization_tolerance: bound of the relative L2 distance between ``u`` and ``u_fine``.
     """

@@ -1,14 +1,14 @@
 """neuraloperator's small Darcy sets (``darcy_train_16.pt``, ``darcy_test_16.pt``, ``darcy_test_32.pt``).
 
 Each file holds ``x`` ``(N, s, s)`` bool (a two-valued coefficient) and ``y`` ``(N, s, s)`` float32.
-What they stand for was measured against our own solver (:func:`neuralsolvers.data_gen.darcy.darcy_operator`,
+What they stand for was measured against our own solver ([`neuralsolvers.data_gen.darcy.darcy_operator`][neuralsolvers.data_gen.darcy.darcy_operator],
 forcing ``f = 1``, Dirichlet ``u = 0``) on all three files:
 
 * grid: pixel ``i`` sits at ``i / s`` (``i = 0 … s − 1``): the boundary at 0 is included, the one at 1
   is not (the far boundary row/column is dropped); ``darcy_test_16 == darcy_test_32[:, ::2, ::2]``.
 * coefficient: ``x = True`` is the *high* value, with contrast ``high / low ≈ 18.7`` (not FNO's 12/3).
 * target: ``y`` is neither standardized nor shifted; it is the pressure itself when the coefficient is
-  :data:`NEURALOP_COEFFICIENT` = (0.0201, 0.376) and ``f = 1`` (only ``low · scale / f`` is identifiable,
+  [`NEURALOP_COEFFICIENT`][neuralsolvers.data_gen.external.NEURALOP_COEFFICIENT] = (0.0201, 0.376) and ``f = 1`` (only ``low · scale / f`` is identifiable,
   so these values absorb the unknown output scale). Our solve on that coefficient reproduces ``y`` to
   2.8 % relative L2 at 32² and 8.6 % at 16² (our coarse solve vs. their finer one).
 """
@@ -33,7 +33,7 @@ def load_neuralop_darcy(path: str | Path) -> dict[str, np.ndarray]:
     """Read one neuraloperator Darcy file.
 
     Returns ``{"a": (N, s, s) float32, "u": (N, s, s) float32}``: ``a`` takes the two values of
-    :data:`NEURALOP_COEFFICIENT` (``x`` False → low, True → high), ``u`` is ``y`` as stored.
+    [`NEURALOP_COEFFICIENT`][neuralsolvers.data_gen.external.NEURALOP_COEFFICIENT] (``x`` False → low, True → high), ``u`` is ``y`` as stored.
 
     Raises:
         DatasetError: missing or unreadable file, keys other than ``x``/``y``, or unexpected shapes,
@@ -66,7 +66,7 @@ def load_neuralop_darcy(path: str | Path) -> dict[str, np.ndarray]:
 def import_neuralop_darcy(path: str | Path, out_dir: str | Path) -> Path:
     """Write one neuraloperator Darcy file as a one-shard dataset in ``out_dir``; returns the shard path.
 
-    The shard holds ``a`` and ``u`` ``(N, s, s)`` (as :func:`load_neuralop_darcy`), generator
+    The shard holds ``a`` and ``u`` ``(N, s, s)`` (as [`load_neuralop_darcy`][neuralsolvers.data_gen.external.load_neuralop_darcy]), generator
     ``neuralop_darcy``, parameter ``source`` (the file name), and shared ``grid`` ``(s,)``: the pixel
     coordinates ``i / s`` (the far boundary at 1 is not part of their grid).
     """

@@ -1,9 +1,8 @@
 """The problems behind the graph datasets, on PyG graphs or batches (disjoint unions of graphs).
 
-* :func:`pore_pressures`: the exact pressures of pore networks (:class:`~neuralsolvers.data_gen.
-  graphs.PoreNetwork` graphs) by one sparse direct solve of the batch's block-diagonal Laplacian;
-* :func:`bellman_q` and :func:`greedy_policy`: the Bellman operator of graph MDPs
-  (:class:`~neuralsolvers.data_gen.graphs.ValueIteration` graphs) and the policy it makes greedy.
+* [`pore_pressures`][neuralsolvers.data_gen.graph_problems.pore_pressures]: the exact pressures of pore networks (`PoreNetwork` graphs) by one sparse direct solve of the batch's block-diagonal Laplacian;
+* [`bellman_q`][neuralsolvers.data_gen.graph_problems.bellman_q] and [`greedy_policy`][neuralsolvers.data_gen.graph_problems.greedy_policy]: the Bellman operator of graph MDPs
+  ([`ValueIteration`][neuralsolvers.data_gen.graphs.ValueIteration] graphs) and the policy it makes greedy.
 
 Field layout as the generators store them: pore graphs ``x[:, 2]`` boundary flag, ``x[:, 3]``
 boundary pressure, ``edge_attr[:, 2]`` conductance; MDP graphs ``x`` rewards ``(N, K)``, ``mask``

@@ -5,13 +5,13 @@ Graphs differ in size, but every shard needs fixed per-sample shapes, so graphs 
 ``edge_index`` ``(2, max_edges)`` int64 and edge arrays ``(max_edges, ...)`` whose entries past
 the counts are zero and meaningless. Edges are directed (PyG convention: an undirected throat is
 two edges). Arrays named ``edge_*`` are edge-level, other arrays with a per-sample axis are
-node-level; :func:`to_pyg` un-pads a batch into ``torch_geometric.data.Data`` objects and
-:func:`load_graphs` does so for a dataset directory. ``max_nodes``/``max_edges`` follow from the
+node-level; [`to_pyg`][neuralsolvers.data_gen.graphs.to_pyg] un-pads a batch into ``torch_geometric.data.Data`` objects and
+[`load_graphs`][neuralsolvers.data_gen.graphs.load_graphs] does so for a dataset directory. ``max_nodes``/``max_edges`` follow from the
 constructor parameters only, so all shards of a dataset agree.
 
-* :class:`PoreNetwork`: steady Stokes flow through random 2D Delaunay pore networks (a weighted
+* [`PoreNetwork`][neuralsolvers.data_gen.graphs.PoreNetwork]: steady Stokes flow through random 2D Delaunay pore networks (a weighted
   graph Laplacian with Dirichlet inlet/outlet pressures).
-* :class:`ValueIteration`: optimal values of random sparse MDPs (states are nodes, each edge
+* [`ValueIteration`][neuralsolvers.data_gen.graphs.ValueIteration]: optimal values of random sparse MDPs (states are nodes, each edge
   ``s → s'`` carries ``P(s'|s, a)`` for every action).
 """
 
@@ -83,7 +83,7 @@ def load_graphs(
     """All graphs of one dataset split directory (``data/<name>/<split>``) as PyG ``Data``.
 
     ``generator``/``expect``: what the dataset must have been made by / with (checked, see
-    :class:`~neuralsolvers.data_gen.store.ShardedDataset`); ``dtype``: cast floating arrays to it
+    [`ShardedDataset`][neuralsolvers.data_gen.store.ShardedDataset]); ``dtype``: cast floating arrays to it
     (e.g. ``torch.float32`` for training), else they stay float64.
     """
     graphs = to_pyg(ShardedDataset(directory, expect=expect, generator=generator).load())
@@ -132,16 +132,18 @@ class PoreNetwork(Generator):
     conservation; SciPy's sparse direct solver), so ``0 ≤ p ≤ 1`` (maximum principle).
 
     Args:
-        min_pores, max_pores: the number of pores ``n`` is uniform in ``[min_pores, max_pores]``.
-        min_diameter_fraction, max_diameter_fraction: range of ``ρ`` (``0 < min ≤ max < 1``).
+        min_pores: the number of pores ``n`` is uniform in ``[min_pores, max_pores]``.
+        max_pores: see `min_pores`.
+        min_diameter_fraction: range of ``ρ`` (``0 < min ≤ max < 1``).
+        max_diameter_fraction: see `min_diameter_fraction`.
         boundary_fraction: width of the inlet and outlet strips (in ``(0, 0.5)``).
         tolerance: largest allowed relative residual of the interior equations (the self-check).
 
     Arrays (padded to ``M = max_pores`` nodes, ``E = 2 (3M − 6)`` edges; lengths in units of the
     square's side, all floats float64): ``num_nodes``, ``num_edges`` ``(N,)`` int64; ``x``
-    ``(N, M, 5)`` node features :data:`PORE_NODE_FEATURES` (coordinates, boundary flag 0/1, known
+    ``(N, M, 5)`` node features `PORE_NODE_FEATURES` (coordinates, boundary flag 0/1, known
     pressure on boundary pores and 0 elsewhere, pore diameter); ``edge_index`` ``(N, 2, E)``
-    int64 (source, target); ``edge_attr`` ``(N, E, 3)`` :data:`PORE_EDGE_FEATURES`; ``y``
+    int64 (source, target); ``edge_attr`` ``(N, E, 3)`` `PORE_EDGE_FEATURES`; ``y``
     ``(N, M)`` pressures.
     """
 
@@ -273,9 +275,12 @@ class ValueIteration(Generator):
     max_actions · max_successors)`` edges.
 
     Args:
-        min_states, max_states: range of the number of states.
-        min_actions, max_actions: range of the number of actions.
-        min_successors, max_successors: range of next states per state–action pair.
+        min_states: range of the number of states.
+        max_states: see `min_states`.
+        min_actions: range of the number of actions.
+        max_actions: see `min_actions`.
+        min_successors: range of next states per state–action pair.
+        max_successors: see `min_successors`.
         discount: ``γ`` in ``(0, 1)``.
         tolerance: value-iteration stopping threshold and the self-check's Bellman-residual bound.
 

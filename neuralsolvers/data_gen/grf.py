@@ -1,12 +1,12 @@
 """Gaussian random fields on [0, 1]^d, vectorized over samples (numpy, float64).
 
-* :class:`RBFField`: squared-exponential covariance ``σ² exp(−|x − y|² / 2l²)`` (scikit-learn's RBF
+* [`RBFField`][neuralsolvers.data_gen.grf.RBFField]: squared-exponential covariance ``σ² exp(−|x − y|² / 2l²)`` (scikit-learn's RBF
   convention, used for the DeepONet benchmarks), 1D or on a 2D tensor grid.
-* :class:`SpectralField`: periodic field with covariance operator ``σ² (−Δ + τ² I)^(−α)``, sampled
+* [`SpectralField`][neuralsolvers.data_gen.grf.SpectralField]: periodic field with covariance operator ``σ² (−Δ + τ² I)^(−α)``, sampled
   by FFT: the Darcy input distribution of the FNO code (``GaussianRF(2, s, alpha=2, tau=3)``). The
   paper's released Darcy data came from a MATLAB variant (Neumann boundaries, cosine series,
   ``π²|k|²``), which is not the same distribution.
-* :func:`threshold_field`, :func:`lognormal_field`: coefficients ``a(x)`` built from a field.
+* [`threshold_field`][neuralsolvers.data_gen.grf.threshold_field], [`lognormal_field`][neuralsolvers.data_gen.grf.lognormal_field]: coefficients ``a(x)`` built from a field.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ class SpectralField:
     ``f = Re(IDFT(N^d √λ ξ))`` (``IDFT`` = ``np.fft.ifftn``, which divides by ``N^d``) with ``ξ``
     complex white noise whose real and imaginary parts are independent N(0, 1): the same as FNO's
     ``sqrt(2)``-scaled ``torch.randn(..., dtype=cfloat)``. Hence ``f(x) = Σ_k √λ_k Re(ξ_k e^{2πik·x})``
-    and ``Cov(f(x), f(x + Δ)) = c(Δ) = Σ_k λ_k cos(2π k·Δ)``, exactly what :meth:`covariance` returns.
+    and ``Cov(f(x), f(x + Δ)) = c(Δ) = Σ_k λ_k cos(2π k·Δ)``, exactly what `covariance` returns.
 
     Args:
         size: grid points per dimension ``N``.

@@ -1,6 +1,6 @@
 """Sparse, noisy observations of a dynamical system, for discovering its hidden terms.
 
-:class:`LotkaVolterraObservations` (the universal-differential-equation benchmark that UPINN
+[`LotkaVolterraObservations`][neuralsolvers.data_gen.hidden_terms.LotkaVolterraObservations] (the universal-differential-equation benchmark that UPINN
 (Podina et al.) also uses): ``u₁' = α u₁ − β u₁u₂``, ``u₂' = γ u₁u₂ − δ u₂`` on [0, t_final]
 (defaults α = 1.3, β = 0.9, γ = 0.8, δ = 1.8, u(0) = (0.44249296, 4.6280594), t_final = 3). A
 learner knows the linear parts ``α u₁`` and ``−δ u₂``; the interaction terms are hidden.
@@ -11,7 +11,7 @@ uniform times ``measurement_points`` (both ends included): the solution plus Gau
 standard deviation ``noise`` × (each component's standard deviation over the trajectory).
 Integrated by SciPy's DOP853 at rtol = atol = 1e-11; the self-check integrates again with Radau.
 
-:class:`FisherKPPObservations`: the reaction–diffusion equation ``u_t = D u_xx + r u(1 − u)`` on
+[`FisherKPPObservations`][neuralsolvers.data_gen.hidden_terms.FisherKPPObservations]: the reaction–diffusion equation ``u_t = D u_xx + r u(1 − u)`` on
 x ∈ [0, 1], t ∈ [0, t_final], ``u(0, t) = u(1, t) = 0``, ``u(x, 0) = a sin(πx)``; the reaction is
 the hidden term. Method of lines (second-order differences on ``num_x`` nodes, SciPy's Radau with
 a banded Jacobian, rtol = atol = 1e-10); the self-check solves again on a grid twice as fine and

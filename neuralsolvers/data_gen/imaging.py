@@ -1,12 +1,12 @@
 """Training data for learned proximal networks (LPN; Fang, Buchanan & Sulam, ICLR 2024).
 
-* :class:`LaplaceToy`: the paper's toy, ``x ~ Laplace(0, b)``, ``y = x + σ n``; the exact MAP
-  denoiser (the proximal operator of ``σ²|x|/b``) is soft-thresholding, :func:`laplace_map_prox`,
-  and the MMSE denoiser (posterior mean) is :func:`laplace_mmse`.
-* :class:`ImagePatches`: ``p × p`` patches of skimage's ``camera`` and Shepp-Logan ``phantom``, the
+* [`LaplaceToy`][neuralsolvers.data_gen.imaging.LaplaceToy]: the paper's toy, ``x ~ Laplace(0, b)``, ``y = x + σ n``; the exact MAP
+  denoiser (the proximal operator of ``σ²|x|/b``) is soft-thresholding, [`laplace_map_prox`][neuralsolvers.data_gen.imaging.laplace_map_prox],
+  and the MMSE denoiser (posterior mean) is [`laplace_mmse`][neuralsolvers.data_gen.imaging.laplace_mmse].
+* [`ImagePatches`][neuralsolvers.data_gen.imaging.ImagePatches]: ``p × p`` patches of skimage's ``camera`` and Shepp-Logan ``phantom``, the
   25 × 25 LFW ``faces`` (only for ``p ≤ 25``, never resampled) and synthetic piecewise-smooth images
-  (:func:`synthetic_images`), with measurements ``A x + σ n`` for ``A`` a
-  :mod:`~neuralsolvers.solvers.proximal.forward_operators` operator: denoising, Gaussian blur (periodic
+  ([`synthetic_images`][neuralsolvers.data_gen.imaging.synthetic_images]), with measurements ``A x + σ n`` for ``A`` a
+  [`forward_operators`][neuralsolvers.solvers.proximal.forward_operators] operator: denoising, Gaussian blur (periodic
   boundary) or subsampled Fourier. The self-check recomputes ``A x`` in float64 and compares the
   residual's RMS with ``σ``.
 """
@@ -194,19 +194,22 @@ class ImagePatches(Generator):
 
     Each sample draws a source uniformly from ``sources``; ``camera``, ``phantom`` and ``faces`` give
     a patch at a uniformly random position among those whose pixel standard deviation is at least
-    ``min_patch_std`` (no flat background patches), ``synthetic`` a fresh :func:`synthetic_images`.
+    ``min_patch_std`` (no flat background patches), ``synthetic`` a fresh [`synthetic_images`][neuralsolvers.data_gen.imaging.synthetic_images].
     ``augment`` applies one of the 8 flips/rotations by 90° at random.
 
     Args:
         patch_size: ``p`` (at most 400 for ``phantom``, 512 for ``camera``, 25 for ``faces``).
         sources: names among ``camera``, ``phantom``, ``faces``, ``synthetic``.
-        operator: ``denoise`` (identity), ``blur`` (:class:`GaussianBlur`, periodic boundary) or
-            ``fourier`` (:class:`SubsampledFourier` with a :func:`random_mask`).
+        operator: ``denoise`` (identity), ``blur`` ([`GaussianBlur`][neuralsolvers.solvers.proximal.forward_operators.GaussianBlur], periodic boundary) or
+            ``fourier`` ([`SubsampledFourier`][neuralsolvers.solvers.proximal.forward_operators.SubsampledFourier] with a [`random_mask`][neuralsolvers.solvers.proximal.forward_operators.random_mask]).
         noise_sigma: ``σ`` of the Gaussian measurement noise (intensity units, i.e. of [0, 1]); a pair
             ``[low, high]`` draws ``σ`` per sample uniformly. For ``fourier`` both the real and the
             imaginary part of each measurement get ``N(0, σ²)``.
-        blur_sigma, kernel_size: the blur kernel (pixels; default size ``2⌈3σ⌉ + 1``).
-        sampling_fraction, center_fraction, mask_seed: the Fourier mask (fixed by ``mask_seed``).
+        blur_sigma: the blur kernel (pixels; default size ``2⌈3σ⌉ + 1``).
+        kernel_size: see `blur_sigma`.
+        sampling_fraction: the Fourier mask (fixed by ``mask_seed``).
+        center_fraction: see `sampling_fraction`.
+        mask_seed: see `sampling_fraction`.
         augment: random dihedral transforms.
         min_patch_std: the flat-patch threshold.
 

@@ -61,10 +61,14 @@ class KrylovVectors(Generator):
     """Normalized right-hand sides mixing the Ritz vectors of one obstacle Poisson operator.
 
     Args:
-        grid, scene, walls, num_obstacles: the operator's scene (see ``PoissonObstacles``).
+        grid: the operator's scene (see ``PoissonObstacles``).
+        scene: see `grid`.
+        walls: see `grid`.
+        num_obstacles: see `grid`.
         scene_seed: seed of the scene and of the Lanczos start vector (fixed for the whole dataset).
         num_lanczos: ``m``, Lanczos steps (the paper: 10,000).
-        low_fraction, low_weight: the lowest fraction of coefficients and their weight.
+        low_fraction: the lowest fraction of coefficients and their weight.
+        low_weight: see `low_fraction`.
         block_rows: rows of ``Q`` read at a time when forming samples.
 
     Arrays: ``b`` ``(n, *grid)`` float32 with ‖b‖ = 1, zero on obstacles; shared ``mask`` and

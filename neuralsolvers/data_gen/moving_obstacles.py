@@ -6,7 +6,7 @@ translate with constant velocities, bouncing off the walls, and rotate at consta
 takes them at time ``t``. The right-hand side of a frame is a smooth source (two Gaussian bumps that
 drift with the frames, plus a uniform part) on the fluid cells, so consecutive frames have close
 solutions and a solver can warm start from the previous one. Obstacles are Dirichlet cells (u = 0);
-the walls are Dirichlet, Neumann or open-top (:class:`~neuralsolvers.data_gen.poisson.PoissonObstacles`,
+the walls are Dirichlet, Neumann or open-top ([`PoissonObstacles`][neuralsolvers.data_gen.poisson.PoissonObstacles],
 whose operator the frames use). Every frame is checked to have fluid cells and no singular region.
 """
 
@@ -44,7 +44,7 @@ class MovingObstacles(Generator):
         walls: ``dirichlet``, ``neumann`` or ``open_top``.
 
     Arrays: ``mask`` ``(N, frames, *grid)`` uint8 (1 = fluid), ``b`` ``(N, frames, *grid)``
-    float32 (zero on obstacles). :meth:`operator` gives a frame's matrix-free operator.
+    float32 (zero on obstacles). `operator` gives a frame's matrix-free operator.
     """
 
     name = "moving_obstacles"
@@ -65,7 +65,7 @@ class MovingObstacles(Generator):
         self._scene = PoissonObstacles(grid=self.grid, walls=walls, solve=False)  # checks walls
 
     def operator(self, mask: np.ndarray, **options: Any) -> DiffusionStencil:
-        """The matrix-free operator of one frame's fluid ``mask`` (as :meth:`PoissonObstacles.operator`)."""
+        """The matrix-free operator of one frame's fluid ``mask`` (as [`PoissonObstacles.operator`][neuralsolvers.data_gen.poisson.PoissonObstacles.operator])."""
         return self._scene.operator(mask, **options)
 
     def dirichlet_walls(self) -> list[bool]:

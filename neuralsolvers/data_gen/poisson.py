@@ -2,7 +2,7 @@
 
 A scene is a fluid mask on a cell grid of the unit square/cube: interior obstacles are Dirichlet
 cells (u = 0), walls are Dirichlet or Neumann. The operator is the 5/7-point −Δ of
-:class:`neuralsolvers.solvers.DiffusionStencil` (matrix-free; ``to_scipy()`` assembles it).
+[`neuralsolvers.solvers.DiffusionStencil`][neuralsolvers.solvers.stencils.DiffusionStencil] (matrix-free; ``to_scipy()`` assembles it).
 
 Scenes:
     ``boxes``: 1..``num_obstacles`` random axis-aligned boxes (sides 10–30% of the domain);
@@ -114,7 +114,7 @@ class PoissonObstacles(Generator):
         tolerance: relative residual of the stored solutions (the self-check).
 
     Arrays: ``mask`` ``(n, *grid)`` uint8 (1 = fluid), ``b`` ``(n, *grid)`` float32 (zero on
-    obstacles), and ``x`` float64 when ``solve``; operator: :meth:`operator` / ``.to_scipy()``.
+    obstacles), and ``x`` float64 when ``solve``; operator: `operator` / ``.to_scipy()``.
     """
 
     name = "poisson_obstacles"

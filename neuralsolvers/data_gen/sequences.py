@@ -1,12 +1,12 @@
 """Sequences of related linear systems (for learned SOR/SSOR parameters): 2D heat-equation steps.
 
-:class:`CrankNicolsonHeat` is the simulation of "Learning to Relax" (time-varying diffusion,
-Crank–Nicolson, driven step by step by the solver). :class:`HeatSequence`: each sample is one simulation: backward-Euler steps of u_t = ∇·(a(t)∇u) + f on the unit square with
+[`CrankNicolsonHeat`][neuralsolvers.data_gen.sequences.CrankNicolsonHeat] is the simulation of "Learning to Relax" (time-varying diffusion,
+Crank–Nicolson, driven step by step by the solver). [`HeatSequence`][neuralsolvers.data_gen.sequences.HeatSequence]: each sample is one simulation: backward-Euler steps of u_t = ∇·(a(t)∇u) + f on the unit square with
 u = 0 on the boundary, on an ``n × n`` interior grid. Step ``k`` solves
 
     (I + Δt A(a_k)) u_{k+1} = u_k + Δt f,
 
-with ``A(a)`` the 5-point finite-volume operator of :class:`neuralsolvers.solvers.DiffusionStencil`
+with ``A(a)`` the 5-point finite-volume operator of [`neuralsolvers.solvers.DiffusionStencil`][neuralsolvers.solvers.stencils.DiffusionStencil]
 (harmonic face averages). The coefficient varies per instance (a log-normal GRF ``a₀``) and along the
 sequence: ``a_k = a₀ · (1 + amplitude · sin(2π k / T + φ))`` with a random phase ``φ``, so the
 systems drift the way a simulation's do. Every system is SPD. Context features per step, the inputs
@@ -45,7 +45,7 @@ class HeatSequence(Generator):
 
     Arrays: ``coefficient`` ``(N, T, n, n)`` float32 (the matrices are built from these values),
     ``rhs`` and ``solution`` ``(N, T, n, n)`` float64, ``context`` ``(N, T, 4)`` float32
-    (mean_a, min_a, max_a, stiffness). :meth:`matrix` gives step ``k``'s SciPy matrix.
+    (mean_a, min_a, max_a, stiffness). `matrix` gives step ``k``'s SciPy matrix.
     """
 
     name = "heat_sequence"
@@ -130,8 +130,8 @@ class CrankNicolsonHeat(Generator):
     ``k`` is ``c(t_k)`` (what the authors' contextual bandits see).
 
     The sequence depends on how each system was solved (the next right-hand side is built from the
-    solver's ``u``), so evaluations drive it step by step: :meth:`initial`, :meth:`system`,
-    :meth:`exact_solve` (fast sine-transform solve). :meth:`generate` stores the exactly solved
+    solver's ``u``), so evaluations drive it step by step: `initial`, `system`,
+    `exact_solve` (fast sine-transform solve). `generate` stores the exactly solved
     sequence (``phase`` of the forcing's circle random per sample, 0 in the paper).
 
     Args:
@@ -140,7 +140,7 @@ class CrankNicolsonHeat(Generator):
         phase: starting angle of the forcing's circular path.
         tolerance: largest allowed relative residual of the stored solves (the self-check).
 
-    Arrays of :meth:`generate`: ``rhs`` and ``solution`` ``(N, T, (size−1)²)`` float64,
+    Arrays of `generate`: ``rhs`` and ``solution`` ``(N, T, (size−1)²)`` float64,
     ``context`` ``(N, T)``, ``phase`` ``(N,)``.
     """
 

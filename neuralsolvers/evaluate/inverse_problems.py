@@ -57,12 +57,14 @@ class InverseProblemEvaluation(Evaluation):
         checkpoints: name → checkpoint of a proximal network (``neuralsolvers fit --config
             configs/lpn_images.yaml``; with ``--model.init_args.model.init_args.convex=false`` the
             unconstrained contrast).
-        tv, haar: λ grids of the TV and Haar-wavelet priors (empty: method left out).
+        tv: λ grids of the TV and Haar-wavelet priors (empty: method left out).
+        haar: see `tv`.
         solver: ``admm`` (CG data step) or ``pgd``.
         rho: ADMM penalty; step: PGD step (default ``1/‖AᵀA‖``).
         box: ``[lo, hi]``: ADMM with the indicator of the box as a third term, for every prior
             (`neuralsolvers.solvers.proximal.splitting.admm`); None: two-term ADMM.
-        maxiter, tol: iteration cap and relative-change tolerance.
+        maxiter: iteration cap and relative-change tolerance.
+        tol: see `maxiter`.
         num_images: images scored (after the tuning ones); tune_images: images for choosing λ.
         device: where the reconstructions run (``cpu``, ``cuda``, ``auto``).
     """

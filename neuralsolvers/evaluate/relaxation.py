@@ -58,14 +58,18 @@ class RelaxationEvaluation(Evaluation):
 
     Args:
         sizes: grid intervals per side (``(size − 1)²`` unknowns each; the paper: 25 … 400).
-        num_steps, stop_time: the sequence (the paper: 5,000 steps over 5 time units).
+        num_steps: the sequence (the paper: 5,000 steps over 5 time units).
+        stop_time: see `num_steps`.
         solver: ``ssor_pcg`` (CG preconditioned by SSOR(ω), the paper's heat experiment) or ``sor``.
         ordering: of the sweeps (``lexicographic``, the paper's; ``redblack``).
         rtol: relative residual to reach (the paper: 1e-8). maxiter: cap per solve (its cost if hit).
-        omega_low, omega_high, num_omegas: the grid of ω (the paper: 20 values in [1, 1.95]).
+        omega_low: the grid of ω (the paper: 20 values in [1, 1.95]).
+        omega_high: see `omega_low`.
+        num_omegas: see `omega_low`.
         fixed_omegas: fixed ω to report (on the grid).
         policies: among ``tsallis_inf``, ``binned_tsallis_inf``, ``chebcb``.
-        bins, chebyshev_terms: of the contextual policies (the paper: 6 and 6).
+        bins: of the contextual policies (the paper: 6 and 6).
+        chebyshev_terms: see `bins`.
         trials: seeds per policy in the replay. seed: of the first trial.
         online: also run the timed simulations.
         device: where the solves run (``cpu``, ``cuda``, ``auto``). threads: torch CPU threads (None: leave as is).

@@ -150,7 +150,8 @@ class CGS(nn.Module):
     """Convergent graph solver.
 
     Args:
-        node_features, edge_features: input feature sizes (``edge_features = 0``: no edge attributes).
+        node_features: input feature sizes (``edge_features = 0``: no edge attributes).
+        edge_features: see `node_features`.
         out_features: outputs per node (or per graph with ``readout``).
         hidden: encoder width.
         encoder_layers: attention layers.
@@ -162,7 +163,8 @@ class CGS(nn.Module):
         solver: ``fixed_point`` (iterate the contraction), ``gmres`` or ``bicgstab`` (Krylov solves of
             ``(I − γA) H = b``); the same solver runs forward and backward. CG is not offered: ``A``'s
             degree-normalized weights make ``I − γA`` nonsymmetric in general.
-        rtol, maxiter: solver tolerance (relative to ``‖b‖``) and cap, forward and backward.
+        rtol: solver tolerance (relative to ``‖b‖``) and cap, forward and backward.
+        maxiter: see `rtol`.
 
     After each call ``last_solve`` holds the forward (and, after backward, the backward)
     ``SolverResult`` and ``bound``, the per-graph contraction bound.

@@ -17,8 +17,10 @@ class FieldScaling(nn.Module):
     ``(B, *space)`` for one channel.
 
     Args:
-        in_channels, out_channels: channels of the inputs and outputs.
-        inputs, outputs: whether to standardize each (otherwise identity).
+        in_channels: channels of the inputs and outputs.
+        out_channels: see `in_channels`.
+        inputs: whether to standardize each (otherwise identity).
+        outputs: see `inputs`.
     """
 
     def __init__(self, in_channels: int = 1, out_channels: int = 1, inputs: bool = True, outputs: bool = True):

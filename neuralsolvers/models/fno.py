@@ -29,7 +29,8 @@ class FNO(nn.Module):
         n_modes: Fourier modes kept per dimension (12, 12 in the FNO paper's Darcy runs).
         hidden_channels: width (32 in the paper).
         n_layers: Fourier layers.
-        in_channels, out_channels: field channels.
+        in_channels: field channels.
+        out_channels: see `in_channels`.
         factorization: ``None`` (FNO) or ``"tucker"`` / ``"cp"`` / ``"tt"`` (TFNO).
         rank: factorization rank (fraction of the full weights).
         domain_padding: fraction of padding for non-periodic problems (e.g. 0.125), or ``None``.

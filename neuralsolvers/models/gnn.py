@@ -22,9 +22,11 @@ class GNNBaseline(nn.Module):
     channels, ``layers`` layers, ReLU, and a linear head.
 
     Args:
-        node_features, out_features: input and output sizes.
+        node_features: input and output sizes.
+        out_features: see `node_features`.
         kind: ``gcn``, ``gin`` or ``gat`` (the edge-aware one).
-        hidden, layers: width and depth.
+        hidden: width and depth.
+        layers: see `hidden`.
         readout: ``None`` (node outputs), ``sum`` or ``mean`` (graph outputs).
         edge_features: edge attribute size (``gat`` only; the others ignore edge attributes).
     """

@@ -51,7 +51,8 @@ class VCycle(nn.Module):
     """One MgNO V-cycle: ``f`` ``(B, f_channels, H, W)`` → ``u`` ``(B, u_channels, H, W)``.
 
     Args:
-        f_channels, u_channels: channels of the right-hand side and of the solution.
+        f_channels: channels of the right-hand side and of the solution.
+        u_channels: see `f_channels`.
         smoothing: pre-smoothing steps per level, finest first (``smoothing[0] ≥ 1``).
         post_smoothing: post-smoothing steps per level on the way up (default none).
         padding_mode: padding of the 3×3 convolutions.
@@ -109,7 +110,8 @@ class MgNO(nn.Module):
     """The multigrid neural operator on 2D fields.
 
     Args:
-        in_channels, out_channels: channels of the input and output fields.
+        in_channels: channels of the input and output fields.
+        out_channels: see `in_channels`.
         width: channels of the hidden fields (24 for Darcy in the paper).
         num_layers: MgNO layers (4 rough Darcy, 5 smooth Darcy).
         smoothing: pre-smoothing steps per level, finest first; ``len`` = number of levels.

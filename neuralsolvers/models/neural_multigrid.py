@@ -42,8 +42,10 @@ class NeuralMultigrid(nn.Module):
         stencil: 1 (per-cell weights only: the cost of classical multigrid) or 3 (3×3(×3) smoother
             and transfer stencils).
         transfer: also learn the transfer stencil (else plain full weighting and its transpose).
-        sweeps, coarsening, coarsest: of the cycle, as in ``CycleOptions`` (plain numbers and
+        sweeps: of the cycle, as in ``CycleOptions`` (plain numbers and
             strings, so that a checkpoint's recorded arguments rebuild the model).
+        coarsening: see `sweeps`.
+        coarsest: see `sweeps`.
 
     Attributes:
         cycle: the ``CycleOptions`` of the cycle (also those of the classical cycle it starts from).

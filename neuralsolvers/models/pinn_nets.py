@@ -75,7 +75,8 @@ class PINNNet(nn.Module):
         hidden: width of each hidden layer; layers: number of hidden layers.
         architecture: ``mlp`` or ``modified_mlp`` (module docstring).
         act: activation name (tanh in the papers).
-        center, scale: per-coordinate standardization (lists of ``in_features``; default 0 and 1).
+        center: per-coordinate standardization (lists of ``in_features``; default 0 and 1).
+        scale: see `center`.
 
     Shapes: ``(N, in_features) -> (N, out_features)``.
     """
@@ -149,10 +150,19 @@ class HiddenTermNet(PINNNet):
     """A ``PINNNet`` ``u(x)`` with a second network ``F(u)`` for a hidden term of the equation.
 
     Args:
-        in_features, out_features, hidden, layers, architecture, act, center, scale: the solution
+        in_features: the solution
             network, as in ``PINNNet``.
-        term_inputs, term_outputs: ``F``'s input (usually ``out_features``, the state) and output sizes.
-        term_hidden, term_layers: ``F``'s width and hidden layers (tanh).
+        out_features: see `in_features`.
+        hidden: see `in_features`.
+        layers: see `in_features`.
+        architecture: see `in_features`.
+        act: see `in_features`.
+        center: see `in_features`.
+        scale: see `in_features`.
+        term_inputs: ``F``'s input (usually ``out_features``, the state) and output sizes.
+        term_outputs: see `term_inputs`.
+        term_hidden: ``F``'s width and hidden layers (tanh).
+        term_layers: see `term_hidden`.
 
     Shapes: ``forward``: ``(N, in_features) -> (N, out_features)``; ``term``: ``(N, term_inputs) ->
     (N, term_outputs)``.

@@ -41,7 +41,9 @@ class HardConstraint:
     Args:
         experts: slabs in x (1: one global constraint).
         points: residual nodes drawn per expert and call (all of the slab's nodes when it has fewer).
-        maxiter, gtol, ftol: the LM solve (``neuralsolvers.solvers.levenberg_marquardt``).
+        maxiter: the LM solve (``neuralsolvers.solvers.levenberg_marquardt``).
+        gtol: see `maxiter`.
+        ftol: see `maxiter`.
         condition_weight: weight ``c`` of the initial and boundary rows against the PDE rows.
         ridge: weight of the ``ridge · w`` rows (the paper's 1e-4).
         seed: seed of the point draws.

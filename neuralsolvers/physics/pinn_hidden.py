@@ -39,7 +39,8 @@ class LotkaVolterraHidden(_HiddenTermProblem):
     """Lotka–Volterra with known linear parts and a learned hidden term (module docstring).
 
     Args:
-        alpha, delta: the known growth and decay rates; t_final: the time span [0, t_final].
+        alpha: the known growth and decay rates; t_final: the time span [0, t_final].
+        delta: see `alpha`.
     """
 
     coordinates = ("t",)

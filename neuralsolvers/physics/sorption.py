@@ -27,8 +27,13 @@ class DiffusionSorption1D:
     """``u_t = D / R(u) u_xx`` with its initial and boundary conditions, discretized on the data grid.
 
     Args:
-        num_t, t_final: the stored times (``num_t`` equispaced in [0, t_final] seconds).
-        diffusivity, porosity, rho_s, k_f, n_f: as the generator (PDEBench's values).
+        num_t: the stored times (``num_t`` equispaced in [0, t_final] seconds).
+        t_final: see `num_t`.
+        diffusivity: as the generator (PDEBench's values).
+        porosity: see `diffusivity`.
+        rho_s: see `diffusivity`.
+        k_f: see `diffusivity`.
+        n_f: see `diffusivity`.
         time_unit: seconds per unit of time in the residual (``None``: ``t_final``, the equation in
             the normalized time t / t_final: a residual r then makes an error of about r in u over
             the horizon, comparable with the initial and boundary misfits it is fitted beside;

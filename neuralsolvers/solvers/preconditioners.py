@@ -144,7 +144,8 @@ class ModulePreconditioner(Preconditioner):
             a trained network is in general not, so the default is False: only ``fcg`` uses it.
         linear: declare the map linear (``bicgstab`` and ``as_linear_operator`` need it); default
             ``linear_spd``.
-        dtype, device: of the residuals it maps.
+        dtype: of the residuals it maps.
+        device: see `dtype`.
     """
 
     def __init__(

@@ -44,11 +44,19 @@ class DiffusionStencil(Operator):
         dirichlet_walls: True (all walls Dirichlet), False (all Neumann: no flux), or one bool per
             wall ordered (axis 0 low, axis 0 high, axis 1 low, ...). With no Dirichlet wall and no
             obstacle the operator is singular: see ``neuralsolvers.data_gen.poisson`` for the fix.
-        dtype, device: of the stored coefficients and of the vectors it acts on.
+        dtype: of the stored coefficients and of the vectors it acts on.
+        device: see `dtype`.
 
     Attributes:
-        grid, mask, coefficient (cell ``a``, shape ``grid``), spacing, walls (one bool per wall, True
-        for Dirichlet), diag and couplings (the stencil).
+        grid: the grid's shape.
+        mask: bool, shape ``grid``: True on unknowns.
+        coefficient: the cell coefficient ``a``, shape ``grid``.
+        spacing: the grid spacing ``h``.
+        walls: one bool per wall, True for Dirichlet.
+        diag: the stencil's centre, shape ``grid`` (1 on obstacle cells, whose rows are the identity).
+        couplings: one tensor of shape ``grid`` per axis: the coupling of each cell to its
+            neighbour on the high side (harmonic mean of the two coefficients over ``h²``; 0 at an
+            obstacle or the last cell).
 
     Shapes: ``matvec``: ``(n,) → (n,)``; ``matmat``: ``(n, k) → (n, k)`` with ``n = prod(grid)``.
     """

@@ -80,7 +80,8 @@ class IncompleteCholesky(Preconditioner):
 
     Args:
         A: SPD matrix or operator that can be assembled (``to_scipy``).
-        dtype, device: where the factor lives and what it applies to (default: those of ``A``).
+        dtype: where the factor lives and what it applies to (default: those of ``A``).
+        device: see `dtype`.
         backend: ``levels`` (torch, level-scheduled, any device), ``superlu`` (SciPy, CPU) or
             ``auto`` (``superlu`` on the CPU, ``levels`` elsewhere).
     """

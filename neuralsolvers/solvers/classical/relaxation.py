@@ -91,7 +91,8 @@ class SORSplitting:
         backend: of the lexicographic solves: ``auto``, ``superlu`` (CPU) or ``levels``.
         colors: ``(n,)`` colour of each unknown for ``redblack`` (default ``matrix_colors``; pass
             it to reuse one colouring across a sequence of matrices with the same pattern).
-        dtype, device: of the vectors (default those of ``A``; SciPy input: float64 on the CPU).
+        dtype: of the vectors (default those of ``A``; SciPy input: float64 on the CPU).
+        device: see `dtype`.
 
     Attributes:
         operator: ``A`` as a torch operator (for residuals); ``diagonal``: ``(n,)``;
@@ -211,10 +212,17 @@ def sor(
     Args:
         A: see ``SORSplitting`` (or a prebuilt splitting, whose ω and ordering are then used).
         b: ``(n,)`` or ``(n, k)``. x0: initial guess shaped like ``b`` (default zero).
-        rtol, atol, maxiter, callback, device: as in ``cg``.
+        rtol: as in ``cg``.
+        atol: see `rtol`.
+        maxiter: see `rtol`.
+        callback: see `rtol`.
+        device: see `rtol`.
         M: stationary SOR takes no preconditioner (the argument exists for the one signature of
             every solver); use ``SSOR`` inside ``cg`` for the preconditioned method.
-        omega, ordering, backend, colors: see ``SORSplitting``.
+        omega: see ``SORSplitting``.
+        ordering: see `omega`.
+        backend: see `omega`.
+        colors: see `omega`.
 
     Returns:
         ``SolverResult`` (``residuals``: relative residual per sweep).

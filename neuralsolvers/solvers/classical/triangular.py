@@ -43,7 +43,8 @@ class LevelScheduledTriangular:
     Args:
         lower: lower-triangular SciPy matrix with a nonzero diagonal.
         transpose: solve with ``Tᵀ`` (upper triangular) instead.
-        dtype, device: of the stored levels and of the vectors.
+        dtype: of the stored levels and of the vectors.
+        device: see `dtype`.
     """
 
     def __init__(self, lower: sp.csr_matrix, transpose: bool = False, dtype: torch.dtype = torch.float64, device: DeviceLike = "cpu"):
@@ -87,7 +88,8 @@ class TriangularSolver:
         lower: which triangle ``triangle`` is.
         backend: ``levels`` (torch, level-scheduled, any device), ``superlu`` (SciPy, CPU) or
             ``auto`` (``superlu`` on the CPU, ``levels`` elsewhere).
-        dtype, device: of the vectors.
+        dtype: of the vectors.
+        device: see `dtype`.
 
     Shapes: ``solve``: ``(n,)`` or ``(n, k)`` → the same.
     """

@@ -114,7 +114,8 @@ def cg(
             ours (``OperatorLike``; see ``neuralsolvers.solvers.system``).
         b: right-hand side ``(n,)`` or ``(n, k)``, NumPy or torch.
         x0: initial guess, shaped like ``b``.
-        rtol, atol: stop when ``‖b − Ax‖ ≤ max(rtol·‖b‖, atol)``.
+        rtol: stop when ``‖b − Ax‖ ≤ max(rtol·‖b‖, atol)``.
+        atol: see `rtol`.
         maxiter: iteration cap (default ``10 n``).
         M: preconditioner approximating ``A⁻¹``; must be linear and SPD (use ``fcg`` otherwise).
         callback: called with the current ``x`` (in ``b``'s kind) after each iteration.

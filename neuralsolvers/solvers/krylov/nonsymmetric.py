@@ -59,7 +59,8 @@ def gmres(
         A: matrix or operator (see ``as_operator``).
         b: right-hand side ``(n,)`` or ``(n, k)``.
         x0: initial guess, shaped like ``b``.
-        rtol, atol: stop when ``‖b − Ax‖ ≤ max(rtol·‖b‖, atol)``.
+        rtol: stop when ``‖b − Ax‖ ≤ max(rtol·‖b‖, atol)``.
+        atol: see `rtol`.
         restart: Krylov dimension ``m`` between restarts (memory ``2 m n k`` with a preconditioner).
         maxiter: most inner iterations (products with ``A``) per column in all, default ``10 n``;
             unlike SciPy, which counts restart cycles.

@@ -55,8 +55,13 @@ def dcdm(
     Args:
         A: SPD matrix or operator (anything ``cg`` takes).
         b: right-hand side ``(n,)`` or ``(n, k)`` (columns solved at once, each stopping on its own).
-        x0, rtol, atol, maxiter, callback, device: as in ``cg``
+        x0: as in ``cg``
             (``maxiter`` default ``10 n``).
+        rtol: see `x0`.
+        atol: see `x0`.
+        maxiter: see `x0`.
+        callback: see `x0`.
+        device: see `x0`.
         M: the direction map ``f``, residual columns ``(n, k)`` to directions ``(n, k)``: a
             preconditioner (e.g. a ``FieldPreconditioner`` around a
             ``DCDMNet``, or what ``neuralsolvers.load_preconditioner`` returns) or a callable;

@@ -36,9 +36,12 @@ def with_fallback(
 
     Args:
         first: result of the learned solve of ``Ax = b`` (any of ``dcdm``, ``fcg``, ``hybrid``).
-        A, b: the system (``b`` ``(n,)`` or ``(n, k)``, as given to the first solve).
+        A: the system (``b`` ``(n,)`` or ``(n, k)``, as given to the first solve).
+        b: see `A`.
         M: the classical SPD preconditioner (``None``: plain CG).
-        rtol, atol, maxiter: of the CG continuation (use the learned solve's tolerances).
+        rtol: of the CG continuation (use the learned solve's tolerances).
+        atol: see `rtol`.
+        maxiter: see `rtol`.
         name: of the fallback, for the message.
 
     Returns:

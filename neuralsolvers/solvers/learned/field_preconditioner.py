@@ -63,7 +63,8 @@ class FieldPreconditioner(ModulePreconditioner):
         normalize: scale each residual to unit RMS before the network and back after.
         output_mask: field of ``grid``'s shape the output is multiplied by (e.g. the fluid mask, so
             directions vanish on obstacle cells), or None.
-        dtype, device: of the residuals it is applied to.
+        dtype: of the residuals it is applied to.
+        device: see `dtype`.
         meant_for: name of the solver the network was trained for (``dcdm``, ``fcg``, ...); it is
             ``solver``. Default ``fcg``, the flexible method any such map may go into.
     """
@@ -134,8 +135,9 @@ class NetworkWrapping:
         pad: zero cells added on every side before the network, cropped after.
         normalize: residuals scaled to unit RMS before the network and back after.
         mask_output: the output is zeroed on obstacle cells.
-        linear, spd: whether the wrapped map is linear, and symmetric positive definite (then plain
+        linear: whether the wrapped map is linear, and symmetric positive definite (then plain
             ``cg`` and SciPy take it).
+        spd: see `linear`.
         solver: the solver it was trained for (``dcdm``, ``fcg``, ``cg``, ...).
     """
 

@@ -65,8 +65,13 @@ def hybrid(
             ``DiffusionStencil``.
         b: right-hand side ``(n,)`` or ``(n, k)``; the ``k`` columns are solved at once, each
             stopping on its own.
-        x0, rtol, atol, maxiter, callback, device: as in ``cg``;
+        x0: as in ``cg``;
             ``maxiter`` counts relaxation and correction steps together (default ``10 n``).
+        rtol: see `x0`.
+        atol: see `x0`.
+        maxiter: see `x0`.
+        callback: see `x0`.
+        device: see `x0`.
         M: the correction ``N``, residual columns ``(n, k)`` to corrections ``(n, k)`` (units of
             ``x``): a preconditioner (e.g. a
             ``FieldPreconditioner``, which

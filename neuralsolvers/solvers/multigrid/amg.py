@@ -44,8 +44,10 @@ class AMG(Preconditioner):
         method: ``smoothed_aggregation`` or ``ruge_stuben``.
         omega: Jacobi weight before scaling by ``1/ρ(D⁻¹A)`` (PyAMG's ``withrho``; default 4/3).
         sweeps: smoothing sweeps before and after the coarse correction.
-        max_levels, max_coarse: hierarchy limits passed to PyAMG.
-        dtype, device: of the hierarchy on the device (default: those of ``A``).
+        max_levels: hierarchy limits passed to PyAMG.
+        max_coarse: see `max_levels`.
+        dtype: of the hierarchy on the device (default: those of ``A``).
+        device: see `dtype`.
         **options: further keyword arguments of the PyAMG builder (e.g. ``strength``).
 
     Attributes:

@@ -187,8 +187,10 @@ class ChebCB(_GridPolicy):
     and ``α`` the Chebyshev truncation error bound.
 
     Args:
-        low, high: context interval. terms: ``m``, the Chebyshev terms (the paper: 6).
-        grid, seed: as ``TsallisINF``.
+        low: context interval. terms: ``m``, the Chebyshev terms (the paper: 6).
+        high: see `low`.
+        grid: as ``TsallisINF``.
+        seed: see `grid`.
     """
 
     contextual = True

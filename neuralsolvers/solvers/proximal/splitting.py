@@ -42,7 +42,8 @@ class ProximalResult:
         converged: ``(B,)`` bool, relative change below ``tol``.
         iterations: ``(B,)`` iterations until each sample stopped.
         changes: ``(iterations, B)`` relative change per iteration.
-        primal_residuals, dual_residuals: ADMM's ``‖x − z‖`` and ``ρ‖Δz‖`` per iteration (empty for PGD).
+        primal_residuals: ADMM's ``‖x − z‖`` and ``ρ‖Δz‖`` per iteration (empty for PGD).
+        dual_residuals: see `primal_residuals`.
         message: a summary; ``time``: wall seconds.
     """
 
@@ -129,7 +130,8 @@ def pgd(
         y: measurements; prox: ``prox(v, t)`` of ``t g``; A: forward operator (None: identity).
         x0: initial images (default ``Aᵀ y``).
         step: ``η`` (default ``1/‖AᵀA‖``; convergence for convex ``g`` needs ``η ≤ 1/‖AᵀA‖``).
-        maxiter, rtol: iteration cap and relative-change tolerance (``tol=`` is its deprecated name).
+        maxiter: iteration cap and relative-change tolerance (``tol=`` is its deprecated name).
+        rtol: see `maxiter`.
     """
     rtol = renamed_option(deprecated, "tol", "rtol", rtol, "pgd")
     A = Identity() if A is None else A
@@ -161,11 +163,16 @@ def admm(
     """Scaled ADMM on ``½‖A x − y‖² + g(z)``, ``x = z``, for a batch ``y`` ``(B, ...)``.
 
     Args:
-        y, prox, A, x0: as in ``pgd`` (``x0`` default ``Aᵀ y``; ``z = x0``, ``u = 0``).
+        y: as in ``pgd`` (``x0`` default ``Aᵀ y``; ``z = x0``, ``u = 0``).
+        prox: see `y`.
+        A: see `y`.
+        x0: see `y`.
         rho: penalty ``ρ`` (``prox`` is called with ``t = 1/ρ``; with an LPN, convergence theory
             wants ``ρ > ‖AᵀA‖``).
-        maxiter, rtol: cap and tolerance on the relative change of ``z`` (``tol=``: deprecated name).
-        cg_rtol, cg_maxiter: the x-update's CG tolerance and cap (all samples as columns of one solve).
+        maxiter: cap and tolerance on the relative change of ``z`` (``tol=``: deprecated name).
+        rtol: see `maxiter`.
+        cg_rtol: the x-update's CG tolerance and cap (all samples as columns of one solve).
+        cg_maxiter: see `cg_rtol`.
         box: ``(lo, hi)``: add the indicator of ``lo ≤ x ≤ hi`` as a third term (module docstring).
     """
     rtol = renamed_option(deprecated, "tol", "rtol", rtol, "admm")

@@ -28,7 +28,8 @@ class GraphModule(SplitSteps, NetworkModule):
 
     Args:
         model: CGS or a baseline.
-        optimizer, scheduler: factories, as in the other modules.
+        optimizer: factories, as in the other modules.
+        scheduler: see `optimizer`.
         discount: the MDPs' discount, to log the policy accuracy on value iteration data (else None).
         mape_floor: nodes with |y| below it are left out of the MAPE.
     """

@@ -42,7 +42,8 @@ class PhysicsOperatorModule(SplitSteps, NetworkModule):
             ``FNO`` with ``in_channels: 3``); ``N = 1`` without a constraint.
         physics: the PDE on the data grid.
         constraint: ``None`` (soft) or a ``HardConstraint``.
-        optimizer, scheduler: factories, as in the other modules.
+        optimizer: factories, as in the other modules.
+        scheduler: see `optimizer`.
     """
 
     def __init__(

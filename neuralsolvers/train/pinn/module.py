@@ -39,8 +39,9 @@ class PINNModule(NetworkModule):
         model: the network ``(N, d) -> (N, 1)`` (``PINNNet``; built
             without ``center``/``scale``, it is standardized to the problem's domain).
         problem: the PDE (``neuralsolvers.physics.pinn_problems``).
-        optimizer, scheduler: factories, as in the other modules (the paper: Adam 1e-3, decay 0.9
+        optimizer: factories, as in the other modules (the paper: Adam 1e-3, decay 0.9
             every 1,000 steps: ``ExponentialLR`` with ``gamma: 0.99989464``).
+        scheduler: see `optimizer`.
         balancing: loss weights (default: all 1).
         batch_size: points per term and per boundary piece in each step.
         sampler: ``uniform`` or ``sobol``; seed: its seed.

@@ -37,7 +37,7 @@ NEURAL_MULTIGRID_RECORD = {"kind": "neural_multigrid", "solver": "cg", "linear":
 
 
 class NeuralMultigridModule(NetworkModule):
-    """Train a :class:`~neuralsolvers.models.NeuralMultigrid` on a :class:`SceneDataModule`.
+    """Train a [`NeuralMultigrid`][neuralsolvers.models.neural_multigrid.NeuralMultigrid] on a [`SceneDataModule`][neuralsolvers.train.preconditioner.scene_data.SceneDataModule].
 
     Args:
         model: the network.

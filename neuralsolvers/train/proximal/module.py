@@ -61,7 +61,8 @@ class ProximalModule(SplitSteps, NetworkModule):
 
     Args:
         model: the network (``LPN``, or an unconstrained one for contrast).
-        optimizer, scheduler: factories, as in the other modules.
+        optimizer: factories, as in the other modules.
+        scheduler: see `optimizer`.
         loss: ``prox_matching``, ``l2`` or ``l1``.
         pretrain_steps: ℓ1 warm-up steps before proximal matching (the paper: half the run).
         pretrain_lr: learning rate during the warm-up, then the optimizer's own once (a scheduler acts

@@ -6,37 +6,6 @@ and `OperatorSolverEvaluation`: configs naming them still load, with a `Deprecat
 release.
 """
 
-import warnings
-from typing import Any
+from neuralsolvers._lazy import lazy_package
 
-from neuralsolvers._lazy import lazy_exports
-
-_EXPORTS = {
-    "Comparison": ".comparison",
-    "DCDMEvaluation": ".dcdm",
-    "Evaluation": ".base",
-    "GraphEvaluation": ".graph",
-    "HiddenTermDiscovery": ".hidden_terms",
-    "InverseProblemEvaluation": ".inverse_problems",
-    "Method": ".methods",
-    "MovingObstacleEvaluation": ".moving_obstacle",
-    "NeuralMultigridEvaluation": ".neural_multigrid",
-    "OperatorEvaluation": ".operator",
-    "OperatorSolverEvaluation": ".operator_solvers",
-    "Outcome": ".base",
-    "PINNEvaluation": ".pinn",
-    "ProximalToyEvaluation": ".proximal_toy",
-    "RelaxationEvaluation": ".relaxation",
-    "Report": ".report",
-}
-RENAMED = {"PreconditionerEvaluation": "DCDMEvaluation", "NeuralOperatorSolverEvaluation": "OperatorSolverEvaluation"}  # old → new, for one release
-__all__ = sorted(_EXPORTS)
-_exported, __dir__ = lazy_exports(__name__, _EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name in RENAMED:
-        warnings.warn(f"neuralsolvers.evaluate.{name} is now {RENAMED[name]}; the old name goes in the next release",
-                      DeprecationWarning, stacklevel=2)  # fmt: skip
-        return _exported(RENAMED[name])
-    return _exported(name)
+__getattr__, __dir__, __all__ = lazy_package(__name__, __file__, renamed={'PreconditionerEvaluation': 'DCDMEvaluation', 'NeuralOperatorSolverEvaluation': 'OperatorSolverEvaluation'})

@@ -1,10 +1,5 @@
 """Graph fixed-point learning (CGS, GNN baseline): the module and its data module."""
 
-from neuralsolvers._lazy import lazy_exports
+from neuralsolvers._lazy import lazy_package
 
-_EXPORTS = {
-    "GraphDataModule": ".data",
-    "GraphModule": ".module",
-}
-__all__ = sorted(_EXPORTS)
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+__getattr__, __dir__, __all__ = lazy_package(__name__, __file__)

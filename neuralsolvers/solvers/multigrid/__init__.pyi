@@ -1,0 +1,35 @@
+"""Names of `neuralsolvers.solvers.multigrid`, for editors and type checkers; lazy_loader reads the same
+stub to import each on first use."""
+
+from .amg import (
+    AMG as AMG,
+)
+from .cycle import (
+    CycleOptions as CycleOptions,
+)
+from .geometric import (
+    GeometricMultigrid as GeometricMultigrid,
+)
+from .geometric import (
+    coarsen as coarsen,
+)
+from .geometric import (
+    prolong as prolong,
+)
+from .geometric import (
+    restrict as restrict,
+)
+from .neural import (
+    NeuralMultigridPreconditioner as NeuralMultigridPreconditioner,
+)
+from .neural import (
+    StencilLayout as StencilLayout,
+)
+from .neural import (
+    stencil_features as stencil_features,
+)
+
+__all__ = [
+    'AMG', 'coarsen', 'CycleOptions', 'GeometricMultigrid', 'NeuralMultigridPreconditioner',
+    'prolong', 'restrict', 'stencil_features', 'StencilLayout',
+]

@@ -1,0 +1,26 @@
+"""Names of `neuralsolvers.train.preconditioner`, for editors and type checkers; lazy_loader reads the same
+stub to import each on first use."""
+
+from .dcdm import (
+    DCDMModule as DCDMModule,
+)
+from .krylov_data import (
+    KrylovDataModule as KrylovDataModule,
+)
+from .losses import (
+    dcdm_loss as dcdm_loss,
+)
+from .losses import (
+    pcg_residual_loss as pcg_residual_loss,
+)
+from .neural_multigrid import (
+    NeuralMultigridModule as NeuralMultigridModule,
+)
+from .scene_data import (
+    SceneDataModule as SceneDataModule,
+)
+
+__all__ = [
+    'dcdm_loss', 'DCDMModule', 'KrylovDataModule', 'NeuralMultigridModule', 'pcg_residual_loss',
+    'SceneDataModule',
+]

@@ -255,8 +255,8 @@ def load_preconditioner(
         device: where the network runs (default ``A``'s device, the CPU for SciPy/NumPy).
 
     Returns:
-        A preconditioner of ``A``'s size, dtype and device; ``.solver`` is the solver to use it with
-        (``M.solver(A, b, M=M)``), ``.linear`` / ``.linear_spd`` say what it is.
+        A preconditioner of ``A``'s size, dtype and device; ``.solver`` is the solver to use it
+            with (``M.solver(A, b, M=M)``), ``.linear`` / ``.linear_spd`` say what it is.
 
     Raises:
         CheckpointError: not a learned-preconditioner checkpoint, or unreadable.

@@ -414,3 +414,23 @@ def test_the_api_reference_builds_strict_with_working_links_and_no_literal_role(
     assert not literal, literal
     links = sum(html.count('class="autorefs autorefs-internal"') for html in pages.values())
     assert links >= 100, links  # the docstrings' cross-references, rendered as links
+
+
+HEADLINES_WITH_PAPERS = [
+    "neuralsolvers.solvers.cg", "neuralsolvers.solvers.gmres", "neuralsolvers.solvers.dcdm", "neuralsolvers.solvers.hybrid",
+    "neuralsolvers.solvers.AMG", "neuralsolvers.solvers.NeuralMultigridPreconditioner", "neuralsolvers.models.DeepONet",
+    "neuralsolvers.models.MgNO", "neuralsolvers.models.FNO", "neuralsolvers.models.CGS", "neuralsolvers.models.DCDMNet",
+    "neuralsolvers.models.NeuralMultigrid", "neuralsolvers.models.LPN", "neuralsolvers.models.PINNNet",
+]  # fmt: skip
+HEADLINES = [*HEADLINES_WITH_PAPERS, "neuralsolvers.solvers.fcg", "neuralsolvers.solvers.bicgstab", "neuralsolvers.solvers.GeometricMultigrid",
+             "neuralsolvers.solvers.Jacobi", "neuralsolvers.solvers.IncompleteCholesky", "neuralsolvers.solvers.SSOR"]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", HEADLINES)
+def test_headline_docstrings_give_shapes_and_cite_their_paper(name):
+    module, _, attribute = name.rpartition(".")
+    doc = getattr(importlib.import_module(module), attribute).__doc__
+    assert "Shapes:" in doc, name
+    assert re.search(r'"[^"]+"|\*[^*]+\*', doc) and re.search(r"\b(19|20)\d\d\b", doc), name  # a cited title and year
+    if name in HEADLINES_WITH_PAPERS:
+        assert re.search(r"<https://(arxiv\.org/abs|doi\.org|openreview\.net)/", doc), name

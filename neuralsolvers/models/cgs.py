@@ -8,14 +8,11 @@ out-degree of the edge's source: ``w_e = s_e / deg_out(src_e)``. The graph map
 construction (``contraction_bound`` reports ``γ · max_j Σ_{e: src=j} w_e`` per graph). ``A`` is
 sparse (one block-diagonal CSR matrix over heads, ``neuralsolvers.models.edge_products``), never
 a dense ``N × N`` matrix. The fixed point ``H* = (I − γA)⁻¹ b`` is found by fixed-point iteration
-(``neuralsolvers.solvers.fixed_point_iteration``) or by GMRES/BiCGStab, and gradients come from the
+(``neuralsolvers.solvers.nonlinear.fixed_point_iteration``) or by GMRES/BiCGStab, and gradients come from the
 implicit function theorem (``ImplicitFixedPoint``): backward solves ``(I − γA)ᵀ y = ∂ℓ/∂H*`` by
 the same solver, then ``∂ℓ/∂b = y`` and ``∂ℓ/∂w_e = γ ⟨y_dst(e), H*_src(e)⟩``; memory does not
 grow with the number of forward iterations. A decoder MLP maps ``[H*, encoder state]`` to node
-outputs; ``readout`` sums or averages them per graph.
-
-Shapes: ``x`` ``(N, node_features)``, ``edge_index`` ``(2, E)`` (row 0 sources, row 1 targets),
-``edge_attr`` ``(E, edge_features)``, ``batch`` ``(N,)`` → ``(N, out_features)`` or ``(G, out_features)``.
+outputs; ``readout`` sums or averages them per graph. Shapes: see ``CGS``.
 """
 
 from __future__ import annotations
@@ -120,7 +117,10 @@ class AttentionLayer(nn.Module):
     product (``aggregate_edges``). No ``(E, channels)`` tensor
     is ever formed: ~4× faster than PyG's gather–scatter ``MessagePassing`` at 76k edges, same function.
 
-    Shapes: ``h`` ``(N, channels)``, ``edge_attr`` ``(E, edge_features)`` → ``(N, channels)``.
+    Shapes:
+        - **input:** ``h`` ``(N, channels)``, ``edge_index`` ``(2, E)``, ``edge_attr``
+          ``(E, edge_features)``.
+        - **output:** ``(N, channels)``.
     """
 
     def __init__(self, channels: int, edge_features: int):
@@ -149,6 +149,14 @@ class AttentionLayer(nn.Module):
 class CGS(nn.Module):
     """Convergent graph solver.
 
+    From Park, Choo and Park, "Convergent Graph Solvers" (ICLR 2022,
+    <https://arxiv.org/abs/2106.01680>). From the encoder states
+    ``h`` of the input graph ``G``, per head, a contracting affine map, its fixed point and a decoder:
+
+        H* = γ A(G) H* + b(G),   ‖γ A(G)‖₁ ≤ γ < 1,   ŷ = decoder([H*, h]),
+
+    the fixed point found by a solver and differentiated by the implicit function theorem.
+
     Args:
         node_features: input feature sizes (``edge_features = 0``: no edge attributes).
         edge_features: see `node_features`.
@@ -168,6 +176,16 @@ class CGS(nn.Module):
 
     After each call ``last_solve`` holds the forward (and, after backward, the backward)
     ``SolverResult`` and ``bound``, the per-graph contraction bound.
+
+    Shapes:
+        - **x:** ``(N, node_features)`` node features of a graph or a batch of ``G`` graphs.
+        - **edge_index:** ``(2, E)`` long, row 0 sources, row 1 targets.
+        - **edge_attr:** ``(E, edge_features)`` (``(E,)`` for one feature), or None without edge
+          features.
+        - **batch:** ``(N,)`` the graph of each node (for ``readout``; default one graph).
+        - **output:** ``(N, out_features)`` node outputs, or ``(G, out_features)`` with
+          ``readout``; in the units of the training targets (e.g. pore pressures for
+          porous-network flow).
     """
 
     def __init__(

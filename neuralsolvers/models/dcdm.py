@@ -48,12 +48,27 @@ class _ResidualBlock(nn.Module):
 class DCDMNet(nn.Module):
     """DCDM's approximate-inverse network.
 
+    From Kaneda et al., "A Deep Conjugate Direction Method for Iteratively Solving Linear Systems"
+    (ICML 2023, <https://openreview.net/forum?id=TvILWDB5ke>): ``f(r) ≈ c·A⁻¹ r`` for an unknown constant ``c``, trained with the scale-invariant
+    loss
+
+        ℓ(b) = ‖b − α A f(b)‖²,   α = f(b)ᵀb / f(b)ᵀA f(b),
+
+    and used as the direction map of ``dcdm`` (or the preconditioner of ``fcg``).
+
     Args:
         dim: 2 or 3 spatial dimensions.
         in_channels: 1 (residual) or 2 (fluid mask, then residual).
         channels: hidden channels (16 in the paper).
         blocks: residual blocks (before pooling, on the coarse level, after upsampling).
         levels: pooling levels (1: the paper's net), or ``"auto"`` (as many as the grid allows).
+
+    Shapes:
+        - **input:** ``fields`` ``(B, in_channels, *grid)`` on a 2D ``(H, W)`` or 3D ``(D, H, W)``
+          grid of any size: the residual, scaled to unit RMS (dimensionless), after the fluid mask
+          (0/1) as channel 0 when ``in_channels = 2``.
+        - **output:** ``(B, 1, *grid)``: the search direction ``f(r) ≈ c·A⁻¹ r``, of arbitrary
+          scale (the solver's line search sets the step).
     """
 
     def __init__(self, dim: int = 3, in_channels: int = 1, channels: int = 16, blocks: Sequence[int] = (2, 3, 2), levels: int | str = 1):

@@ -15,10 +15,7 @@ Two evaluation forms share the same weights:
 
 Normalization: scalar mean/std of the inputs and outputs and the bounding box of the query points
 are buffers, set from training data by ``DeepONet.fit_normalization``, so a loaded model takes
-raw inputs and returns outputs in physical units.
-
-Shapes:
-    u: ``(B, m)``; points: ``(P, d)`` or ``(B, P, d)`` (``(P,)`` when ``d = 1``) → ``(B, P)``.
+raw inputs and returns outputs in physical units. Shapes: see ``DeepONet``.
 """
 
 from __future__ import annotations
@@ -38,6 +35,14 @@ __all__ = ["DeepONet"]
 class DeepONet(nn.Module):
     """Unstacked DeepONet with bias, in Cartesian-product and aligned (triple) forms.
 
+    From Lu, Jin and Karniadakis, "DeepONet: Learning nonlinear operators for identifying
+    differential equations based on the universal approximation theorem of operators" (arXiv
+    preprint, 2019, <https://arxiv.org/abs/1910.03193>; published with Pang and Zhang as "Learning nonlinear operators via DeepONet
+    based on the universal approximation theorem of operators", Nature Machine Intelligence 3,
+    2021). With the branch net ``b = (b_1, …, b_p)`` and the trunk net ``t = (t_1, …, t_p)``:
+
+        G(u)(y) ≈ Σ_{k=1}^{p} b_k(u(x_1), …, u(x_m)) · t_k(y) + b₀
+
     Args:
         num_sensors: ``m``, number of sensor values of each input function.
         coord_dim: ``d``, dimension of a query point.
@@ -47,6 +52,14 @@ class DeepONet(nn.Module):
         activation: activation name (``tanh``, ``relu``, ``gelu``, ``silu``, ...).
         normalize_input: standardize the sensor values with training statistics.
         normalize_output: predict standardized outputs, rescaled on the way out.
+
+    Shapes:
+        - **u:** ``(B, m)``: each input function's values at the ``m`` sensors, in its physical
+          units (standardized inside).
+        - **points:** ``(P, d)`` query points shared by the batch (Cartesian product), or
+          ``(B, P, d)``, each function's own (aligned); ``(P,)`` when ``d = 1``. In the domain's
+          coordinates (mapped inside to ``[−1, 1]`` by the training points' bounding box).
+        - **output:** ``(B, P)``: ``G(u)(y)`` at each point, in the output's physical units.
     """
 
     def __init__(

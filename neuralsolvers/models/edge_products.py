@@ -9,8 +9,10 @@ differentiable product: backward multiplies by the transposed matrix for ``∂/�
 sampled products ``⟨∂ℓ/∂out_dst(e), X_src(e)⟩`` (``torch.sparse.sampled_addmm``) for ``∂/∂w``. On a
 2-core CPU, 76k edges and ``d = 64``, forward + backward drop from ~38 ms to ~10 ms.
 
-Shapes: ``edge_index`` ``(2, E)`` (row 0 sources, row 1 targets), weights ``(E, heads)``, node
-tensors head-major ``(heads·N, d)``.
+Shapes:
+    - **edge_index:** ``(2, E)``, row 0 sources, row 1 targets.
+    - **weights:** ``(E, heads)``.
+    - **node tensors:** head-major ``(heads·N, d)``.
 """
 
 from __future__ import annotations
@@ -99,7 +101,9 @@ class _AggregateEdges(torch.autograd.Function):
 def aggregate_edges(weights: torch.Tensor, X: torch.Tensor, layout: EdgeLayout) -> torch.Tensor:
     """``out_{h,i} = Σ_{e: j→i} w_{e,h} X_{h,j}``, differentiable in ``weights`` and ``X``.
 
-    Shapes: ``weights`` ``(E, heads)``, ``X`` head-major ``(heads·N, d)`` → ``(heads·N, d)``.
+    Shapes:
+        - **input:** ``weights`` ``(E, heads)``, ``X`` head-major ``(heads·N, d)``.
+        - **output:** ``(heads·N, d)``, head-major.
     """
     if X.shape[0] != weights.shape[1] * layout.num_nodes or weights.shape[0] != layout.num_edges:
         raise ValueError(

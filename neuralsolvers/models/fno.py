@@ -25,6 +25,17 @@ __all__ = ["FNO"]
 class FNO(nn.Module):
     """``neuralop.models.FNO`` on 2D (or nD) fields.
 
+    The Fourier neural operator of Li, Kovachki, Azizzadenesheli, Liu, Bhattacharya, Stuart and
+    Anandkumar, "Fourier Neural Operator for Parametric Partial Differential Equations" (ICLR
+    2021, <https://arxiv.org/abs/2010.08895>); with ``factorization``, the tensorized TFNO of Kossaifi, Kovachki, Azizzadenesheli and
+    Anandkumar, "Multi-Grid Tensorized Fourier Neural Operator for High-Resolution PDEs" (arXiv
+    preprint, 2023). After a pointwise lifting ``P``, each Fourier layer is
+
+        v ← σ(W v + F⁻¹(R · F v)),
+
+    ``F`` the FFT, ``R`` a learned weight on the lowest ``n_modes`` frequencies (others dropped) and
+    ``W`` a pointwise linear map; a pointwise projection ``Q`` gives the output.
+
     Args:
         n_modes: Fourier modes kept per dimension (12, 12 in the FNO paper's Darcy runs).
         hidden_channels: width (32 in the paper).
@@ -35,6 +46,13 @@ class FNO(nn.Module):
         rank: factorization rank (fraction of the full weights).
         domain_padding: fraction of padding for non-periodic problems (e.g. 0.125), or ``None``.
         normalize: standardize inputs and outputs with per-channel training statistics.
+
+    Shapes:
+        - **input:** ``a`` ``(B, *grid)`` (one channel) or ``(B, in_channels, *grid)``, with
+          ``len(grid) = len(n_modes)`` and any grid size; in the input field's physical units,
+          standardized inside when ``normalize``.
+        - **output:** ``(B, *grid)`` or ``(B, out_channels, *grid)``, the input's form, in the
+          target field's physical units.
     """
 
     def __init__(

@@ -21,6 +21,17 @@ class GNNBaseline(nn.Module):
     """PyG's ``GCN``, ``GIN`` or ``GAT`` (GATv2 attention with edge features) with ``hidden``
     channels, ``layers`` layers, ReLU, and a linear head.
 
+    The baselines of the graph solvers: Kipf and Welling, "Semi-Supervised Classification with
+    Graph Convolutional Networks" (ICLR 2017); Xu, Hu, Leskovec and Jegelka, "How Powerful are
+    Graph Neural Networks?" (ICLR 2019); Brody, Alon and Yahav, "How Attentive are Graph Attention
+    Networks?" (ICLR 2022); as implemented in PyTorch Geometric (Fey and Lenssen, "Fast Graph
+    Representation Learning with PyTorch Geometric", ICLR 2019 Workshop on Representation Learning
+    on Graphs and Manifolds). A GCN layer, for example, is
+
+        H' = σ(D̂^{-1/2} Â D̂^{-1/2} H W),   Â = A + I,
+
+    and GIN's ``h_i' = MLP((1 + ε) h_i + Σ_{j→i} h_j)``.
+
     Args:
         node_features: input and output sizes.
         out_features: see `node_features`.
@@ -29,6 +40,16 @@ class GNNBaseline(nn.Module):
         layers: see `hidden`.
         readout: ``None`` (node outputs), ``sum`` or ``mean`` (graph outputs).
         edge_features: edge attribute size (``gat`` only; the others ignore edge attributes).
+
+    Shapes:
+        - **x:** ``(N, node_features)`` node features of a graph or a batch of ``G`` graphs.
+        - **edge_index:** ``(2, E)`` long, row 0 sources, row 1 targets.
+        - **edge_attr:** ``(E, edge_features)`` (``(E,)`` for one feature), or None; used by ``gat``
+          only.
+        - **batch:** ``(N,)`` the graph of each node (for ``readout``; default one graph).
+        - **output:** ``(N, out_features)`` node outputs, or ``(G, out_features)`` with
+          ``readout``; in the units of the training targets (e.g. pore pressures for
+          porous-network flow).
     """
 
     def __init__(self, node_features: int, out_features: int = 1, kind: str = "gin", hidden: int = 64, layers: int = 4, readout: str | None = None, edge_features: int = 0):

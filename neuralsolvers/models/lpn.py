@@ -33,6 +33,12 @@ __all__ = ["LPN", "learned_regularizer"]
 class LPN(nn.Module):
     """``f(x) = ∇ψ(x)``, the exact proximal operator of a learned regularizer.
 
+    From Fang, Buchanan and Sulam, "What's in a Prior? Learned Proximal Networks for Inverse
+    Problems" (ICLR 2024, <https://arxiv.org/abs/2310.14344>). ``ψ`` is an input-convex network (module docstring), so ``f = ∇ψ`` is
+    the proximal operator of a learned, possibly nonconvex regularizer ``R``:
+
+        f(y) = argmin_x ½‖y − x‖² + R(x),   R(x) = ⟨y, x⟩ − ½‖x‖² − ψ(y) at x = f(y).
+
     Args:
         kind: ``dense`` (inputs ``(B, in_features)``) or ``conv`` (inputs ``(B, in_features, H, W)``).
         in_features: signal length (dense) or image channels (conv).
@@ -46,6 +52,12 @@ class LPN(nn.Module):
             contrast the paper draws.
         convex_init: ``exp`` (constrained weights ``exp(N(−10, 0.1))``, the paper's image models) or
             ``default`` (PyTorch's initialization, projected: the paper's 1D toy).
+
+    Shapes:
+        - **input:** ``x`` ``(B, in_features)`` signals (``dense``) or
+          ``(B, in_features, image_size, image_size)`` images (``conv``), in the signal's units.
+        - **output:** ``f(x)``, shaped like ``x``, in the same units (a denoised signal).
+        - **potential(x):** ``ψ(x)``, ``(B,)``.
     """
 
     def __init__(

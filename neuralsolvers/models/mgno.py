@@ -50,12 +50,25 @@ class _Smoothing(nn.Module):
 class VCycle(nn.Module):
     """One MgNO V-cycle: ``f`` ``(B, f_channels, H, W)`` → ``u`` ``(B, u_channels, H, W)``.
 
+    The multigrid parameterization of a linear operator of He, Liu and Xu, "MgNO: Efficient
+    Parameterization of Linear Operators via Multigrid" (ICLR 2024,
+    <https://arxiv.org/abs/2310.19809>): on level ``ℓ`` (learned
+    convolutions ``A_ℓ``, ``S_ℓ``, ``R_ℓ``, ``Π_ℓ``, ``P_ℓ``)
+
+        u_ℓ ← u_ℓ + S_ℓ(f_ℓ − A_ℓ u_ℓ)   (smoothing; u_0 = S_0 f_0 first)
+        f_{ℓ+1} = R_ℓ f_ℓ,   u_{ℓ+1} = Π_ℓ u_ℓ   (down)
+        u_ℓ ← u_ℓ + P_ℓᵀ u_{ℓ+1}   (up)
+
     Args:
         f_channels: channels of the right-hand side and of the solution.
         u_channels: see `f_channels`.
         smoothing: pre-smoothing steps per level, finest first (``smoothing[0] ≥ 1``).
         post_smoothing: post-smoothing steps per level on the way up (default none).
         padding_mode: padding of the 3×3 convolutions.
+
+    Shapes:
+        - **input:** ``f`` ``(B, f_channels, H, W)``, any ``H`` and ``W``.
+        - **output:** ``u`` ``(B, u_channels, H, W)``.
     """
 
     def __init__(
@@ -109,6 +122,15 @@ class VCycle(nn.Module):
 class MgNO(nn.Module):
     """The multigrid neural operator on 2D fields.
 
+    From He, Liu and Xu, "MgNO: Efficient Parameterization of Linear Operators via Multigrid" (ICLR
+    2024, <https://arxiv.org/abs/2310.19809>). Layer ``i`` maps the hidden field ``u`` (``width`` channels) by
+
+        u ← σ(V_i(u) + W_i u + c_i),
+
+    ``V_i`` a ``VCycle`` (the linear operator between neurons, parameterized by multigrid), ``W_i u
+    + c_i`` a 1×1 convolution with bias; the first layer reads the input directly (no lifting) and
+    a bias-free 1×1 convolution maps the last to the output (no projection network).
+
     Args:
         in_channels: channels of the input and output fields.
         out_channels: see `in_channels`.
@@ -120,7 +142,12 @@ class MgNO(nn.Module):
         activation: ``gelu``, ``relu``, ``tanh`` or ``silu``.
         normalize: standardize inputs and outputs with per-channel training statistics.
 
-    Input ``(B, H, W)`` (one channel) or ``(B, C, H, W)``; output of the same form.
+    Shapes:
+        - **input:** ``a`` ``(B, H, W)`` (one channel) or ``(B, in_channels, H, W)``, any ``H`` and
+          ``W``; in the input field's physical units (e.g. the Darcy coefficient), standardized
+          inside when ``normalize``.
+        - **output:** ``(B, H, W)`` or ``(B, out_channels, H, W)``, the input's form, in the target
+          field's physical units (e.g. the pressure).
     """
 
     def __init__(

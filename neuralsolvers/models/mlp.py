@@ -35,7 +35,9 @@ class MLP(nn.Sequential):
         act: activation name.
         last_activation: also apply the activation after the last layer.
 
-    Shapes: ``(..., sizes[0]) -> (..., sizes[-1])``.
+    Shapes:
+        - **input:** ``(..., sizes[0])``.
+        - **output:** ``(..., sizes[-1])``.
     """
 
     def __init__(self, sizes: Sequence[int], act: str = "tanh", last_activation: bool = False):

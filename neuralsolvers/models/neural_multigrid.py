@@ -31,6 +31,15 @@ __all__ = ["NeuralMultigrid"]
 class NeuralMultigrid(nn.Module):
     """Learned stencils for a symmetric V-cycle.
 
+    Learned multigrid in the line of Greenfeld, Galun, Kimmel, Yavneh and Basri, "Learning to
+    Optimize Multigrid PDE Solvers" (ICML 2019, <https://arxiv.org/abs/1902.10248>) and Katrutsa, Daulbaev and Oseledets, "Black-box
+    learning of multigrid parameters" (Journal of Computational and Applied Mathematics 368, 2020),
+    on the geometric cycle of McAdams, Sifakis and Teran, "A Parallel Multigrid Poisson Solver for
+    Fluids Simulation on Large Grids" (SCA 2010). On every level the network's raw numbers give the
+    smoother ``S = D^{-1/2} T D^{-1/2}`` (``T`` symmetric with eigenvalues in ``[0.01, 1]``) and the
+    transfer ``W`` (prolongation ``W P``, restriction ``(W P)ᵀ / 2^d``), so the cycle is SPD for any
+    weights (``neuralsolvers.solvers.multigrid.neural``).
+
     The defaults are the shipped configurations' (``configs/neural_mg_poisson2d.yaml``,
     ``configs/neural_mg_poisson3d.yaml`` with ``dim=3``): per-cell weights from 2 convolutions of 8
     channels, 2 sweeps.
@@ -49,6 +58,15 @@ class NeuralMultigrid(nn.Module):
 
     Attributes:
         cycle: the ``CycleOptions`` of the cycle (also those of the classical cycle it starts from).
+
+    Shapes:
+        - **input:** ``features`` ``(B, 2 + 2·dim, *grid)``: a level's ``stencil_features``
+          (fluid mask, face couplings and Dirichlet share as fractions of the diagonal:
+          dimensionless), on a 2D ``(H, W)`` or 3D ``(D, H, W)`` grid of any size.
+        - **output:** ``(B, layout.channels, *grid)``: raw stencil numbers (dimensionless; zero
+          for the untrained network).
+        - **preconditioner(A):** ``apply`` maps residuals ``(n,)`` or ``(n, k)`` (units of ``A x``,
+          ``n = prod(A.grid)``) to ``z ≈ A⁻¹ r`` of the same shape (units of ``x``).
     """
 
     def __init__(

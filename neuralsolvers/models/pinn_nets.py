@@ -69,16 +69,34 @@ class _ModifiedMLP(nn.Module):
 class PINNNet(nn.Module):
     """A coordinate network ``u(x)`` for physics-informed training.
 
+    The physics-informed network of Raissi, Perdikaris and Karniadakis, "Physics-informed neural
+    networks: A deep learning framework for solving forward and inverse problems involving
+    nonlinear partial differential equations" (Journal of Computational Physics 378, 2019,
+    <https://doi.org/10.1016/j.jcp.2018.10.045>); with
+    ``architecture="modified_mlp"`` the modified MLP of Wang, Teng and Perdikaris, "Understanding
+    and mitigating gradient pathologies in physics-informed neural networks" (SIAM Journal on
+    Scientific Computing 43, 2021; code:
+    <https://github.com/PredictiveIntelligenceLab/GradientPathologiesPINNs>):
+
+        U = φ(X W¹ + b¹),  V = φ(X W² + b²),  Z_k = φ(H_{k−1} W^{z,k} + b^{z,k}),
+        H_k = (1 − Z_k) ⊙ U + Z_k ⊙ V,  u = H_L W + b,
+
+    with ``X = (x − center) / scale``.
+
     Args:
         in_features: coordinates (2 for (x, y) or (x, t)).
         out_features: solution components.
-        hidden: width of each hidden layer; layers: number of hidden layers.
+        hidden: width of each hidden layer.
+        layers: number of hidden layers.
         architecture: ``mlp`` or ``modified_mlp`` (module docstring).
         act: activation name (tanh in the papers).
         center: per-coordinate standardization (lists of ``in_features``; default 0 and 1).
         scale: see `center`.
 
-    Shapes: ``(N, in_features) -> (N, out_features)``.
+    Shapes:
+        - **input:** ``x`` ``(N, in_features)``: points in the problem's physical coordinates
+          (e.g. ``(x, t)``), standardized inside by ``center`` and ``scale``.
+        - **output:** ``(N, out_features)``: the solution at those points, in its physical units.
     """
 
     def __init__(
@@ -118,13 +136,27 @@ class PINNNet(nn.Module):
 class LagrangianNet(nn.Module):
     """Two-branch network of the Lagrangian PINN: ``(x₀, t) -> (U, X)`` (module docstring).
 
+    From Mojgani, Balajewicz and Hassanzadeh, "Lagrangian PINNs: A causality-conforming solution
+    to failure modes of physics-informed neural networks" (arXiv preprint, 2022; journal version
+    in Computer Methods in Applied Mechanics and Engineering 404, 2023). For
+    ``w_t + f w_x = ν w_xx`` along the characteristics ``X(x₀, t)``:
+
+        X_t = f,   U_t = ν U_xx,   X(x₀, t) = x₀ + D(x₀, t),
+
+    ``U`` and ``D`` two networks of ``(cos 2πx₀/L, sin 2πx₀/L, t / time_scale)``.
+
     Args:
         period: the spatial period ``L`` (2π for the convection benchmark).
-        hidden: width of both branches; state_layers, curve_layers: hidden layers of the ``U`` and
-            ``D`` branches (the paper's code: 3–6 and 2).
-        act: activation name; time_scale: ``t`` is divided by it (the final time).
+        hidden: width of both branches.
+        state_layers: hidden layers of the ``U`` branch (the paper's code: 3–6).
+        curve_layers: hidden layers of the ``D`` branch (the paper's code: 2).
+        act: activation name.
+        time_scale: ``t`` is divided by it (the final time).
 
-    Shapes: ``(N, 2) -> (N, 2)``, columns ``U`` and ``X``.
+    Shapes:
+        - **input:** ``(N, 2)``, columns ``(x₀, t)``: starting position (units of ``x``) and time.
+        - **output:** ``(N, 2)``, columns ``U`` (the state, in its physical units) and ``X`` (the
+          position on the characteristic, units of ``x``).
     """
 
     def __init__(self, period: float = 2 * math.pi, hidden: int = 50, state_layers: int = 4, curve_layers: int = 2,
@@ -149,6 +181,13 @@ class LagrangianNet(nn.Module):
 class HiddenTermNet(PINNNet):
     """A ``PINNNet`` ``u(x)`` with a second network ``F(u)`` for a hidden term of the equation.
 
+    From Podina, Eastman and Kohandel, "A PINN Approach to Symbolic Differential Operator Discovery
+    with Sparse Data" (NeurIPS 2022 Workshop on the Symbiosis of Deep Learning and Differential
+    Equations; as "Universal Physics-Informed Neural Networks: Symbolic Differential Operator
+    Discovery with Sparse Data", ICML 2023). For ``u' = known(u) + F(u)`` both networks are
+    trained on the residual ``u_θ' − known(u_θ) − F_φ(u_θ)`` and sparse data; ``F`` is then
+    turned into a formula by sparse regression.
+
     Args:
         in_features: the solution
             network, as in ``PINNNet``.
@@ -164,8 +203,11 @@ class HiddenTermNet(PINNNet):
         term_hidden: ``F``'s width and hidden layers (tanh).
         term_layers: see `term_hidden`.
 
-    Shapes: ``forward``: ``(N, in_features) -> (N, out_features)``; ``term``: ``(N, term_inputs) ->
-    (N, term_outputs)``.
+    Shapes:
+        - **input:** ``x`` ``(N, in_features)`` points (e.g. times), as in ``PINNNet``.
+        - **output:** ``(N, out_features)``: the state ``u`` at those points, in its units.
+        - **term(state):** ``(N, term_inputs)`` states to ``(N, term_outputs)`` values of the
+          hidden term (units of ``u'``).
     """
 
     def __init__(

@@ -38,6 +38,14 @@ __all__ = ["HardConstraint"]
 class HardConstraint:
     """Weights of the basis functions per sample and expert by a differentiable LM solve (module docstring).
 
+    From Chalapathi, Du and Krishnapriyan, "Scaling physics-informed hard constraints with
+    mixture-of-experts" (ICLR 2024). Expert ``k`` of each sample solves
+
+        w_k* = argmin_w ‖[PDE(B w) at its points; c (initial and boundary rows); ridge · w]‖²,
+
+    and the prediction on expert ``k``'s slab is ``B w_k*``, differentiable through ``w_k*(B)`` by
+    the implicit function theorem.
+
     Args:
         experts: slabs in x (1: one global constraint).
         points: residual nodes drawn per expert and call (all of the slab's nodes when it has fewer).
@@ -47,6 +55,12 @@ class HardConstraint:
         condition_weight: weight ``c`` of the initial and boundary rows against the PDE rows.
         ridge: weight of the ``ridge · w`` rows (the paper's 1e-4).
         seed: seed of the point draws.
+
+    Shapes:
+        - **basis:** ``(S, N, num_t, num_x)``: ``N`` basis functions per sample on the space-time
+          grid (the network's output; ``u = B w``).
+        - **u0:** ``(S, num_x)``: the initial fields (units of ``u``).
+        - **output:** ``(S, num_t, num_x)``: the constrained fields, in the units of ``u``.
     """
 
     def __init__(

@@ -53,6 +53,13 @@ class FixedWeights(LossBalancing):
 class LearningRateAnnealing(LossBalancing):
     """Learning-rate annealing of the non-residual terms (module docstring).
 
+    Algorithm 1 of Wang, Teng and Perdikaris, "Understanding and mitigating gradient pathologies
+    in physics-informed neural networks" (SIAM Journal on Scientific Computing 43, 2021; code:
+    <https://github.com/PredictiveIntelligenceLab/GradientPathologiesPINNs>): every ``every``
+    steps, for each term ``i`` other than the residual ``r``,
+
+        λ̂_i = max_θ |∇_θ L_r| / mean_θ |∇_θ L_i|,   λ_i ← (1 − α) λ_i + α λ̂_i.
+
     Args:
         alpha: weight of the new estimate in the moving average (paper 0.9; the authors' code 0.1).
         every: update period in optimizer steps (the paper: 10).

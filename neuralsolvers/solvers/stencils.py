@@ -58,7 +58,10 @@ class DiffusionStencil(Operator):
             neighbour on the high side (harmonic mean of the two coefficients over ``h²``; 0 at an
             obstacle or the last cell).
 
-    Shapes: ``matvec``: ``(n,) → (n,)``; ``matmat``: ``(n, k) → (n, k)`` with ``n = prod(grid)``.
+    Shapes:
+        - **input:** ``matvec(x)``: ``(n,)``; ``matmat(X)``: ``(n, k)``, with ``n = prod(grid)``
+          (cells in C order).
+        - **output:** ``A x`` of the same shape.
     """
 
     def __init__(

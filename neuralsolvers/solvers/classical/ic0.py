@@ -78,12 +78,25 @@ def ic0_factor(A: sp.spmatrix) -> sp.csr_matrix:
 class IncompleteCholesky(Preconditioner):
     """IC(0) preconditioner: ``z = L⁻ᵀ L⁻¹ r`` with level-scheduled triangular solves on the device.
 
+    Incomplete Cholesky without fill-in, from Meijerink and van der Vorst, "An Iterative Solution
+    Method for Linear Systems of Which the Coefficient Matrix is a Symmetric M-Matrix"
+    (Mathematics of Computation 31, 1977); see Saad, *Iterative Methods for Sparse Linear Systems*
+    (2nd ed., SIAM, 2003, ch. 10). ``A ≈ L Lᵀ`` with ``L`` on the pattern of ``tril(A)``:
+
+        L_ik = (A_ik − Σ_{j<k} L_ij L_kj) / L_kk,   L_ii = √(A_ii − Σ_{j<i} L_ij²).
+
     Args:
         A: SPD matrix or operator that can be assembled (``to_scipy``).
         dtype: where the factor lives and what it applies to (default: those of ``A``).
         device: see `dtype`.
         backend: ``levels`` (torch, level-scheduled, any device), ``superlu`` (SciPy, CPU) or
             ``auto`` (``superlu`` on the CPU, ``levels`` elsewhere).
+
+    Shapes:
+        - **A:** ``(n, n)``, SPD, assembled (``to_scipy`` for an operator).
+        - **input:** ``apply(r)``: residual ``(n,)`` or ``(n, k)`` (``k`` columns at once), in the
+          units of ``A x``.
+        - **output:** ``z ≈ A⁻¹ r``, shaped like ``r``, in the units of ``x``.
     """
 
     def __init__(self, A: OperatorLike, dtype: torch.dtype | None = None, device: DeviceLike | None = None, backend: str = "auto"):

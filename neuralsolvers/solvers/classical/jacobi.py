@@ -12,7 +12,21 @@ __all__ = ["Jacobi"]
 
 
 class Jacobi(Preconditioner):
-    """``z = D⁻¹ r`` with ``D`` the diagonal of ``A`` (must be positive)."""
+    """``z = D⁻¹ r`` with ``D`` the diagonal of ``A`` (must be positive).
+
+    The Jacobi (diagonal) preconditioner: Saad, *Iterative Methods for Sparse Linear Systems* (2nd
+    ed., SIAM, 2003, ch. 10).
+
+    Args:
+        A: matrix or operator with a positive diagonal (anything ``cg`` takes that can give its
+            diagonal).
+
+    Shapes:
+        - **A:** ``(n, n)``.
+        - **input:** ``apply(r)``: residual ``(n,)`` or ``(n, k)`` (``k`` columns at once), in the
+          units of ``A x``.
+        - **output:** ``z ≈ A⁻¹ r``, shaped like ``r``, in the units of ``x``.
+    """
 
     def __init__(self, A: OperatorLike):
         operator = as_operator(A)

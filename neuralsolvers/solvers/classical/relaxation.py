@@ -99,7 +99,10 @@ class SORSplitting:
         omega: ``(m,)`` tensor (``m`` = 1 or ``k``);
         symmetric: whether ``A`` equals its transpose (then SSOR is SPD for positive diagonals).
 
-    Shapes: ``lower_solve`` and ``upper_solve`` map ``(n,)`` or ``(n, k)`` to the same.
+    Shapes:
+        - **input:** ``lower_solve(r)``, ``upper_solve(r)``: ``(n,)`` or ``(n, k)`` (with one ω
+          per column, ``k`` must be their number).
+        - **output:** the same shape.
     """
 
     def __init__(self, A: OperatorLike, omega: float | Sequence[float] = 1.0, ordering: str = "lexicographic", backend: str = "auto", colors: np.ndarray | None = None, dtype: torch.dtype | None = None, device: DeviceLike | None = None):
@@ -208,10 +211,16 @@ def sor(
     ``ω = 1`` is Gauss–Seidel (symmetric Gauss–Seidel with ``symmetric``). One iteration is one sweep
     (forward, or forward then backward). Stops when ``‖b − Ax‖ ≤ max(rtol·‖b‖, atol)`` on the
     recomputed true residual; a non-finite residual stops the column with ``info = −2``.
+    Successive over-relaxation as in Saad, *Iterative Methods for Sparse Linear Systems* (2nd ed.,
+    SIAM, 2003, ch. 4); with ``A = D + L + U``:
+
+        x ← x + (D/ω + L)⁻¹ (b − Ax)    (forward sweep)
+        x ← x + (D/ω + U)⁻¹ (b − Ax)    (backward sweep, with ``symmetric``)
 
     Args:
         A: see ``SORSplitting`` (or a prebuilt splitting, whose ω and ordering are then used).
-        b: ``(n,)`` or ``(n, k)``. x0: initial guess shaped like ``b`` (default zero).
+        b: ``(n,)`` or ``(n, k)``.
+        x0: initial guess shaped like ``b`` (default zero).
         rtol: as in ``cg``.
         atol: see `rtol`.
         maxiter: see `rtol`.
@@ -225,7 +234,17 @@ def sor(
         colors: see `omega`.
 
     Returns:
-        ``SolverResult`` (``residuals``: relative residual per sweep).
+        The [`SolverResult`][neuralsolvers.solvers.result.SolverResult] (``residuals``: relative
+            residual per sweep).
+
+    Shapes:
+        - **A:** ``(n, n)``, with a nonzero diagonal.
+        - **b:** ``(n,)``, or ``(n, k)`` for ``k`` right-hand sides solved at once; in the units
+          of ``A x``.
+        - **x0:** shaped like ``b``, in the units of ``x``.
+        - **output:** ``result.x`` shaped like ``b`` and of its kind (units of ``x``);
+          ``result.residuals`` ``(iterations + 1,)`` or ``(iterations + 1, k)``, relative
+          residuals ``‖b − Ax‖ / ‖b‖`` (dimensionless).
     """
     if M is not None:
         raise TypeError("sor takes no preconditioner: use cg(A, b, M=SSOR(A, omega)) for SSOR-preconditioned CG")
@@ -256,10 +275,34 @@ def sor(
 class SSOR(Preconditioner):
     """SSOR preconditioner ``M⁻¹ r = (2 − ω)/ω · (D/ω + U)⁻¹ D (D/ω + L)⁻¹ r`` for ``cg``.
 
-    Args: as ``SORSplitting``; ``A`` must have a positive diagonal. ``linear_spd`` holds when
-    ``A`` is symmetric (plain ``cg`` refuses the preconditioner of a nonsymmetric matrix). With one ω
-    per column, column ``j`` is preconditioned with ``omega[j]`` (still SPD column by column, as
-    ``cg`` needs: its columns never mix).
+    Symmetric successive over-relaxation as a preconditioner: Saad, *Iterative Methods for Sparse
+    Linear Systems* (2nd ed., SIAM, 2003, ch. 4 and 10). SSOR-preconditioned CG is one of the
+    solvers whose ω Khodak, Chow, Balcan and Talwalkar, "Learning to Relax: Setting Solver
+    Parameters Across a Sequence of Linear System Instances" (ICLR 2024), learn to set. With
+    ``A = D + L + U``:
+
+        M = ω/(2 − ω) · (D/ω + L) D⁻¹ (D/ω + U),
+
+    SPD for SPD ``A`` and ``0 < ω < 2``. ``A`` must have a positive diagonal. ``linear_spd`` holds
+    when ``A`` is symmetric (plain ``cg`` refuses the preconditioner of a nonsymmetric matrix). With
+    one ω per column, column ``j`` is preconditioned with ``omega[j]`` (still SPD column by column,
+    as ``cg`` needs: its columns never mix).
+
+    Args:
+        A: matrix or assemblable operator with a positive diagonal, or a prebuilt ``SORSplitting``
+            (whose ω, ordering and backend are then used).
+        omega: relaxation parameter in (0, 2), or one per right-hand-side column.
+        ordering: ``lexicographic`` or ``redblack`` (as in ``SORSplitting``).
+        backend: of the lexicographic triangular solves (as in ``SORSplitting``).
+        colors: colouring for ``redblack`` (as in ``SORSplitting``).
+        dtype: of the vectors (default those of ``A``).
+        device: see `dtype`.
+
+    Shapes:
+        - **A:** ``(n, n)``.
+        - **input:** ``apply(r)``: residual ``(n,)`` or ``(n, k)`` (``k`` columns at once), in the
+          units of ``A x``.
+        - **output:** ``z ≈ A⁻¹ r``, shaped like ``r``, in the units of ``x``.
     """
 
     def __init__(self, A: OperatorLike | SORSplitting, omega: float | Sequence[float] = 1.0, ordering: str = "lexicographic", backend: str = "auto", colors: np.ndarray | None = None, dtype: torch.dtype | None = None, device: DeviceLike | None = None):

@@ -91,7 +91,9 @@ class TriangularSolver:
         dtype: of the vectors.
         device: see `dtype`.
 
-    Shapes: ``solve``: ``(n,)`` or ``(n, k)`` → the same.
+    Shapes:
+        - **input:** ``solve(b)``: ``(n,)`` or ``(n, k)``.
+        - **output:** ``T⁻¹ b`` (or ``T⁻ᵀ b``), the same shape.
     """
 
     def __init__(self, triangle: sp.spmatrix, lower: bool = True, backend: str = "auto", dtype: torch.dtype = torch.float64, device: DeviceLike = "cpu"):

@@ -109,6 +109,15 @@ def cg(
 ) -> SolverResult:
     """Preconditioned conjugate gradients for SPD ``A`` (``scipy.sparse.linalg.cg`` semantics).
 
+    The method of Hestenes and Stiefel, "Methods of Conjugate Gradients for Solving Linear Systems"
+    (Journal of Research of the National Bureau of Standards 49, 1952,
+    <https://doi.org/10.6028/jres.049.044>), preconditioned as in Saad,
+    *Iterative Methods for Sparse Linear Systems* (2nd ed., SIAM, 2003, ch. 6 and 9). With
+    ``z_j = M r_j``:
+
+        α_j = r_jᵀz_j / p_jᵀAp_j,   x_{j+1} = x_j + α_j p_j,   r_{j+1} = r_j − α_j A p_j,
+        β_j = r_{j+1}ᵀz_{j+1} / r_jᵀz_j,   p_{j+1} = z_{j+1} + β_j p_j,   p_0 = z_0.
+
     Args:
         A: matrix or operator: SciPy sparse or ``LinearOperator``, NumPy/torch dense, torch CSR, or
             ours (``OperatorLike``; see ``neuralsolvers.solvers.system``).
@@ -128,6 +137,20 @@ def cg(
         ValueError: ``b``, ``x0`` or ``M`` do not fit ``A`` (size, device; both named); NaN or Inf
             in ``b``, ``x0`` or ``A``; ``A`` clearly nonsymmetric (use ``gmres`` or ``bicgstab``).
         ConfigError: ``device`` names a device this machine does not have.
+
+    Returns:
+        The [`SolverResult`][neuralsolvers.solvers.result.SolverResult] of the solve.
+
+    Shapes:
+        - **A:** ``(n, n)``: a matrix, or an operator whose ``shape`` is ``(n, n)``.
+        - **b:** ``(n,)``, or ``(n, k)`` for ``k`` right-hand sides solved at once; in the units
+          of ``A x``.
+        - **x0:** shaped like ``b``, in the units of ``x``.
+        - **M:** residual columns ``(n, k)`` (``k = 1`` for a vector ``b``; units of ``b``) to
+          corrections ``(n, k)`` (units of ``x``).
+        - **output:** ``result.x`` shaped like ``b`` and of its kind (units of ``x``);
+          ``result.residuals`` ``(iterations + 1,)`` or ``(iterations + 1, k)``, relative
+          residuals ``‖b − Ax‖ / ‖b‖`` (dimensionless).
     """
     run, preconditioner = SolveState.begin(A, b, x0, device, rtol, atol, maxiter, M, "cg", needs="linear_spd", symmetric=check_symmetry)
     z = apply_preconditioner(preconditioner, run.r)
@@ -179,15 +202,49 @@ def fcg(
     check_symmetry: bool = True,
     **deprecated: Any,
 ) -> SolverResult:
-    """Flexible conjugate gradients FCG(m) (Notay 2000) for nonlinear or changing preconditioners.
+    """Flexible conjugate gradients FCG(m) for nonlinear or changing preconditioners.
 
-    Each direction is ``p = z − Σ_j (zᵀAp_j / p_jᵀAp_j) p_j`` over the last ``m = keep`` kept
-    directions (Polak–Ribière form; with a fixed SPD ``M`` and ``m = 1`` it equals PCG), with the
-    exact step ``α = pᵀr / pᵀAp``. Arguments as in ``cg``; ``M`` may be any preconditioner.
+    Notay, "Flexible Conjugate Gradients" (SIAM Journal on Scientific Computing 22(4), 2000); see
+    also Saad, *Iterative Methods for Sparse Linear Systems* (2nd ed., SIAM, 2003, ch. 9). With
+    ``z = M(r)`` each direction is A-orthogonalized against the last ``m = keep`` kept directions
+    and the step is the exact line search:
+
+        p = z − Σ_j (zᵀAp_j / p_jᵀAp_j) p_j,   α = pᵀr / pᵀAp,   x ← x + α p,   r ← r − α A p
+
+    (Polak–Ribière form; with a fixed SPD ``M`` and ``m = 1`` it equals PCG).
+    Arguments as in ``cg``; ``M`` may be any preconditioner, nonlinear included.
     A preconditioner output that vanishes in the orthogonalization (zero, or a combination of the
     kept directions) stops its column with ``info = −3`` (no progress). ``truncation=`` is the
     deprecated name of ``keep``. ``A`` must be SPD: its symmetry is probed as in ``cg``
     (``check_symmetry``).
+
+    Args:
+        A: SPD matrix or operator, as in ``cg``.
+        b: right-hand side ``(n,)`` or ``(n, k)``.
+        x0: initial guess, shaped like ``b``.
+        rtol: stop when ``‖b − Ax‖ ≤ max(rtol·‖b‖, atol)``.
+        atol: see `rtol`.
+        maxiter: iteration cap (default ``10 n``).
+        M: preconditioner approximating ``A⁻¹``: any map, linear or not.
+        callback: called with the current ``x`` (in ``b``'s kind) after each iteration.
+        keep: ``m``, the directions each new one is A-orthogonalized against (at least 1).
+        device: where to solve (as in ``cg``).
+        check_symmetry: probe ``A``'s symmetry with two products first (as in ``cg``).
+        **deprecated: ``truncation=``, the old name of ``keep`` (with a ``DeprecationWarning``).
+
+    Returns:
+        The [`SolverResult`][neuralsolvers.solvers.result.SolverResult] of the solve.
+
+    Shapes:
+        - **A:** ``(n, n)``: a matrix, or an operator whose ``shape`` is ``(n, n)``.
+        - **b:** ``(n,)``, or ``(n, k)`` for ``k`` right-hand sides solved at once; in the units
+          of ``A x``.
+        - **x0:** shaped like ``b``, in the units of ``x``.
+        - **M:** residual columns ``(n, k)`` (``k = 1`` for a vector ``b``; units of ``b``) to
+          directions ``(n, k)`` (any scale: the line search sets the step).
+        - **output:** ``result.x`` shaped like ``b`` and of its kind (units of ``x``);
+          ``result.residuals`` ``(iterations + 1,)`` or ``(iterations + 1, k)``, relative
+          residuals ``‖b − Ax‖ / ‖b‖`` (dimensionless).
     """
     keep = renamed_option(deprecated, "truncation", "keep", keep, "fcg")
     if keep < 1:

@@ -50,6 +50,16 @@ def gmres(
 ) -> SolverResult:
     """Restarted flexible GMRES(m) with right preconditioning.
 
+    Saad and Schultz, "GMRES: A Generalized Minimal Residual Algorithm for Solving Nonsymmetric
+    Linear Systems" (SIAM Journal on Scientific and Statistical Computing 7(3), 1986,
+    <https://doi.org/10.1137/0907058>), in the
+    flexible form of Saad, "A Flexible Inner-Outer Preconditioned GMRES Algorithm" (SIAM Journal on
+    Scientific Computing 14(2), 1993); see Saad, *Iterative Methods for Sparse Linear Systems* (2nd
+    ed., SIAM, 2003, ch. 6 and 9). Each cycle builds an Arnoldi basis ``V_{m+1}`` with
+    ``A Z_m = V_{m+1} H̄_m`` (``Z_m`` the preconditioned vectors ``z_j = M v_j``) and sets
+
+        x = x_0 + Z_m y,   y = argmin_y ‖β e_1 − H̄_m y‖,   β = ‖r_0‖.
+
     Arnoldi with classical Gram–Schmidt applied twice (as stable as modified Gram–Schmidt, and two
     matrix–vector products over the basis instead of a loop over its vectors), Givens rotations on the Hessenberg matrix of
     each column, the residual estimate ``|g_{j+1}|`` as the inner stopping test, and at every restart
@@ -69,8 +79,20 @@ def gmres(
         device: where to solve (as in ``cg``).
 
     Returns:
-        ``SolverResult``; ``residuals`` holds the estimates
-        ``|g_{j+1}| / ‖b‖`` of the inner iterations, the last entry the true residual.
+        The [`SolverResult`][neuralsolvers.solvers.result.SolverResult]; its ``residuals`` hold
+            the estimates ``|g_{j+1}| / ‖b‖`` of the inner iterations, the last entry the true
+            residual.
+
+    Shapes:
+        - **A:** ``(n, n)``: a matrix, or an operator whose ``shape`` is ``(n, n)``.
+        - **b:** ``(n,)``, or ``(n, k)`` for ``k`` right-hand sides solved at once; in the units
+          of ``A x``.
+        - **x0:** shaped like ``b``, in the units of ``x``.
+        - **M:** vector columns ``(n, k)`` (``k = 1`` for a vector ``b``; units of ``b``) to
+          ``(n, k)`` (units of ``x``).
+        - **output:** ``result.x`` shaped like ``b`` and of its kind (units of ``x``);
+          ``result.residuals`` ``(iterations + 1,)`` or ``(iterations + 1, k)``, relative residuals
+          ``‖b − Ax‖ / ‖b‖`` (dimensionless).
     """
     if restart < 1:
         raise ValueError(f"restart must be at least 1, got {restart}")
@@ -157,7 +179,17 @@ def bicgstab(
     callback: Callable[[ArrayLike], None] | None = None,
     device: DeviceLike | None = None,
 ) -> SolverResult:
-    """BiCGStab (van der Vorst 1992) with right preconditioning; two products with ``A`` per iteration.
+    """BiCGStab with right preconditioning; two products with ``A`` per iteration.
+
+    Van der Vorst, "Bi-CGSTAB: A Fast and Smoothly Converging Variant of Bi-CG for the Solution of
+    Nonsymmetric Linear Systems" (SIAM Journal on Scientific and Statistical Computing 13(2), 1992);
+    see Saad, *Iterative Methods for Sparse Linear Systems* (2nd ed., SIAM, 2003, ch. 7). With the
+    shadow vector ``r̂`` and ``ρ_j = r̂ᵀr_j``, one iteration is a BiCG step followed by a local
+    residual minimization:
+
+        p = r + β (p − ω v),  p̂ = M p,  v = A p̂,  α = ρ_j / r̂ᵀv,  s = r − α v,
+        ŝ = M s,  t = A ŝ,  ω = tᵀs / tᵀt,  x ← x + α p̂ + ω ŝ,  r ← s − ω t,
+        β = (ρ_{j+1} / ρ_j)(α / ω).
 
     A column whose half-step residual ``s`` already meets the tolerance stops there (``ω = 0``). A
     column whose updated residual drifted from the true one restarts from the true residual (new
@@ -166,6 +198,20 @@ def bicgstab(
 
     Arguments as in ``gmres`` (no ``restart``); ``maxiter`` counts iterations (default ``10 n``),
     ``M`` must be a fixed linear map (a ``TypeError`` otherwise: use ``gmres``, which is flexible).
+
+    Returns:
+        The [`SolverResult`][neuralsolvers.solvers.result.SolverResult] of the solve.
+
+    Shapes:
+        - **A:** ``(n, n)``: a matrix, or an operator whose ``shape`` is ``(n, n)``.
+        - **b:** ``(n,)``, or ``(n, k)`` for ``k`` right-hand sides solved at once; in the units
+          of ``A x``.
+        - **x0:** shaped like ``b``, in the units of ``x``.
+        - **M:** vector columns ``(n, k)`` (``k = 1`` for a vector ``b``; units of ``b``) to
+          ``(n, k)`` (units of ``x``).
+        - **output:** ``result.x`` shaped like ``b`` and of its kind (units of ``x``);
+          ``result.residuals`` ``(iterations + 1,)`` or ``(iterations + 1, k)``, relative residuals
+          ``‖b − Ax‖ / ‖b‖`` (dimensionless).
     """
     run, preconditioner = SolveState.begin(A, b, x0, device, rtol, atol, maxiter, M, "bicgstab", needs="linear")
     tiny = torch.finfo(run.b.dtype).eps ** 2

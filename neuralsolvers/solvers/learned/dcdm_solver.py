@@ -52,6 +52,14 @@ def dcdm(
 ) -> SolverResult:
     """Solve ``Ax = b`` (SPD ``A``) with network search directions.
 
+    The deep conjugate-direction method of Kaneda et al., "A Deep Conjugate Direction Method for
+    Iteratively Solving Linear Systems" (ICML 2023,
+    <https://openreview.net/forum?id=TvILWDB5ke>). With ``f ≈ c·A⁻¹`` the direction map ``M``
+    and ``r̃ = r / rms(r)``, iteration ``j``:
+
+        q = f(r̃) · rms(r),   q ← q − Σ_{i ∈ last keep} (qᵀAp_i / p_iᵀAp_i) p_i,
+        α = qᵀr / qᵀAq,   x ← x + α q,   r = b − A x,   p_j = q.
+
     Args:
         A: SPD matrix or operator (anything ``cg`` takes).
         b: right-hand side ``(n,)`` or ``(n, k)`` (columns solved at once, each stopping on its own).
@@ -70,11 +78,26 @@ def dcdm(
 
     The old form ``dcdm(A, b, direction, ...)`` still works, with a ``DeprecationWarning``.
 
+    A non-finite direction stops its column with ``info = −2``; a direction that vanishes in the
+    orthogonalization (zero, or in the span of the kept ones: its ``qᵀAq`` drops below ``1e-12`` of
+    its value) with ``info = −3``; a direction with ``qᵀAq ≤ 0`` otherwise (a singular or
+    indefinite ``A``) with ``info = −1``.
+
     Returns:
-        ``SolverResult``. A non-finite direction stops its column
-        with ``info = −2``; a direction that vanishes in the orthogonalization (zero, or in the span
-        of the kept ones: its ``qᵀAq`` drops below ``1e-12`` of its value) with ``info = −3``; a
-        direction with ``qᵀAq ≤ 0`` otherwise (a singular or indefinite ``A``) with ``info = −1``.
+        The [`SolverResult`][neuralsolvers.solvers.result.SolverResult] of the solve (breakdown
+            codes above).
+
+    Shapes:
+        - **A:** ``(n, n)``: a matrix, or an operator whose ``shape`` is ``(n, n)`` (for a network
+          on a grid, ``n = prod(grid)``, unknowns in C order).
+        - **b:** ``(n,)``, or ``(n, k)`` for ``k`` right-hand sides solved at once; in the units
+          of ``A x``.
+        - **x0:** shaped like ``b``, in the units of ``x``.
+        - **M:** residual columns ``(n, k)`` (``k = 1`` for a vector ``b``) to directions
+          ``(n, k)``, any scale (the line search sets the step).
+        - **output:** ``result.x`` shaped like ``b`` and of its kind (units of ``x``);
+          ``result.residuals`` ``(iterations + 1,)`` or ``(iterations + 1, k)``, relative
+          residuals ``‖b − Ax‖ / ‖b‖`` (dimensionless).
     """
     x0, M = positional_map(x0, M, "dcdm")
     if keep < 0:

@@ -45,9 +45,10 @@ def with_fallback(
         name: of the fallback, for the message.
 
     Returns:
-        The combined ``SolverResult``: iterations and residual
-        histories of both stages (per column), the continuation's ``info``, ``fallback`` True for the
-        columns that needed it, time of both stages, and a message naming what failed.
+        The combined [`SolverResult`][neuralsolvers.solvers.result.SolverResult]: iterations and
+            residual histories of both stages (per column), the continuation's ``info``,
+            ``fallback`` True for the columns that needed it, time of both stages, and a message
+            naming what failed.
     """
     failed = ~torch.as_tensor(first.converged).reshape(-1).cpu()
     if not bool(failed.any()):

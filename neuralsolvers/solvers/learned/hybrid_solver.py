@@ -53,6 +53,13 @@ def hybrid(
 ) -> SolverResult:
     """Solve ``Ax = b`` by relaxation with a learned correction every ``period`` iterations.
 
+    HINTS, from Zhang, Kahana, Kopaničáková, Turkel, Ranade, Pathak and Karniadakis, "Blending
+    Neural Operators and Relaxation Methods in PDE Numerical Solvers" (Nature Machine Intelligence,
+    2024, <https://arxiv.org/abs/2208.13273>), with ``r = b − Ax`` recomputed every iteration:
+
+        x ← x + N(r)       if period divides j   (learned correction)
+        x ← x + ω D⁻¹ r    otherwise             (relaxation: Jacobi, or one red-black sweep)
+
     Iteration ``j`` (from 1) computes ``r = b − Ax`` and sets ``x ← x + N(r)`` when ``period``
     divides ``j``, else relaxes: Jacobi ``x ← x + ω D⁻¹ r``, or one red-black sweep (red nodes,
     then black ones with the updated residual; Gauss–Seidel for ``ω = 1``, SOR otherwise; two
@@ -94,8 +101,20 @@ def hybrid(
             product per correction (none more with ``line_search``).
 
     Returns:
-        ``SolverResult``; a non-finite correction of an active
-        column stops it with ``info = −2`` (never converged).
+        The [`SolverResult`][neuralsolvers.solvers.result.SolverResult]; a non-finite correction
+            of an active column stops it with ``info = −2`` (never converged).
+
+    Shapes:
+        - **A:** ``(n, n)``: a matrix, or an operator whose ``shape`` is ``(n, n)`` (a
+          ``DiffusionStencil`` on a grid: ``n = prod(grid)``).
+        - **b:** ``(n,)``, or ``(n, k)`` for ``k`` right-hand sides solved at once; in the units
+          of ``A x``.
+        - **x0:** shaped like ``b``, in the units of ``x``.
+        - **M:** residual columns ``(n, k)`` (``k = 1`` for a vector ``b``; units of ``b``) to
+          corrections ``(n, k)`` (units of ``x``).
+        - **output:** ``result.x`` shaped like ``b`` and of its kind (units of ``x``);
+          ``result.residuals`` ``(iterations + 1,)`` or ``(iterations + 1, k)``, relative
+          residuals ``‖b − Ax‖ / ‖b‖`` (dimensionless).
     """
     x0, M = positional_map(x0, M, "hybrid")
     if smoother not in SMOOTHERS:

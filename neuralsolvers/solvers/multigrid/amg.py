@@ -39,6 +39,20 @@ class _Level:
 class AMG(Preconditioner):
     """One AMG V-cycle as a preconditioner.
 
+    The hierarchy is PyAMG's (Bell, Olson and Schroder, "PyAMG: Algebraic Multigrid Solvers in
+    Python", Journal of Open Source Software 7, 2022, <https://doi.org/10.21105/joss.04142>): classical Ruge–Stüben coarsening (Ruge and
+    Stüben, "Algebraic Multigrid", in *Multigrid Methods*, S. F. McCormick (ed.), Frontiers in
+    Applied Mathematics 3, SIAM, 1987) or smoothed aggregation (Vaněk, Mandel and Brezina,
+    "Algebraic Multigrid by Smoothed Aggregation for Second and Fourth Order Elliptic Problems",
+    Computing 56, 1996). ``z = B_0 r`` with, on level ``l`` (``ν = sweeps``,
+    ``J_l = ω / (ρ(D_l⁻¹A_l) · D_l)``):
+
+        x ← x + J_l (r − A_l x)   ν times, from x = 0
+        x ← x + P_l B_{l+1} R_l (r − A_l x)
+        x ← x + J_l (r − A_l x)   ν times
+
+    and ``B_L = A_L⁺`` (dense pseudo-inverse) on the coarsest level.
+
     Args:
         A: SPD matrix (SciPy sparse, torch, or an operator with ``to_scipy``).
         method: ``smoothed_aggregation`` or ``ruge_stuben``.
@@ -52,6 +66,12 @@ class AMG(Preconditioner):
 
     Attributes:
         hierarchy: the PyAMG ``MultilevelSolver`` (with the same smoothers, for reference solves).
+
+    Shapes:
+        - **A:** ``(n, n)``, SPD (assembled; ``to_scipy`` for an operator).
+        - **input:** ``apply(r)``: residual ``(n,)`` or ``(n, k)`` (``k`` columns at once), in the
+          units of ``A x``.
+        - **output:** ``z ≈ A⁻¹ r``, shaped like ``r``, in the units of ``x``.
     """
 
     def __init__(

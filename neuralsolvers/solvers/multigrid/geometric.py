@@ -242,6 +242,18 @@ def _band(stencil: DiffusionStencil, width: int, omega: float) -> _Band | None:
 class GeometricMultigrid(Preconditioner):
     """One symmetric V-cycle of geometric multigrid as an SPD preconditioner (module docstring).
 
+    McAdams, Sifakis and Teran, "A Parallel Multigrid Poisson Solver for Fluids Simulation on Large
+    Grids" (ACM SIGGRAPH/Eurographics Symposium on Computer Animation, SCA 2010); for the method in
+    general, Trottenberg, Oosterlee and Schüller, *Multigrid* (Academic Press, 2001). ``z = B_0 r``
+    with, on level ``l`` (``A_l`` the re-discretised operator, ``S`` the smoother, ``Sᵀ`` its
+    adjoint, ``ν = sweeps``):
+
+        x ← x + S(r − A_l x)   ν times, from x = 0            (pre-smoothing)
+        x ← x + P B_{l+1} R (r − A_l x)                         (coarse correction)
+        x ← x + Sᵀ(r − A_l x)  ν times                          (post-smoothing)
+
+    and ``B_L = A_L⁻¹`` (dense Cholesky) on the coarsest level.
+
     Args:
         A: the ``DiffusionStencil`` of the system (2D or 3D, obstacles, variable coefficients,
             Dirichlet/Neumann walls per side).
@@ -254,7 +266,13 @@ class GeometricMultigrid(Preconditioner):
         options: the ``CycleOptions`` in use.
         levels: the operators of the hierarchy, finest first (``levels[i].operator``).
 
-    Shapes: ``apply``: ``(n,)`` or ``(n, k)`` → the same, ``n = prod(A.grid)``.
+    Shapes:
+        - **A:** a ``DiffusionStencil`` on a 2D ``(H, W)`` or 3D ``(D, H, W)`` grid; its
+          ``n = prod(A.grid)`` unknowns are the cells in C order.
+        - **input:** ``apply(r)``: residual ``(n,)`` or ``(n, k)`` (``k`` columns at once), in the
+          units of ``A x``.
+        - **output:** ``z ≈ A⁻¹ r``, shaped like ``r``, in the units of ``x`` (on obstacle cells,
+          whose rows are the identity, ``z = r``).
     """
 
     linear = True

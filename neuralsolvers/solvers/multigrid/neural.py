@@ -203,6 +203,18 @@ def _row_sums(couplings: list[torch.Tensor], positive: list[tuple[int, ...]], gr
 class NeuralMultigridPreconditioner(GeometricMultigrid):
     """The neural multigrid V-cycle of one system as an SPD preconditioner (module docstring).
 
+    The cycle of [`GeometricMultigrid`][neuralsolvers.solvers.multigrid.geometric.GeometricMultigrid]
+    (McAdams, Sifakis and Teran, SCA 2010) with learned local smoother and transfer stencils, in the
+    line of the learned multigrid of Greenfeld, Galun, Kimmel, Yavneh and Basri, "Learning to
+    Optimize Multigrid PDE Solvers" (ICML 2019, <https://arxiv.org/abs/1902.10248>) and Katrutsa, Daulbaev and Oseledets, "Black-box
+    learning of multigrid parameters" (Journal of Computational and Applied Mathematics 368, 2020),
+    both of which learn transfer operators; here the construction keeps the cycle SPD for any
+    weights. On level ``l``, with ``S_l = D^{-1/2} T_l D^{-1/2}`` and ``W_l`` from the network:
+
+        x ← x + S_l(r − A_l x)   ν times, from x = 0
+        x ← x + W_l P B_{l+1} (W_l P)ᵀ (r − A_l x) / 2^d
+        x ← x + S_l(r − A_l x)   ν times
+
     Args:
         A: the ``DiffusionStencil`` of the system.
         network: maps ``stencil_features`` ``(1, F, *grid)`` to raw numbers
@@ -215,7 +227,15 @@ class NeuralMultigridPreconditioner(GeometricMultigrid):
         **overrides: fields of ``CycleOptions`` that replace those of ``options`` (``sweeps=1``).
 
     Set-up: one network pass per level (all but the coarsest), done once; ``apply`` reuses it.
-    Shapes: ``apply`` ``(n,)`` or ``(n, k)`` → the same.
+
+    Shapes:
+        - **A:** a ``DiffusionStencil`` on a 2D ``(H, W)`` or 3D ``(D, H, W)`` grid; its
+          ``n = prod(A.grid)`` unknowns are the cells in C order.
+        - **network:** ``stencil_features`` ``(1, 2 + 2d, *grid_l)`` (dimensionless) to raw
+          numbers ``(1, layout.channels, *grid_l)`` on every level ``l`` but the coarsest.
+        - **input:** ``apply(r)``: residual ``(n,)`` or ``(n, k)`` (``k`` columns at once), in the
+          units of ``A x``.
+        - **output:** ``z ≈ A⁻¹ r``, shaped like ``r``, in the units of ``x``.
     """
 
     linear = True

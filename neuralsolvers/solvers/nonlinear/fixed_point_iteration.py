@@ -38,10 +38,10 @@ def fixed_point(
         maxiter: most applications of ``T`` that move ``x``.
 
     Returns:
-        ``SolverResult`` with ``residuals`` the history of
-        ``‖T(x) − x‖ / scale`` (one entry per measured iterate, the last one that of the returned
-        ``x``); NaN/Inf stops with ``info = −2``; not converged within ``maxiter`` gives ``info`` the
-        iterations done (1 for ``maxiter=0``: never 0 unless converged).
+        A [`SolverResult`][neuralsolvers.solvers.result.SolverResult] with ``residuals`` the
+            history of ``‖T(x) − x‖ / scale`` (one entry per measured iterate, the last one that of
+            the returned ``x``); NaN/Inf stops with ``info = −2``; not converged within ``maxiter``
+            gives ``info`` the iterations done (1 for ``maxiter=0``: never 0 unless converged).
 
     Raises:
         ValueError: ``x0`` holds NaN or Inf (before ``T`` is applied).

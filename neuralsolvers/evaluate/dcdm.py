@@ -43,7 +43,8 @@ class DCDMEvaluation(Evaluation):
         checkpoint: a DCDM network checkpoint (``neuralsolvers fit --config
             configs/dcdm_poisson2d.yaml``); without one only the classical methods run.
         num_systems: systems solved (the first ones).
-        methods: any of ``cg``, ``jacobi``, ``ic0``, ``amg``, ``gmg``, ``pyamg``, ``dcdm``, ``fcg``.
+        methods: any of ``cg``, ``jacobi``, ``ic0``, ``amg``, ``gmg``, ``pyamg`` (smoothed aggregation),
+            ``pyamg_rs`` (Ruge–Stüben), ``direct`` (SuperLU), ``dcdm``, ``fcg``; default all.
         rtol: relative true residual every solve must reach.
         maxiter: iteration cap of the classical methods.
         network_maxiter: iteration cap (network calls) of the learned methods.

@@ -10,6 +10,7 @@ the time per frame of every method. Several datasets (e.g. 256² and 1024²) giv
 
 from __future__ import annotations
 
+import math
 from operator import itemgetter
 from statistics import median
 from typing import Any
@@ -37,7 +38,8 @@ class MovingObstacleEvaluation(Evaluation):
 
     Args:
         data: directories of ``moving_obstacles`` dataset splits (one table block each).
-        methods: any of ``cg``, ``jacobi``, ``ic0``, ``amg``, ``gmg``, ``pyamg``, ``nmg``.
+        methods: any of ``cg``, ``jacobi``, ``ic0``, ``amg``, ``gmg``, ``pyamg``, ``pyamg_rs``,
+            ``direct``, ``nmg``.
         checkpoint: neural multigrid checkpoints (one path, or a list: the one of each dataset's
             dimension is used), needed by ``nmg``; their training time gives the break-even against
             the fastest classical method.
@@ -47,6 +49,8 @@ class MovingObstacleEvaluation(Evaluation):
         maxiter: iteration cap per solve.
         warm_start: start each frame from the previous frame's solution (else from zero).
         gmg: options of the geometric multigrid (default the evaluations' ``GMG_DEFAULTS``).
+        skip: ``{method: cells}``: leave ``method`` out on grids of more cells (e.g. ``direct:
+            40000``: SuperLU's factorization of a 64³ system takes minutes).
         device: ``cpu``, ``cuda`` or ``auto``.
     """
 
@@ -63,6 +67,7 @@ class MovingObstacleEvaluation(Evaluation):
         maxiter: int = 20_000,
         warm_start: bool = True,
         gmg: dict[str, Any] | None = None,
+        skip: dict[str, int] | None = None,
         device: str = "auto",
     ):
         self.methods = ["cg", "ic0", "amg", "pyamg", "gmg"] if methods is None else list(methods)
@@ -75,7 +80,7 @@ class MovingObstacleEvaluation(Evaluation):
         if not 0 < rtol < 1 or maxiter < 1 or sequence < 0 or (frames is not None and frames < 1):
             raise ValueError(f"need 0 < rtol < 1, maxiter ≥ 1, sequence ≥ 0 and frames ≥ 1; got {rtol}, {maxiter}, {sequence}, {frames}")
         self.data, self.sequence, self.frames, self.rtol, self.maxiter = list(data), sequence, frames, rtol, maxiter
-        self.warm_start, self.gmg = warm_start, gmg
+        self.warm_start, self.gmg, self.skip = warm_start, gmg, dict(skip or {})
         self.device = resolve_device(device)
 
     def _sequence(self, directory: str) -> tuple[MovingObstacles, np.ndarray, np.ndarray]:
@@ -109,7 +114,8 @@ class MovingObstacleEvaluation(Evaluation):
             if "nmg" in self.methods and len(generator.grid) not in networks:
                 raise ValueError(f"{directory} is {len(generator.grid)}D but no neural multigrid checkpoint of that dimension was given")
             network, clock = networks.get(len(generator.grid), (None, None))
-            methods = [method(name, network if name == "nmg" else None, gmg=self.gmg) for name in self.methods]
+            cells = math.prod(generator.grid)
+            methods = [method(name, network if name == "nmg" else None, gmg=self.gmg) for name in self.methods if cells <= self.skip.get(name, math.inf)]
             label = "×".join(map(str, generator.grid))
             first = StencilSystem(generator.operator(masks[0], device=self.device), torch.as_tensor(rhs[0].reshape(-1), device=self.device),
                                   torch.as_tensor(masks[0], device=self.device), self.rtol, self.maxiter)  # fmt: skip

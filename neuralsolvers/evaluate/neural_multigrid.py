@@ -46,7 +46,8 @@ class NeuralMultigridEvaluation(Evaluation):
         dcdm_checkpoint: a DCDM checkpoint, or a list of them (e.g. the one-level and the multi-level
             network: rows of a multi-level one are marked so), needed by ``dcdm`` and ``fcg``.
         num_scenes: scenes solved per size (the first ones of each split).
-        methods: any of ``cg``, ``jacobi``, ``ic0``, ``amg``, ``pyamg``, ``gmg``, ``nmg``, ``dcdm``, ``fcg``.
+        methods: any of ``cg``, ``jacobi``, ``ic0``, ``amg``, ``pyamg`` (smoothed aggregation),
+            ``pyamg_rs`` (Ruge–Stüben), ``direct`` (SuperLU), ``gmg``, ``nmg``, ``dcdm``, ``fcg``.
         rtol: relative true residual every solve must reach.
         maxiter: iteration cap of the PCG methods.
         network_maxiter: iteration cap of DCDM and FCG.
@@ -164,16 +165,19 @@ class NeuralMultigridEvaluation(Evaluation):
         gmg = next((counts for (chosen, _), counts in zip(here, iterations, strict=True) if chosen.name == "gmg"), None)
         fastest = min((row["total_s"] for row in block if row["method"] not in learned and converged_all(row)), default=None)
         for row, (chosen, clock), counts in zip(block, here, iterations, strict=True):
-            ratios = None if gmg is None else [mine / max(theirs, 1) for mine, theirs in zip(counts, gmg, strict=True)]
+            iterative = any(counts)  # a direct solve counts no iterations: no ratio
+            ratios = None if gmg is None or not iterative else [mine / max(theirs, 1) for mine, theirs in zip(counts, gmg, strict=True)]
             row["iterations_vs_gmg"] = None if ratios is None else float(np.mean(ratios))
             row.update(training_cost(clock if chosen.learned else None, row["total_s"], fastest))
 
 
 def size_figure(by_size: dict[str, list[tuple[int, float]]], rtol: float) -> Figure:
-    """Median iterations to ``rtol`` against the number of unknowns, one line per method."""
+    """Median iterations to ``rtol`` against the number of unknowns, one line per iterative method."""
     figure, axis = plt.subplots(figsize=(6, 4))
     for name, points in by_size.items():
         cells, iterations = zip(*points, strict=True)
+        if not any(iterations):  # a direct solve
+            continue
         axis.loglog(cells, iterations, marker="o", label=name)
     axis.set(xlabel="unknowns (grid cells)", ylabel=f"median iterations to {rtol:g}", title="Iterations as the grid grows")
     axis.legend(fontsize=7)

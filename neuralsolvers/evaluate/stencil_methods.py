@@ -2,8 +2,10 @@
 held-out obstacle Poisson scenes, diffusion scenes, moving obstacles), as `Method`s.
 
 Classical (`CLASSICAL`): ``cg`` (no preconditioner), ``jacobi``, ``ic0``, ``amg`` (PCG with our torch
-V-cycle on the system's device), ``gmg`` (PCG with the matrix-free geometric multigrid V-cycle) and
-``pyamg`` (PyAMG's own ``solve(accel="cg")`` on the CPU, the reference). Learned (`LEARNED`, each
+V-cycle on the system's device), ``gmg`` (PCG with the matrix-free geometric multigrid V-cycle),
+``pyamg`` and ``pyamg_rs`` (PyAMG's own ``solve(accel="cg")`` on the CPU with smoothed-aggregation
+and with Ruge–Stüben coarsening, the references) and ``direct`` (SciPy's SuperLU with a minimum-degree
+ordering of ``A + Aᵀ``, the factorization as set-up). Learned (`LEARNED`, each
 needs its network): ``dcdm`` (the DCDM iteration) and ``fcg`` (flexible CG with the network as
 preconditioner), which run at most ``network_maxiter`` network calls, and ``nmg`` (plain CG with the
 V-cycle of a `neuralsolvers.models.NeuralMultigrid`). `method` makes one by name.
@@ -17,6 +19,7 @@ from functools import partial
 from typing import Any
 
 import numpy as np
+import scipy.sparse.linalg as spla
 import torch
 from torch import nn
 
@@ -69,11 +72,12 @@ def _gmg(system: StencilSystem, options: dict[str, Any]) -> GeometricMultigrid:
     return GeometricMultigrid(system.A, **options)
 
 
-def _pyamg_setup(system: StencilSystem) -> Any:
-    """PyAMG's hierarchy (smoothed aggregation, its defaults)."""
+def _pyamg_setup(system: StencilSystem, coarsening: str) -> Any:
+    """PyAMG's hierarchy with its defaults: smoothed aggregation (``sa``) or Ruge–Stüben (``rs``)."""
     import pyamg
 
-    return pyamg.smoothed_aggregation_solver(system.A.to_scipy())
+    build = pyamg.ruge_stuben_solver if coarsening == "rs" else pyamg.smoothed_aggregation_solver
+    return build(system.A.to_scipy())
 
 
 def _pyamg_solve(system: StencilSystem, hierarchy: Any) -> SolverResult:
@@ -89,6 +93,22 @@ def _pyamg_solve(system: StencilSystem, hierarchy: Any) -> SolverResult:
     iterations = len(history) - 1
     return SolverResult(x=x, converged=converged, iterations=iterations, residuals=residuals, info=0 if converged else max(iterations, 1),
                         message="PyAMG's solve", true_residual=true, time=time.perf_counter() - start)  # fmt: skip
+
+
+def _direct_setup(system: StencilSystem) -> Any:
+    """SuperLU's factorization of ``A`` (CPU) with the minimum-degree ordering of ``A + Aᵀ`` in symmetric
+    mode: of SciPy's orderings the fastest on these SPD systems (256²: 0.29 s against 0.46 s with COLAMD)."""
+    return spla.splu(system.A.to_scipy().tocsc(), permc_spec="MMD_AT_PLUS_A", options={"SymmetricMode": True})
+
+
+def _direct_solve(system: StencilSystem, factor: Any) -> SolverResult:
+    """The triangular solves of the factorization; no iterations, the true residual checked as for the others."""
+    start = time.perf_counter()
+    x = torch.as_tensor(factor.solve(system.b.cpu().numpy()), device=system.b.device)
+    true = float(torch.linalg.vector_norm(system.b - system.A @ x) / torch.linalg.vector_norm(system.b))
+    converged = true <= system.rtol * (1 + 1e-9)
+    return SolverResult(x=x, converged=converged, iterations=0, residuals=torch.tensor([1.0, true], dtype=torch.float64), info=0 if converged else 1,
+                        message="sparse direct solve", true_residual=true, time=time.perf_counter() - start)  # fmt: skip
 
 
 def _field(network: nn.Module, system: StencilSystem) -> Any:
@@ -114,7 +134,12 @@ PCG: tuple[Method[StencilSystem], ...] = (  # the classical PCGs: these can also
     Method("amg", "AMG-PCG (torch V-cycle)", _amg, pcg),
     Method("gmg", "GMG-PCG (geometric multigrid)", partial(_gmg, options=GMG_DEFAULTS), pcg),
 )
-CLASSICAL: tuple[Method[StencilSystem], ...] = (*PCG, Method("pyamg", "AMG-PCG (PyAMG, CPU)", _pyamg_setup, _pyamg_solve))
+CLASSICAL: tuple[Method[StencilSystem], ...] = (
+    *PCG,
+    Method("pyamg", "AMG-PCG (PyAMG SA, CPU)", partial(_pyamg_setup, coarsening="sa"), _pyamg_solve),
+    Method("pyamg_rs", "AMG-PCG (PyAMG RS, CPU)", partial(_pyamg_setup, coarsening="rs"), _pyamg_solve),
+    Method("direct", "direct (SuperLU, CPU)", _direct_setup, _direct_solve),
+)
 FIELD_NETWORKS = ("dcdm", "fcg")  # the learned methods whose network acts on residual fields (DCDM's)
 LEARNED = (*FIELD_NETWORKS, "nmg")
 NAMES = (*(classical.name for classical in CLASSICAL), *LEARNED)

@@ -58,7 +58,9 @@ def checkpoint(model: torch.nn.Module, path: Path, **extra: Any) -> str:
 def dcdm(root: Path) -> evaluate.Evaluation:
     generate_split(PoissonObstacles(grid=(16, 16), scene="spheres", solve=False), root / "systems", 2, seed=5)
     network = checkpoint(DCDMNet(dim=2, in_channels=2, channels=4, blocks=(1, 1, 1)), root / "dcdm.ckpt")
-    return evaluate.DCDMEvaluation(str(root / "systems"), network, num_systems=2, network_maxiter=5, fallback="jacobi", device="cpu")
+    methods = ["cg", "jacobi", "ic0", "amg", "gmg", "pyamg", "dcdm", "fcg"]  # the snapshot's (the default adds pyamg_rs and direct)
+    return evaluate.DCDMEvaluation(str(root / "systems"), network, num_systems=2, methods=methods, network_maxiter=5, fallback="jacobi",
+                                   device="cpu")  # fmt: skip
 
 
 def neural_multigrid(root: Path) -> evaluate.Evaluation:

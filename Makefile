@@ -18,7 +18,8 @@ $(BIN)/.installed: pyproject.toml
 install: $(BIN)/.installed
 
 # Main job: the neural multigrid (a learned, SPD multigrid preconditioner) trained at 64², then the
-# verdict against CG, IC(0), AMG and geometric multigrid on held-out scenes at 64² and 256², W&B-tracked
+# verdict against CG, Jacobi, IC(0), AMG (torch; PyAMG SA and RS), geometric multigrid and a sparse direct
+# solve on held-out scenes at 64² and 256², W&B-tracked
 # (offline unless you are logged in).
 # Each demo is one `evaluate`: its config's `requires` generate the data and train the model first
 # when they are missing, so a second run re-evaluates the trained model and never retrains it

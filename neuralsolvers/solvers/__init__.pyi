@@ -67,6 +67,12 @@ from .multigrid.cycle import (
 from .multigrid.geometric import (
     GeometricMultigrid as GeometricMultigrid,
 )
+from .multigrid.hierarchy import (
+    Level as Level,
+)
+from .multigrid.hierarchy import (
+    MultilevelHierarchy as MultilevelHierarchy,
+)
 from .multigrid.neural import (
     NeuralMultigridPreconditioner as NeuralMultigridPreconditioner,
 )
@@ -212,8 +218,8 @@ __all__ = [
     'DeviceLike', 'DiffusionStencil', 'fcg', 'FieldPreconditioner', 'fixed_point', 'FixedOmega',
     'formulas', 'ForwardOperator', 'GaussianBlur', 'GeometricMultigrid', 'gmres', 'HaarThreshold',
     'hybrid', 'ic0_factor', 'Identity', 'IncompleteCholesky', 'Jacobi', 'least_squares_layer',
-    'LeastSquaresResult', 'levenberg_marquardt', 'matrix_colors', 'MatrixFreeOperator',
-    'ModulePreconditioner', 'NetworkProx', 'NetworkWrapping', 'NeuralMultigridPreconditioner',
+    'LeastSquaresResult', 'Level', 'levenberg_marquardt', 'matrix_colors', 'MatrixFreeOperator',
+    'ModulePreconditioner', 'MultilevelHierarchy', 'NetworkProx', 'NetworkWrapping', 'NeuralMultigridPreconditioner',
     'normal_device', 'omega_grid', 'Operator', 'OperatorLike', 'OperatorPreconditioner', 'pgd',
     'polynomial_library', 'Preconditioner', 'PreconditionerLike', 'prepare_system',
     'ProximalResult', 'random_mask', 'regret', 'RelaxationPolicy', 'replay', 'ScipyOperator',

@@ -19,6 +19,12 @@ from .geometric import (
 from .geometric import (
     restrict as restrict,
 )
+from .hierarchy import (
+    Level as Level,
+)
+from .hierarchy import (
+    MultilevelHierarchy as MultilevelHierarchy,
+)
 from .neural import (
     NeuralMultigridPreconditioner as NeuralMultigridPreconditioner,
 )
@@ -30,6 +36,6 @@ from .neural import (
 )
 
 __all__ = [
-    'AMG', 'coarsen', 'CycleOptions', 'GeometricMultigrid', 'NeuralMultigridPreconditioner',
-    'prolong', 'restrict', 'stencil_features', 'StencilLayout',
+    'AMG', 'coarsen', 'CycleOptions', 'GeometricMultigrid', 'Level', 'MultilevelHierarchy',
+    'NeuralMultigridPreconditioner', 'prolong', 'restrict', 'stencil_features', 'StencilLayout',
 ]

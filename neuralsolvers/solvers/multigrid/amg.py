@@ -18,6 +18,12 @@ import pyamg
 import scipy.sparse as sp
 import torch
 
+from neuralsolvers.solvers.multigrid.hierarchy import (
+    MAX_COARSE_DIRECT,
+    Level,
+    MultilevelHierarchy,
+    check_coarsest,
+)
 from neuralsolvers.solvers.operators import assembled, scipy_to_torch_csr
 from neuralsolvers.solvers.preconditioners import Preconditioner
 from neuralsolvers.solvers.types import DeviceLike, OperatorLike
@@ -60,12 +66,18 @@ class AMG(Preconditioner):
         sweeps: smoothing sweeps before and after the coarse correction.
         max_levels: hierarchy limits passed to PyAMG.
         max_coarse: see `max_levels`.
+        max_coarse_direct: the most unknowns the coarsest level may have (its dense pseudo-inverse
+            needs ``8 n²`` bytes per copy; default ``MAX_COARSE_DIRECT``, 10 000): a larger one
+            (``max_levels`` reached first, or coarsening that stalls) is refused.
         dtype: of the hierarchy on the device (default: those of ``A``).
         device: see `dtype`.
         **options: further keyword arguments of the PyAMG builder (e.g. ``strength``).
 
     Attributes:
-        hierarchy: the PyAMG ``MultilevelSolver`` (with the same smoothers, for reference solves).
+        hierarchy: the levels as a [`MultilevelHierarchy`][neuralsolvers.solvers.multigrid.hierarchy.MultilevelHierarchy]
+            (complexities and level table as PyAMG's; read-only, built on first access).
+        levels: ``hierarchy.levels``, finest first (``levels[i].operator`` a sparse CSR tensor).
+        pyamg: the PyAMG ``MultilevelSolver`` (with the same smoothers, for reference solves).
 
     Shapes:
         - **A:** ``(n, n)``, SPD (assembled; ``to_scipy`` for an operator).
@@ -82,6 +94,7 @@ class AMG(Preconditioner):
         sweeps: int = 1,
         max_levels: int = 10,
         max_coarse: int = 10,
+        max_coarse_direct: int = MAX_COARSE_DIRECT,
         dtype: torch.dtype | None = None,
         device: DeviceLike | None = None,
         **options: Any,
@@ -91,33 +104,35 @@ class AMG(Preconditioner):
         matrix, self.dtype, self.device = assembled(A, dtype, device)
         self.shape = matrix.shape
         smoother = ("jacobi", {"omega": omega, "iterations": sweeps, "withrho": True})
-        self.hierarchy = BUILDERS[method](
+        self.pyamg = BUILDERS[method](
             matrix, presmoother=smoother, postsmoother=smoother, max_levels=max_levels,
             max_coarse=max_coarse, coarse_solver="pinv", **options,
         )
-        self.levels: list[_Level] = []
-        for level in self.hierarchy.levels[:-1]:
+        self._levels: list[_Level] = []
+        self._hierarchy: MultilevelHierarchy | None = None
+        for level in self.pyamg.levels[:-1]:
             weight = level.presmoother.keywords["omega"]
             diagonal = torch.as_tensor(level.A.diagonal(), dtype=self.dtype, device=self.device)
-            self.levels.append(
+            self._levels.append(
                 _Level(
                     A=self._csr(level.A), P=self._csr(level.P), R=self._csr(level.R),
                     scaled_inverse_diagonal=(weight / diagonal)[:, None], sweeps=sweeps,
                 )
             )
-        coarse = torch.as_tensor(self.hierarchy.levels[-1].A.toarray(), dtype=torch.float64)
+        check_coarsest(self.pyamg.levels[-1].A.shape[0], max_coarse_direct)
+        coarse = torch.as_tensor(self.pyamg.levels[-1].A.toarray(), dtype=torch.float64)
         self.coarse_inverse = torch.linalg.pinv(coarse).to(self.dtype).to(self.device)
 
     def _csr(self, matrix: sp.spmatrix) -> torch.Tensor:
         return scipy_to_torch_csr(matrix, self.dtype, self.device)
 
     def _cycle(self, index: int, b: torch.Tensor) -> torch.Tensor:
-        level = self.levels[index]
+        level = self._levels[index]
         x = level.scaled_inverse_diagonal * b  # first Jacobi sweep from x = 0
         for _ in range(level.sweeps - 1):
             x = x + level.scaled_inverse_diagonal * (b - level.A @ x)
         coarse_b = level.R @ (b - level.A @ x)
-        if index == len(self.levels) - 1:
+        if index == len(self._levels) - 1:
             coarse_x = self.coarse_inverse @ coarse_b
         else:
             coarse_x = self._cycle(index + 1, coarse_b)
@@ -127,12 +142,32 @@ class AMG(Preconditioner):
         return x
 
     def apply(self, r: torch.Tensor) -> torch.Tensor:
-        if not self.levels:  # the matrix is already coarse: a direct solve
+        if not self._levels:  # the matrix is already coarse: a direct solve
             return self.coarse_inverse @ r
         vector = r.dim() == 1
         z = self._cycle(0, r[:, None] if vector else r)
         return z[:, 0] if vector else z
 
+    @property
+    def hierarchy(self) -> MultilevelHierarchy:
+        """The cycle's levels as a [`MultilevelHierarchy`][neuralsolvers.solvers.multigrid.hierarchy.MultilevelHierarchy]
+        (built on first access from what the cycle stores; read-only)."""
+        if self._hierarchy is None:
+            records = []
+            for level, source in zip(self._levels, self.pyamg.levels, strict=False):
+                weight = source.presmoother.keywords["omega"]
+                records.append(Level(level.A, source.A.shape[0], int(source.A.nnz), smoother=f"jacobi (ω/ρ={weight:.3g}) ×{level.sweeps}",
+                                     smoother_weights=level.scaled_inverse_diagonal[:, 0].detach().cpu(),
+                                     prolongation=level.P.detach().cpu(), restriction=level.R.detach().cpu()))  # fmt: skip
+            coarsest = self.pyamg.levels[-1].A
+            records.append(Level(self._csr(coarsest), coarsest.shape[0], int(coarsest.nnz), smoother="direct"))
+            self._hierarchy = MultilevelHierarchy(records, coarsest_solve=f"dense pseudo-inverse ({coarsest.shape[0]} unknowns)")
+        return self._hierarchy
+
+    @property
+    def levels(self) -> list[Level]:
+        """``hierarchy.levels``: the levels, finest first."""
+        return self.hierarchy.levels
+
     def __repr__(self) -> str:
-        sizes = [level.A.shape[0] for level in self.levels] + [self.coarse_inverse.shape[0]]
-        return f"AMG(levels={sizes}, device={self.device})"
+        return f"AMG(device={self.device})\n{self.hierarchy.table()}"

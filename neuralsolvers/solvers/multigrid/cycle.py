@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 
+from neuralsolvers.solvers.multigrid.hierarchy import MAX_COARSE_DIRECT
+
 __all__ = ["COARSENINGS", "SMOOTHERS", "CycleOptions", "cycle_options"]
 
 COARSENINGS = ("all", "any")
@@ -34,6 +36,9 @@ class CycleOptions:
         coarsening: ``"all"`` (a coarse cell is an unknown only if all its children are) or ``"any"``.
         coarsest: largest number of cells solved directly (dense Cholesky).
         max_levels: cap on the number of levels (None: coarsen down to ``coarsest`` cells).
+        max_coarse_direct: the most cells the coarsest level may have (its dense Cholesky needs
+            ``8 n²`` bytes; default ``MAX_COARSE_DIRECT``, 10 000): a larger one, left by
+            ``max_levels`` or a coarsening that stops early, is refused when the cycle is built.
     """
 
     smoother: str = "jacobi"
@@ -45,6 +50,7 @@ class CycleOptions:
     coarsening: str = "all"
     coarsest: int = 64
     max_levels: int | None = None
+    max_coarse_direct: int = MAX_COARSE_DIRECT
 
     def __post_init__(self) -> None:
         if self.smoother not in SMOOTHERS:
@@ -55,6 +61,8 @@ class CycleOptions:
         spd = 0 < self.weight <= 1 if jacobi else 0 < self.weight < 2
         if not spd:
             raise ValueError(f"omega must lie in {'(0, 1]' if jacobi else '(0, 2)'} for the {self.smoother} smoother to keep the cycle SPD, got {self.omega}")
+        if self.max_coarse_direct < 1:
+            raise ValueError(f"need max_coarse_direct ≥ 1, got {self.max_coarse_direct}")
         if self.sweeps < 1 or self.boundary_sweeps < 0 or self.boundary_width < 1 or self.coarsest < 1:
             raise ValueError(f"need sweeps ≥ 1, boundary_sweeps ≥ 0, boundary_width ≥ 1, coarsest ≥ 1; got {self.sweeps}, "
                              f"{self.boundary_sweeps}, {self.boundary_width}, {self.coarsest}")  # fmt: skip

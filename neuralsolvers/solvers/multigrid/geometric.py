@@ -52,6 +52,7 @@ from neuralsolvers.solvers.multigrid.cycle import (
     CycleOptions,
     cycle_options,
 )
+from neuralsolvers.solvers.multigrid.hierarchy import Level, MultilevelHierarchy, check_coarsest
 from neuralsolvers.solvers.preconditioners import Preconditioner
 from neuralsolvers.solvers.stencils import DiffusionStencil, red_cells
 
@@ -202,6 +203,7 @@ class _Level:
     post: list = field(default_factory=list)  # the post-smoothing steps (the adjoints, reversed)
     lift: Callable[[torch.Tensor], torch.Tensor] | None = None  # W after prolongation (learned transfer), None: identity
     lift_adjoint: Callable[[torch.Tensor], torch.Tensor] | None = None  # Wᵀ before restriction
+    learned: object | None = None  # the neural cycle's learned stencils (read by the hierarchy only)
 
     @property
     def grid(self) -> tuple[int, ...]:
@@ -264,7 +266,9 @@ class GeometricMultigrid(Preconditioner):
 
     Attributes:
         options: the ``CycleOptions`` in use.
-        levels: the operators of the hierarchy, finest first (``levels[i].operator``).
+        hierarchy: the levels as a [`MultilevelHierarchy`][neuralsolvers.solvers.multigrid.hierarchy.MultilevelHierarchy]
+            (complexities, level table; read-only, built on first access).
+        levels: ``hierarchy.levels``, finest first (``levels[i].operator`` the level's stencil).
 
     Shapes:
         - **A:** a ``DiffusionStencil`` on a 2D ``(H, W)`` or 3D ``(D, H, W)`` grid; its
@@ -290,9 +294,11 @@ class GeometricMultigrid(Preconditioner):
             if coarse is None:
                 break
             operators.append(coarse)
+        check_coarsest(math.prod(operators[-1].grid), options.max_coarse_direct)
         bands = options.boundary_levels
-        self.levels = [self._level(operator, with_band=bands is None or depth < bands, coarsest=depth == len(operators) - 1)
-                       for depth, operator in enumerate(operators)]  # fmt: skip
+        self._levels = [self._level(operator, with_band=bands is None or depth < bands, coarsest=depth == len(operators) - 1)
+                        for depth, operator in enumerate(operators)]  # fmt: skip
+        self._hierarchy: MultilevelHierarchy | None = None
         coarsest_matrix = torch.as_tensor(operators[-1].to_scipy().toarray(), dtype=torch.float64)
         self.coarse_factor = torch.linalg.cholesky(coarsest_matrix).to(self.device, self.dtype)
 
@@ -334,15 +340,15 @@ class GeometricMultigrid(Preconditioner):
 
     def _cycle(self, index: int, r: torch.Tensor) -> torch.Tensor:
         """One V-cycle from ``x = 0`` on level ``index`` for right-hand sides ``(k, *grid)``."""
-        if index == len(self.levels) - 1:
+        if index == len(self._levels) - 1:
             k = r.shape[0]
             solution = torch.cholesky_solve(r.reshape(k, -1).T, self.coarse_factor)
             return solution.T.reshape(r.shape)
-        level = self.levels[index]
+        level = self._levels[index]
         x = None  # zero: the first step needs no product with A
         for step in level.pre:
             x = step(x, r)
-        coarse = self.levels[index + 1]
+        coarse = self._levels[index + 1]
         walls = level.operator.walls
         residual = level.fluid * level.residual(x, r)
         if level.lift_adjoint is not None:
@@ -361,11 +367,53 @@ class GeometricMultigrid(Preconditioner):
         columns = r[:, None] if vector else r
         k = columns.shape[1]
         fields = columns.T.reshape(k, *self.grid)
-        fluid = self.levels[0].fluid
+        fluid = self._levels[0].fluid
         z = self._cycle(0, fluid * fields) * fluid + (1 - fluid) * fields  # obstacle rows are the identity
         z = z.reshape(k, -1).T
         return z[:, 0] if vector else z
 
+    @property
+    def hierarchy(self) -> MultilevelHierarchy:
+        """The cycle's levels as a [`MultilevelHierarchy`][neuralsolvers.solvers.multigrid.hierarchy.MultilevelHierarchy]
+        (built on first access from what the cycle stores; read-only)."""
+        if self._hierarchy is None:
+            last = len(self._levels) - 1
+            self._hierarchy = MultilevelHierarchy([self._describe(level, depth == last) for depth, level in enumerate(self._levels)],
+                                                  coarsest_solve=f"dense Cholesky ({math.prod(self._levels[-1].grid)} cells)")  # fmt: skip
+        return self._hierarchy
+
+    @property
+    def levels(self) -> list[Level]:
+        """``hierarchy.levels``: the levels, finest first."""
+        return self.hierarchy.levels
+
+    def _smoother_name(self, level: _Level) -> str:
+        options = self.options
+        name = "damped Jacobi" if options.smoother == "jacobi" else "red-black Gauss–Seidel"
+        band = f" + {options.boundary_sweeps} band sweeps" if options.boundary_sweeps and level.band is not None else ""
+        return f"{name} (ω={options.weight:.3g}) ×{options.sweeps}{band}"
+
+    def _describe(self, level: _Level, coarsest: bool) -> Level:
+        """One level's public record (the fixed smoother weights and full-weighting kernels)."""
+        grid = level.grid
+        counts = _stencil_counts(level.operator)
+        if coarsest:
+            return Level(level.operator, *counts, smoother="direct", grid=grid)
+        kernel = torch.tensor(WEIGHTS, dtype=self.dtype)
+        restriction = kernel
+        for _ in grid[1:]:
+            restriction = restriction[..., None] * kernel
+        return Level(level.operator, *counts, smoother=self._smoother_name(level), grid=grid,
+                     smoother_weights=level.scaled_inverse_diagonal[0].detach().cpu(),
+                     prolongation=2 ** len(grid) * restriction, restriction=restriction)  # fmt: skip
+
     def __repr__(self) -> str:
-        sizes = ["×".join(map(str, level.grid)) for level in self.levels]
-        return f"GeometricMultigrid(levels={sizes}, smoother={self.options.smoother!r}, sweeps={self.options.sweeps}, device={self.device})"
+        return f"{type(self).__name__}(device={self.device})\n{self.hierarchy.table()}"
+
+
+def _stencil_counts(operator: DiffusionStencil) -> tuple[int, int]:
+    """``(unknowns, nonzeros)`` of a stencil: its fluid cells, and their diagonals plus nonzero
+    couplings (each in both rows; couplings join fluid cells only)."""
+    fluid = int(operator.mask.sum())
+    couplings = sum(int((coupling != 0).sum()) for coupling in operator.couplings)
+    return fluid, fluid + 2 * couplings

@@ -38,7 +38,8 @@ import torch
 import torch.nn.functional as F
 
 from neuralsolvers.solvers.multigrid.cycle import CycleOptions, cycle_options
-from neuralsolvers.solvers.multigrid.geometric import GeometricMultigrid, _Level
+from neuralsolvers.solvers.multigrid.geometric import GeometricMultigrid, _Level, _stencil_counts
+from neuralsolvers.solvers.multigrid.hierarchy import Level
 from neuralsolvers.solvers.stencils import DiffusionStencil
 
 __all__ = ["NeuralMultigridPreconditioner", "StencilLayout", "stencil_features"]
@@ -165,6 +166,33 @@ class _LevelStencils:
                 weight = torch.tanh(raw[:, first + i]) * fluid * _neighbour(fluid, o, grid)
                 self.transfer.append((o, weight + fluid if not any(o) else weight))
 
+    def smoother_array(self) -> torch.Tensor:
+        """``S`` as one stencil per cell ``(s^d, *grid)``, detached on the CPU: channel ``o`` (the
+        offsets of the ``s``-wide box, lexicographic) holds ``S[i, i + o]``."""
+        if not self.pairs:
+            return self.centre.detach().cpu()
+        pairs = dict(self.pairs)
+        channels = []
+        for o in itertools.product((-1, 0, 1), repeat=len(self.grid)):
+            if not any(o):
+                channels.append(self.centre)
+            elif o in pairs:
+                channels.append(pairs[o])
+            else:  # S[i, i + o] = S[i + o, i]: the pair of −o, stored at i + o
+                channels.append(_neighbour(pairs[tuple(-c for c in o)], o, self.grid))
+        return torch.cat(channels).detach().cpu()
+
+    def transfer_array(self) -> torch.Tensor | None:
+        """``W`` as one stencil per fine cell ``(t, *grid)``, detached on the CPU (``t = 3^d``, or 1
+        for a centre-only stencil): channel ``o`` (lexicographic offsets) holds ``W[i, i + o]``;
+        None without a learned transfer."""
+        if self.transfer is None:
+            return None
+        weights = dict(self.transfer)
+        if len(weights) == 1:
+            return next(iter(weights.values())).detach().cpu()
+        return torch.cat([weights[o] for o in itertools.product((-1, 0, 1), repeat=len(self.grid))]).detach().cpu()
+
     def smooth(self, v: torch.Tensor) -> torch.Tensor:
         """``S v`` for ``(k, *grid)``."""
         y = self.centre * v
@@ -274,6 +302,7 @@ class NeuralMultigridPreconditioner(GeometricMultigrid):
         if raw.shape != (1, self.layout.channels, *operator.grid):
             raise ValueError(f"the network gave {tuple(raw.shape)}, expected {(1, self.layout.channels, *operator.grid)}")
         stencils = _LevelStencils(raw, operator, self.layout)
+        level.learned = stencils
 
         def step(x: torch.Tensor | None, r: torch.Tensor) -> torch.Tensor:
             update = stencils.smooth(level.residual(x, r))
@@ -285,6 +314,20 @@ class NeuralMultigridPreconditioner(GeometricMultigrid):
             level.lift, level.lift_adjoint = stencils.lift, stencils.lift_adjoint
         return level
 
+    def _smoother_name(self, level: _Level) -> str:
+        transfer = ", learned transfer" if self.layout.transfer else ""
+        box = "×".join([str(self.layout.stencil)] * self.layout.dim)
+        return f"learned {box} S ×{self.options.sweeps}{transfer}"
+
+    def _describe(self, level: _Level, coarsest: bool) -> Level:
+        """One level's public record with its learned stencils as arrays (``Level``'s Shapes)."""
+        counts = _stencil_counts(level.operator)
+        if coarsest:
+            return Level(level.operator, *counts, smoother="direct", grid=level.grid)
+        stencils: _LevelStencils = level.learned
+        return Level(level.operator, *counts, smoother=self._smoother_name(level), grid=level.grid,
+                     smoother_weights=stencils.smoother_array(), prolongation=stencils.transfer_array())  # fmt: skip
+
     def __repr__(self) -> str:
-        sizes = ["×".join(map(str, level.grid)) for level in self.levels]
-        return f"NeuralMultigridPreconditioner(levels={sizes}, stencil={self.layout.stencil}, transfer={self.layout.transfer}, device={self.device})"
+        return (f"{type(self).__name__}(stencil={self.layout.stencil}, transfer={self.layout.transfer}, device={self.device})\n"
+                f"{self.hierarchy.table()}")

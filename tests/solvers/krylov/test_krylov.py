@@ -54,9 +54,9 @@ def test_amg_pcg_matches_pyamg(system, method):
     result = cg(A, torch.from_numpy(b), rtol=RTOL, M=M)
     check_solution(result, A, b)
     residuals = []
-    M.hierarchy.solve(b, tol=RTOL, accel="cg", residuals=residuals, maxiter=500)
+    M.pyamg.solve(b, tol=RTOL, accel="cg", residuals=residuals, maxiter=500)
     assert abs(result.iterations - (len(residuals) - 1)) <= 2
-    np.testing.assert_allclose(M.apply(torch.from_numpy(b)).numpy(), M.hierarchy.aspreconditioner() @ b, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(M.apply(torch.from_numpy(b)).numpy(), M.pyamg.aspreconditioner() @ b, rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("backend", ["superlu", "levels"])

@@ -44,6 +44,14 @@ def wait_for(path: Path, process: subprocess.Popen, seconds: float = 300) -> Non
         time.sleep(0.05)
 
 
+def validation_steps(train_samples: int = 1800, batch_size: int = 10, interval: int = 100) -> set[int]:
+    """The global steps after which `fit` validates (and writes ``last.ckpt``): every ``interval``
+    batches within an epoch and at each epoch's end (2000 samples, the last 10 % held out: 180 steps)."""
+    per_epoch = -(-train_samples // batch_size)
+    epochs = range(STEPS // per_epoch + 1)
+    return {e * per_epoch + j for e in epochs for j in [*range(interval, per_epoch, interval), per_epoch] if e * per_epoch + j <= STEPS}
+
+
 def held_out_error(root: Path, directory: str) -> float:
     data = ShardedDataset(root / "data/antiderivative_l0.2/test")
     arrays, points = data.load(["u", "s"]), torch.as_tensor(data.shared["points"], dtype=torch.float32)
@@ -65,11 +73,12 @@ def test_killed_fit_resumes_to_the_uninterrupted_result(workdir, kill):
     _, err = process.communicate(timeout=300)
     saved = read_checkpoint(workdir / cut / "last.ckpt")["global_step"]
     assert 0 < saved < STEPS, "the run ended before the signal: lower the machine's speed assumptions"
+    validations = validation_steps()
     if kill == signal.SIGTERM:
         assert process.returncode == 143 and "resume with --ckpt_path last" in err
-        assert saved % 100 != 0  # the exact step of the signal, not the last validation's
+        assert saved not in validations  # the exact step of the signal, not the last validation's
     else:
-        assert process.returncode == -signal.SIGKILL and saved % 100 == 0
+        assert process.returncode == -signal.SIGKILL and saved in validations
     subprocess.run([*fit(cut), "--ckpt_path=last"], cwd=workdir, env=env, check=True, capture_output=True)
     assert read_checkpoint(workdir / cut / "last.ckpt")["global_step"] == STEPS
     full = read_checkpoint(workdir / "full/last.ckpt")["state_dict"]

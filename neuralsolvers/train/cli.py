@@ -41,7 +41,7 @@ from neuralsolvers.train.callbacks import (
     TrainingClock,
 )
 from neuralsolvers.train.sampling import LoaderPosition
-from neuralsolvers.train.tracking import MetricsCSV, SaveRunConfig, WandbRunId, resumed_run_id
+from neuralsolvers.train.tracking import WANDB_RUN_KEY, MetricsCSV, SaveRunConfig, WandbRunId
 
 __all__ = ["HelpFormatter", "HelpParser", "NeuralSolversCLI", "TRAINER_DEFAULTS", "import_config_classes", "resume_checkpoint"]
 
@@ -185,13 +185,15 @@ class NeuralSolversCLI(LightningCLI):
     def parse_arguments(self, parser: LightningArgumentParser, args: Any) -> None:
         """Parse, then find the checkpoint the run starts from (``--ckpt_path``, or a SLURM requeue's)
         and read it once before Lightning does: a missing, damaged or truncated file is one
-        ``CheckpointError``, and with ``--trust-checkpoint`` its own globals are allowed."""
+        ``CheckpointError``, and with ``--trust-checkpoint`` its own globals are allowed; the W&B run
+        id it records (`WANDB_RUN_KEY`) is kept for a resumed fit."""
         super().parse_arguments(parser, args)
         config = self.config.get(self.config.get("subcommand") or "", {})
         ckpt_path = config.get("ckpt_path")
         self.start_checkpoint = resume_checkpoint(ckpt_path, config.get("checkpoint", {}).get("dirpath"), config.get("trainer", {}).get("default_root_dir"))  # fmt: skip
+        self.start_run_id = None
         if self.start_checkpoint is not None and (self.start_checkpoint.is_file() or ckpt_path not in ("last", "hpc", None)):
-            read_checkpoint(self.start_checkpoint)
+            self.start_run_id = read_checkpoint(self.start_checkpoint).get(WANDB_RUN_KEY)
 
     def _refuse_overwriting(self, config: Any) -> None:
         """A fit that starts afresh into a checkpoint directory holding an earlier run's checkpoints
@@ -217,9 +219,8 @@ class NeuralSolversCLI(LightningCLI):
             return
         self._refuse_overwriting(config)
         logger = config["trainer"]["logger"]
-        run_id = resumed_run_id(self.start_checkpoint)
-        if run_id and _is_wandb_logger(getattr(logger, "class_path", "")):
-            logger.init_args["id"] = run_id
+        if self.start_run_id and _is_wandb_logger(getattr(logger, "class_path", "")):
+            logger.init_args["id"] = self.start_run_id
             logger.init_args["resume"] = "allow"
 
     def instantiate_classes(self) -> None:

@@ -16,7 +16,7 @@ import yaml
 from pytorch_lightning.cli import SaveConfigCallback
 from pytorch_lightning.loggers import WandbLogger
 
-__all__ = ["METRICS_FILE", "WANDB_RUN_KEY", "MetricsCSV", "SaveRunConfig", "WandbRun", "WandbRunId", "resumed_run_id", "run_directory"]
+__all__ = ["METRICS_FILE", "WANDB_RUN_KEY", "MetricsCSV", "SaveRunConfig", "WandbRun", "WandbRunId", "run_directory"]
 
 WANDB_RUN_KEY = "wandb_run_id"
 METRICS_FILE = "metrics.csv"
@@ -76,20 +76,12 @@ class SaveRunConfig(SaveConfigCallback):
 
 class WandbRunId(pl.Callback):
     """Writes the W&B run's id into every checkpoint (``checkpoint["wandb_run_id"]``), so that a fit
-    resumed from it continues that run instead of starting a second one (see ``resumed_run_id``)."""
+    resumed from it continues that run instead of starting a second one (`NeuralSolversCLI` reads it)."""
 
     def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict[str, Any]) -> None:
         for logger in trainer.loggers:
             if isinstance(logger, WandbLogger):
                 checkpoint[WANDB_RUN_KEY] = logger.experiment.id
-
-
-def resumed_run_id(checkpoint: Path | None) -> str | None:
-    """The W&B run id stored in the checkpoint a fit resumes from, or None (no checkpoint, none there
-    yet, or one written without W&B)."""
-    from neuralsolvers.checkpoints import read_checkpoint
-
-    return read_checkpoint(checkpoint).get(WANDB_RUN_KEY) if checkpoint is not None and checkpoint.is_file() else None
 
 
 class MetricsCSV(pl.Callback):

@@ -20,6 +20,9 @@ from .diffusion_reaction import (
     DiffusionReaction as DiffusionReaction,
 )
 from .diffusion_scenes import (
+    COEFFICIENT_FAMILIES as COEFFICIENT_FAMILIES,
+)
+from .diffusion_scenes import (
     DiffusionScenes as DiffusionScenes,
 )
 from .diffusion_sorption import (
@@ -102,7 +105,7 @@ from .store import (
 )
 
 __all__ = [
-    'Antiderivative', 'antiderivative', 'BurgersReference', 'CavityReference',
+    'Antiderivative', 'antiderivative', 'BurgersReference', 'CavityReference', 'COEFFICIENT_FAMILIES',
     'ConvectionReference', 'CrankNicolsonHeat', 'Darcy2D', 'DiffusionReaction', 'DiffusionScenes',
     'DiffusionSorption', 'FisherKPPObservations', 'Generator', 'HeatSequence', 'HelmholtzReference',
     'ImagePatches', 'import_neuralop_darcy', 'KleinGordonReference', 'KrylovVectors',

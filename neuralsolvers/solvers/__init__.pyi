@@ -64,6 +64,9 @@ from .multigrid.amg import (
 from .multigrid.cycle import (
     CycleOptions as CycleOptions,
 )
+from .multigrid.galerkin import (
+    BoxStencil as BoxStencil,
+)
 from .multigrid.geometric import (
     GeometricMultigrid as GeometricMultigrid,
 )
@@ -213,7 +216,7 @@ from .types import (
 )
 
 __all__ = [
-    'admm', 'AMG', 'ArrayLike', 'as_operator', 'as_preconditioner', 'bicgstab', 'BinnedTsallisINF',
+    'admm', 'AMG', 'ArrayLike', 'as_operator', 'as_preconditioner', 'bicgstab', 'BinnedTsallisINF', 'BoxStencil',
     'cg', 'ChebCB', 'CycleOptions', 'dcdm', 'dcdm_preconditioner', 'dcdm_wrapping', 'DenseOperator',
     'DeviceLike', 'DiffusionStencil', 'fcg', 'FieldPreconditioner', 'fixed_point', 'FixedOmega',
     'formulas', 'ForwardOperator', 'GaussianBlur', 'GeometricMultigrid', 'gmres', 'HaarThreshold',

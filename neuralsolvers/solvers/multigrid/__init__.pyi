@@ -7,6 +7,18 @@ from .amg import (
 from .cycle import (
     CycleOptions as CycleOptions,
 )
+from .galerkin import (
+    BoxStencil as BoxStencil,
+)
+from .galerkin import (
+    GridTransfer as GridTransfer,
+)
+from .galerkin import (
+    galerkin_operator as galerkin_operator,
+)
+from .galerkin import (
+    interpolation_weights as interpolation_weights,
+)
 from .geometric import (
     GeometricMultigrid as GeometricMultigrid,
 )
@@ -36,6 +48,7 @@ from .neural import (
 )
 
 __all__ = [
-    'AMG', 'coarsen', 'CycleOptions', 'GeometricMultigrid', 'Level', 'MultilevelHierarchy',
+    'AMG', 'BoxStencil', 'coarsen', 'CycleOptions', 'galerkin_operator', 'GeometricMultigrid', 'GridTransfer',
+    'interpolation_weights', 'Level', 'MultilevelHierarchy',
     'NeuralMultigridPreconditioner', 'prolong', 'restrict', 'stencil_features', 'StencilLayout',
 ]

@@ -14,10 +14,13 @@ from dataclasses import dataclass, fields, replace
 
 from neuralsolvers.solvers.multigrid.hierarchy import MAX_COARSE_DIRECT
 
-__all__ = ["COARSENINGS", "SMOOTHERS", "CycleOptions", "cycle_options"]
+__all__ = ["COARSENINGS", "COARSE_OPERATORS", "INTERPOLATIONS", "SMOOTHERS", "CycleOptions", "cycle_options"]
 
 COARSENINGS = ("all", "any")
 SMOOTHERS = ("jacobi", "redblack")
+COARSE_OPERATORS = ("rediscretize", "galerkin")
+INTERPOLATIONS = ("linear", "operator_dependent")
+HIERARCHIES = {("rediscretize", "linear"), ("galerkin", "operator_dependent")}  # the pairs there are
 
 
 @dataclass(frozen=True)
@@ -25,7 +28,9 @@ class CycleOptions:
     """How a symmetric V-cycle smooths and coarsens (checked when made).
 
     Attributes:
-        smoother: ``"jacobi"`` (damped Jacobi) or ``"redblack"`` (red-black Gauss–Seidel).
+        smoother: ``"jacobi"`` (damped Jacobi) or ``"redblack"`` (Gauss–Seidel by colours: red-black
+            on the 5/7-point stencils, 4 or 8 colours, by index parity per axis, on the 9/27-point
+            Galerkin ones; forward before the coarse correction, backward after).
         sweeps: smoothing sweeps before and after the coarse correction on every level (≥ 1).
         omega: smoother weight; None: 2/3 for Jacobi, 1 for red-black Gauss–Seidel (``weight``). It
             must lie in (0, 1] for Jacobi and (0, 2) for Gauss–Seidel (SOR), where the cycle stays SPD.
@@ -33,7 +38,13 @@ class CycleOptions:
             and after the smoothing sweeps (McAdams et al. use 3; default 0: none).
         boundary_width: the band's width in cells.
         boundary_levels: the boundary sweeps run on this many of the finest levels (None: all).
-        coarsening: ``"all"`` (a coarse cell is an unknown only if all its children are) or ``"any"``.
+        coarsening: ``"all"`` (a coarse cell is an unknown only if all its children are) or ``"any"``
+            (re-discretised hierarchies; a Galerkin hierarchy's coarse unknowns are the fine ones of even index).
+        coarse_operator: ``"rediscretize"`` (the coarse stencil re-discretised from the children's
+            mean coefficient; 5/7 points) or ``"galerkin"`` (``Pᵀ A P``, 9/27 points,
+            `neuralsolvers.solvers.multigrid.galerkin`).
+        interpolation: ``"linear"`` (cell-centred bi/trilinear, with ``"rediscretize"``) or
+            ``"operator_dependent"`` (Black Box Multigrid's weights from the fine stencil, with ``"galerkin"``).
         coarsest: largest number of cells solved directly (dense Cholesky).
         max_levels: cap on the number of levels (None: coarsen down to ``coarsest`` cells).
         max_coarse_direct: the most cells the coarsest level may have (its dense Cholesky needs
@@ -48,6 +59,8 @@ class CycleOptions:
     boundary_width: int = 3
     boundary_levels: int | None = None
     coarsening: str = "all"
+    coarse_operator: str = "rediscretize"
+    interpolation: str = "linear"
     coarsest: int = 64
     max_levels: int | None = None
     max_coarse_direct: int = MAX_COARSE_DIRECT
@@ -57,6 +70,9 @@ class CycleOptions:
             raise ValueError(f"smoother must be one of {SMOOTHERS}, got {self.smoother!r}")
         if self.coarsening not in COARSENINGS:
             raise ValueError(f"coarsening must be one of {COARSENINGS}, got {self.coarsening!r}")
+        if (self.coarse_operator, self.interpolation) not in HIERARCHIES:
+            raise ValueError(f"coarse_operator={self.coarse_operator!r} with interpolation={self.interpolation!r} is no hierarchy here: "
+                             "use rediscretize with linear, or galerkin with operator_dependent")  # fmt: skip
         jacobi = self.smoother == "jacobi"
         spd = 0 < self.weight <= 1 if jacobi else 0 < self.weight < 2
         if not spd:

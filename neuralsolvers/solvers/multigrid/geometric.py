@@ -20,8 +20,16 @@ Hierarchy (the whole set-up: no matrix is assembled but the few-cell coarsest on
   ``R``, masked so that no correction lands on an obstacle cell. Past a Dirichlet wall the coarse
   correction is zero; past a Neumann wall it is mirrored (a ghost cell copies the edge cell), which
   keeps the interpolation of a no-flux correction flat there. With ``A_2h`` the re-discretisation, ``R A_h P ≈ A_2h`` away from boundaries.
+- With ``coarse_operator="galerkin", interpolation="operator_dependent"`` the hierarchy is Black Box
+  Multigrid's instead (`neuralsolvers.solvers.multigrid.galerkin`): coarse points the cells of even
+  index, interpolation weights from the fine stencil (a correction follows the coefficient's jumps),
+  coarse operators ``Pᵀ A P`` (9/27-point stencils, SPD), restriction ``Pᵀ``; obstacles stay
+  decoupled identity rows on every level. It holds at any coefficient contrast (7–8 iterations at
+  contrast 10⁶ from 64² to 1024² on binary fields, where the re-discretised hierarchy does not
+  converge in 1,000); the re-discretised pair stays the default until measured better on the mild scenes.
 - Smoothers: damped Jacobi (``ω = 2/3``) or red-black Gauss–Seidel (``ω = 1``), ``sweeps`` before
-  and after the coarse correction; ``boundary_sweeps`` extra damped-Jacobi sweeps before and after
+  and after the coarse correction (on the 9/27-point Galerkin levels Gauss–Seidel runs over 4/8
+  colours, the index parities, which no coupling joins); ``boundary_sweeps`` extra damped-Jacobi sweeps before and after
   them in the band of ``boundary_width`` cells along obstacles and walls (McAdams: 3 and 3; the
   default is none).
 - The coarsest level (at most ``coarsest`` cells) is solved exactly (dense Cholesky).
@@ -39,9 +47,11 @@ symmetrized smoother ``M̄`` positive definite whenever the smoother converges i
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 import torch
 import torch.nn.functional as F
@@ -52,11 +62,19 @@ from neuralsolvers.solvers.multigrid.cycle import (
     CycleOptions,
     cycle_options,
 )
+from neuralsolvers.solvers.multigrid.galerkin import (
+    BoxStencil,
+    GridTransfer,
+    coarse_grid,
+    coarse_mask,
+    galerkin_operator,
+    interpolation_weights,
+)
 from neuralsolvers.solvers.multigrid.hierarchy import Level, MultilevelHierarchy, check_coarsest
 from neuralsolvers.solvers.preconditioners import Preconditioner
 from neuralsolvers.solvers.stencils import DiffusionStencil, red_cells
 
-__all__ = ["COARSENINGS", "SMOOTHERS", "GeometricMultigrid", "coarsen", "prolong", "restrict"]
+__all__ = ["COARSENINGS", "SMOOTHERS", "GeometricMultigrid", "LinearTransfer", "coarse_unknowns", "coarsen", "prolong", "restrict"]
 
 WEIGHTS = (1 / 8, 3 / 8, 3 / 8, 1 / 8)  # full weighting per axis, cell-centred
 GATHER_FRACTION = 0.05  # band sweeps gather their cells below this fraction of the grid, else mask it
@@ -140,14 +158,13 @@ def _pool(field: torch.Tensor, grid: tuple[int, ...], fill: float) -> torch.Tens
     return pool(padded, kernel_size=2, stride=2)[0, 0] * 2 ** len(grid)
 
 
-def coarsen(stencil: DiffusionStencil, rule: str = "all") -> DiffusionStencil | None:
-    """The re-discretised operator on the coarse grid (module docstring), or None when no coarse cell
-    is an unknown (or the grid cannot shrink further)."""
+def coarse_unknowns(stencil: DiffusionStencil, rule: str = "all") -> torch.Tensor | None:
+    """The re-discretised coarse grid's unknowns (bool, ``ceil(grid/2)``) by ``rule`` (module
+    docstring), or None when no coarse cell is an unknown (or the grid cannot shrink further)."""
     if rule not in COARSENINGS:
         raise ValueError(f"coarsening must be one of {COARSENINGS}, got {rule!r}")
     grid = stencil.grid
-    coarse_grid = tuple(math.ceil(size / 2) for size in grid)
-    if min(coarse_grid) < 2:
+    if min(math.ceil(size / 2) for size in grid) < 2:
         return None
     fluid = stencil.mask.to(stencil.dtype)
     children = 2 ** len(grid)
@@ -155,12 +172,36 @@ def coarsen(stencil: DiffusionStencil, rule: str = "all") -> DiffusionStencil | 
         mask = _pool(fluid, grid, fill=1.0) > children - 0.5
     else:
         mask = _pool(fluid, grid, fill=0.0) > 0.5
-    if not bool(mask.any()):
+    return mask if bool(mask.any()) else None
+
+
+def coarsen(stencil: DiffusionStencil, rule: str = "all", unknowns: torch.Tensor | None = None) -> DiffusionStencil | None:
+    """The re-discretised operator on the coarse grid (module docstring), or None when no coarse cell
+    is an unknown (or the grid cannot shrink further); ``unknowns``: ``coarse_unknowns(stencil, rule)``
+    where already known."""
+    mask = coarse_unknowns(stencil, rule) if unknowns is None else unknowns
+    if mask is None:
         return None
+    grid = stencil.grid
+    fluid = stencil.mask.to(stencil.dtype)
     count = _pool(fluid, grid, fill=0.0)
     total = _pool(stencil.coefficient * fluid, grid, fill=0.0)
     coefficient = torch.where(count > 0, total / count.clamp_min(1), torch.ones_like(total))
-    return DiffusionStencil(coarse_grid, coefficient, mask, 2 * stencil.spacing, list(stencil.walls), stencil.dtype, stencil.device)
+    return DiffusionStencil(tuple(mask.shape), coefficient, mask, 2 * stencil.spacing, list(stencil.walls), stencil.dtype, stencil.device)
+
+
+class LinearTransfer:
+    """Cell-centred full weighting and bi/trilinear interpolation on ``grid`` (``restrict``,
+    ``prolong`` with the level's ``walls``), as a transfer object of the cycle."""
+
+    def __init__(self, grid: tuple[int, ...], walls: tuple[bool, ...]):
+        self.grid, self.walls = grid, walls
+
+    def restrict(self, r: torch.Tensor) -> torch.Tensor:
+        return restrict(r, self.grid, self.walls)
+
+    def prolong(self, e: torch.Tensor) -> torch.Tensor:
+        return prolong(e, self.grid, self.walls)
 
 
 @dataclass
@@ -194,7 +235,7 @@ class _Band:
 class _Level:
     """One level: its operator and the fields its smoothers need, each ``(1, *grid)``."""
 
-    operator: DiffusionStencil
+    operator: DiffusionStencil | BoxStencil
     fluid: torch.Tensor
     scaled_inverse_diagonal: torch.Tensor  # ω D⁻¹ on fluid cells, 0 on obstacles
     band: _Band | None  # fluid cells near obstacles and walls, for boundary sweeps
@@ -204,6 +245,7 @@ class _Level:
     lift: Callable[[torch.Tensor], torch.Tensor] | None = None  # W after prolongation (learned transfer), None: identity
     lift_adjoint: Callable[[torch.Tensor], torch.Tensor] | None = None  # Wᵀ before restriction
     learned: object | None = None  # the neural cycle's learned stencils (read by the hierarchy only)
+    transfer: LinearTransfer | GridTransfer | None = None  # to the next level (None on the coarsest)
 
     @property
     def grid(self) -> tuple[int, ...]:
@@ -259,10 +301,12 @@ class GeometricMultigrid(Preconditioner):
     Args:
         A: the ``DiffusionStencil`` of the system (2D or 3D, obstacles, variable coefficients,
             Dirichlet/Neumann walls per side).
-        options: the cycle: smoother, sweeps, ω, boundary sweeps, coarsening, coarsest size, levels
-            (default ``CycleOptions()``: damped Jacobi, 2 sweeps, no boundary sweeps, 64 cells).
+        options: the cycle: smoother, sweeps, ω, boundary sweeps, coarsening, coarse operators and
+            interpolation, coarsest size, levels (default ``CycleOptions()``: damped Jacobi, 2 sweeps,
+            no boundary sweeps, re-discretised coarse operators with linear interpolation, 64 cells).
         **overrides: fields of ``CycleOptions`` that replace those of ``options``
-            (``GeometricMultigrid(A, smoother="redblack", boundary_sweeps=3)``).
+            (``GeometricMultigrid(A, smoother="redblack", boundary_sweeps=3)``; Black Box Multigrid:
+            ``GeometricMultigrid(A, coarse_operator="galerkin", interpolation="operator_dependent")``).
 
     Attributes:
         options: the ``CycleOptions`` in use.
@@ -288,26 +332,51 @@ class GeometricMultigrid(Preconditioner):
                             "for an assembled matrix use AMG")  # fmt: skip
         self.options = options = cycle_options(options, overrides, type(self).__name__)
         self.shape, self.dtype, self.device, self.grid = A.shape, A.dtype, A.device, A.grid
-        operators = [A]
-        while math.prod(operators[-1].grid) > options.coarsest and (options.max_levels is None or len(operators) < options.max_levels):
-            coarse = coarsen(operators[-1], options.coarsening)
-            if coarse is None:
-                break
-            operators.append(coarse)
-        check_coarsest(math.prod(operators[-1].grid), options.max_coarse_direct)
         bands = options.boundary_levels
-        self._levels = [self._level(operator, with_band=bands is None or depth < bands, coarsest=depth == len(operators) - 1)
-                        for depth, operator in enumerate(operators)]  # fmt: skip
+        self._levels: list[_Level] = []
+        operator: DiffusionStencil | BoxStencil | None = A
+        while operator is not None:
+            depth = len(self._levels)
+            last = math.prod(operator.grid) <= options.coarsest or (options.max_levels is not None and depth + 1 >= options.max_levels)
+            unknowns = None if last else self._coarse_unknowns(operator)
+            level = self._level(operator, with_band=bands is None or depth < bands, coarsest=unknowns is None)
+            self._levels.append(level)
+            operator = None if unknowns is None else self._coarsen(level, unknowns)
+        check_coarsest(math.prod(self._levels[-1].grid), options.max_coarse_direct)
         self._hierarchy: MultilevelHierarchy | None = None
-        coarsest_matrix = torch.as_tensor(operators[-1].to_scipy().toarray(), dtype=torch.float64)
+        coarsest_matrix = torch.as_tensor(self._levels[-1].operator.to_scipy().toarray(), dtype=torch.float64)
         self.coarse_factor = torch.linalg.cholesky(coarsest_matrix).to(self.device, self.dtype)
+
+    def _coarse_unknowns(self, operator: DiffusionStencil | BoxStencil) -> torch.Tensor | None:
+        """The next level's unknowns (bool, its grid), or None where ``operator``'s level is the
+        coarsest (no coarse unknown, or the grid cannot shrink further)."""
+        if self.options.coarse_operator == "rediscretize":
+            return coarse_unknowns(operator, self.options.coarsening)
+        if min(coarse_grid(operator.grid)) < 2:
+            return None
+        unknowns = coarse_mask(operator.mask)
+        return unknowns if bool(unknowns.any()) else None
+
+    def _coarsen(self, level: _Level, unknowns: torch.Tensor) -> DiffusionStencil | BoxStencil:
+        """Set ``level.transfer`` and return the next level's operator."""
+        operator = level.operator
+        if self.options.coarse_operator == "rediscretize":
+            level.transfer = LinearTransfer(operator.grid, operator.walls)
+            return coarsen(operator, self.options.coarsening, unknowns)
+        level.transfer = GridTransfer.from_weights(self._interpolation_weights(level), unknowns)
+        return galerkin_operator(operator, level.transfer, unknowns)
+
+    def _interpolation_weights(self, level: _Level) -> torch.Tensor:
+        """A fine point's weights on its neighbours ``(3^d, *grid)`` (operator-dependent here)."""
+        return interpolation_weights(level.operator)
 
     def _level(self, operator: DiffusionStencil, with_band: bool, coarsest: bool = False) -> _Level:
         """One level's fields and smoothing steps (the coarsest is solved directly: its steps go unused)."""
         options = self.options
         fluid = operator.mask.to(self.dtype)
-        band = _band(operator, options.boundary_width, BOUNDARY_WEIGHT) if options.boundary_sweeps and with_band else None
-        red = red_cells(operator.grid, self.device)[None] if options.smoother == "redblack" else None
+        stencil = isinstance(operator, DiffusionStencil)  # 5/7 points (else a 9/27-point Galerkin BoxStencil)
+        band = _band(operator, options.boundary_width, BOUNDARY_WEIGHT) if options.boundary_sweeps and with_band and stencil else None
+        red = red_cells(operator.grid, self.device)[None] if options.smoother == "redblack" and stencil else None
         level = _Level(operator, fluid[None], (options.weight * fluid / operator.diag)[None], band, red)
         level.pre, level.post = self._sweeps(level, adjoint=False), self._sweeps(level, adjoint=True)
         return level
@@ -329,9 +398,20 @@ class GeometricMultigrid(Preconditioner):
         def boundary(x: torch.Tensor | None, r: torch.Tensor) -> torch.Tensor:
             return level.band.sweep(torch.zeros_like(r) if x is None else x, r)
 
+        def parity(x: torch.Tensor | None, r: torch.Tensor, cells: tuple[int, ...]) -> torch.Tensor:
+            """Gauss–Seidel on one colour of a 9/27-point stencil: the cells of index parity ``cells``
+            (no two of them coupled), updated in place from their strided residual."""
+            x = torch.zeros_like(r) if x is None else x.clone()
+            where = (slice(None),) + tuple(slice(p, None, 2) for p in cells)
+            x[where] += level.scaled_inverse_diagonal[where] * level.operator.residual_at(x, r, cells)
+            return x
+
         options = self.options
         if options.smoother == "jacobi":
             smooth = [jacobi] * options.sweeps
+        elif level.red is None:  # a Galerkin level: 2^d colours in order; the reversal below makes the adjoint
+            colours = itertools.product((0, 1), repeat=len(level.grid))
+            smooth = [partial(parity, cells=cells) for cells in colours] * options.sweeps
         else:  # red then black; the reversal below makes the adjoint black then red
             smooth = [lambda x, r: colour(x, r, True), lambda x, r: colour(x, r, False)] * options.sweeps
         band = [boundary] * (options.boundary_sweeps if level.band is not None else 0)
@@ -349,12 +429,11 @@ class GeometricMultigrid(Preconditioner):
         for step in level.pre:
             x = step(x, r)
         coarse = self._levels[index + 1]
-        walls = level.operator.walls
         residual = level.fluid * level.residual(x, r)
         if level.lift_adjoint is not None:
             residual = level.lift_adjoint(residual)
-        coarse_r = coarse.fluid * restrict(residual, level.grid, walls)
-        correction = prolong(coarse.fluid * self._cycle(index + 1, coarse_r), level.grid, walls)
+        coarse_r = coarse.fluid * level.transfer.restrict(residual)
+        correction = level.transfer.prolong(coarse.fluid * self._cycle(index + 1, coarse_r))
         if level.lift is not None:
             correction = level.lift(correction)
         x = x + level.fluid * correction
@@ -389,7 +468,8 @@ class GeometricMultigrid(Preconditioner):
 
     def _smoother_name(self, level: _Level) -> str:
         options = self.options
-        name = "damped Jacobi" if options.smoother == "jacobi" else "red-black Gauss–Seidel"
+        colours = "red-black" if level.red is not None else f"{2 ** len(level.grid)}-colour"
+        name = "damped Jacobi" if options.smoother == "jacobi" else f"{colours} Gauss–Seidel"
         band = f" + {options.boundary_sweeps} band sweeps" if options.boundary_sweeps and level.band is not None else ""
         return f"{name} (ω={options.weight:.3g}) ×{options.sweeps}{band}"
 
@@ -399,21 +479,26 @@ class GeometricMultigrid(Preconditioner):
         counts = _stencil_counts(level.operator)
         if coarsest:
             return Level(level.operator, *counts, smoother="direct", grid=grid)
+        weights = level.scaled_inverse_diagonal[0].detach().cpu()
+        if isinstance(level.transfer, GridTransfer):  # operator-dependent: P's corner weights per fine cell, R = Pᵀ
+            return Level(level.operator, *counts, smoother=self._smoother_name(level), grid=grid,
+                         smoother_weights=weights, prolongation=level.transfer.corners.detach().cpu())  # fmt: skip
         kernel = torch.tensor(WEIGHTS, dtype=self.dtype)
         restriction = kernel
         for _ in grid[1:]:
             restriction = restriction[..., None] * kernel
         return Level(level.operator, *counts, smoother=self._smoother_name(level), grid=grid,
-                     smoother_weights=level.scaled_inverse_diagonal[0].detach().cpu(),
-                     prolongation=2 ** len(grid) * restriction, restriction=restriction)  # fmt: skip
+                     smoother_weights=weights, prolongation=2 ** len(grid) * restriction, restriction=restriction)  # fmt: skip
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(device={self.device})\n{self.hierarchy.table()}"
 
 
-def _stencil_counts(operator: DiffusionStencil) -> tuple[int, int]:
+def _stencil_counts(operator: DiffusionStencil | BoxStencil) -> tuple[int, int]:
     """``(unknowns, nonzeros)`` of a stencil: its fluid cells, and their diagonals plus nonzero
     couplings (each in both rows; couplings join fluid cells only)."""
     fluid = int(operator.mask.sum())
+    if isinstance(operator, BoxStencil):
+        return fluid, operator.nonzeros()
     couplings = sum(int((coupling != 0).sum()) for coupling in operator.couplings)
     return fluid, fluid + 2 * couplings

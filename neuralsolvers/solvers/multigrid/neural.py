@@ -29,17 +29,16 @@ network, whose output layer starts at zero) ``T = (2/3) I`` and ``W = I``: exact
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 
 from neuralsolvers.solvers.multigrid.cycle import CycleOptions, cycle_options
 from neuralsolvers.solvers.multigrid.geometric import GeometricMultigrid, _Level, _stencil_counts
 from neuralsolvers.solvers.multigrid.hierarchy import Level
+from neuralsolvers.solvers.multigrid.shifts import box_offsets, neighbour, pad, scatter, window
 from neuralsolvers.solvers.stencils import DiffusionStencil
 
 __all__ = ["NeuralMultigridPreconditioner", "StencilLayout", "stencil_features"]
@@ -53,7 +52,7 @@ def _offsets(dim: int, stencil: int) -> list[tuple[int, ...]]:
     """The non-zero offsets of a ``stencil``-wide box, lexicographic (none for ``stencil=1``)."""
     if stencil == 1:
         return []
-    return [o for o in itertools.product((-1, 0, 1), repeat=dim) if any(o)]
+    return [o for o in box_offsets(dim) if any(o)]
 
 
 @dataclass(frozen=True)
@@ -112,30 +111,6 @@ def stencil_features(operator: DiffusionStencil) -> torch.Tensor:
     return torch.stack(channels)[None]
 
 
-def _window(padded: torch.Tensor, offset: tuple[int, ...], grid: tuple[int, ...]) -> torch.Tensor:
-    """``v(i + offset)`` on the grid from ``v`` padded by one cell per side ``(k, *grid+2)``."""
-    index = (slice(None),) + tuple(slice(1 + o, 1 + o + n) for o, n in zip(offset, grid, strict=True))
-    return padded[index]
-
-
-def _pad(v: torch.Tensor) -> torch.Tensor:
-    return F.pad(v, (1, 1) * (v.dim() - 1))
-
-
-def _neighbour(field: torch.Tensor, offset: tuple[int, ...], grid: tuple[int, ...]) -> torch.Tensor:
-    """``field(i + offset)``, zero past the grid's edge, for ``(k, *grid)``."""
-    return _window(_pad(field), offset, grid)
-
-
-def _scatter(terms: list[tuple[tuple[int, ...], torch.Tensor]], grid: tuple[int, ...]) -> torch.Tensor:
-    """``Σ u_o(j − o)`` over ``(offset o, u_o (k, *grid))``: each term moved by its offset."""
-    k = terms[0][1].shape[0]
-    padded = terms[0][1].new_zeros((k, *(n + 2 for n in grid)))
-    for offset, term in terms:
-        _window(padded, offset, grid).add_(term)  # the term's cell i lands on j = i + o
-    return padded[(slice(None),) + tuple(slice(1, 1 + n) for n in grid)]
-
-
 class _LevelStencils:
     """One level's learned smoother ``S`` and transfer ``W`` (module docstring), from raw numbers."""
 
@@ -149,21 +124,21 @@ class _LevelStencils:
         positive = [o for o in offsets if o > tuple(0 for _ in o)]
         couplings = []
         for o in positive:  # u_o(i): the coupling of i and i + o, symmetric by construction
-            there = _neighbour(raw[:, index[tuple(-c for c in o)]], o, grid)
-            couplings.append((raw[:, index[o]] + there) / 2 * fluid * _neighbour(fluid, o, grid))
+            there = neighbour(raw[:, index[tuple(-c for c in o)]], o, grid)
+            couplings.append((raw[:, index[o]] + there) / 2 * fluid * neighbour(fluid, o, grid))
         row = _row_sums(couplings, positive, grid, fluid)
         gain = OFF_DIAGONAL_BOUND / row.clamp_min(OFF_DIAGONAL_BOUND)
-        couplings = [u * torch.minimum(gain, _neighbour(gain, o, grid)) for u, o in zip(couplings, positive, strict=True)]
+        couplings = [u * torch.minimum(gain, neighbour(gain, o, grid)) for u, o in zip(couplings, positive, strict=True)]
         row = _row_sums(couplings, positive, grid, fluid)
         centre = CENTRE_FLOOR + row + (1 - 2 * row - CENTRE_FLOOR) * torch.sigmoid(raw[:, 0] + layout.centre_bias)
         self.centre = centre * scale**2  # S_ii = t_i / D_i
-        self.pairs = [(o, u * scale * _neighbour(scale, o, grid)) for u, o in zip(couplings, positive, strict=True)]
+        self.pairs = [(o, u * scale * neighbour(scale, o, grid)) for u, o in zip(couplings, positive, strict=True)]
         self.transfer: list[tuple[tuple[int, ...], torch.Tensor]] | None = None
         if layout.transfer:
             first = 1 + len(offsets)
             self.transfer = []
             for i, o in enumerate([tuple(0 for _ in range(layout.dim)), *offsets]):
-                weight = torch.tanh(raw[:, first + i]) * fluid * _neighbour(fluid, o, grid)
+                weight = torch.tanh(raw[:, first + i]) * fluid * neighbour(fluid, o, grid)
                 self.transfer.append((o, weight + fluid if not any(o) else weight))
 
     def smoother_array(self) -> torch.Tensor:
@@ -173,13 +148,13 @@ class _LevelStencils:
             return self.centre.detach().cpu()
         pairs = dict(self.pairs)
         channels = []
-        for o in itertools.product((-1, 0, 1), repeat=len(self.grid)):
+        for o in box_offsets(len(self.grid)):
             if not any(o):
                 channels.append(self.centre)
             elif o in pairs:
                 channels.append(pairs[o])
             else:  # S[i, i + o] = S[i + o, i]: the pair of −o, stored at i + o
-                channels.append(_neighbour(pairs[tuple(-c for c in o)], o, self.grid))
+                channels.append(neighbour(pairs[tuple(-c for c in o)], o, self.grid))
         return torch.cat(channels).detach().cpu()
 
     def transfer_array(self) -> torch.Tensor | None:
@@ -191,32 +166,32 @@ class _LevelStencils:
         weights = dict(self.transfer)
         if len(weights) == 1:
             return next(iter(weights.values())).detach().cpu()
-        return torch.cat([weights[o] for o in itertools.product((-1, 0, 1), repeat=len(self.grid))]).detach().cpu()
+        return torch.cat([weights[o] for o in box_offsets(len(self.grid))]).detach().cpu()
 
     def smooth(self, v: torch.Tensor) -> torch.Tensor:
         """``S v`` for ``(k, *grid)``."""
         y = self.centre * v
         if not self.pairs:
             return y
-        padded = _pad(v)
+        padded = pad(v)
         for o, pair in self.pairs:
-            y = y + pair * _window(padded, o, self.grid)
-        return y + _scatter([(o, pair * v) for o, pair in self.pairs], self.grid)
+            y = y + pair * window(padded, o, self.grid)
+        return y + scatter([(o, pair * v) for o, pair in self.pairs], self.grid)
 
     def lift(self, v: torch.Tensor) -> torch.Tensor:
         """``W v``: ``Σ_o w_o(i) v(i + o)``."""
         (_, centre), *others = self.transfer
         if not others:
             return centre * v
-        padded = _pad(v)
-        return centre * v + sum(w * _window(padded, o, self.grid) for o, w in others)
+        padded = pad(v)
+        return centre * v + sum(w * window(padded, o, self.grid) for o, w in others)
 
     def lift_adjoint(self, u: torch.Tensor) -> torch.Tensor:
         """``Wᵀ u``: ``Σ_o (w_o u)(j − o)``."""
         (_, centre), *others = self.transfer
         if not others:
             return centre * u
-        return centre * u + _scatter([(o, w * u) for o, w in others], self.grid)
+        return centre * u + scatter([(o, w * u) for o, w in others], self.grid)
 
 
 def _row_sums(couplings: list[torch.Tensor], positive: list[tuple[int, ...]], grid: tuple[int, ...], fluid: torch.Tensor) -> torch.Tensor:
@@ -225,7 +200,7 @@ def _row_sums(couplings: list[torch.Tensor], positive: list[tuple[int, ...]], gr
     if not couplings:
         return torch.zeros_like(fluid)
     forward = sum(u.abs() for u in couplings)
-    return forward + _scatter([(o, u.abs()) for u, o in zip(couplings, positive, strict=True)], grid)
+    return forward + scatter([(o, u.abs()) for u, o in zip(couplings, positive, strict=True)], grid)
 
 
 class NeuralMultigridPreconditioner(GeometricMultigrid):

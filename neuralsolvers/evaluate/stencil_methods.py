@@ -3,7 +3,8 @@ held-out obstacle Poisson scenes, diffusion scenes, moving obstacles), as `Metho
 
 Classical (`CLASSICAL`): ``cg`` (no preconditioner), ``jacobi``, ``ic0``, ``amg`` (PCG with our torch
 V-cycle on the system's device), ``gmg`` (PCG with the matrix-free geometric multigrid V-cycle),
-``pyamg`` and ``pyamg_rs`` (PyAMG's own ``solve(accel="cg")`` on the CPU with smoothed-aggregation
+``bbmg`` (PCG with the same V-cycle on Black Box Multigrid's hierarchy: Galerkin coarse operators
+``PᵀAP`` and operator-dependent interpolation, which holds at any coefficient contrast), ``pyamg`` and ``pyamg_rs`` (PyAMG's own ``solve(accel="cg")`` on the CPU with smoothed-aggregation
 and with Ruge–Stüben coarsening, the references) and ``direct`` (SciPy's SuperLU with a minimum-degree
 ordering of ``A + Aᵀ``, the factorization as set-up). Learned (`LEARNED`, each
 needs its network): ``dcdm`` (the DCDM iteration) and ``fcg`` (flexible CG with the network as
@@ -35,11 +36,19 @@ from neuralsolvers.solvers import (
     fcg,
 )
 
-__all__ = ["CLASSICAL", "FIELD_NETWORKS", "GMG_DEFAULTS", "LEARNED", "NAMES", "PCG", "StencilSystem", "method"]
+__all__ = ["BBMG_DEFAULTS", "CLASSICAL", "FIELD_NETWORKS", "GMG_DEFAULTS", "LEARNED", "NAMES", "PCG", "StencilSystem", "method"]
 
 # the geometric multigrid of the evaluations: damped Jacobi 2 + 2, no boundary sweeps (the fastest
 # to 1e-6 on 1024² held-out scenes here: the band sweeps save iterations but cost more than they save)
 GMG_DEFAULTS: dict[str, Any] = {"smoother": "jacobi", "sweeps": 2, "boundary_sweeps": 0}
+
+# Black Box Multigrid's hierarchy (`neuralsolvers.solvers.multigrid.galerkin`), fixed for ``bbmg``
+BLACK_BOX: dict[str, Any] = {"coarse_operator": "galerkin", "interpolation": "operator_dependent"}
+# its smoother: damped Jacobi 2 + 2, the fastest to 1e-6 (set-up + CG solve, CPU, 1 thread) on the binary
+# blob field of benchmarks/high_contrast.py at 256²: 0.105 s (6 iterations) at contrast 1 and 0.115 s
+# (7) at 1e6, against 0.130 / 0.142 s (6 / 7) for red-black Gauss–Seidel 1 + 1 and 0.151 / 0.153 s
+# (5 / 5) for red-black 2 + 2; the set-up (≈ 0.06 s) is the same for all three
+BBMG_DEFAULTS: dict[str, Any] = {"smoother": "jacobi", "sweeps": 2}
 
 
 @dataclass
@@ -133,6 +142,7 @@ PCG: tuple[Method[StencilSystem], ...] = (  # the classical PCGs: these can also
     Method("ic0", "IC(0)-PCG", _ic0, pcg),
     Method("amg", "AMG-PCG (torch V-cycle)", _amg, pcg),
     Method("gmg", "GMG-PCG (geometric multigrid)", partial(_gmg, options=GMG_DEFAULTS), pcg),
+    Method("bbmg", "BoxMG-PCG (Galerkin, operator-dependent)", partial(_gmg, options={**BBMG_DEFAULTS, **BLACK_BOX}), pcg),
 )
 CLASSICAL: tuple[Method[StencilSystem], ...] = (
     *PCG,
@@ -155,7 +165,7 @@ def _learned(name: str, network: nn.Module, network_maxiter: int, keep: int) -> 
 
 def method(
     name: str, network: nn.Module | None = None, *, network_maxiter: int = 500, keep: int = 2, gmg: dict[str, Any] | None = None,
-    fallback: str | None = None, mark: str = "",
+    bbmg: dict[str, Any] | None = None, fallback: str | None = None, mark: str = "",
 ) -> Method[StencilSystem]:  # fmt: skip
     """The method ``name`` (one of `NAMES`).
 
@@ -164,7 +174,9 @@ def method(
             ``NeuralMultigrid`` for ``nmg``.
         network_maxiter: iteration cap (network calls) of ``dcdm`` and ``fcg``. keep: directions FCG keeps.
         gmg: options of `neuralsolvers.solvers.GeometricMultigrid` (default `GMG_DEFAULTS`).
-        fallback: a classical PCG (`PCG`: ``cg``, ``jacobi``, ``ic0``, ``amg``, ``gmg``) that finishes
+        bbmg: options of ``bbmg``'s `neuralsolvers.solvers.GeometricMultigrid` (default `BBMG_DEFAULTS`;
+            the hierarchy, ``coarse_operator`` and ``interpolation``, is fixed).
+        fallback: a classical PCG (`PCG`: ``cg``, ``jacobi``, ``ic0``, ``amg``, ``gmg``, ``bbmg``) that finishes
             a failed learned solve; None: a failed learned solve is reported as failed.
         mark: appended to a learned method's label (e.g. `` (multi-level)``).
     """
@@ -175,6 +187,10 @@ def method(
         raise ValueError(f"unknown method {name!r}; choose from {list(NAMES)}")
     if name == "gmg" and gmg is not None:
         return Method(name, pcgs[name].label, partial(_gmg, options=dict(gmg)), pcg)
+    if bbmg is not None and set(bbmg) & set(BLACK_BOX):
+        raise ValueError(f"bbmg's options cannot change its hierarchy ({sorted(BLACK_BOX)}); use gmg for another one")
+    if name == "bbmg" and bbmg is not None:
+        return Method(name, pcgs[name].label, partial(_gmg, options={**bbmg, **BLACK_BOX}), pcg)
     if name not in LEARNED:
         return next(classical for classical in CLASSICAL if classical.name == name)
     if network is None:

@@ -112,12 +112,11 @@ class BoxStencil(Operator):
     def residual_at(self, x: torch.Tensor, r: torch.Tensor, parity: tuple[int, ...]) -> torch.Tensor:
         """``(r − A x)`` on the cells whose index has ``parity`` (0 even, 1 odd) per axis: the strided
         sub-grid ``x[:, p0::2, p1::2, ...]`` (multicolour Gauss–Seidel; ``x``, ``r`` ``(k, *grid)``)."""
-        cells = (slice(None),) + tuple(slice(p, None, 2) for p in parity)
+        cells = _cells(parity)
         padded = pad(x)
-        y = r[cells].clone()
+        y = r[(slice(None),) + cells].clone()
         for index, offset in enumerate(self.offsets):
-            there = (slice(None),) + tuple(slice(1 + p + o, 1 + n + o, 2) for p, o, n in zip(parity, offset, self.grid, strict=True))
-            y -= self.entries[index][cells[1:]] * padded[there]
+            y -= self.entries[index][cells] * _shifted(padded, parity, offset, self.grid)
         return y
 
     def matvec(self, x: torch.Tensor) -> torch.Tensor:
@@ -170,10 +169,14 @@ def coarse_mask(mask: torch.Tensor) -> torch.Tensor:
     return mask[tuple(slice(None, None, 2) for _ in range(mask.dim()))].clone()
 
 
-def _parity_masks(grid: tuple[int, ...], device: torch.device) -> list[torch.Tensor]:
-    """Per axis, a bool ``(n_a,)`` True at odd indices, shaped to broadcast over the grid."""
-    dim = len(grid)
-    return [(torch.arange(n, device=device) % 2 == 1).reshape([n if a == axis else 1 for a in range(dim)]) for axis, n in enumerate(grid)]
+def _shifted(padded: torch.Tensor, parity: tuple[int, ...], offset: tuple[int, ...], grid: tuple[int, ...]) -> torch.Tensor:
+    """``v(i + offset)`` on the cells of index ``parity`` (a strided view), from ``v`` padded by ``pad``."""
+    return padded[(slice(None),) + tuple(slice(1 + p + o, 1 + n + o, 2) for p, o, n in zip(parity, offset, grid, strict=True))]
+
+
+def _cells(parity: tuple[int, ...]) -> tuple[slice, ...]:
+    """The grid cells whose index has ``parity`` per axis (0 even, 1 odd), as strided slices."""
+    return tuple(slice(p, None, 2) for p in parity)
 
 
 def interpolation_weights(operator: DiffusionStencil | BoxStencil) -> torch.Tensor:
@@ -182,22 +185,21 @@ def interpolation_weights(operator: DiffusionStencil | BoxStencil) -> torch.Tens
     zero on coarse points (even index on every axis), at obstacles and past the grid."""
     box = BoxStencil.from_stencil(operator)
     grid, dim = box.grid, len(box.grid)
-    stencil = box.entries.reshape((3,) * dim + grid)
-    weights = torch.zeros_like(stencil)
-    odd = _parity_masks(grid, box.device)
-    for size in range(1, dim + 1):
-        for axes in itertools.combinations(range(dim), size):
-            others = tuple(a for a in range(dim) if a not in axes)
-            collapsed = stencil.sum(dim=others, keepdim=True) if others else stencil
-            centre = collapsed[tuple(1 if a in axes else 0 for a in range(dim))]
-            safe = torch.where(centre > 0, centre, torch.ones_like(centre))
-            local = torch.where(centre > 0, -collapsed / safe, torch.zeros_like(collapsed))
-            local[tuple(1 if a in axes else 0 for a in range(dim))] = 0
-            kind = torch.ones(grid, dtype=torch.bool, device=box.device)
-            for axis in range(dim):
-                kind = kind & (odd[axis] if axis in axes else ~odd[axis])
-            place = tuple(slice(None) if a in axes else slice(1, 2) for a in range(dim))
-            weights[place] += torch.where(kind, local, torch.zeros_like(local))
+    weights = torch.zeros_like(box.entries).reshape((3,) * dim + grid)
+    for parity in itertools.product((0, 1), repeat=dim):
+        if not any(parity):
+            continue
+        cells = _cells(parity)  # the points odd on the axes S = {a: parity[a] = 1}, even on the others
+        stencil = box.entries[(slice(None),) + cells].reshape((3,) * dim + tuple(box.entries[(0,) + cells].shape))
+        others = tuple(a for a in range(dim) if not parity[a])
+        collapsed = stencil.sum(dim=others, keepdim=True) if others else stencil
+        centre_index = tuple(1 if p else 0 for p in parity)
+        centre = collapsed[centre_index]
+        safe = torch.where(centre > 0, centre, torch.ones_like(centre))
+        local = torch.where(centre > 0, -collapsed / safe, torch.zeros_like(collapsed))
+        local[centre_index] = 0
+        place = tuple(slice(None) if p else slice(1, 2) for p in parity)
+        weights[place + cells] = local
     return weights.reshape(3**dim, *grid) * box.mask
 
 
@@ -237,8 +239,6 @@ class GridTransfer:
         grid = tuple(weights.shape[1:])
         dim = len(grid)
         offsets = box_offsets(dim)
-        odd = _parity_masks(grid, weights.device)
-        odd_axes = sum(o.to(torch.int64) for o in odd)
         coarse = coarse_grid(grid)
         # probes: coarse indicator of each parity class p ∈ {0,1}^d (a fine cell's 2^d corners fall in distinct classes)
         parities = list(itertools.product((0, 1), repeat=dim))
@@ -246,11 +246,12 @@ class GridTransfer:
         for index, p in enumerate(parities):
             probes[(index,) + tuple(slice(pa, None, 2) for pa in p)] = 1
         fine = weights.new_zeros((len(parities), *grid))
-        fine[(slice(None),) + tuple(slice(None, None, 2) for _ in grid)] = probes * coarse_unknowns.to(weights.dtype)
-        for stage in range(1, dim + 1):
-            staged = weights * (odd_axes == stage)
+        fine[(slice(None),) + _cells((0,) * dim)] = probes * coarse_unknowns.to(weights.dtype)
+        for parity in sorted(parities, key=sum)[1:]:  # fewer odd axes first: a point's neighbours are set before it
             padded = pad(fine)
-            fine = fine + sum(staged[i] * window(padded, o, grid) for i, o in enumerate(offsets) if any(o))
+            neighbours = [(i, o) for i, o in enumerate(offsets) if any(o) and all(p or not c for p, c in zip(parity, o, strict=True))]
+            cells = (slice(None),) + _cells(parity)
+            fine[cells] = sum(weights[(i,) + cells[1:]] * _shifted(padded, parity, o, grid) for i, o in neighbours)
         corners = weights.new_zeros((2**dim, *grid))
         base = [torch.arange(n, device=weights.device) // 2 for n in grid]
         for index, c in enumerate(itertools.product((0, 1), repeat=dim)):

@@ -244,7 +244,7 @@ def test_moving_obstacle_evaluation_config_runs(tiny_data, capsys):
     out = capsys.readouterr().out
     record = json.loads((tiny_data / "results/moving_obstacle/results.json").read_text())
     rows = record["rows"]
-    assert {row["grid"] for row in rows} == {"32×32", "12×12×12"} and len(rows) == 18  # 9 methods each (direct skips only past 70,000 cells)
+    assert {row["grid"] for row in rows} == {"32×32", "12×12×12"} and len(rows) == 20  # 10 methods each (direct skips only past 70,000 cells)
     assert all(row["converged"] == f"{row['frames']}/{row['frames']}" and row["max_true_residual"] <= 1e-6 for row in rows)
     # the preconditioners need fewer iterations than plain CG; set-up is paid every frame
     by_method = {row["method"]: row for row in rows if row["grid"] == "32×32"}

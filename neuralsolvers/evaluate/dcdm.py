@@ -43,7 +43,8 @@ class DCDMEvaluation(Evaluation):
         checkpoint: a DCDM network checkpoint (``neuralsolvers fit --config
             configs/dcdm_poisson2d.yaml``); without one only the classical methods run.
         num_systems: systems solved (the first ones).
-        methods: any of ``cg``, ``jacobi``, ``ic0``, ``amg``, ``gmg``, ``pyamg`` (smoothed aggregation),
+        methods: any of ``cg``, ``jacobi``, ``ic0``, ``amg``, ``gmg``, ``bbmg`` (Black Box Multigrid),
+            ``pyamg`` (smoothed aggregation),
             ``pyamg_rs`` (Ruge–Stüben), ``direct`` (SuperLU), ``dcdm``, ``fcg``; default all.
         rtol: relative true residual every solve must reach.
         maxiter: iteration cap of the classical methods.
@@ -52,7 +53,7 @@ class DCDMEvaluation(Evaluation):
         repeats: timed solves per system and method (the median is reported), after one warm-up.
         device: ``cpu``, ``cuda`` or ``auto``.
         fallback: finish a failed learned solve (NaN, no progress, not converged) with this classical
-            PCG (``cg``, ``jacobi``, ``ic0``, ``amg``, ``gmg``) from its last iterate; the table counts
+            PCG (``cg``, ``jacobi``, ``ic0``, ``amg``, ``gmg``, ``bbmg``) from its last iterate; the table counts
             the systems that fell back. None: a failed learned solve is reported as failed.
     """
 

@@ -38,8 +38,8 @@ class MovingObstacleEvaluation(Evaluation):
 
     Args:
         data: directories of ``moving_obstacles`` dataset splits (one table block each).
-        methods: any of ``cg``, ``jacobi``, ``ic0``, ``amg``, ``gmg``, ``pyamg``, ``pyamg_rs``,
-            ``direct``, ``nmg``.
+        methods: any of ``cg``, ``jacobi``, ``ic0``, ``amg``, ``gmg``, ``bbmg`` (Black Box Multigrid),
+            ``pyamg``, ``pyamg_rs``, ``direct``, ``nmg``.
         checkpoint: neural multigrid checkpoints (one path, or a list: the one of each dataset's
             dimension is used), needed by ``nmg``; their training time gives the break-even against
             the fastest classical method.

@@ -47,7 +47,8 @@ class NeuralMultigridEvaluation(Evaluation):
             network: rows of a multi-level one are marked so), needed by ``dcdm`` and ``fcg``.
         num_scenes: scenes solved per size (the first ones of each split).
         methods: any of ``cg``, ``jacobi``, ``ic0``, ``amg``, ``pyamg`` (smoothed aggregation),
-            ``pyamg_rs`` (Ruge–Stüben), ``direct`` (SuperLU), ``gmg``, ``nmg``, ``dcdm``, ``fcg``.
+            ``pyamg_rs`` (Ruge–Stüben), ``direct`` (SuperLU), ``gmg``, ``bbmg`` (Black Box Multigrid:
+            Galerkin, operator-dependent), ``nmg``, ``dcdm``, ``fcg``.
         rtol: relative true residual every solve must reach.
         maxiter: iteration cap of the PCG methods.
         network_maxiter: iteration cap of DCDM and FCG.

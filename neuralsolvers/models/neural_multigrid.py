@@ -18,7 +18,6 @@ from torch import nn
 from neuralsolvers.models.registry import register_model
 from neuralsolvers.solvers.multigrid.cycle import CycleOptions
 from neuralsolvers.solvers.multigrid.neural import (
-    FEATURES,
     NeuralMultigridPreconditioner,
     StencilLayout,
 )
@@ -55,6 +54,10 @@ class NeuralMultigrid(nn.Module):
             strings, so that a checkpoint's recorded arguments rebuild the model).
         coarsening: see `sweeps`.
         coarsest: see `sweeps`.
+        galerkin: the Galerkin hierarchy (coarse operators ``Pᵀ A P``): the network reads each
+            level's ``box_features`` and corrects the operator-dependent interpolation weights of
+            Black Box Multigrid (``transfer``), so the untrained network is that classical cycle
+            with damped Jacobi; else the re-discretised hierarchy with learned transfer ``W``.
 
     Attributes:
         cycle: the ``CycleOptions`` of the cycle (also those of the classical cycle it starts from).
@@ -62,7 +65,8 @@ class NeuralMultigrid(nn.Module):
     Shapes:
         - **input:** ``features`` ``(B, 2 + 2·dim, *grid)``: a level's ``stencil_features``
           (fluid mask, face couplings and Dirichlet share as fractions of the diagonal:
-          dimensionless), on a 2D ``(H, W)`` or 3D ``(D, H, W)`` grid of any size.
+          dimensionless), on a 2D ``(H, W)`` or 3D ``(D, H, W)`` grid of any size; with
+          ``galerkin`` ``(B, 3^dim + 1, *grid)``, its ``box_features``.
         - **output:** ``(B, layout.channels, *grid)``: raw stencil numbers (dimensionless; zero
           for the untrained network).
         - **preconditioner(A):** ``apply`` maps residuals ``(n,)`` or ``(n, k)`` (units of ``A x``,
@@ -79,16 +83,18 @@ class NeuralMultigrid(nn.Module):
         sweeps: int = 2,
         coarsening: str = "all",
         coarsest: int = 64,
+        galerkin: bool = False,
     ):
         super().__init__()
         if hidden < 1 or depth < 1:
             raise ValueError(f"hidden and depth must be positive, got {hidden} and {depth}")
-        self.layout = StencilLayout(dim, stencil, transfer)
-        self.cycle = CycleOptions(sweeps=sweeps, coarsening=coarsening, coarsest=coarsest)
+        self.layout = StencilLayout(dim, stencil, transfer, galerkin)
+        hierarchy = {"coarse_operator": "galerkin", "interpolation": "operator_dependent"} if galerkin else {}
+        self.cycle = CycleOptions(sweeps=sweeps, coarsening=coarsening, coarsest=coarsest, **hierarchy)
         self.dim = dim
         conv = nn.Conv2d if dim == 2 else nn.Conv3d
         layers: list[nn.Module] = []
-        width = FEATURES[dim]
+        width = self.layout.features
         for _ in range(depth):
             layers += [conv(width, hidden, kernel_size=3, padding=1), nn.ReLU()]
             width = hidden

@@ -158,7 +158,7 @@ def test_a_config_naming_the_old_class_still_parses_and_runs(systems, tmp_path, 
     old.write_text(committed.read_text().replace("evaluate.DCDMEvaluation", "evaluate.PreconditionerEvaluation"))
     assert main(["evaluate", "--config", str(old), "--print_config"]) == 0
     printed = yaml.safe_load(capsys.readouterr().out)
-    assert printed["task"]["init_args"]["methods"] == ["cg", "jacobi", "ic0", "amg", "pyamg", "pyamg_rs", "direct", "gmg", "dcdm", "fcg"]
+    assert printed["task"]["init_args"]["methods"] == ["cg", "jacobi", "ic0", "amg", "pyamg", "pyamg_rs", "direct", "gmg", "bbmg", "dcdm", "fcg"]
     tiny = [f"--task.init_args.systems={systems}", "--task.init_args.checkpoint=null", "--task.init_args.methods=[cg, jacobi]",
             "--task.init_args.num_systems=2", "--task.init_args.repeats=1", "--requires=[]", f"--out={tmp_path / 'out'}", "--wandb=false"]  # fmt: skip
     with pytest.warns(DeprecationWarning, match="PreconditionerEvaluation is now DCDMEvaluation"):

@@ -48,9 +48,10 @@ from neuralsolvers.solvers.multigrid.shifts import box_offsets, neighbour, pad, 
 from neuralsolvers.solvers.operators import Operator, all_finite
 from neuralsolvers.solvers.stencils import DiffusionStencil
 
-__all__ = ["BoxStencil", "GridTransfer", "coarse_grid", "coarse_mask", "galerkin_operator", "interpolation_weights"]
+__all__ = ["SMOOTHER_MARGIN", "BoxStencil", "GridTransfer", "coarse_grid", "coarse_mask", "galerkin_operator", "interpolation_weights"]
 
 PROBE_CHUNK = 9  # Galerkin probes per batch (bounds the set-up's memory: 9 fine-grid vectors at once)
+SMOOTHER_MARGIN = 1.99  # Jacobi-type smoothers on Galerkin levels keep ω·spectral_bound() ≤ this < 2 (energy-convergent)
 
 
 class BoxStencil(Operator):
@@ -132,6 +133,16 @@ class BoxStencil(Operator):
     def finite(self) -> bool:
         return all_finite(self.entries)
 
+    def spectral_bound(self) -> torch.Tensor:
+        """A guaranteed bound on the largest eigenvalue of ``D⁻¹A`` over the unknowns (a 0-d tensor):
+        the smaller of Gershgorin's on ``D⁻¹A`` (``max_i Σ_j |a_ij| / a_ii``) and on the similar
+        ``D^{-1/2} A D^{-1/2}`` (``max_i Σ_j |a_ij| / √(a_ii a_jj)``; the tighter at high contrast)."""
+        scale = torch.where(self.mask, self.diag, torch.ones_like(self.diag)).rsqrt()[None]
+        rows = sum(self.entries[i].abs() for i in range(len(self.offsets))) / self.diag
+        symmetric = sum(self.entries[i].abs() * scale[0] * neighbour(scale, o, self.grid)[0] for i, o in enumerate(self.offsets))
+        unknown = self.mask
+        return torch.minimum(rows[unknown].max(), symmetric[unknown].max())
+
     def nonzeros(self) -> int:
         """Stored nonzero entries in the rows of unknowns (PyAMG's ``nnz`` of the level)."""
         return int(((self.entries != 0) & self.mask).sum())
@@ -142,6 +153,18 @@ class BoxStencil(Operator):
         converted.mask, converted.dtype, converted.device = self.mask.to(device), dtype, device
         converted.diag = converted.entries[len(self.offsets) // 2]
         return converted
+
+    def dense(self) -> torch.Tensor:
+        """The ``(n, n)`` matrix as a dense torch tensor (differentiable in ``entries``; for the small
+        coarsest level)."""
+        n, grid = self.shape[0], self.grid
+        index = torch.arange(n, device=self.device).reshape(1, *grid)
+        matrix = self.entries.new_zeros((n, n))
+        for channel, offset in enumerate(self.offsets):
+            inside = neighbour(torch.ones_like(index), offset, grid)[0] > 0
+            there = neighbour(index, offset, grid)[0]
+            matrix = matrix.index_put((index[0][inside], there[inside]), self.entries[channel][inside], accumulate=True)
+        return matrix
 
     def to_scipy(self) -> sp.csr_matrix:
         n, grid = self.shape[0], self.grid

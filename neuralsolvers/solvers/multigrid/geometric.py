@@ -63,6 +63,7 @@ from neuralsolvers.solvers.multigrid.cycle import (
     cycle_options,
 )
 from neuralsolvers.solvers.multigrid.galerkin import (
+    SMOOTHER_MARGIN,
     BoxStencil,
     GridTransfer,
     coarse_grid,
@@ -344,8 +345,12 @@ class GeometricMultigrid(Preconditioner):
             operator = None if unknowns is None else self._coarsen(level, unknowns)
         check_coarsest(math.prod(self._levels[-1].grid), options.max_coarse_direct)
         self._hierarchy: MultilevelHierarchy | None = None
-        coarsest_matrix = torch.as_tensor(self._levels[-1].operator.to_scipy().toarray(), dtype=torch.float64)
-        self.coarse_factor = torch.linalg.cholesky(coarsest_matrix).to(self.device, self.dtype)
+        coarsest = self._levels[-1].operator
+        if isinstance(coarsest, BoxStencil):  # assembled in torch: a learned Galerkin hierarchy differentiates through it
+            self.coarse_factor = torch.linalg.cholesky(coarsest.dense().to(torch.float64)).to(self.dtype)
+        else:
+            coarsest_matrix = torch.as_tensor(coarsest.to_scipy().toarray(), dtype=torch.float64)
+            self.coarse_factor = torch.linalg.cholesky(coarsest_matrix).to(self.device, self.dtype)
 
     def _coarse_unknowns(self, operator: DiffusionStencil | BoxStencil) -> torch.Tensor | None:
         """The next level's unknowns (bool, its grid), or None where ``operator``'s level is the
@@ -377,7 +382,10 @@ class GeometricMultigrid(Preconditioner):
         stencil = isinstance(operator, DiffusionStencil)  # 5/7 points (else a 9/27-point Galerkin BoxStencil)
         band = _band(operator, options.boundary_width, BOUNDARY_WEIGHT) if options.boundary_sweeps and with_band and stencil else None
         red = red_cells(operator.grid, self.device)[None] if options.smoother == "redblack" and stencil else None
-        level = _Level(operator, fluid[None], (options.weight * fluid / operator.diag)[None], band, red)
+        weight = options.weight
+        if not stencil and options.smoother == "jacobi":  # keep damped Jacobi energy-convergent on a Galerkin level
+            weight = min(weight, SMOOTHER_MARGIN / float(operator.spectral_bound()))
+        level = _Level(operator, fluid[None], (weight * fluid / operator.diag)[None], band, red)
         level.pre, level.post = self._sweeps(level, adjoint=False), self._sweeps(level, adjoint=True)
         return level
 

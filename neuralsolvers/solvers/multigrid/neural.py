@@ -25,6 +25,20 @@ T^{1/2}ÂT^{1/2}) T^{1/2} D^{-1/2} ≻ 0``: the smoother converges in the energy
 symmetrized smoother of all sweeps) and the second term positive semidefinite whatever ``W`` is,
 so ``B ≻ 0`` by induction from the SPD coarsest solve. With zero raw numbers (the untrained
 network, whose output layer starts at zero) ``T = (2/3) I`` and ``W = I``: exactly the damped-Jacobi ``GeometricMultigrid``.
+
+**On the Galerkin hierarchy** (``StencilLayout(galerkin=True)``, options ``coarse_operator="galerkin",
+interpolation="operator_dependent"``) the network reads each level's ``box_features`` (the 5/7- or
+9/27-point stencil over its diagonal) and, instead of ``W``, gives bounded corrections
+``tanh(a_o(i))`` to the operator-dependent interpolation weights ``w_o(i)`` of Black Box Multigrid
+(`neuralsolvers.solvers.multigrid.galerkin`), only on the neighbours a fine point interpolates
+from; the coarse operators are the Galerkin products ``Pᵀ A P`` of the learned ``P`` (restriction
+``Pᵀ``), so they are SPD whatever the weights (``P`` is the identity on the coarse unknowns: full
+column rank), and the coarsest one is factored in torch so training differentiates through it. On
+9/27-point levels the grid is no longer bipartite, so ``T`` is scaled by
+``min(1, 1.99 / (τ ρ))`` with ``τ ≥ λ_max(T)`` and ``ρ ≥ λ_max(D⁻¹A)`` Gershgorin bounds
+(``BoxStencil.spectral_bound``): the smoother stays energy-convergent and the cycle SPD for any
+weights. The classical Galerkin cycle caps its damped-Jacobi weight the same way, so the untrained
+network is exactly that classical cycle.
 """
 
 from __future__ import annotations
@@ -36,12 +50,17 @@ from dataclasses import dataclass
 import torch
 
 from neuralsolvers.solvers.multigrid.cycle import CycleOptions, cycle_options
+from neuralsolvers.solvers.multigrid.galerkin import (
+    SMOOTHER_MARGIN,
+    BoxStencil,
+    interpolation_weights,
+)
 from neuralsolvers.solvers.multigrid.geometric import GeometricMultigrid, _Level, _stencil_counts
 from neuralsolvers.solvers.multigrid.hierarchy import Level
 from neuralsolvers.solvers.multigrid.shifts import box_offsets, neighbour, pad, scatter, window
 from neuralsolvers.solvers.stencils import DiffusionStencil
 
-__all__ = ["NeuralMultigridPreconditioner", "StencilLayout", "stencil_features"]
+__all__ = ["NeuralMultigridPreconditioner", "StencilLayout", "box_features", "stencil_features"]
 
 OFF_DIAGONAL_BOUND = 0.45  # σ: the most a row of T may put off its diagonal
 CENTRE_FLOOR = 0.01  # ε: the smallest eigenvalue T may have
@@ -61,12 +80,14 @@ class StencilLayout:
 
     Channels: the smoother's centre (1), its off-diagonal numbers (one per non-zero offset of the
     ``stencil``-wide box), then, with ``transfer``, the transfer stencil's (one per offset, zero
-    included).
+    included) or, with ``galerkin`` (the Galerkin hierarchy), the corrections of the
+    operator-dependent interpolation weights (one per non-zero offset of the 3-wide box).
     """
 
     dim: int
     stencil: int = 3
     transfer: bool = True
+    galerkin: bool = False
 
     def __post_init__(self) -> None:
         if self.dim not in (2, 3) or self.stencil not in (1, 3):
@@ -79,13 +100,36 @@ class StencilLayout:
     @property
     def channels(self) -> int:
         off = len(self.offsets)
-        return 1 + off + ((off + 1) if self.transfer else 0)
+        transfer = (3**self.dim - 1 if self.galerkin else off + 1) if self.transfer else 0
+        return 1 + off + transfer
+
+    @property
+    def features(self) -> int:
+        """The input channels: ``stencil_features`` (``2 + 2d``), or ``box_features`` (``3^d + 1``) with ``galerkin``."""
+        return 3**self.dim + 1 if self.galerkin else 2 + 2 * self.dim
+
+    def read(self, operator: DiffusionStencil | BoxStencil) -> torch.Tensor:
+        """A level's input features: ``box_features`` with ``galerkin``, else ``stencil_features``."""
+        return box_features(operator) if self.galerkin else stencil_features(operator)
 
     @property
     def centre_bias(self) -> float:
         """Added to the raw centre number, so that zero gives ``t = JACOBI_WEIGHT`` (no off-diagonals)."""
         p = (JACOBI_WEIGHT - CENTRE_FLOOR) / (1 - CENTRE_FLOOR)
         return math.log(p / (1 - p))
+
+
+def box_features(operator: DiffusionStencil | BoxStencil) -> torch.Tensor:
+    """Dimensionless per-cell features of a 5/7- or 9/27-point stencil ``(1, 3^d + 1, *grid)``: the
+    fluid mask; the ``3^d − 1`` off-diagonal entries ``A[i, i + o] / A[i, i]`` (``box_offsets``
+    order, the centre left out); the row sum over the diagonal (the share of the diagonal that no
+    neighbour takes: Dirichlet faces, obstacles). Zero on obstacle cells; independent of the spacing."""
+    box = BoxStencil.from_stencil(operator)
+    fluid = box.mask.to(box.dtype)
+    centre = len(box.offsets) // 2
+    ratios = box.entries * (fluid / box.diag)
+    channels = [fluid[None], ratios[:centre], ratios[centre + 1 :], ratios.sum(0, keepdim=True)]
+    return torch.cat(channels)[None]
 
 
 FEATURES = {2: 6, 3: 8}  # fluid, 2d face fractions, Dirichlet fraction
@@ -131,10 +175,20 @@ class _LevelStencils:
         couplings = [u * torch.minimum(gain, neighbour(gain, o, grid)) for u, o in zip(couplings, positive, strict=True)]
         row = _row_sums(couplings, positive, grid, fluid)
         centre = CENTRE_FLOOR + row + (1 - 2 * row - CENTRE_FLOOR) * torch.sigmoid(raw[:, 0] + layout.centre_bias)
+        if isinstance(operator, BoxStencil):  # a Galerkin level: keep λ_max(T)·λ_max(D⁻¹A) < 2 (module docstring)
+            bound = ((centre + row) * fluid).max().detach() * operator.spectral_bound().to(raw.dtype)
+            gain = torch.clamp(SMOOTHER_MARGIN / bound, max=1.0)
+            centre, couplings = centre * gain, [u * gain for u in couplings]
         self.centre = centre * scale**2  # S_ii = t_i / D_i
         self.pairs = [(o, u * scale * neighbour(scale, o, grid)) for u, o in zip(couplings, positive, strict=True)]
         self.transfer: list[tuple[tuple[int, ...], torch.Tensor]] | None = None
-        if layout.transfer:
+        self.interpolation: torch.Tensor | None = None  # Galerkin: corrections of the interpolation weights (3^d, *grid)
+        if layout.transfer and layout.galerkin:
+            first = 1 + len(offsets)
+            correction = torch.tanh(raw[0, first:]) * _allowed(operator)
+            middle = len(correction) // 2
+            self.interpolation = torch.cat([correction[:middle], torch.zeros_like(correction[:1]), correction[middle:]])
+        elif layout.transfer:
             first = 1 + len(offsets)
             self.transfer = []
             for i, o in enumerate([tuple(0 for _ in range(layout.dim)), *offsets]):
@@ -192,6 +246,22 @@ class _LevelStencils:
         if not others:
             return centre * u
         return centre * u + scatter([(o, w * u) for o, w in others], self.grid)
+
+
+def _allowed(operator: DiffusionStencil | BoxStencil) -> torch.Tensor:
+    """``(3^d − 1, *grid)``, 1 where a fine point may take ``e(i + o)`` in the Galerkin hierarchy's
+    interpolation (the offsets ``o`` of the 3-wide box but the centre): ``i`` odd on every axis ``o``
+    moves along (so ``i + o`` has fewer odd axes), ``i`` and ``i + o`` unknowns on the grid."""
+    grid = operator.grid
+    fluid = operator.mask.to(operator.dtype)[None]
+    odd = [(torch.arange(n, device=operator.device) % 2).reshape([n if a == axis else 1 for a in range(len(grid))]).to(operator.dtype)
+           for axis, n in enumerate(grid)]  # fmt: skip
+    masks = []
+    for o in box_offsets(len(grid)):
+        if any(o):
+            moves = math.prod([odd[a] for a, c in enumerate(o) if c])
+            masks.append((fluid * neighbour(fluid, o, grid) * moves)[0])
+    return torch.stack(masks)
 
 
 def _row_sums(couplings: list[torch.Tensor], positive: list[tuple[int, ...]], grid: tuple[int, ...], fluid: torch.Tensor) -> torch.Tensor:
@@ -261,6 +331,9 @@ class NeuralMultigridPreconditioner(GeometricMultigrid):
         fixed = [name for name, value in learned.items() if getattr(options, name) != value]
         if fixed:
             raise ValueError(f"the neural cycle learns its smoother: leave {', '.join(fixed)} at their defaults ({learned})")
+        if layout.galerkin != (options.coarse_operator == "galerkin"):
+            raise ValueError(f"the network was made for the {'Galerkin' if layout.galerkin else 're-discretised'} hierarchy but the options "
+                             f"ask for coarse_operator={options.coarse_operator!r}")  # fmt: skip
         self.network, self.layout = network, layout
         with torch.set_grad_enabled(differentiable and torch.is_grad_enabled()):
             super().__init__(A, options=options)
@@ -269,7 +342,7 @@ class NeuralMultigridPreconditioner(GeometricMultigrid):
         level = _Level(operator, operator.mask.to(self.dtype)[None], torch.zeros(()), None, None)
         if coarsest:  # solved directly: no stencils, no network pass
             return level
-        features = stencil_features(operator)
+        features = self.layout.read(operator)
         parameter = next(self.network.parameters(), None) if isinstance(self.network, torch.nn.Module) else None
         if parameter is not None:  # the network's own dtype and device
             features = features.to(parameter.device, parameter.dtype)
@@ -289,8 +362,14 @@ class NeuralMultigridPreconditioner(GeometricMultigrid):
             level.lift, level.lift_adjoint = stencils.lift, stencils.lift_adjoint
         return level
 
+    def _interpolation_weights(self, level: _Level) -> torch.Tensor:
+        """The operator-dependent weights plus the network's corrections (Galerkin hierarchy)."""
+        weights = interpolation_weights(level.operator)
+        learned: _LevelStencils = level.learned
+        return weights if learned.interpolation is None else weights + learned.interpolation.to(weights.dtype)
+
     def _smoother_name(self, level: _Level) -> str:
-        transfer = ", learned transfer" if self.layout.transfer else ""
+        transfer = (", learned interpolation" if self.layout.galerkin else ", learned transfer") if self.layout.transfer else ""
         box = "×".join([str(self.layout.stencil)] * self.layout.dim)
         return f"learned {box} S ×{self.options.sweeps}{transfer}"
 
@@ -300,8 +379,9 @@ class NeuralMultigridPreconditioner(GeometricMultigrid):
         if coarsest:
             return Level(level.operator, *counts, smoother="direct", grid=level.grid)
         stencils: _LevelStencils = level.learned
+        prolongation = level.transfer.corners.detach().cpu() if self.layout.galerkin else stencils.transfer_array()
         return Level(level.operator, *counts, smoother=self._smoother_name(level), grid=level.grid,
-                     smoother_weights=stencils.smoother_array(), prolongation=stencils.transfer_array())  # fmt: skip
+                     smoother_weights=stencils.smoother_array(), prolongation=prolongation)  # fmt: skip
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(stencil={self.layout.stencil}, transfer={self.layout.transfer}, device={self.device})\n"

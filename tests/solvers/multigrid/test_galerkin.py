@@ -148,3 +148,40 @@ def test_bad_pairs_are_refused_in_one_line():
         GeometricMultigrid(A, coarse_operator="galerkin")
     with pytest.raises(ValueError, match="no hierarchy here"):
         GeometricMultigrid(A, interpolation="operator_dependent")
+
+
+@pytest.mark.parametrize("grid", [(18, 15), (7, 8, 9)])
+def test_the_untrained_network_is_the_classical_galerkin_cycle(grid):
+    from neuralsolvers.models import NeuralMultigrid
+
+    A = binary_scene(grid, 1e6, seed=3, walls=[True, False] * len(grid))
+    net = NeuralMultigrid(dim=len(grid), coarsest=8, galerkin=True).double()
+    r = torch.randn(A.shape[0], 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    expected = GeometricMultigrid(A, coarsest=8, **GALERKIN).apply(r)
+    torch.testing.assert_close(net.preconditioner(A).apply(r), expected, rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("grid", [(18, 15), (7, 8, 9)])
+def test_the_learned_galerkin_cycle_is_spd_for_random_weights_at_contrast_1e6(grid):
+    """Random network weights: random smoothers and interpolation corrections on every level, the
+    coarse operators their Galerkin products; the cycle stays symmetric and ``B A`` has a real
+    positive spectrum. The gradient reaches the network through the Galerkin products and the
+    coarsest Cholesky factor."""
+    from neuralsolvers.models import NeuralMultigrid
+    from tests.models.test_neural_multigrid import randomized
+
+    A = binary_scene(grid, 1e6, seed=3, walls=[True, False] * len(grid))
+    matrix = A.to_scipy().toarray()
+    n = A.shape[0]
+    for seed in range(2):
+        net = randomized(NeuralMultigrid(dim=len(grid), coarsest=8, stencil=3, galerkin=True).double(), seed)
+        M = net.preconditioner(A)
+        assert M.levels[0].prolongation.shape == (2 ** len(grid), *grid)
+        B = M.apply(torch.eye(n, dtype=torch.float64)).numpy()
+        assert np.abs(B - B.T).max() <= 1e-12 * np.abs(B).max()
+        spectrum = np.linalg.eigvals(B @ matrix)
+        assert spectrum.real.min() > 0 and np.abs(spectrum.imag).max() < 1e-8 * np.abs(spectrum).max()
+    net.zero_grad()
+    net.preconditioner(A, differentiable=True).apply(torch.ones(n, 1, dtype=torch.float64)).square().sum().backward()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in net.parameters())
+    assert net.outlet.weight.grad.abs().sum() > 0

@@ -3,9 +3,13 @@ that must hold at any contrast): iterations and time to ``rtol``, set-up include
 
 Half the cells (smooth random blobs) have coefficient ``contrast``, the rest 1; Dirichlet walls; no
 obstacles; ``b`` standard normal. Methods: the evaluations' stencil methods by name (default GMG-PCG,
-PyAMG's Ruge–Stüben and smoothed-aggregation AMG-PCG, IC(0)-PCG, Jacobi-PCG and SuperLU).
+Black Box Multigrid's PCG (``bbmg``: Galerkin coarse operators, operator-dependent interpolation),
+PyAMG's Ruge–Stüben and smoothed-aggregation AMG-PCG, IC(0)-PCG, Jacobi-PCG and SuperLU). ``--dim 3``:
+the same on ``n³`` grids (a sum of six 3D plane waves; sizes mean ``n³``, so keep them small: SuperLU
+and IC(0) at 64³ take long).
 
     .venv/bin/python benchmarks/high_contrast.py --sizes 128 256 --contrasts 1 1e2 1e4 1e6
+    .venv/bin/python benchmarks/high_contrast.py --dim 3 --sizes 32 64 --methods gmg bbmg pyamg_rs
 """
 
 from __future__ import annotations
@@ -22,38 +26,42 @@ from neuralsolvers.evaluate.stencil_methods import StencilSystem, method
 from neuralsolvers.solvers import DiffusionStencil
 
 
-def binary_field(n: int, contrast: float, seed: int) -> torch.Tensor:
-    """``(n, n)``: ``contrast`` where a sum of six random plane waves is positive, else 1 (about half the cells)."""
+def binary_field(n: int, contrast: float, seed: int, dim: int = 2) -> torch.Tensor:
+    """``(n,) * dim``: ``contrast`` where a sum of six random plane waves is positive, else 1 (about half
+    the cells). ``dim=2`` draws the same fields as before ``dim`` existed."""
     rng = np.random.default_rng(seed)
-    x, y = np.meshgrid(np.linspace(0, 1, n), np.linspace(0, 1, n), indexing="ij")
-    waves = sum(np.sin(2 * np.pi * (i * x + j * y) + rng.uniform(0, 2 * np.pi)) for i, j in rng.integers(1, 4, (6, 2)))
+    axes = np.meshgrid(*[np.linspace(0, 1, n)] * dim, indexing="ij")
+    waves = sum(np.sin(2 * np.pi * sum(k * x for k, x in zip(wave, axes, strict=True)) + rng.uniform(0, 2 * np.pi))
+                for wave in rng.integers(1, 4, (6, dim)))  # fmt: skip
     return torch.from_numpy(np.where(waves > 0, contrast, 1.0))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[128, 256])
+    parser.add_argument("--dim", type=int, choices=(2, 3), default=2, help="2: n² grids; 3: n³ grids")
+    parser.add_argument("--sizes", type=int, nargs="+", default=None, help="n per axis (default 128 256 in 2D, 32 64 in 3D)")
     parser.add_argument("--contrasts", type=float, nargs="+", default=[1.0, 1e2, 1e4, 1e6])
-    parser.add_argument("--methods", nargs="+", default=["gmg", "pyamg_rs", "pyamg", "ic0", "jacobi", "direct"])
+    parser.add_argument("--methods", nargs="+", default=["gmg", "bbmg", "pyamg_rs", "pyamg", "ic0", "jacobi", "direct"])
     parser.add_argument("--rtol", type=float, default=1e-6)
     parser.add_argument("--maxiter", type=int, default=1000)
     parser.add_argument("--out", default="results/high_contrast.json")
     args = parser.parse_args()
+    sizes = args.sizes or ([128, 256] if args.dim == 2 else [32, 64])
     rows = []
-    for n in args.sizes:
+    for n in sizes:
         for contrast in args.contrasts:
-            A = DiffusionStencil((n, n), binary_field(n, contrast, seed=n), spacing=1 / n)
-            b = torch.from_numpy(np.random.default_rng(0).standard_normal(n * n))
+            A = DiffusionStencil((n,) * args.dim, binary_field(n, contrast, seed=n, dim=args.dim), spacing=1 / n)
+            b = torch.from_numpy(np.random.default_rng(0).standard_normal(n**args.dim))
             system = StencilSystem(A, b, A.mask, rtol=args.rtol, maxiter=args.maxiter)
             for name in args.methods:
                 solver = method(name)
                 solver.run(system)  # warm-up
                 run = solver.run(system)
-                rows.append({"grid": f"{n}×{n}", "contrast": f"{contrast:g}", "method": run.label, "iterations": run.iterations,
+                rows.append({"grid": "×".join([str(n)] * args.dim), "contrast": f"{contrast:g}", "method": run.label, "iterations": run.iterations,
                              "converged": run.converged, "setup_s": round(run.setup_s, 4), "solve_s": round(run.solve_s, 4),
                              "total_s": round(run.setup_s + run.solve_s, 4), "true_residual": run.true_residual})  # fmt: skip
                 print(rows[-1], flush=True)
-    record = {"rows": rows, "rtol": args.rtol, "maxiter": args.maxiter, "environment": environment(torch.device("cpu"))}
+    record = {"rows": rows, "dim": args.dim, "rtol": args.rtol, "maxiter": args.maxiter, "environment": environment(torch.device("cpu"))}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(record, indent=1))
     print(markdown_table(rows))

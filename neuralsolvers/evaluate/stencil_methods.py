@@ -44,10 +44,10 @@ GMG_DEFAULTS: dict[str, Any] = {"smoother": "jacobi", "sweeps": 2, "boundary_swe
 
 # Black Box Multigrid's hierarchy (`neuralsolvers.solvers.multigrid.galerkin`), fixed for ``bbmg``
 BLACK_BOX: dict[str, Any] = {"coarse_operator": "galerkin", "interpolation": "operator_dependent"}
-# its smoother: damped Jacobi 2 + 2, the fastest to 1e-6 (set-up + CG solve, CPU, 1 thread) on the binary
-# blob field of benchmarks/high_contrast.py at 256²: 0.105 s (6 iterations) at contrast 1 and 0.115 s
-# (7) at 1e6, against 0.130 / 0.142 s (6 / 7) for red-black Gauss–Seidel 1 + 1 and 0.151 / 0.153 s
-# (5 / 5) for red-black 2 + 2; the set-up (≈ 0.06 s) is the same for all three
+# its smoother: damped Jacobi 2 + 2, the fastest to 1e-6 (set-up + CG solve, median of 3 after a warm-up,
+# 2-core CPU, 1 thread) on the binary blob field of benchmarks/high_contrast.py at 256²: 0.099 s (6
+# iterations) at contrast 1 and 0.107 s (7) at 1e6, against 0.116 / 0.130 s (6 / 7) for red-black
+# Gauss–Seidel 1 + 1 and 0.141 / 0.150 s (5 / 5) for red-black 2 + 2; the set-up (≈ 0.05 s) is the same
 BBMG_DEFAULTS: dict[str, Any] = {"smoother": "jacobi", "sweeps": 2}
 
 

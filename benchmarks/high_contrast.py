@@ -10,6 +10,7 @@ and IC(0) at 64³ take long).
 
     .venv/bin/python benchmarks/high_contrast.py --sizes 128 256 --contrasts 1 1e2 1e4 1e6
     .venv/bin/python benchmarks/high_contrast.py --dim 3 --sizes 32 64 --methods gmg bbmg pyamg_rs
+    .venv/bin/python benchmarks/high_contrast.py --checkpoint checkpoints/neural_mg_galerkin2d/best.ckpt  # adds nmg
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from neuralsolvers.evaluate.economics import trained_network
 from neuralsolvers.evaluate.report import environment, markdown_table
 from neuralsolvers.evaluate.stencil_methods import StencilSystem, method
 from neuralsolvers.solvers import DiffusionStencil
@@ -44,17 +46,20 @@ def main() -> None:
     parser.add_argument("--methods", nargs="+", default=["gmg", "bbmg", "pyamg_rs", "pyamg", "ic0", "jacobi", "direct"])
     parser.add_argument("--rtol", type=float, default=1e-6)
     parser.add_argument("--maxiter", type=int, default=1000)
+    parser.add_argument("--checkpoint", default=None, help="a neural multigrid checkpoint: adds its cycle (nmg) to the methods")
     parser.add_argument("--out", default="results/high_contrast.json")
     args = parser.parse_args()
     sizes = args.sizes or ([128, 256] if args.dim == 2 else [32, 64])
+    network = None if args.checkpoint is None else trained_network(args.checkpoint, torch.device("cpu"))[0]
+    names = list(args.methods) + (["nmg"] if network is not None and "nmg" not in args.methods else [])
     rows = []
     for n in sizes:
         for contrast in args.contrasts:
             A = DiffusionStencil((n,) * args.dim, binary_field(n, contrast, seed=n, dim=args.dim), spacing=1 / n)
             b = torch.from_numpy(np.random.default_rng(0).standard_normal(n**args.dim))
             system = StencilSystem(A, b, A.mask, rtol=args.rtol, maxiter=args.maxiter)
-            for name in args.methods:
-                solver = method(name)
+            for name in names:
+                solver = method(name, network if name == "nmg" else None)
                 solver.run(system)  # warm-up
                 run = solver.run(system)
                 rows.append({"grid": "×".join([str(n)] * args.dim), "contrast": f"{contrast:g}", "method": run.label, "iterations": run.iterations,

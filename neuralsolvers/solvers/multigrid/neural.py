@@ -28,10 +28,11 @@ network, whose output layer starts at zero) ``T = (2/3) I`` and ``W = I``: exact
 
 **On the Galerkin hierarchy** (``StencilLayout(galerkin=True)``, options ``coarse_operator="galerkin",
 interpolation="operator_dependent"``) the network reads each level's ``box_features`` (the 5/7- or
-9/27-point stencil over its diagonal) and, instead of ``W``, gives bounded corrections
-``tanh(a_o(i))`` to the operator-dependent interpolation weights ``w_o(i)`` of Black Box Multigrid
-(`neuralsolvers.solvers.multigrid.galerkin`), only on the neighbours a fine point interpolates
-from; the coarse operators are the Galerkin products ``Pᵀ A P`` of the learned ``P`` (restriction
+9/27-point stencil over its diagonal) and, instead of ``W``, gives bounded factors
+``1 + 0.5 tanh(a_o(i))`` on the operator-dependent interpolation weights ``w_o(i)`` of Black Box
+Multigrid (`neuralsolvers.solvers.multigrid.galerkin`): multiplicative, so a weight the fine
+stencil makes negligible (towards a cell 10⁶ times less conductive) stays negligible, and a cycle
+trained at moderate contrast keeps Black Box Multigrid's robustness at any contrast; the coarse operators are the Galerkin products ``Pᵀ A P`` of the learned ``P`` (restriction
 ``Pᵀ``), so they are SPD whatever the weights (``P`` is the identity on the coarse unknowns: full
 column rank), and the coarsest one is factored in torch so training differentiates through it. On
 9/27-point levels the grid is no longer bipartite, so ``T`` is scaled by
@@ -65,6 +66,7 @@ __all__ = ["NeuralMultigridPreconditioner", "StencilLayout", "box_features", "st
 OFF_DIAGONAL_BOUND = 0.45  # σ: the most a row of T may put off its diagonal
 CENTRE_FLOOR = 0.01  # ε: the smallest eigenvalue T may have
 JACOBI_WEIGHT = 2 / 3  # the centre of T for zero raw numbers: damped Jacobi, as GeometricMultigrid
+INTERPOLATION_RANGE = 0.5  # Galerkin: the learned interpolation weights are the operator-dependent ones times 1 ± this at most
 
 
 def _offsets(dim: int, stencil: int) -> list[tuple[int, ...]]:
@@ -182,12 +184,11 @@ class _LevelStencils:
         self.centre = centre * scale**2  # S_ii = t_i / D_i
         self.pairs = [(o, u * scale * neighbour(scale, o, grid)) for u, o in zip(couplings, positive, strict=True)]
         self.transfer: list[tuple[tuple[int, ...], torch.Tensor]] | None = None
-        self.interpolation: torch.Tensor | None = None  # Galerkin: corrections of the interpolation weights (3^d, *grid)
+        self.interpolation: torch.Tensor | None = None  # Galerkin: factors on the interpolation weights (3^d, *grid)
         if layout.transfer and layout.galerkin:
-            first = 1 + len(offsets)
-            correction = torch.tanh(raw[0, first:]) * _allowed(operator)
-            middle = len(correction) // 2
-            self.interpolation = torch.cat([correction[:middle], torch.zeros_like(correction[:1]), correction[middle:]])
+            factor = 1 + INTERPOLATION_RANGE * torch.tanh(raw[0, 1 + len(offsets) :])
+            middle = len(factor) // 2
+            self.interpolation = torch.cat([factor[:middle], torch.ones_like(factor[:1]), factor[middle:]])
         elif layout.transfer:
             first = 1 + len(offsets)
             self.transfer = []
@@ -246,22 +247,6 @@ class _LevelStencils:
         if not others:
             return centre * u
         return centre * u + scatter([(o, w * u) for o, w in others], self.grid)
-
-
-def _allowed(operator: DiffusionStencil | BoxStencil) -> torch.Tensor:
-    """``(3^d − 1, *grid)``, 1 where a fine point may take ``e(i + o)`` in the Galerkin hierarchy's
-    interpolation (the offsets ``o`` of the 3-wide box but the centre): ``i`` odd on every axis ``o``
-    moves along (so ``i + o`` has fewer odd axes), ``i`` and ``i + o`` unknowns on the grid."""
-    grid = operator.grid
-    fluid = operator.mask.to(operator.dtype)[None]
-    odd = [(torch.arange(n, device=operator.device) % 2).reshape([n if a == axis else 1 for a in range(len(grid))]).to(operator.dtype)
-           for axis, n in enumerate(grid)]  # fmt: skip
-    masks = []
-    for o in box_offsets(len(grid)):
-        if any(o):
-            moves = math.prod([odd[a] for a, c in enumerate(o) if c])
-            masks.append((fluid * neighbour(fluid, o, grid) * moves)[0])
-    return torch.stack(masks)
 
 
 def _row_sums(couplings: list[torch.Tensor], positive: list[tuple[int, ...]], grid: tuple[int, ...], fluid: torch.Tensor) -> torch.Tensor:
@@ -363,10 +348,10 @@ class NeuralMultigridPreconditioner(GeometricMultigrid):
         return level
 
     def _interpolation_weights(self, level: _Level) -> torch.Tensor:
-        """The operator-dependent weights plus the network's corrections (Galerkin hierarchy)."""
+        """The operator-dependent weights times the network's factors (Galerkin hierarchy)."""
         weights = interpolation_weights(level.operator)
         learned: _LevelStencils = level.learned
-        return weights if learned.interpolation is None else weights + learned.interpolation.to(weights.dtype)
+        return weights if learned.interpolation is None else weights * learned.interpolation.to(weights.dtype)
 
     def _smoother_name(self, level: _Level) -> str:
         transfer = (", learned interpolation" if self.layout.galerkin else ", learned transfer") if self.layout.transfer else ""

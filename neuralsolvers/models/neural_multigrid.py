@@ -12,6 +12,8 @@ level; the hierarchy, whose depth follows the grid, does the rest.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import torch
 from torch import nn
 
@@ -107,8 +109,10 @@ class NeuralMultigrid(nn.Module):
         """``(B, F, *grid)`` features → ``(B, channels, *grid)`` raw stencil numbers."""
         return self.outlet(self.body(features))
 
-    def preconditioner(self, A: DiffusionStencil, *, differentiable: bool = False) -> NeuralMultigridPreconditioner:
-        """The V-cycle for ``A`` (on ``A``'s device and dtype): linear and SPD, for ``cg``, SciPy's
-        ``cg`` (``.as_linear_operator()``) and PyAMG's Krylov solvers. ``differentiable`` keeps the
-        graph to the weights (training)."""
-        return NeuralMultigridPreconditioner(A, self, self.layout, options=self.cycle, differentiable=differentiable)
+    def preconditioner(self, A: DiffusionStencil, *, differentiable: bool = False, precision: str | None = None) -> NeuralMultigridPreconditioner:
+        """The V-cycle for ``A`` (on ``A``'s device; in ``A``'s dtype, or in ``precision``, e.g.
+        ``"float32"`` inside a float64 solve, as ``CycleOptions.precision``): linear and SPD, for
+        ``cg``, SciPy's ``cg`` (``.as_linear_operator()``) and PyAMG's Krylov solvers.
+        ``differentiable`` keeps the graph to the weights (training)."""
+        options = self.cycle if precision is None else replace(self.cycle, precision=precision)
+        return NeuralMultigridPreconditioner(A, self, self.layout, options=options, differentiable=differentiable)

@@ -333,9 +333,10 @@ class GeometricMultigrid(Preconditioner):
                             "for an assembled matrix use AMG")  # fmt: skip
         self.options = options = cycle_options(options, overrides, type(self).__name__)
         self.shape, self.dtype, self.device, self.grid = A.shape, A.dtype, A.device, A.grid
+        self.cycle_dtype = A.dtype if options.precision is None else getattr(torch, options.precision)
         bands = options.boundary_levels
         self._levels: list[_Level] = []
-        operator: DiffusionStencil | BoxStencil | None = A
+        operator: DiffusionStencil | BoxStencil | None = A.to(self.cycle_dtype)
         while operator is not None:
             depth = len(self._levels)
             last = math.prod(operator.grid) <= options.coarsest or (options.max_levels is not None and depth + 1 >= options.max_levels)
@@ -347,10 +348,10 @@ class GeometricMultigrid(Preconditioner):
         self._hierarchy: MultilevelHierarchy | None = None
         coarsest = self._levels[-1].operator
         if isinstance(coarsest, BoxStencil):  # assembled in torch: a learned Galerkin hierarchy differentiates through it
-            self.coarse_factor = torch.linalg.cholesky(coarsest.dense().to(torch.float64)).to(self.dtype)
+            self.coarse_factor = torch.linalg.cholesky(coarsest.dense().to(torch.float64)).to(self.cycle_dtype)
         else:
             coarsest_matrix = torch.as_tensor(coarsest.to_scipy().toarray(), dtype=torch.float64)
-            self.coarse_factor = torch.linalg.cholesky(coarsest_matrix).to(self.device, self.dtype)
+            self.coarse_factor = torch.linalg.cholesky(coarsest_matrix).to(self.device, self.cycle_dtype)
 
     def _coarse_unknowns(self, operator: DiffusionStencil | BoxStencil) -> torch.Tensor | None:
         """The next level's unknowns (bool, its grid), or None where ``operator``'s level is the
@@ -378,7 +379,7 @@ class GeometricMultigrid(Preconditioner):
     def _level(self, operator: DiffusionStencil, with_band: bool, coarsest: bool = False) -> _Level:
         """One level's fields and smoothing steps (the coarsest is solved directly: its steps go unused)."""
         options = self.options
-        fluid = operator.mask.to(self.dtype)
+        fluid = operator.mask.to(operator.dtype)
         stencil = isinstance(operator, DiffusionStencil)  # 5/7 points (else a 9/27-point Galerkin BoxStencil)
         band = _band(operator, options.boundary_width, BOUNDARY_WEIGHT) if options.boundary_sweeps and with_band and stencil else None
         red = red_cells(operator.grid, self.device)[None] if options.smoother == "redblack" and stencil else None
@@ -455,7 +456,8 @@ class GeometricMultigrid(Preconditioner):
         k = columns.shape[1]
         fields = columns.T.reshape(k, *self.grid)
         fluid = self._levels[0].fluid
-        z = self._cycle(0, fluid * fields) * fluid + (1 - fluid) * fields  # obstacle rows are the identity
+        z = (self._cycle(0, fluid * fields.to(self.cycle_dtype)) * fluid).to(self.dtype)
+        z = z + (1 - fluid.to(self.dtype)) * fields  # obstacle rows are the identity
         z = z.reshape(k, -1).T
         return z[:, 0] if vector else z
 
@@ -491,7 +493,7 @@ class GeometricMultigrid(Preconditioner):
         if isinstance(level.transfer, GridTransfer):  # operator-dependent: P's corner weights per fine cell, R = Pᵀ
             return Level(level.operator, *counts, smoother=self._smoother_name(level), grid=grid,
                          smoother_weights=weights, prolongation=level.transfer.corners.detach().cpu())  # fmt: skip
-        kernel = torch.tensor(WEIGHTS, dtype=self.dtype)
+        kernel = torch.tensor(WEIGHTS, dtype=level.operator.dtype)
         restriction = kernel
         for _ in grid[1:]:
             restriction = restriction[..., None] * kernel

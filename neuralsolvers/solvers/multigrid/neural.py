@@ -324,14 +324,14 @@ class NeuralMultigridPreconditioner(GeometricMultigrid):
             super().__init__(A, options=options)
 
     def _level(self, operator: DiffusionStencil, with_band: bool, coarsest: bool = False) -> _Level:
-        level = _Level(operator, operator.mask.to(self.dtype)[None], torch.zeros(()), None, None)
+        level = _Level(operator, operator.mask.to(operator.dtype)[None], torch.zeros(()), None, None)
         if coarsest:  # solved directly: no stencils, no network pass
             return level
         features = self.layout.read(operator)
         parameter = next(self.network.parameters(), None) if isinstance(self.network, torch.nn.Module) else None
         if parameter is not None:  # the network's own dtype and device
             features = features.to(parameter.device, parameter.dtype)
-        raw = self.network(features).to(self.device, self.dtype)
+        raw = self.network(features).to(self.device, operator.dtype)
         if raw.shape != (1, self.layout.channels, *operator.grid):
             raise ValueError(f"the network gave {tuple(raw.shape)}, expected {(1, self.layout.channels, *operator.grid)}")
         stencils = _LevelStencils(raw, operator, self.layout)

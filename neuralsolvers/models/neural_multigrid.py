@@ -60,6 +60,8 @@ class NeuralMultigrid(nn.Module):
             level's ``box_features`` and corrects the operator-dependent interpolation weights of
             Black Box Multigrid (``transfer``), so the untrained network is that classical cycle
             with damped Jacobi; else the re-discretised hierarchy with learned transfer ``W``.
+        interpolation_range: with ``galerkin``, the learned factors on the interpolation weights
+            lie in ``1 ± interpolation_range``.
 
     Attributes:
         cycle: the ``CycleOptions`` of the cycle (also those of the classical cycle it starts from).
@@ -86,11 +88,12 @@ class NeuralMultigrid(nn.Module):
         coarsening: str = "all",
         coarsest: int = 64,
         galerkin: bool = False,
+        interpolation_range: float = 0.5,
     ):
         super().__init__()
         if hidden < 1 or depth < 1:
             raise ValueError(f"hidden and depth must be positive, got {hidden} and {depth}")
-        self.layout = StencilLayout(dim, stencil, transfer, galerkin)
+        self.layout = StencilLayout(dim, stencil, transfer, galerkin, interpolation_range)
         hierarchy = {"coarse_operator": "galerkin", "interpolation": "operator_dependent"} if galerkin else {}
         self.cycle = CycleOptions(sweeps=sweeps, coarsening=coarsening, coarsest=coarsest, **hierarchy)
         self.dim = dim

@@ -71,7 +71,12 @@ from neuralsolvers.solvers.multigrid.galerkin import (
     galerkin_operator,
     interpolation_weights,
 )
-from neuralsolvers.solvers.multigrid.hierarchy import Level, MultilevelHierarchy, check_coarsest
+from neuralsolvers.solvers.multigrid.hierarchy import (
+    Level,
+    MultilevelHierarchy,
+    SetupClock,
+    check_coarsest,
+)
 from neuralsolvers.solvers.preconditioners import Preconditioner
 from neuralsolvers.solvers.stencils import DiffusionStencil, red_cells
 
@@ -314,6 +319,9 @@ class GeometricMultigrid(Preconditioner):
         hierarchy: the levels as a [`MultilevelHierarchy`][neuralsolvers.solvers.multigrid.hierarchy.MultilevelHierarchy]
             (complexities, level table; read-only, built on first access).
         levels: ``hierarchy.levels``, finest first (``levels[i].operator`` the level's stencil).
+        setup_seconds: wall seconds of the set-up per part (levels' smoother fields, interpolation,
+            coarse operators, coarsest factorization; the neural cycle adds its network passes),
+            device-synchronized, exclusive; also printed in the level table.
 
     Shapes:
         - **A:** a ``DiffusionStencil`` on a 2D ``(H, W)`` or 3D ``(D, H, W)`` grid; its
@@ -335,23 +343,27 @@ class GeometricMultigrid(Preconditioner):
         self.shape, self.dtype, self.device, self.grid = A.shape, A.dtype, A.device, A.grid
         self.cycle_dtype = A.dtype if options.precision is None else getattr(torch, options.precision)
         bands = options.boundary_levels
+        self._clock = clock = SetupClock(self.device)
         self._levels: list[_Level] = []
         operator: DiffusionStencil | BoxStencil | None = A.to(self.cycle_dtype)
         while operator is not None:
             depth = len(self._levels)
             last = math.prod(operator.grid) <= options.coarsest or (options.max_levels is not None and depth + 1 >= options.max_levels)
             unknowns = None if last else self._coarse_unknowns(operator)
-            level = self._level(operator, with_band=bands is None or depth < bands, coarsest=unknowns is None)
+            with clock.part("levels"):
+                level = self._level(operator, with_band=bands is None or depth < bands, coarsest=unknowns is None)
             self._levels.append(level)
             operator = None if unknowns is None else self._coarsen(level, unknowns)
         check_coarsest(math.prod(self._levels[-1].grid), options.max_coarse_direct)
         self._hierarchy: MultilevelHierarchy | None = None
         coarsest = self._levels[-1].operator
-        if isinstance(coarsest, BoxStencil):  # assembled in torch: a learned Galerkin hierarchy differentiates through it
-            self.coarse_factor = torch.linalg.cholesky(coarsest.dense().to(torch.float64)).to(self.cycle_dtype)
-        else:
-            coarsest_matrix = torch.as_tensor(coarsest.to_scipy().toarray(), dtype=torch.float64)
-            self.coarse_factor = torch.linalg.cholesky(coarsest_matrix).to(self.device, self.cycle_dtype)
+        with clock.part("coarsest factorization"):
+            if isinstance(coarsest, BoxStencil):  # assembled in torch: a learned Galerkin hierarchy differentiates through it
+                self.coarse_factor = torch.linalg.cholesky(coarsest.dense().to(torch.float64)).to(self.cycle_dtype)
+            else:
+                coarsest_matrix = torch.as_tensor(coarsest.to_scipy().toarray(), dtype=torch.float64)
+                self.coarse_factor = torch.linalg.cholesky(coarsest_matrix).to(self.device, self.cycle_dtype)
+        self.setup_seconds = clock.seconds
 
     def _coarse_unknowns(self, operator: DiffusionStencil | BoxStencil) -> torch.Tensor | None:
         """The next level's unknowns (bool, its grid), or None where ``operator``'s level is the
@@ -365,12 +377,15 @@ class GeometricMultigrid(Preconditioner):
 
     def _coarsen(self, level: _Level, unknowns: torch.Tensor) -> DiffusionStencil | BoxStencil:
         """Set ``level.transfer`` and return the next level's operator."""
-        operator = level.operator
+        operator, clock = level.operator, self._clock
         if self.options.coarse_operator == "rediscretize":
             level.transfer = LinearTransfer(operator.grid, operator.walls)
-            return coarsen(operator, self.options.coarsening, unknowns)
-        level.transfer = GridTransfer.from_weights(self._interpolation_weights(level), unknowns)
-        return galerkin_operator(operator, level.transfer, unknowns)
+            with clock.part("coarse operators"):
+                return coarsen(operator, self.options.coarsening, unknowns)
+        with clock.part("interpolation"):
+            level.transfer = GridTransfer.from_weights(self._interpolation_weights(level), unknowns)
+        with clock.part("coarse operators"):
+            return galerkin_operator(operator, level.transfer, unknowns)
 
     def _interpolation_weights(self, level: _Level) -> torch.Tensor:
         """A fine point's weights on its neighbours ``(3^d, *grid)`` (operator-dependent here)."""
@@ -468,7 +483,8 @@ class GeometricMultigrid(Preconditioner):
         if self._hierarchy is None:
             last = len(self._levels) - 1
             self._hierarchy = MultilevelHierarchy([self._describe(level, depth == last) for depth, level in enumerate(self._levels)],
-                                                  coarsest_solve=f"dense Cholesky ({math.prod(self._levels[-1].grid)} cells)")  # fmt: skip
+                                                  coarsest_solve=f"dense Cholesky ({math.prod(self._levels[-1].grid)} cells)",
+                                                  setup_seconds=self.setup_seconds)  # fmt: skip
         return self._hierarchy
 
     @property

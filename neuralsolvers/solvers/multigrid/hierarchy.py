@@ -14,14 +14,16 @@ unknowns before it is formed.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
 
 from neuralsolvers.solvers.stencils import DiffusionStencil
 
-__all__ = ["MAX_COARSE_DIRECT", "Level", "MultilevelHierarchy", "check_coarsest"]
+__all__ = ["MAX_COARSE_DIRECT", "Level", "MultilevelHierarchy", "SetupClock", "check_coarsest"]
 
 MAX_COARSE_DIRECT = 10_000
 """Default cap on the unknowns of a directly solved coarsest level: a dense ``n × n`` float64 matrix
@@ -40,6 +42,39 @@ def check_coarsest(unknowns: int, limit: int = MAX_COARSE_DIRECT) -> None:
     if unknowns > limit:
         raise ValueError(f"the coarsest level has {unknowns} unknowns, more than max_coarse_direct={limit} for its dense direct solve "
                          f"(8·n² = {8 * unknowns**2 / 1e9:.1f} GB in float64); allow more levels, or raise max_coarse_direct")  # fmt: skip
+
+
+class SetupClock:
+    """Wall seconds of a set-up per part, exclusive (a part timed inside another is not counted in
+    it), synchronized with the device so that GPU work is counted where it runs.
+
+    Attributes:
+        seconds: ``{part: seconds}`` in the order the parts first ran.
+    """
+
+    def __init__(self, device: torch.device):
+        self.device = device
+        self.seconds: dict[str, float] = {}
+        self._inner: list[float] = []  # per open part: the seconds its nested parts took
+
+    def _now(self) -> float:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        return time.perf_counter()
+
+    @contextmanager
+    def part(self, name: str) -> Iterator[None]:
+        """Time the block as ``name`` (added to earlier blocks of that name)."""
+        start = self._now()
+        self._inner.append(0.0)
+        try:
+            yield
+        finally:
+            elapsed = self._now() - start
+            nested = self._inner.pop()
+            self.seconds[name] = self.seconds.get(name, 0.0) + elapsed - nested
+            if self._inner:
+                self._inner[-1] += elapsed
 
 
 @dataclass(frozen=True, eq=False)
@@ -95,17 +130,20 @@ class MultilevelHierarchy:
     Args:
         levels: the ``Level`` records, finest first (at least one).
         coarsest_solve: how the coarsest level is solved (e.g. ``"dense Cholesky"``).
+        setup_seconds: wall seconds of the set-up per part (`SetupClock.seconds`), if measured.
 
     Attributes:
         levels: see Args.
         coarsest_solve: see Args.
+        setup_seconds: see Args (empty when not measured).
     """
 
-    def __init__(self, levels: list[Level], coarsest_solve: str):
+    def __init__(self, levels: list[Level], coarsest_solve: str, setup_seconds: dict[str, float] | None = None):
         if not levels:
             raise ValueError("a hierarchy needs at least one level")
         self.levels = list(levels)
         self.coarsest_solve = coarsest_solve
+        self.setup_seconds = dict(setup_seconds or {})
 
     def operator_complexity(self) -> float:
         """``Σ_l nnz(A_l) / nnz(A_0)``: the stored entries of all levels over the finest's (PyAMG's definition)."""
@@ -132,8 +170,11 @@ class MultilevelHierarchy:
             f"Operator Complexity:  {self.operator_complexity():6.3f}",
             f"Grid Complexity:      {self.grid_complexity():6.3f}",
             f"Coarse Solver:        {self.coarsest_solve}",
-            "  level   unknowns     nonzeros            grid  smoother",
         ]
+        if self.setup_seconds:
+            parts = ", ".join(f"{name} {seconds * 1e3:.1f} ms" for name, seconds in self.setup_seconds.items())
+            lines.append(f"Set-up:               {parts}")
+        lines.append("  level   unknowns     nonzeros            grid  smoother")
         for index, level in enumerate(self.levels):
             grid = "×".join(map(str, level.grid)) if level.grid is not None else "-"
             share = f"[{100 * level.nonzeros / total:2.2f}%]"

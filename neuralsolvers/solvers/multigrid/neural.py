@@ -29,7 +29,7 @@ network, whose output layer starts at zero) ``T = (2/3) I`` and ``W = I``: exact
 **On the Galerkin hierarchy** (``StencilLayout(galerkin=True)``, options ``coarse_operator="galerkin",
 interpolation="operator_dependent"``) the network reads each level's ``box_features`` (the 5/7- or
 9/27-point stencil over its diagonal) and, instead of ``W``, gives bounded factors
-``1 + 0.5 tanh(a_o(i))`` on the operator-dependent interpolation weights ``w_o(i)`` of Black Box
+``1 + c tanh(a_o(i))`` (``c = layout.interpolation_range``) on the operator-dependent interpolation weights ``w_o(i)`` of Black Box
 Multigrid (`neuralsolvers.solvers.multigrid.galerkin`): multiplicative, so a weight the fine
 stencil makes negligible (towards a cell 10⁶ times less conductive) stays negligible, and a cycle
 trained at moderate contrast keeps Black Box Multigrid's robustness at any contrast; the coarse operators are the Galerkin products ``Pᵀ A P`` of the learned ``P`` (restriction
@@ -66,7 +66,6 @@ __all__ = ["NeuralMultigridPreconditioner", "StencilLayout", "box_features", "st
 OFF_DIAGONAL_BOUND = 0.45  # σ: the most a row of T may put off its diagonal
 CENTRE_FLOOR = 0.01  # ε: the smallest eigenvalue T may have
 JACOBI_WEIGHT = 2 / 3  # the centre of T for zero raw numbers: damped Jacobi, as GeometricMultigrid
-INTERPOLATION_RANGE = 0.5  # Galerkin: the learned interpolation weights are the operator-dependent ones times 1 ± this at most
 
 
 def _offsets(dim: int, stencil: int) -> list[tuple[int, ...]]:
@@ -82,18 +81,21 @@ class StencilLayout:
 
     Channels: the smoother's centre (1), its off-diagonal numbers (one per non-zero offset of the
     ``stencil``-wide box), then, with ``transfer``, the transfer stencil's (one per offset, zero
-    included) or, with ``galerkin`` (the Galerkin hierarchy), the corrections of the
-    operator-dependent interpolation weights (one per non-zero offset of the 3-wide box).
+    included) or, with ``galerkin`` (the Galerkin hierarchy), the factors ``1 ± interpolation_range``
+    at most on the operator-dependent interpolation weights (one per non-zero offset of the 3-wide box).
     """
 
     dim: int
     stencil: int = 3
     transfer: bool = True
     galerkin: bool = False
+    interpolation_range: float = 0.5
 
     def __post_init__(self) -> None:
         if self.dim not in (2, 3) or self.stencil not in (1, 3):
             raise ValueError(f"need dim 2 or 3 and stencil 1 or 3, got dim={self.dim}, stencil={self.stencil}")
+        if not 0 <= self.interpolation_range < 1:
+            raise ValueError(f"interpolation_range must lie in [0, 1) so that every weight keeps its sign, got {self.interpolation_range}")
 
     @property
     def offsets(self) -> list[tuple[int, ...]]:
@@ -186,7 +188,7 @@ class _LevelStencils:
         self.transfer: list[tuple[tuple[int, ...], torch.Tensor]] | None = None
         self.interpolation: torch.Tensor | None = None  # Galerkin: factors on the interpolation weights (3^d, *grid)
         if layout.transfer and layout.galerkin:
-            factor = 1 + INTERPOLATION_RANGE * torch.tanh(raw[0, 1 + len(offsets) :])
+            factor = 1 + layout.interpolation_range * torch.tanh(raw[0, 1 + len(offsets) :])
             middle = len(factor) // 2
             self.interpolation = torch.cat([factor[:middle], torch.ones_like(factor[:1]), factor[middle:]])
         elif layout.transfer:
@@ -327,11 +329,12 @@ class NeuralMultigridPreconditioner(GeometricMultigrid):
         level = _Level(operator, operator.mask.to(operator.dtype)[None], torch.zeros(()), None, None)
         if coarsest:  # solved directly: no stencils, no network pass
             return level
-        features = self.layout.read(operator)
-        parameter = next(self.network.parameters(), None) if isinstance(self.network, torch.nn.Module) else None
-        if parameter is not None:  # the network's own dtype and device
-            features = features.to(parameter.device, parameter.dtype)
-        raw = self.network(features).to(self.device, operator.dtype)
+        with self._clock.part("network"):
+            features = self.layout.read(operator)
+            parameter = next(self.network.parameters(), None) if isinstance(self.network, torch.nn.Module) else None
+            if parameter is not None:  # the network's own dtype and device
+                features = features.to(parameter.device, parameter.dtype)
+            raw = self.network(features).to(self.device, operator.dtype)
         if raw.shape != (1, self.layout.channels, *operator.grid):
             raise ValueError(f"the network gave {tuple(raw.shape)}, expected {(1, self.layout.channels, *operator.grid)}")
         stencils = _LevelStencils(raw, operator, self.layout)

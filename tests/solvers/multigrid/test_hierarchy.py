@@ -160,3 +160,25 @@ def test_the_cycles_are_unchanged_by_the_hierarchy(grid, walls):
         repr(M)
         torch.testing.assert_close(M.apply(r), expected, rtol=0, atol=1e-14)
         torch.testing.assert_close(M.apply(r[:, 0]), expected[:, 0], rtol=0, atol=1e-14)
+
+
+def test_the_setup_is_reported_in_parts():
+    """Set-up seconds per part, exclusive, summing to at most the wall time of the constructor; the
+    neural cycle adds its network passes; the level table prints them."""
+    import time
+
+    from neuralsolvers.solvers.multigrid.hierarchy import SetupClock
+
+    A = scene((32, 24), walls=NEUMANN_2D)
+    start = time.perf_counter()
+    M = GeometricMultigrid(A, coarsest=8, coarse_operator="galerkin", interpolation="operator_dependent")
+    wall = time.perf_counter() - start
+    assert list(M.setup_seconds) == ["levels", "interpolation", "coarse operators", "coarsest factorization"]
+    assert all(seconds >= 0 for seconds in M.setup_seconds.values()) and sum(M.setup_seconds.values()) <= wall
+    assert "Set-up:" in repr(M) and "coarse operators" in repr(M)
+    net = NeuralMultigrid(dim=2, coarsest=8, galerkin=True).double()
+    assert "network" in net.preconditioner(A).setup_seconds
+    clock = SetupClock(torch.device("cpu"))
+    with clock.part("outer"), clock.part("inner"):
+        time.sleep(0.02)
+    assert clock.seconds["inner"] >= 0.02 and clock.seconds["outer"] < 0.01

@@ -48,7 +48,10 @@ class NeuralMultigrid(nn.Module):
     Args:
         dim: 2 or 3.
         hidden: channels of the hidden convolutions.
-        depth: number of 3×3(×3) convolutions.
+        depth: number of hidden convolutions.
+        kernel: their width, 3 (3×3(×3): each level's stencils see their neighbours' features, a
+            receptive field of ``2·depth + 1`` cells) or 1 (a per-cell network: several times
+            cheaper to set up on large grids).
         stencil: 1 (per-cell weights only: the cost of classical multigrid) or 3 (3×3(×3) smoother
             and transfer stencils).
         transfer: also learn the transfer stencil (else plain full weighting and its transpose).
@@ -89,10 +92,11 @@ class NeuralMultigrid(nn.Module):
         coarsest: int = 64,
         galerkin: bool = False,
         interpolation_range: float = 0.5,
+        kernel: int = 3,
     ):
         super().__init__()
-        if hidden < 1 or depth < 1:
-            raise ValueError(f"hidden and depth must be positive, got {hidden} and {depth}")
+        if hidden < 1 or depth < 1 or kernel not in (1, 3):
+            raise ValueError(f"hidden and depth must be positive and kernel 1 or 3, got {hidden}, {depth} and {kernel}")
         self.layout = StencilLayout(dim, stencil, transfer, galerkin, interpolation_range)
         hierarchy = {"coarse_operator": "galerkin", "interpolation": "operator_dependent"} if galerkin else {}
         self.cycle = CycleOptions(sweeps=sweeps, coarsening=coarsening, coarsest=coarsest, **hierarchy)
@@ -101,7 +105,7 @@ class NeuralMultigrid(nn.Module):
         layers: list[nn.Module] = []
         width = self.layout.features
         for _ in range(depth):
-            layers += [conv(width, hidden, kernel_size=3, padding=1), nn.ReLU()]
+            layers += [conv(width, hidden, kernel_size=kernel, padding=kernel // 2), nn.ReLU()]
             width = hidden
         self.body = nn.Sequential(*layers)
         self.outlet = conv(hidden, self.layout.channels, kernel_size=1)

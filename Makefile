@@ -26,6 +26,7 @@ install: $(BIN)/.installed
 # (`neuralsolvers fit --config ... --overwrite` retrains into the same checkpoint directory).
 demo: install
 	$(NS) evaluate --config configs/eval/neural_mg_demo.yaml
+	$(NS) evaluate --config configs/eval/neural_mg_contrast.yaml
 
 # The DCDM job: DCDM's network from data generation to the verdict against CG, Jacobi, IC(0), AMG and
 # geometric multigrid on held-out systems.

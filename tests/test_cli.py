@@ -29,6 +29,8 @@ TINY_GENERATE = {
     "diffusion_scenes_3d": ["--generator.init_args.grid=[12, 12, 12]"],
     "diffusion_scenes_3d_large": ["--generator.init_args.grid=[16, 16, 16]"],
     "diffusion_scenes_3d_heldout": ["--generator.init_args.grid=[12, 12, 12]"],
+    "diffusion_scenes_3d_mixed": ["--generator.init_args.grid=[12, 12, 12]"],
+    "diffusion_scenes_3d_contrast": ["--generator.init_args.grid=[12, 12, 12]"],
 }
 TINY_FIT = {
     "dcdm_poisson2d": ["--model.init_args.val_maxiter=5"],
@@ -85,11 +87,12 @@ def test_every_training_config_runs_fast_dev_run(tiny_data, config):
 
 @pytest.mark.long
 def test_main_job_end_to_end(tiny_data, capsys):
-    """The README's main job (`make demo`): train the neural multigrid briefly, then the verdict
-    against classical PCG at two sizes; the checkpoint gives an SPD preconditioner for cg and SciPy."""
-    config = str(CONFIGS / "neural_mg_poisson2d.yaml")
+    """The README's main job (`make demo`): train the Galerkin neural multigrid briefly, then the
+    verdict against classical PCG at two sizes, on mild and on contrast-10⁶ held-out scenes; the
+    checkpoint gives an SPD preconditioner for cg and SciPy."""
+    config = str(CONFIGS / "neural_mg_galerkin2d.yaml")
     assert main(["fit", "--config", config, "--trainer.max_steps=4", "--data.init_args.num_train=4", "--trainer.limit_val_batches=1", *TINY]) == 0
-    best = tiny_data / "checkpoints/neural_mg_poisson2d/best.ckpt"
+    best = tiny_data / "checkpoints/neural_mg_galerkin2d/best.ckpt"
     assert best.is_file() and read_checkpoint(best)["neuralsolvers_preconditioner"]["kind"] == "neural_multigrid"
     trained = best.read_bytes()
     smoke = ["fit", "--config", config, "--trainer.max_epochs=1", "--trainer.limit_train_batches=1", *TINY]
@@ -103,7 +106,8 @@ def test_main_job_end_to_end(tiny_data, capsys):
     quick = ["--task.init_args.num_scenes=2", "--task.init_args.repeats=1"]
     assert main(["evaluate", "--config", str(CONFIGS / "eval/neural_mg_demo.yaml"), "--wandb=false", *quick]) == 0
     table = capsys.readouterr().out
-    for method in ("CG", "IC(0)-PCG", "AMG-PCG (torch V-cycle)", "AMG-PCG (PyAMG SA, CPU)", "GMG-PCG (geometric multigrid)", "NMG-PCG (neural multigrid)"):
+    for method in ("CG", "IC(0)-PCG", "AMG-PCG (torch V-cycle)", "AMG-PCG (PyAMG SA, CPU)", "AMG-PCG (PyAMG RS, CPU)", "direct (SuperLU, CPU)",
+                   "GMG-PCG (geometric multigrid)", "BoxMG-PCG (Galerkin, operator-dependent)", "NMG-PCG (neural multigrid)"):
         assert table.count(f"| {method} |") == 2, method  # one row per size
     verdicts = [line for line in table.splitlines() if line.startswith("verdict")]
     assert [line.split(" (set-up")[0] for line in verdicts] == ["verdict at 64×64", "verdict at 256×256"], verdicts
@@ -112,6 +116,14 @@ def test_main_job_end_to_end(tiny_data, capsys):
     rows = json.loads((results / "results.json").read_text())["rows"]
     learned = [row for row in rows if row["method"].startswith("NMG")]
     assert all(row["converged"] == "2/2" and row["iterations_vs_gmg"] > 0 for row in learned)
+    contrast = ["--config", str(CONFIGS / "data/diffusion_scenes_2d_contrast.yaml"), "--generator.init_args.grid=[128,128]"]
+    assert main(["generate", *contrast, "--out", "data/diffusion_scenes_2d_contrast_256"]) == 0  # a smaller stand-in for 256²
+    capsys.readouterr()
+    assert main(["evaluate", "--config", str(CONFIGS / "eval/neural_mg_contrast.yaml"), "--wandb=false", *quick]) == 0
+    rows = json.loads((tiny_data / "results/neural_mg_contrast/results.json").read_text())["rows"]
+    robust = [row for row in rows if row["method"].startswith(("NMG", "BoxMG", "AMG-PCG (PyAMG RS"))]
+    assert len(robust) == 6 and all(row["converged"] == "2/2" for row in robust)  # contrast 10⁶: the Galerkin cycles hold
+    assert all(row["iterations"] <= 15 for row in robust if not row["method"].startswith("AMG"))
     # the checkpoint, loaded for a new system: linear SPD, so plain cg takes it
     A = neuralsolvers.solvers.DiffusionStencil((24, 20), dirichlet_walls=[True, False, False, True])
     M = neuralsolvers.load_preconditioner(best, A)

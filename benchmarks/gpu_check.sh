@@ -58,7 +58,15 @@ step "neural multigrid (2048²)" "$NS" evaluate --config configs/eval/neural_mg_
 step "neural multigrid (256³)" "$NS" evaluate --config configs/eval/neural_mg_poisson3d.yaml --requires='[]' --task.init_args.device=cuda \
     --task.init_args.scenes="[$OUT/data/heldout_256/test]" --task.init_args.checkpoint="$OUT/checkpoints/nmg3d/best.ckpt" \
     --task.init_args.methods='[gmg, nmg]' --task.init_args.num_scenes=2 --out "$OUT/neural_mg_3d" --wandb=false  # PyAMG's set-up at 16M unknowns alone takes minutes
-# 6. DCDM at reduced sizes, when the main job's checkpoint is there
+# 6. any contrast: the Galerkin neural multigrid trained on CUDA (few epochs) against Black Box Multigrid and
+#    PyAMG's Ruge–Stüben AMG on binary fields of contrast 1 to 10⁶ at 1024² and 2048²
+step "galerkin neural multigrid (fit)" bash -c "'$NS' generate --config configs/data/diffusion_scenes_2d_mixed.yaml --out '$OUT/data/mixed_2d' --overwrite=true \
+    && '$NS' fit --config configs/neural_mg_galerkin2d.yaml --trainer.accelerator=cuda --trainer.max_epochs=4 \
+    --data.init_args.train='$OUT/data/mixed_2d/train' --data.init_args.val='$OUT/data/mixed_2d/val' --data.init_args.large='$OUT/data/scenes_2d_large/val' \
+    --checkpoint.dirpath='$OUT/checkpoints/galerkin2d' --trainer.enable_progress_bar=false"
+step "high contrast" "$PY" benchmarks/high_contrast.py --device cuda --sizes 1024 2048 --methods bbmg pyamg_rs \
+    --checkpoint "$OUT/checkpoints/galerkin2d/best.ckpt" --out "$OUT/high_contrast.json"
+# 7. DCDM at reduced sizes, when the main job's checkpoint is there
 if [ -f checkpoints/dcdm_poisson2d/best.ckpt ]; then
     step "dcdm" "$PY" benchmarks/dcdm.py --checkpoint-2d checkpoints/dcdm_poisson2d/best.ckpt --sizes-2d 256 1024 --out "$OUT"
 else

@@ -46,17 +46,19 @@ def main() -> None:
     parser.add_argument("--methods", nargs="+", default=["gmg", "bbmg", "pyamg_rs", "pyamg", "ic0", "jacobi", "direct"])
     parser.add_argument("--rtol", type=float, default=1e-6)
     parser.add_argument("--maxiter", type=int, default=1000)
+    parser.add_argument("--device", default="cpu", help="where the torch methods run (cpu, cuda); PyAMG and SuperLU run on the CPU")
     parser.add_argument("--checkpoint", default=None, help="a neural multigrid checkpoint: adds its cycle (nmg) to the methods")
     parser.add_argument("--out", default="results/high_contrast.json")
     args = parser.parse_args()
     sizes = args.sizes or ([128, 256] if args.dim == 2 else [32, 64])
-    network = None if args.checkpoint is None else trained_network(args.checkpoint, torch.device("cpu"))[0]
+    device = torch.device(args.device)
+    network = None if args.checkpoint is None else trained_network(args.checkpoint, device)[0]
     names = list(args.methods) + (["nmg"] if network is not None and "nmg" not in args.methods else [])
     rows = []
     for n in sizes:
         for contrast in args.contrasts:
-            A = DiffusionStencil((n,) * args.dim, binary_field(n, contrast, seed=n, dim=args.dim), spacing=1 / n)
-            b = torch.from_numpy(np.random.default_rng(0).standard_normal(n**args.dim))
+            A = DiffusionStencil((n,) * args.dim, binary_field(n, contrast, seed=n, dim=args.dim), spacing=1 / n, device=device)
+            b = torch.from_numpy(np.random.default_rng(0).standard_normal(n**args.dim)).to(device)
             system = StencilSystem(A, b, A.mask, rtol=args.rtol, maxiter=args.maxiter)
             for name in names:
                 solver = method(name, network if name == "nmg" else None)
@@ -66,7 +68,7 @@ def main() -> None:
                              "converged": run.converged, "setup_s": round(run.setup_s, 4), "solve_s": round(run.solve_s, 4),
                              "total_s": round(run.setup_s + run.solve_s, 4), "true_residual": run.true_residual})  # fmt: skip
                 print(rows[-1], flush=True)
-    record = {"rows": rows, "dim": args.dim, "rtol": args.rtol, "maxiter": args.maxiter, "environment": environment(torch.device("cpu"))}
+    record = {"rows": rows, "dim": args.dim, "rtol": args.rtol, "maxiter": args.maxiter, "environment": environment(device)}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(record, indent=1))
     print(markdown_table(rows))

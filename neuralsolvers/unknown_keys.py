@@ -28,7 +28,7 @@ _TOP_LEVEL = (
     re.compile(r"^Option '([^']+)' is not accepted(?: before subcommand .*)?$"),
 )
 _CHAIN = re.compile(r"Parser key \"([^\"]+)\"|class_path '([^']+)'")
-_LISTED = 100  # at most this many characters of valid keys listed when none is close
+_LISTED = 90  # at most this many characters of valid keys listed when none is close
 
 
 def unknown_key_message(error: BaseException, command: str) -> str | None:

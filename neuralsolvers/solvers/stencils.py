@@ -21,7 +21,7 @@ import torch
 from neuralsolvers.solvers.operators import Operator, all_finite, normal_device
 from neuralsolvers.solvers.types import DeviceLike
 
-__all__ = ["DiffusionStencil", "red_cells"]
+__all__ = ["DiffusionStencil", "GridOperator", "red_cells"]
 
 
 def red_cells(grid: Sequence[int], device: DeviceLike = "cpu") -> torch.Tensor:
@@ -32,7 +32,29 @@ def red_cells(grid: Sequence[int], device: DeviceLike = "cpu") -> torch.Tensor:
     return sum(index) % 2 == 0
 
 
-class DiffusionStencil(Operator):
+class GridOperator(Operator):
+    """An operator on the cells of a grid, defined by ``_apply`` on fields ``(k, *grid)`` and its
+    centre ``diag`` (shape ``grid``): the vector products and the diagonal follow (cells in C order)."""
+
+    grid: tuple[int, ...]
+    diag: torch.Tensor
+
+    def _apply(self, u: torch.Tensor) -> torch.Tensor:
+        """``u`` of shape ``(k, *grid)`` → ``A u`` of the same shape."""
+        raise NotImplementedError
+
+    def matvec(self, x: torch.Tensor) -> torch.Tensor:
+        return self._apply(x.reshape(1, *self.grid)).reshape(-1)
+
+    def matmat(self, x: torch.Tensor) -> torch.Tensor:
+        k = x.shape[1]
+        return self._apply(x.T.reshape(k, *self.grid)).reshape(k, -1).T
+
+    def diagonal(self) -> torch.Tensor:
+        return self.diag.reshape(-1)
+
+
+class DiffusionStencil(GridOperator):
     """The operator ``(A u)_i = Σ_faces k_f (u_i − u_neighbour) / h²`` on fluid cells, ``u_i`` on obstacles.
 
     Args:
@@ -127,16 +149,6 @@ class DiffusionStencil(Operator):
             y.narrow(axis, 0, size - 1).sub_(c * u.narrow(axis, 1, size - 1))
             y.narrow(axis, 1, size - 1).sub_(c * u.narrow(axis, 0, size - 1))
         return y
-
-    def matvec(self, x: torch.Tensor) -> torch.Tensor:
-        return self._apply(x.reshape(1, *self.grid)).reshape(-1)
-
-    def matmat(self, x: torch.Tensor) -> torch.Tensor:
-        k = x.shape[1]
-        return self._apply(x.T.reshape(k, *self.grid)).reshape(k, -1).T
-
-    def diagonal(self) -> torch.Tensor:
-        return self.diag.reshape(-1)
 
     def finite(self) -> bool:
         """Whether the stored stencil (diagonal and couplings) is finite: ``2d + 1`` numbers per cell."""

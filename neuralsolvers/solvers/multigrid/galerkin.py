@@ -45,8 +45,8 @@ import scipy.sparse as sp
 import torch
 
 from neuralsolvers.solvers.multigrid.shifts import box_offsets, neighbour, pad, window
-from neuralsolvers.solvers.operators import Operator, all_finite
-from neuralsolvers.solvers.stencils import DiffusionStencil
+from neuralsolvers.solvers.operators import all_finite
+from neuralsolvers.solvers.stencils import DiffusionStencil, GridOperator
 
 __all__ = ["SMOOTHER_MARGIN", "BoxStencil", "GridTransfer", "coarse_grid", "coarse_mask", "galerkin_operator", "interpolation_weights"]
 
@@ -54,7 +54,7 @@ PROBE_CHUNK = 9  # Galerkin probes per batch (bounds the set-up's memory: 9 fine
 SMOOTHER_MARGIN = 1.99  # Jacobi-type smoothers on Galerkin levels keep ω·spectral_bound() ≤ this < 2 (energy-convergent)
 
 
-class BoxStencil(Operator):
+class BoxStencil(GridOperator):
     """A symmetric stencil of up to ``3^d`` points per cell (9 in 2D, 27 in 3D) on a cell grid:
     the Galerkin coarse operators.
 
@@ -119,16 +119,6 @@ class BoxStencil(Operator):
         for index, offset in enumerate(self.offsets):
             y -= self.entries[index][cells] * _shifted(padded, parity, offset, self.grid)
         return y
-
-    def matvec(self, x: torch.Tensor) -> torch.Tensor:
-        return self._apply(x.reshape(1, *self.grid)).reshape(-1)
-
-    def matmat(self, x: torch.Tensor) -> torch.Tensor:
-        k = x.shape[1]
-        return self._apply(x.T.reshape(k, *self.grid)).reshape(k, -1).T
-
-    def diagonal(self) -> torch.Tensor:
-        return self.diag.reshape(-1)
 
     def finite(self) -> bool:
         return all_finite(self.entries)
@@ -249,7 +239,7 @@ class GridTransfer:
         # per fine parity class q: its cells (strided) and the corners c ≤ q that reach them
         self._classes = []
         for q in itertools.product((0, 1), repeat=dim):
-            cells = tuple(slice(p, None, 2) for p in q)
+            cells = _cells(q)
             sizes = tuple(math.ceil((n - p) / 2) for n, p in zip(self.grid, q, strict=True))
             reach = [(index, c) for index, c in enumerate(self.corner_offsets) if all(ci <= qi for ci, qi in zip(c, q, strict=True))]
             self._classes.append((cells, sizes, [(c, corners[index][cells]) for index, c in reach]))
@@ -267,7 +257,7 @@ class GridTransfer:
         parities = list(itertools.product((0, 1), repeat=dim))
         probes = weights.new_zeros((len(parities), *coarse))
         for index, p in enumerate(parities):
-            probes[(index,) + tuple(slice(pa, None, 2) for pa in p)] = 1
+            probes[(index,) + _cells(p)] = 1
         fine = weights.new_zeros((len(parities), *grid))
         fine[(slice(None),) + _cells((0,) * dim)] = probes * coarse_unknowns.to(weights.dtype)
         for parity in sorted(parities, key=sum)[1:]:  # fewer odd axes first: a point's neighbours are set before it

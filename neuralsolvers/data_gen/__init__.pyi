@@ -34,6 +34,15 @@ from .external import (
 from .external import (
     load_neuralop_darcy as load_neuralop_darcy,
 )
+from .finite_elements import (
+    FiniteElementDiffusion as FiniteElementDiffusion,
+)
+from .finite_elements import (
+    load_matrices as load_matrices,
+)
+from .finite_elements import (
+    load_systems as load_systems,
+)
 from .graphs import (
     PoreNetwork as PoreNetwork,
 )
@@ -107,10 +116,10 @@ from .store import (
 __all__ = [
     'Antiderivative', 'antiderivative', 'BurgersReference', 'CavityReference', 'COEFFICIENT_FAMILIES',
     'ConvectionReference', 'CrankNicolsonHeat', 'Darcy2D', 'DiffusionReaction', 'DiffusionScenes',
-    'DiffusionSorption', 'FisherKPPObservations', 'Generator', 'HeatSequence', 'HelmholtzReference',
+    'DiffusionSorption', 'FiniteElementDiffusion', 'FisherKPPObservations', 'Generator', 'HeatSequence', 'HelmholtzReference',
     'ImagePatches', 'import_neuralop_darcy', 'KleinGordonReference', 'KrylovVectors',
-    'laplace_map_prox', 'LaplaceToy', 'load_graphs', 'load_neuralop_darcy',
-    'LotkaVolterraObservations', 'MovingObstacles', 'ODEOperator', 'PoissonObstacles',
+    'laplace_map_prox', 'LaplaceToy', 'load_graphs', 'load_matrices', 'load_neuralop_darcy',
+    'load_systems', 'LotkaVolterraObservations', 'MovingObstacles', 'ODEOperator', 'PoissonObstacles',
     'PoreNetwork', 'RBFField', 'ShardedDataset', 'SpectralField', 'subsample', 'to_pyg',
     'ValueIteration',
 ]

@@ -12,13 +12,11 @@ smoothed-aggregation and Ruge–Stüben AMG-PCG and SuperLU); one warm-up, then 
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
 
 import torch
 
 from neuralsolvers.data_gen.finite_elements import load_systems
-from neuralsolvers.evaluate.report import environment, markdown_table
+from neuralsolvers.evaluate.report import write_benchmark
 from neuralsolvers.evaluate.stencil_methods import StencilSystem, method
 from neuralsolvers.solvers import SparseOperator
 
@@ -30,7 +28,7 @@ def main() -> None:
     parser.add_argument("--methods", nargs="+", default=["jacobi", "ic0", "amg", "pyamg", "pyamg_rs", "direct"])
     parser.add_argument("--rtol", type=float, nargs="+", default=[1e-6, 1e-8])
     parser.add_argument("--maxiter", type=int, default=5000)
-    parser.add_argument("--out", default="results/fe_baselines.json")
+    parser.add_argument("--out", default="results", help="the folder of fe_baselines.json")
     args = parser.parse_args()
     rows = []
     for index, (matrix, rhs) in enumerate(load_systems(args.data, args.count)):
@@ -42,15 +40,9 @@ def main() -> None:
                 solver = method(name)
                 solver.run(system)  # warm-up
                 run = solver.run(system)
-                rows.append({"system": index, "unknowns": A.shape[0], "rtol": f"{rtol:g}", "method": run.label, "iterations": run.iterations,
-                             "converged": run.converged, "setup_s": round(run.setup_s, 4), "solve_s": round(run.solve_s, 4),
-                             "total_s": round(run.setup_s + run.solve_s, 4), "true_residual": run.true_residual})  # fmt: skip
+                rows.append({"system": index, "unknowns": A.shape[0], "rtol": f"{rtol:g}", **run.row()})
                 print(rows[-1], flush=True)
-    record = {"rows": rows, "data": args.data, "maxiter": args.maxiter, "environment": environment(torch.device("cpu"))}
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(record, indent=1))
-    print(markdown_table(rows))
-    print(record["environment"])
+    write_benchmark(args.out, "fe_baselines", rows, data=args.data, maxiter=args.maxiter)
 
 
 if __name__ == "__main__":

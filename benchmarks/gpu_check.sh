@@ -65,7 +65,7 @@ step "galerkin neural multigrid (fit)" bash -c "'$NS' generate --config configs/
     --data.init_args.train='$OUT/data/mixed_2d/train' --data.init_args.val='$OUT/data/mixed_2d/val' --data.init_args.large='$OUT/data/scenes_2d_large/val' \
     --checkpoint.dirpath='$OUT/checkpoints/galerkin2d' --trainer.enable_progress_bar=false"
 step "high contrast" "$PY" benchmarks/high_contrast.py --device cuda --sizes 1024 2048 --methods bbmg pyamg_rs \
-    --checkpoint "$OUT/checkpoints/galerkin2d/best.ckpt" --out "$OUT/high_contrast.json"
+    --checkpoint "$OUT/checkpoints/galerkin2d/best.ckpt" --out "$OUT"
 # 7. DCDM at reduced sizes, when the main job's checkpoint is there
 if [ -f checkpoints/dcdm_poisson2d/best.ckpt ]; then
     step "dcdm" "$PY" benchmarks/dcdm.py --checkpoint-2d checkpoints/dcdm_poisson2d/best.ckpt --sizes-2d 256 1024 --out "$OUT"

@@ -16,14 +16,12 @@ and IC(0) at 64³ take long).
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from neuralsolvers.evaluate.economics import trained_network
-from neuralsolvers.evaluate.report import environment, markdown_table
+from neuralsolvers.evaluate.report import write_benchmark
 from neuralsolvers.evaluate.stencil_methods import StencilSystem, method
 from neuralsolvers.solvers import DiffusionStencil
 
@@ -48,7 +46,8 @@ def main() -> None:
     parser.add_argument("--maxiter", type=int, default=1000)
     parser.add_argument("--device", default="cpu", help="where the torch methods run (cpu, cuda); PyAMG and SuperLU run on the CPU")
     parser.add_argument("--checkpoint", default=None, help="a neural multigrid checkpoint: adds its cycle (nmg) to the methods")
-    parser.add_argument("--out", default="results/high_contrast.json")
+    parser.add_argument("--out", default="results", help="the folder of <name>.json")
+    parser.add_argument("--name", default="high_contrast")
     args = parser.parse_args()
     sizes = args.sizes or ([128, 256] if args.dim == 2 else [32, 64])
     device = torch.device(args.device)
@@ -64,15 +63,9 @@ def main() -> None:
                 solver = method(name, network if name == "nmg" else None)
                 solver.run(system)  # warm-up
                 run = solver.run(system)
-                rows.append({"grid": "×".join([str(n)] * args.dim), "contrast": f"{contrast:g}", "method": run.label, "iterations": run.iterations,
-                             "converged": run.converged, "setup_s": round(run.setup_s, 4), "solve_s": round(run.solve_s, 4),
-                             "total_s": round(run.setup_s + run.solve_s, 4), "true_residual": run.true_residual})  # fmt: skip
+                rows.append({"grid": "×".join([str(n)] * args.dim), "contrast": f"{contrast:g}", **run.row()})
                 print(rows[-1], flush=True)
-    record = {"rows": rows, "dim": args.dim, "rtol": args.rtol, "maxiter": args.maxiter, "environment": environment(device)}
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(record, indent=1))
-    print(markdown_table(rows))
-    print(record["environment"])
+    write_benchmark(args.out, args.name, rows, device=str(device), dim=args.dim, rtol=args.rtol, maxiter=args.maxiter)
 
 
 if __name__ == "__main__":

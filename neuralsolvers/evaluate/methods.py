@@ -65,6 +65,11 @@ class SolveRun:
         """Set-up and solve seconds."""
         return self.setup_s + self.solve_s
 
+    def row(self) -> dict[str, Any]:
+        """One benchmark table row: method, iterations, converged, set-up, solve and total seconds, true residual."""
+        return {"method": self.label, "iterations": self.iterations, "converged": self.converged, "setup_s": round(self.setup_s, 4),
+                "solve_s": round(self.solve_s, 4), "total_s": round(self.total_s, 4), "true_residual": self.true_residual}  # fmt: skip
+
 
 @dataclass(frozen=True)
 class Method(Generic[S]):

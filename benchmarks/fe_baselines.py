@@ -7,6 +7,7 @@ evaluations' classical methods by name (default Jacobi-PCG, IC(0)-PCG, our torch
 smoothed-aggregation and Ruge–Stüben AMG-PCG and SuperLU); one warm-up, then one timed run per system.
 
     .venv/bin/python benchmarks/fe_baselines.py --data data/fe_diffusion_2d_heldout/test --rtol 1e-6 1e-8
+    .venv/bin/python benchmarks/fe_baselines.py --data data/fe_diffusion_3d_heldout/test --name fe_baselines_3d
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ def main() -> None:
     parser.add_argument("--methods", nargs="+", default=["jacobi", "ic0", "amg", "pyamg", "pyamg_rs", "direct"])
     parser.add_argument("--rtol", type=float, nargs="+", default=[1e-6, 1e-8])
     parser.add_argument("--maxiter", type=int, default=5000)
-    parser.add_argument("--out", default="results", help="the folder of fe_baselines.json")
+    parser.add_argument("--out", default="results", help="the folder of <name>.json")
+    parser.add_argument("--name", default="fe_baselines")
     args = parser.parse_args()
     rows = []
     for index, (matrix, rhs) in enumerate(load_systems(args.data, args.count)):
@@ -42,7 +44,7 @@ def main() -> None:
                 run = solver.run(system)
                 rows.append({"system": index, "unknowns": A.shape[0], "rtol": f"{rtol:g}", **run.row()})
                 print(rows[-1], flush=True)
-    write_benchmark(args.out, "fe_baselines", rows, data=args.data, maxiter=args.maxiter)
+    write_benchmark(args.out, args.name, rows, data=args.data, maxiter=args.maxiter)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,8 @@ TINY_GENERATE = {
     "diffusion_scenes_3d_heldout": ["--generator.init_args.grid=[12, 12, 12]"],
     "diffusion_scenes_3d_mixed": ["--generator.init_args.grid=[12, 12, 12]"],
     "diffusion_scenes_3d_contrast": ["--generator.init_args.grid=[12, 12, 12]"],
+    "fe_diffusion_3d": ["--generator.init_args.refine=2"],
+    "fe_diffusion_3d_heldout": ["--generator.init_args.refine=2"],
 }
 TINY_FIT = {
     "dcdm_poisson2d": ["--model.init_args.val_maxiter=5"],

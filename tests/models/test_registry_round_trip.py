@@ -45,7 +45,6 @@ def _cases():
         NeuralMultigrid,
         PINNNet,
     )
-    from neuralsolvers.solvers.multigrid.neural import FEATURES
 
     graph = _graph()
     points = torch.rand(9, 2, generator=torch.Generator().manual_seed(3))
@@ -62,7 +61,7 @@ def _cases():
         "lagrangian_net": (lambda: LagrangianNet(period=3.0, hidden=8, state_layers=2, curve_layers=1, time_scale=2.0), lambda net: (net(points),)),
         "lpn": (lambda: LPN(kind="dense", in_features=3, hidden=8, alpha=0.05), lambda net: (net(_inputs(5, 3)),)),
         "mgno": (lambda: MgNO(width=6, num_layers=2, smoothing=[1, 1, 2]), lambda net: (net(_inputs(2, 16, 16)),)),
-        "neural_multigrid": (lambda: NeuralMultigrid(dim=2, hidden=4, depth=1, coarsest=8), lambda net: (net(_inputs(1, FEATURES[2], 8, 8)),)),
+        "neural_multigrid": (lambda: NeuralMultigrid(dim=2, hidden=4, depth=1, coarsest=8), lambda net: (net(_inputs(1, net.layout.features, 8, 8)),)),
         "pinn_net": (lambda: PINNNet(in_features=2, hidden=8, layers=2, center=[0.5, 0.5], scale=[0.3, 0.3]), lambda net: (net(points),)),
     }
 

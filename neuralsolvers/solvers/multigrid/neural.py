@@ -54,7 +54,6 @@ from neuralsolvers.solvers.multigrid.cycle import CycleOptions, cycle_options
 from neuralsolvers.solvers.multigrid.galerkin import (
     SMOOTHER_MARGIN,
     BoxStencil,
-    interpolation_weights,
 )
 from neuralsolvers.solvers.multigrid.geometric import GeometricMultigrid, _Level, _stencil_counts
 from neuralsolvers.solvers.multigrid.hierarchy import Level
@@ -136,7 +135,6 @@ def box_features(operator: DiffusionStencil | BoxStencil) -> torch.Tensor:
     return torch.cat(channels)[None]
 
 
-FEATURES = {2: 6, 3: 8}  # fluid, 2d face fractions, Dirichlet fraction
 
 
 def stencil_features(operator: DiffusionStencil) -> torch.Tensor:
@@ -352,7 +350,7 @@ class NeuralMultigridPreconditioner(GeometricMultigrid):
 
     def _interpolation_weights(self, level: _Level) -> torch.Tensor:
         """The operator-dependent weights times the network's factors (Galerkin hierarchy)."""
-        weights = interpolation_weights(level.operator)
+        weights = super()._interpolation_weights(level)
         learned: _LevelStencils = level.learned
         return weights if learned.interpolation is None else weights * learned.interpolation.to(weights.dtype)
 

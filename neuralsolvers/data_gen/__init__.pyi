@@ -34,6 +34,12 @@ from .external import (
 from .external import (
     load_neuralop_darcy as load_neuralop_darcy,
 )
+from .fe_elasticity import (
+    FiniteElementElasticity as FiniteElementElasticity,
+)
+from .fe_elasticity import (
+    load_elasticity as load_elasticity,
+)
 from .finite_elements import (
     FiniteElementDiffusion as FiniteElementDiffusion,
 )
@@ -116,9 +122,9 @@ from .store import (
 __all__ = [
     'Antiderivative', 'antiderivative', 'BurgersReference', 'CavityReference', 'COEFFICIENT_FAMILIES',
     'ConvectionReference', 'CrankNicolsonHeat', 'Darcy2D', 'DiffusionReaction', 'DiffusionScenes',
-    'DiffusionSorption', 'FiniteElementDiffusion', 'FisherKPPObservations', 'Generator', 'HeatSequence', 'HelmholtzReference',
+    'DiffusionSorption', 'FiniteElementDiffusion', 'FiniteElementElasticity', 'FisherKPPObservations', 'Generator', 'HeatSequence', 'HelmholtzReference',
     'ImagePatches', 'import_neuralop_darcy', 'KleinGordonReference', 'KrylovVectors',
-    'laplace_map_prox', 'LaplaceToy', 'load_graphs', 'load_matrices', 'load_neuralop_darcy',
+    'laplace_map_prox', 'LaplaceToy', 'load_elasticity', 'load_graphs', 'load_matrices', 'load_neuralop_darcy',
     'load_systems', 'LotkaVolterraObservations', 'MovingObstacles', 'ODEOperator', 'PoissonObstacles',
     'PoreNetwork', 'RBFField', 'ShardedDataset', 'SpectralField', 'subsample', 'to_pyg',
     'ValueIteration',

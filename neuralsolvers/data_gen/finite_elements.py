@@ -33,11 +33,12 @@ from neuralsolvers.data_gen.base import Generator
 from neuralsolvers.data_gen.store import ShardedDataset
 from neuralsolvers.errors import DatasetError
 
-__all__ = ["BOUNDARIES", "FE_COEFFICIENTS", "FE_MESHES", "FORCINGS", "FiniteElementDiffusion",
-           "load_matrices", "load_systems", "to_systems"]  # fmt: skip
+__all__ = ["BOUNDARIES", "FE_COEFFICIENTS", "FE_MESHES", "FORCINGS", "FiniteElementDiffusion", "check_spd",
+           "condense", "fe_mesh", "load_matrices", "load_systems", "padded_bounds", "side_facets",
+           "simplex_element", "to_systems"]  # fmt: skip
 
 FE_MESHES = {"disc": 2, "lshape": 2, "square": 2, "square_holes": 2, "delaunay": 2, "ball": 3, "cube": 3}
-FE_COEFFICIENTS = ("lognormal", "binary", "constant")
+FE_COEFFICIENTS = ("lognormal", "binary", "constant", "anisotropic")
 BOUNDARIES = ("dirichlet", "mixed")
 FORCINGS = ("one", "smooth")
 _COUNTS = ("n", "nnz")
@@ -102,6 +103,156 @@ def _lattice(refine: int) -> np.ndarray:
     return np.linspace(0.0, 1.0, 3 * 2 ** (refine - 1) + 1)
 
 
+def simplex_element(dim: int, order: int) -> Any:
+    """The scalar scikit-fem Lagrange element of ``order`` (1 or 2) on triangles (2D) or tetrahedra (3D)."""
+    from skfem import ElementTetP1, ElementTetP2, ElementTriP1, ElementTriP2
+
+    elements = {(2, 1): ElementTriP1, (2, 2): ElementTriP2, (3, 1): ElementTetP1, (3, 2): ElementTetP2}
+    return elements[dim, order]()
+
+
+def _square(refine: int) -> Any:
+    from skfem import MeshTri
+
+    return MeshTri.init_tensor(_lattice(refine), _lattice(refine))
+
+
+def fe_mesh(family: str, refine: int, rng: np.random.Generator | None) -> Any:
+    """One scikit-fem mesh of ``family`` (a key of ``FE_MESHES``) at size ``refine``, as described in
+    [`FiniteElementDiffusion`][neuralsolvers.data_gen.finite_elements.FiniteElementDiffusion];
+    ``rng=None`` gives the deterministic mesh that bounds the family's size (the lattice square for
+    ``square_holes`` and ``delaunay``). Only ``square_holes`` and ``delaunay`` draw from ``rng``."""
+    from skfem import MeshTet, MeshTri
+
+    r = refine
+    if family == "disc":
+        return MeshTri.init_circle(r)
+    if family == "lshape":
+        return MeshTri.init_lshaped().refined(r)
+    if family == "ball":
+        return MeshTet.init_ball(r)
+    if family == "cube":
+        side = np.linspace(0.0, 1.0, 2**r + 1)
+        return MeshTet.init_tensor(side, side, side)
+    if family == "square" or rng is None:  # square_holes and delaunay: at most the square's size
+        return _square(r)
+    if family == "square_holes":
+        return _holes(r, rng)
+    if family == "delaunay":
+        return _delaunay(r, rng)
+    raise ValueError(f"mesh must be one of {list(FE_MESHES)}, got {family!r}")
+
+
+def _holes(refine: int, rng: np.random.Generator) -> Any:
+    """The lattice square minus 1–3 non-overlapping discs (the largest connected piece)."""
+    square = _square(refine)
+    centres, radii = [], []
+    for _ in range(int(rng.integers(1, 4))):
+        for _attempt in range(100):
+            centre, radius = rng.uniform(0.25, 0.75, 2), rng.uniform(0.08, 0.15)
+            if all(np.linalg.norm(centre - c) > radius + s + 0.05 for c, s in zip(centres, radii, strict=True)):
+                centres.append(centre)
+                radii.append(radius)
+                break
+    centroids = square.p[:, square.t].mean(axis=1).T  # (elements, 2)
+    distance = np.linalg.norm(centroids[:, None] - np.array(centres)[None], axis=-1)
+    mesh = square.remove_elements(np.nonzero((distance < np.array(radii)).any(axis=1))[0])
+    # keep the largest piece (holes that touch through the lattice could cut off a few triangles)
+    t, n = mesh.t, mesh.p.shape[1]
+    pairs = np.concatenate([t[[i, j]] for i in range(3) for j in range(3) if i != j], axis=1)
+    graph = sp.coo_matrix((np.ones(pairs.shape[1]), (pairs[0], pairs[1])), shape=(n, n))
+    count, label = connected_components(graph, directed=False)
+    if count > 1:
+        largest = np.argmax(np.bincount(label))
+        mesh = mesh.remove_elements(np.nonzero(label[t[0]] != largest)[0])
+    return mesh
+
+
+def _delaunay(refine: int, rng: np.random.Generator) -> Any:
+    """Delaunay triangulation of the lattice's boundary nodes and jittered interior nodes."""
+    from skfem import MeshTri
+
+    side = _lattice(refine)
+    h = side[1] - side[0]
+    x, y = np.meshgrid(side, side, indexing="ij")
+    points = np.column_stack([x.ravel(), y.ravel()])
+    interior = ((points > 0) & (points < 1)).all(axis=1)
+    points[interior] += rng.uniform(-0.4 * h, 0.4 * h, (int(interior.sum()), 2))
+    triangles = Delaunay(points).simplices
+    if len(np.unique(triangles)) != len(points):
+        raise DatasetError("delaunay mesh: the Delaunay triangulation left out some points")
+    (ux, uy), (vx, vy) = ((points[triangles[:, k]] - points[triangles[:, 0]]).T for k in (1, 2))
+    clockwise = ux * vy - uy * vx < 0
+    triangles[clockwise] = triangles[clockwise][:, [0, 2, 1]]
+    return MeshTri(np.ascontiguousarray(points.T), np.ascontiguousarray(triangles.T))
+
+
+def padded_bounds(families: Sequence[str], refine: int, element: Any) -> tuple[int, int]:
+    """``(max_n, max_nnz)``: unknowns and structural nonzeros of the full (uncondensed) system of
+    ``element`` (scalar or ``ElementVector``) on the largest of the mesh ``families`` at ``refine``.
+
+    Removing triangles (holes) only shrinks both; every triangulation of the same points with the
+    same boundary (Delaunay) has the same numbers of triangles and edges, so the same P1/P2
+    sparsity count as the lattice square."""
+    from skfem import Basis
+
+    max_n = max_nnz = 0
+    for family in dict.fromkeys("square" if f in ("square_holes", "delaunay") else f for f in families):
+        dofs = Basis(fe_mesh(family, refine, None), element).element_dofs  # (per element, elements)
+        n = int(dofs.max()) + 1
+        rows, cols = np.repeat(dofs, len(dofs), axis=0), np.tile(dofs, (len(dofs), 1))
+        pattern = sp.coo_matrix((np.ones(rows.size), (rows.ravel(), cols.ravel())), shape=(n, n)).tocsr()
+        max_n, max_nnz = max(max_n, n), max(max_nnz, pattern.nnz)
+    return max_n, max_nnz
+
+
+def side_facets(mesh: Any, rng: np.random.Generator) -> np.ndarray:
+    """The boundary facets of ``mesh`` whose midpoint lies on one side of a random line (plane)
+    through the centre of its bounding box (draws one standard normal direction)."""
+    facets = mesh.boundary_facets()
+    direction = rng.standard_normal(mesh.p.shape[0])
+    middle = mesh.p[:, mesh.facets[:, facets]].mean(axis=1).T  # (boundary facets, dim)
+    centre = 0.5 * (mesh.p.min(axis=1) + mesh.p.max(axis=1))
+    return facets[(middle - centre) @ direction < 0]
+
+
+def condense(matrix: Any, fixed: np.ndarray) -> tuple[sp.csr_matrix, np.ndarray]:
+    """``A`` restricted to the rows and columns not in ``fixed`` (sorted CSR, exact zeros dropped)
+    and the kept indices ``free``."""
+    free = np.setdiff1d(np.arange(matrix.shape[0]), fixed)
+    condensed = sp.csr_matrix(matrix)[free][:, free].tocsr()
+    condensed.sum_duplicates()
+    condensed.eliminate_zeros()
+    condensed.sort_indices()
+    return condensed, free
+
+
+def check_spd(matrices: Sequence[sp.csr_matrix], vectors: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per system: malformed CSR or non-finite load (1 = yes), relative asymmetry
+    ``max|A − Aᵀ| / max|A|``, and not positive definite (1 = yes: a non-positive diagonal entry or,
+    up to 1,500 unknowns, a failed dense Cholesky factorization)."""
+    size = len(matrices)
+    asymmetry, structure, indefinite = np.zeros(size), np.zeros(size), np.zeros(size)
+    for i, (matrix, vector) in enumerate(zip(matrices, vectors, strict=True)):
+        n = matrix.shape[0]
+        indptr = matrix.indptr
+        valid = (n > 0 and indptr[0] == 0 and indptr[-1] == matrix.nnz and (np.diff(indptr) >= 0).all()
+                 and (matrix.indices < n).all() and (matrix.indices >= 0).all() and np.isfinite(vector).all())  # fmt: skip
+        structure[i] = 0.0 if valid else 1.0
+        if not valid:
+            continue
+        scale = max(abs(matrix).max(), np.finfo(np.float64).tiny)
+        asymmetry[i] = abs(matrix - matrix.T).max() / scale if matrix.nnz else 0.0
+        indefinite[i] = float(not (matrix.diagonal() > 0).all())
+        if n <= _DENSE_CHECK and not indefinite[i]:
+            try:
+                with threadpool_limits(1):  # threads only slow a small factorization down
+                    np.linalg.cholesky(matrix.toarray())
+            except np.linalg.LinAlgError:
+                indefinite[i] = 1.0
+    return structure, asymmetry, indefinite
+
+
 class FiniteElementDiffusion(Generator):
     """Condensed P1/P2 finite-element systems of ``−∇·(κ∇u) = f`` on random unstructured meshes.
 
@@ -132,7 +283,11 @@ class FiniteElementDiffusion(Generator):
     Coefficients, one value per element (evaluated at its centroid; ``g`` is a smooth,
     roughly unit-variance Gaussian field with correlation length ``length_scale``, a sum of
     random Fourier modes): ``lognormal`` ``κ = exp(sigma · g)``; ``binary`` ``κ = 10^contrast``
-    where ``g > 0`` and 1 elsewhere; ``constant`` ``κ = 1``.
+    where ``g > 0`` and 1 elsewhere; ``constant`` ``κ = 1``; ``anisotropic`` the SPD tensor
+    ``κ = ε I + (1 − ε) d dᵀ`` (in 2D the rotation of ``diag(1, ε)`` to the direction ``d``; in 3D
+    fibres, ``diag(1, ε, ε)``) with ``ε`` log-uniform in ``anisotropy`` per sample and ``d`` the
+    normalized ``d₀ + direction_spread · (g₁, …, g_dim)``: a uniformly random unit vector ``d₀``
+    per sample plus independent smooth fields (``direction_spread = 0``: one direction per sample).
 
     Boundary: ``dirichlet``: ``u = 0`` on all boundary facets (hole boundaries included);
     ``mixed``: ``u = 0`` on the boundary facets whose midpoint lies on one side of a random line
@@ -151,6 +306,10 @@ class FiniteElementDiffusion(Generator):
         contrast: binary coefficient jump, ``10^contrast`` (0–12).
         length_scale: correlation length of the random fields (> 0, mesh units).
         tolerance: largest allowed relative asymmetry ``max|A − Aᵀ| / max|A|`` (the self-check).
+        anisotropy: ``[low, high]`` range of the ``anisotropic`` coefficient's weak-direction
+            ratio ``ε`` (``0 < low ≤ high ≤ 1``, drawn log-uniformly).
+        direction_spread: how far the ``anisotropic`` direction turns across the mesh (≥ 0).
+            These two are recorded in the parameters only when ``anisotropic`` is drawn from.
 
     Arrays (padded to ``M = max_n`` unknowns and ``Z = max_nnz`` entries; lengths in mesh units,
     floats float64): ``n``, ``nnz`` ``(N,)`` int64; ``indptr`` ``(N, M + 1)``, ``indices``
@@ -176,6 +335,8 @@ class FiniteElementDiffusion(Generator):
         contrast: float = 3.0,
         length_scale: float = 0.2,
         tolerance: float = 1e-12,
+        anisotropy: Sequence[float] = (1e-3, 1e-1),
+        direction_spread: float = 0.5,
     ):
         for what, given, allowed in [("mesh", mesh, tuple(FE_MESHES)), ("coefficients", coefficients, FE_COEFFICIENTS),
                                      ("boundary", boundary, BOUNDARIES), ("forcing", forcing, FORCINGS)]:  # fmt: skip
@@ -195,10 +356,23 @@ class FiniteElementDiffusion(Generator):
             raise ValueError(f"length_scale must be positive, got {length_scale}")
         if not tolerance > 0:
             raise ValueError(f"tolerance must be positive, got {tolerance}")
+        if isinstance(anisotropy, str) or len(anisotropy) != 2 or not 0 < anisotropy[0] <= anisotropy[1] <= 1:
+            raise ValueError(f"anisotropy must be a range [low, high] with 0 < low <= high <= 1, got {anisotropy!r}")
+        if not direction_spread >= 0:
+            raise ValueError(f"direction_spread must be non-negative, got {direction_spread}")
         self.mesh, self.refine, self.order = list(mesh), int(refine), int(order)
         self.coefficients, self.boundary, self.forcing = list(coefficients), list(boundary), list(forcing)
         self.sigma, self.contrast = float(sigma), float(contrast)
         self.length_scale, self.tolerance = float(length_scale), float(tolerance)
+        self.anisotropy, self.direction_spread = [float(value) for value in anisotropy], float(direction_spread)
+
+    def get_params(self) -> dict[str, Any]:
+        """Constructor arguments by name; ``anisotropy`` and ``direction_spread`` only when
+        ``anisotropic`` is among the coefficients, so datasets made before they existed still match."""
+        params = super().get_params()
+        if "anisotropic" not in self.coefficients:
+            del params["anisotropy"], params["direction_spread"]
+        return params
 
     @property
     def dim(self) -> int:
@@ -206,94 +380,12 @@ class FiniteElementDiffusion(Generator):
         return FE_MESHES[self.mesh[0]]
 
     def _element(self) -> Any:
-        from skfem import ElementTetP1, ElementTetP2, ElementTriP1, ElementTriP2
-
-        elements = {(2, 1): ElementTriP1, (2, 2): ElementTriP2, (3, 1): ElementTetP1, (3, 2): ElementTetP2}
-        return elements[self.dim, self.order]()
-
-    def _square(self) -> Any:
-        from skfem import MeshTri
-
-        return MeshTri.init_tensor(_lattice(self.refine), _lattice(self.refine))
-
-    def _mesh(self, family: str, rng: np.random.Generator | None) -> Any:
-        """One mesh of ``family``; ``rng=None`` gives the deterministic mesh that bounds its size."""
-        from skfem import MeshTet, MeshTri
-
-        r = self.refine
-        if family == "disc":
-            return MeshTri.init_circle(r)
-        if family == "lshape":
-            return MeshTri.init_lshaped().refined(r)
-        if family == "ball":
-            return MeshTet.init_ball(r)
-        if family == "cube":
-            side = np.linspace(0.0, 1.0, 2**r + 1)
-            return MeshTet.init_tensor(side, side, side)
-        if family == "square" or rng is None:  # square_holes and delaunay: at most the square's size
-            return self._square()
-        if family == "square_holes":
-            return self._holes(rng)
-        return self._delaunay(rng)
-
-    def _holes(self, rng: np.random.Generator) -> Any:
-        """The lattice square minus 1–3 non-overlapping discs (the largest connected piece)."""
-        square = self._square()
-        centres, radii = [], []
-        for _ in range(int(rng.integers(1, 4))):
-            for _attempt in range(100):
-                centre, radius = rng.uniform(0.25, 0.75, 2), rng.uniform(0.08, 0.15)
-                if all(np.linalg.norm(centre - c) > radius + s + 0.05 for c, s in zip(centres, radii, strict=True)):
-                    centres.append(centre)
-                    radii.append(radius)
-                    break
-        centroids = square.p[:, square.t].mean(axis=1).T  # (elements, 2)
-        distance = np.linalg.norm(centroids[:, None] - np.array(centres)[None], axis=-1)
-        mesh = square.remove_elements(np.nonzero((distance < np.array(radii)).any(axis=1))[0])
-        # keep the largest piece (holes that touch through the lattice could cut off a few triangles)
-        t, n = mesh.t, mesh.p.shape[1]
-        pairs = np.concatenate([t[[i, j]] for i in range(3) for j in range(3) if i != j], axis=1)
-        graph = sp.coo_matrix((np.ones(pairs.shape[1]), (pairs[0], pairs[1])), shape=(n, n))
-        count, label = connected_components(graph, directed=False)
-        if count > 1:
-            largest = np.argmax(np.bincount(label))
-            mesh = mesh.remove_elements(np.nonzero(label[t[0]] != largest)[0])
-        return mesh
-
-    def _delaunay(self, rng: np.random.Generator) -> Any:
-        """Delaunay triangulation of the lattice's boundary nodes and jittered interior nodes."""
-        from skfem import MeshTri
-
-        side = _lattice(self.refine)
-        h = side[1] - side[0]
-        x, y = np.meshgrid(side, side, indexing="ij")
-        points = np.column_stack([x.ravel(), y.ravel()])
-        interior = ((points > 0) & (points < 1)).all(axis=1)
-        points[interior] += rng.uniform(-0.4 * h, 0.4 * h, (int(interior.sum()), 2))
-        triangles = Delaunay(points).simplices
-        if len(np.unique(triangles)) != len(points):
-            raise DatasetError(f"{self.name}: the Delaunay triangulation left out some points")
-        (ux, uy), (vx, vy) = ((points[triangles[:, k]] - points[triangles[:, 0]]).T for k in (1, 2))
-        clockwise = ux * vy - uy * vx < 0
-        triangles[clockwise] = triangles[clockwise][:, [0, 2, 1]]
-        return MeshTri(np.ascontiguousarray(points.T), np.ascontiguousarray(triangles.T))
+        return simplex_element(self.dim, self.order)
 
     @cached_property
     def _bounds(self) -> tuple[int, int]:
-        """``(max_n, max_nnz)``: unknowns and structural nonzeros of the full (uncondensed) system
-        on the largest mesh family. Removing triangles (holes) only shrinks both; every
-        triangulation of the same points with the same boundary (Delaunay) has the same numbers of
-        triangles and edges, so the same P1/P2 sparsity count as the lattice square."""
-        from skfem import Basis
-
-        max_n = max_nnz = 0
-        for family in dict.fromkeys("square" if f in ("square_holes", "delaunay") else f for f in self.mesh):
-            dofs = Basis(self._mesh(family, None), self._element()).element_dofs  # (per element, elements)
-            n = int(dofs.max()) + 1
-            rows, cols = np.repeat(dofs, len(dofs), axis=0), np.tile(dofs, (len(dofs), 1))
-            pattern = sp.coo_matrix((np.ones(rows.size), (rows.ravel(), cols.ravel())), shape=(n, n)).tocsr()
-            max_n, max_nnz = max(max_n, n), max(max_nnz, pattern.nnz)
-        return max_n, max_nnz
+        """``(max_n, max_nnz)``: see `padded_bounds`."""
+        return padded_bounds(self.mesh, self.refine, self._element())
 
     @property
     def max_n(self) -> int:
@@ -308,17 +400,20 @@ class FiniteElementDiffusion(Generator):
     def _system(self, draws: tuple[int, int, int, int], rng: np.random.Generator) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
         """One condensed system: ``A`` ``(n, n)`` CSR, ``b`` ``(n,)``, free-DOF coordinates ``(n, dim)``."""
         from skfem import Basis, BilinearForm, LinearForm
-        from skfem.helpers import dot, grad
+        from skfem.helpers import dot, grad, mul
 
         family, coefficient, boundary, forcing = (names[k] for names, k in zip(
             (self.mesh, self.coefficients, self.boundary, self.forcing), draws, strict=True))  # fmt: skip
-        mesh = self._mesh(family, rng)
+        mesh = fe_mesh(family, self.refine, rng)
         basis = Basis(mesh, self._element())
         centroids = mesh.p[:, mesh.t].mean(axis=1).T  # (elements, dim)
+        tensor = None
         if coefficient == "lognormal":
             kappa = np.exp(self.sigma * _smooth_field(centroids, self.length_scale, rng))
         elif coefficient == "binary":
             kappa = np.where(_smooth_field(centroids, self.length_scale, rng) > 0, 10.0**self.contrast, 1.0)
+        elif coefficient == "anisotropic":
+            tensor = self._anisotropic(centroids, rng)  # (dim, dim, elements)
         else:
             kappa = np.ones(len(centroids))
         load = np.ones(len(centroids))
@@ -330,29 +425,43 @@ class FiniteElementDiffusion(Generator):
         def stiffness(u: Any, v: Any, w: Any) -> Any:
             return w.kappa * dot(grad(u), grad(v))
 
+        @BilinearForm
+        def tensor_stiffness(u: Any, v: Any, w: Any) -> Any:
+            return dot(mul(w.kappa, grad(u)), grad(v))
+
         @LinearForm
         def rhs(v: Any, w: Any) -> Any:
             return w.f * v
 
-        per_point = {"kappa": np.repeat(kappa[:, None], points, 1), "f": np.repeat(load[:, None], points, 1)}
-        matrix = stiffness.assemble(basis, kappa=per_point["kappa"])
-        vector = rhs.assemble(basis, f=per_point["f"])
+        if tensor is None:
+            matrix = stiffness.assemble(basis, kappa=np.repeat(kappa[:, None], points, 1))
+        else:
+            matrix = tensor_stiffness.assemble(basis, kappa=np.repeat(tensor[..., None], points, -1))
+        vector = rhs.assemble(basis, f=np.repeat(load[:, None], points, 1))
 
         facets = mesh.boundary_facets()
         if boundary == "mixed":
-            direction = rng.standard_normal(self.dim)
-            middle = mesh.p[:, mesh.facets[:, facets]].mean(axis=1).T  # (boundary facets, dim)
-            centre = 0.5 * (mesh.p.min(axis=1) + mesh.p.max(axis=1))
-            facets = facets[(middle - centre) @ direction < 0]
+            facets = side_facets(mesh, rng)
             if not len(facets):
                 raise DatasetError(f"{self.name}: a mixed boundary came out without Dirichlet facets")
-        fixed = basis.get_dofs(facets).all()
-        free = np.setdiff1d(np.arange(basis.N), fixed)
-        condensed = sp.csr_matrix(matrix)[free][:, free].tocsr()
-        condensed.sum_duplicates()
-        condensed.eliminate_zeros()
-        condensed.sort_indices()
+        condensed, free = condense(matrix, basis.get_dofs(facets).all())
         return condensed, vector[free], basis.doflocs[:, free].T
+
+    def _anisotropic(self, centroids: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Per-element tensors ``ε I + (1 − ε) d dᵀ`` ``(dim, dim, elements)``: ``ε`` log-uniform in
+        ``anisotropy``, ``d`` a random unit vector plus ``direction_spread`` times smooth fields, normalized."""
+        low, high = self.anisotropy
+        epsilon = float(np.exp(rng.uniform(np.log(low), np.log(high))))
+        base = rng.standard_normal(self.dim)
+        base /= np.linalg.norm(base)
+        direction = np.repeat(base[:, None], len(centroids), 1)  # (dim, elements)
+        if self.direction_spread > 0:
+            fields = np.stack([_smooth_field(centroids, self.length_scale, rng) for _ in range(self.dim)])
+            direction = direction + self.direction_spread * fields
+        norm = np.linalg.norm(direction, axis=0)
+        direction = np.where(norm > 1e-12, direction / np.maximum(norm, 1e-300), base[:, None])
+        identity = np.eye(self.dim)[:, :, None]
+        return epsilon * identity + (1.0 - epsilon) * direction[:, None] * direction[None, :]
 
     def generate(self, num_samples: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
         m, z, size = self.max_n, self.max_nnz, num_samples
@@ -384,25 +493,8 @@ class FiniteElementDiffusion(Generator):
     def check(self, arrays: dict[str, np.ndarray]) -> float:
         """Each stored matrix must be valid CSR, symmetric (``max|A − Aᵀ| / max|A| ≤ tolerance``),
         have a positive diagonal and, up to 1,500 unknowns, a dense Cholesky factorization."""
-        size = len(arrays["n"])
-        asymmetry, structure, indefinite = np.zeros(size), np.zeros(size), np.zeros(size)
-        for i, (matrix, vector) in enumerate(to_systems(arrays)):
-            n = matrix.shape[0]
-            indptr = matrix.indptr
-            valid = (n > 0 and indptr[0] == 0 and indptr[-1] == matrix.nnz and (np.diff(indptr) >= 0).all()
-                     and (matrix.indices < n).all() and (matrix.indices >= 0).all() and np.isfinite(vector).all())  # fmt: skip
-            structure[i] = 0.0 if valid else 1.0
-            if not valid:
-                continue
-            scale = max(abs(matrix).max(), np.finfo(np.float64).tiny)
-            asymmetry[i] = abs(matrix - matrix.T).max() / scale if matrix.nnz else 0.0
-            indefinite[i] = float(not (matrix.diagonal() > 0).all())
-            if n <= _DENSE_CHECK and not indefinite[i]:
-                try:
-                    with threadpool_limits(1):  # threads only slow a small factorization down
-                        np.linalg.cholesky(matrix.toarray())
-                except np.linalg.LinAlgError:
-                    indefinite[i] = 1.0
+        systems = to_systems(arrays)
+        structure, asymmetry, indefinite = check_spd([a for a, _ in systems], [b for _, b in systems])
         return max(
             self._bounded(structure, "malformed CSR or non-finite load (1 = yes):", 0.0),
             self._bounded(asymmetry, "relative asymmetry", self.tolerance),

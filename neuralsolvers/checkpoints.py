@@ -9,7 +9,9 @@ naming it. Inside `trusting_checkpoints()` (the command line's ``--trust-checkpo
 checkpoint may also name classes and functions beyond tensors and plain data: each is imported and
 allowed for weights-only loading, and named on stderr; the block's `CheckpointTrust` keeps which
 files it allowed. `load_preconditioner` turns a learned-preconditioner checkpoint into a ready
-preconditioner for a given system, from the wrapping record the checkpoint carries.
+preconditioner for a given system, by the kind its record names (the registry of
+`neuralsolvers.solvers.learned.kinds`); `preconditioner_from_checkpoint` does it from a checkpoint
+already read, for any number of systems.
 
 What training cost (`training_time`, `device_hours`, `break_even`, `break_even_cell`) moved to
 `neuralsolvers.evaluate.economics`; the old names here still work for one release, with a
@@ -21,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import importlib
-import math
 import pickle
 import sys
 import warnings
@@ -36,16 +37,18 @@ from torch import nn
 
 from neuralsolvers.errors import CheckpointError
 from neuralsolvers.models.registry import build_model
-from neuralsolvers.solvers.learned.dcdm_solver import dcdm_wrapping
-from neuralsolvers.solvers.learned.field_preconditioner import NetworkWrapping
-from neuralsolvers.solvers.operators import as_operator
+from neuralsolvers.solvers.learned.kinds import (
+    FIELD_KIND,
+    NEURAL_MULTIGRID_KIND,
+    LearnedPreconditioner,
+    preconditioner_kind,
+)
 from neuralsolvers.solvers.preconditioners import Preconditioner
-from neuralsolvers.solvers.stencils import DiffusionStencil
 from neuralsolvers.solvers.system import normal_device
 
 __all__ = [
     "CHECKSUM_KEY", "CheckpointTrust", "checkpoint_globals", "load", "load_preconditioner", "model_from_checkpoint",
-    "read_checkpoint", "trust_if_asked", "trusting_checkpoints", "weights_checksum",
+    "preconditioner_from_checkpoint", "read_checkpoint", "trust_if_asked", "trusting_checkpoints", "weights_checksum",
 ]  # fmt: skip
 
 _MOVED = ("break_even", "break_even_cell", "device_hours", "training_time")  # to neuralsolvers.evaluate.economics
@@ -206,31 +209,39 @@ def load(path: str | Path, map_location: str | torch.device = "cpu") -> nn.Modul
     return model_from_checkpoint(read_checkpoint(path, map_location), path).to(map_location)
 
 
-# how the networks of checkpoints written before the wrapping was recorded are wrapped, by model name
-WRAPPINGS_BEFORE_RECORDS = {"dcdm": dcdm_wrapping}
 PRECONDITIONER_RECORD = "neuralsolvers_preconditioner"
-MULTIGRID_KIND = "neural_multigrid"  # the record's kind for a learned multigrid cycle (no field wrapping)
+MULTIGRID_KIND = NEURAL_MULTIGRID_KIND  # the record's kind for a learned multigrid cycle (no field wrapping)
+# the kind of the checkpoints written before the record, by model name (a DCDM network: DCDM's field wrapping)
+KINDS_BEFORE_RECORDS = {"dcdm": FIELD_KIND, "neural_multigrid": NEURAL_MULTIGRID_KIND}
 
 
-def _grid_and_mask(A: Any, n: int, grid: Sequence[int] | None, mask: Any) -> tuple[tuple[int, ...], torch.Tensor]:
-    """The grid of ``A``'s unknowns and its fluid mask: from a [`DiffusionStencil`][neuralsolvers.solvers.stencils.DiffusionStencil], else from
-    the caller (``grid`` required, ``mask`` default all True); mismatches are ``ValueError``s."""
-    if isinstance(A, DiffusionStencil):
-        if grid is not None and tuple(grid) != A.grid:
-            raise ValueError(f"grid={tuple(grid)} but the stencil is on the grid {A.grid}")
-        grid = A.grid
-        if mask is None:
-            mask = A.mask
-    if grid is None:
-        raise ValueError(f"A is a {type(A).__name__} of {n} unknowns: pass grid=(rows, columns[, layers]), "
-                         "the grid its unknowns are the cells of (C order), and mask= if some cells are obstacles")  # fmt: skip
-    grid = tuple(int(size) for size in grid)
-    if math.prod(grid) != n:
-        raise ValueError(f"grid {'×'.join(map(str, grid))} has {math.prod(grid)} cells but A has {n} unknowns")
-    fluid = torch.ones(grid, dtype=torch.bool) if mask is None else torch.as_tensor(mask)
-    if tuple(fluid.shape) != grid:
-        raise ValueError(f"mask has shape {tuple(fluid.shape)} but the grid is {grid}")
-    return grid, fluid.to(torch.bool)
+def preconditioner_from_checkpoint(checkpoint: dict, path: str | Path = "checkpoint") -> LearnedPreconditioner:
+    """The learned preconditioner of an already read checkpoint ([`read_checkpoint`][neuralsolvers.checkpoints.read_checkpoint]): its network (eval
+    mode), kind and record, which builds the preconditioner of any number of systems
+    (``learned(A, grid=..., mask=..., device=...)``); ``path`` names it in errors.
+
+    The kind is the record's ``kind`` (a record without one: ``field``, a grid network's wrapping),
+    looked up in the registry of `neuralsolvers.solvers.learned.kinds`; a checkpoint written before
+    records gets its model's kind (`KINDS_BEFORE_RECORDS`).
+
+    Raises:
+        CheckpointError: not a learned-preconditioner checkpoint, an unknown kind (the known ones
+            named), or a network that cannot be rebuilt.
+    """
+    spec = checkpoint.get("neuralsolvers_model") or {}
+    record = checkpoint.get(PRECONDITIONER_RECORD)
+    if record is None and spec.get("name") not in KINDS_BEFORE_RECORDS:
+        raise CheckpointError(f"{path}: model {spec.get('name')!r} is not a learned preconditioner "
+                              f"(no {PRECONDITIONER_RECORD} record in the checkpoint)")  # fmt: skip
+    if record is not None and not isinstance(record, Mapping):
+        raise CheckpointError(f"{path}: its {PRECONDITIONER_RECORD} record is a {type(record).__name__}, not a mapping")
+    network = model_from_checkpoint(checkpoint, path)  # first: a model's module may register its own kind
+    kind = KINDS_BEFORE_RECORDS[spec["name"]] if record is None else record.get("kind", FIELD_KIND)
+    try:
+        preconditioner_kind(kind)
+    except CheckpointError as error:
+        raise CheckpointError(f"{path}: {error}") from None
+    return LearnedPreconditioner(network, kind, None if record is None else dict(record), str(path))
 
 
 def load_preconditioner(
@@ -239,19 +250,26 @@ def load_preconditioner(
 ) -> Preconditioner:  # fmt: skip
     """The learned preconditioner of ``checkpoint`` for the system matrix ``A``, ready for a solver.
 
-    The checkpoint's record (``neuralsolvers_preconditioner``: the network's inputs and their
-    order, padding, normalization, masking, linearity, the solver it was trained for) says how the
-    network is wrapped; DCDM checkpoints written before the record existed get DCDM's wrapping. A
-    neural multigrid's record says so, and its V-cycle is built for ``A`` (a ``DiffusionStencil``):
-    linear and SPD, for ``cg`` and SciPy's ``cg``.
+    The checkpoint's record (``neuralsolvers_preconditioner``) names the kind of learned
+    preconditioner, and the kind's builder, from the registry of
+    [`neuralsolvers.solvers.learned.kinds`][neuralsolvers.solvers.learned.kinds], makes it:
+
+    - ``field`` (DCDM and other grid networks; DCDM checkpoints written before the record too): the
+      record says how the network is wrapped (its inputs and their order, padding, normalization,
+      masking, linearity, the solver it was trained for); ``A`` is a grid's system.
+    - ``neural_multigrid``: its V-cycle for ``A``, a ``DiffusionStencil``: linear and SPD, for ``cg``
+      and SciPy's ``cg``.
+    - ``matrix`` (learned AMG, learned IC, ...): the network's preconditioner of any sparse
+      symmetric positive definite ``A``, no grid needed.
 
     Args:
         checkpoint: a ``.ckpt`` of a learned preconditioner (``neuralsolvers fit``).
         A: the system: a [`DiffusionStencil`][neuralsolvers.solvers.stencils.DiffusionStencil] (grid and mask come from
-            it) or any matrix the solvers take (SciPy, NumPy, torch) of a grid's unknowns.
-        grid: the grid whose cells are ``A``'s unknowns in C order (needed unless ``A`` is a stencil).
-        mask: bool array of the grid's shape, True on unknowns, False on obstacle cells (whose rows
-            of ``A`` are the identity); default every cell is an unknown.
+            it) or any matrix the solvers take (SciPy, NumPy, torch).
+        grid: for a ``field`` network, the grid whose cells are ``A``'s unknowns in C order (needed
+            unless ``A`` is a stencil).
+        mask: for a ``field`` network, bool array of the grid's shape, True on unknowns, False on
+            obstacle cells (whose rows of ``A`` are the identity); default every cell is an unknown.
         device: where the network runs (default ``A``'s device, the CPU for SciPy/NumPy).
 
     Returns:
@@ -259,45 +277,14 @@ def load_preconditioner(
             with (``M.solver(A, b, M=M)``), ``.linear`` / ``.linear_spd`` say what it is.
 
     Raises:
-        CheckpointError: not a learned-preconditioner checkpoint, or unreadable.
-        ValueError: grid, mask or dimension do not fit the network or ``A`` (both sides named).
+        CheckpointError: not a learned-preconditioner checkpoint, an unknown kind, or unreadable.
+        ValueError: grid, mask or dimension do not fit the network or ``A`` (both sides named); a
+            grid kind given a plain matrix without ``grid``; for ``matrix``, an ``A`` that is not
+            square, not symmetric or not finite.
     """
     device = None if device is None else normal_device(device)  # a device this machine lacks: one line before reading
-    data = read_checkpoint(checkpoint)
-    spec = data.get("neuralsolvers_model") or {}
-    record = data.get(PRECONDITIONER_RECORD)
-    if record is None and spec.get("name") not in WRAPPINGS_BEFORE_RECORDS:
-        raise CheckpointError(f"{checkpoint}: model {spec.get('name')!r} is not a learned preconditioner "
-                              f"(no {PRECONDITIONER_RECORD} record in the checkpoint)")  # fmt: skip
-    network = model_from_checkpoint(data, checkpoint)
-    if record is not None and record.get("kind") == MULTIGRID_KIND:
-        return _multigrid_preconditioner(network, A, checkpoint, device)
-    if record is not None:
-        try:
-            wrapping = NetworkWrapping.from_record(dict(record))
-        except (TypeError, ValueError) as error:
-            raise CheckpointError(f"{checkpoint}: {error}") from None
-    else:
-        wrapping = WRAPPINGS_BEFORE_RECORDS[spec["name"]](network)
-    operator = as_operator(A)
-    n = operator.shape[0]
-    grid, fluid = _grid_and_mask(A, n, grid, mask)
-    if len(grid) != wrapping.dim:
-        raise ValueError(f"the network of {checkpoint} is {wrapping.dim}D but the grid {'×'.join(map(str, grid))} is {len(grid)}D")
-    device = normal_device(device or operator.device)
-    return wrapping.build(network.to(device), fluid, dtype=operator.dtype, device=device)
-
-
-def _multigrid_preconditioner(network: nn.Module, A: Any, checkpoint: str | Path, device: str | torch.device | None) -> Preconditioner:
-    """A neural multigrid checkpoint's V-cycle for ``A``, which must be the system's ``DiffusionStencil``
-    (the cycle coarsens its cell types, coefficients and walls)."""
-    if not isinstance(A, DiffusionStencil):
-        raise ValueError(f"the neural multigrid of {checkpoint} needs the system as a DiffusionStencil (grid, mask, "
-                         f"coefficient, walls), which it coarsens; got a {type(A).__name__}")  # fmt: skip
-    if len(A.grid) != network.dim:
-        raise ValueError(f"the network of {checkpoint} is {network.dim}D but the grid {'×'.join(map(str, A.grid))} is {len(A.grid)}D")
-    device = normal_device(device or A.device)
-    return network.to(device).preconditioner(A.to(device=device))
+    learned = preconditioner_from_checkpoint(read_checkpoint(checkpoint), checkpoint)
+    return learned(A, grid=grid, mask=mask, device=device)
 
 
 def model_from_checkpoint(checkpoint: dict, path: str | Path = "checkpoint") -> nn.Module:

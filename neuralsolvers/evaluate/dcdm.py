@@ -19,7 +19,7 @@ from neuralsolvers.data_gen.poisson import load_systems
 from neuralsolvers.data_gen.store import progress
 from neuralsolvers.evaluate.base import Evaluation, Outcome, resolve_device
 from neuralsolvers.evaluate.comparison import compare, verdict_text
-from neuralsolvers.evaluate.economics import trained_network, training_cost
+from neuralsolvers.evaluate.economics import trained_preconditioner, training_cost
 from neuralsolvers.evaluate.figures import residual_figure
 from neuralsolvers.evaluate.methods import converged_all, median_runs, summary_row
 from neuralsolvers.evaluate.stencil_methods import (
@@ -92,7 +92,7 @@ class DCDMEvaluation(Evaluation):
     def evaluate(self) -> Outcome:
         loaded = load_systems(self.systems, self.num_systems, self.device)
         systems = [StencilSystem(system.operator, system.b, system.mask, self.rtol, self.maxiter) for system in loaded]
-        network, clock = (None, None) if self.checkpoint is None else trained_network(self.checkpoint, self.device)
+        network, clock = (None, None) if self.checkpoint is None else trained_preconditioner(self.checkpoint, self.device)
         methods = [method(name, network, network_maxiter=self.network_maxiter, keep=self.keep, fallback=self.fallback) for name in self.methods]
         rows, first = [], {}
         for chosen in progress(methods, len(methods), "methods"):

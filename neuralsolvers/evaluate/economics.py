@@ -3,7 +3,8 @@ the number of solves after which training has paid for itself against a classica
 
 `neuralsolvers fit` records the clock (`neuralsolvers.train.callbacks.TrainingClock`) in every
 checkpoint: ``{"seconds", "device", "num_devices", "steps"}``. `trained_network` reads a checkpoint
-once for both the network and its clock.
+once for both the network and its clock; `trained_preconditioner` likewise for a learned
+preconditioner (its network and kind, `neuralsolvers.checkpoints.preconditioner_from_checkpoint`).
 """
 
 from __future__ import annotations
@@ -15,9 +16,14 @@ from typing import Any
 import torch
 from torch import nn
 
-from neuralsolvers.checkpoints import model_from_checkpoint, read_checkpoint
+from neuralsolvers.checkpoints import (
+    model_from_checkpoint,
+    preconditioner_from_checkpoint,
+    read_checkpoint,
+)
+from neuralsolvers.solvers.learned.kinds import LearnedPreconditioner
 
-__all__ = ["break_even", "break_even_cell", "device_hours", "trained_network", "training_cost", "training_time"]
+__all__ = ["break_even", "break_even_cell", "device_hours", "trained_network", "trained_preconditioner", "training_cost", "training_time"]  # fmt: skip
 
 
 def training_time(checkpoint: Mapping[str, Any] | str | Path) -> dict | None:
@@ -31,6 +37,15 @@ def trained_network(path: str | Path, device: str | torch.device = "cpu") -> tup
     """The network of a checkpoint (in eval mode, on ``device``) and its training clock, from one read."""
     data = read_checkpoint(path, device)
     return model_from_checkpoint(data, path).to(device), training_time(data)
+
+
+def trained_preconditioner(path: str | Path, device: str | torch.device = "cpu") -> tuple[LearnedPreconditioner, dict | None]:
+    """The learned preconditioner of a checkpoint (its network in eval mode on ``device``, its kind
+    and record: call it with a system for the preconditioner) and its training clock, from one read."""
+    data = read_checkpoint(path, device)
+    learned = preconditioner_from_checkpoint(data, path)
+    learned.network.to(device)
+    return learned, training_time(data)
 
 
 def device_hours(clock: dict | None) -> float | None:

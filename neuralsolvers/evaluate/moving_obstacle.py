@@ -24,7 +24,7 @@ from neuralsolvers.data_gen.moving_obstacles import MovingObstacles
 from neuralsolvers.data_gen.store import ShardedDataset, progress
 from neuralsolvers.evaluate.base import Evaluation, Outcome, resolve_device
 from neuralsolvers.evaluate.comparison import compare, verdict_text
-from neuralsolvers.evaluate.economics import trained_network, training_cost
+from neuralsolvers.evaluate.economics import trained_preconditioner, training_cost
 from neuralsolvers.evaluate.methods import Method, SolveRun, converged_all
 from neuralsolvers.evaluate.stencil_methods import CLASSICAL, StencilSystem, method
 
@@ -105,10 +105,10 @@ class MovingObstacleEvaluation(Evaluation):
 
     def evaluate(self) -> Outcome:
         rows, figures, headline, verdicts = [], {}, [], []
-        networks = {}  # dimension → (network, training clock)
+        networks = {}  # dimension → (learned preconditioner, training clock)
         for path in self.checkpoints:
-            network, clock = trained_network(path, self.device)
-            networks[network.dim] = (network, clock)
+            learned, clock = trained_preconditioner(path, self.device)
+            networks[learned.network.dim] = (learned, clock)
         for directory in self.data:
             generator, masks, rhs = self._sequence(directory)
             if "nmg" in self.methods and len(generator.grid) not in networks:

@@ -28,7 +28,7 @@ from neuralsolvers.data_gen.diffusion_scenes import load_scenes, scene_operator
 from neuralsolvers.data_gen.store import progress
 from neuralsolvers.evaluate.base import Evaluation, Outcome, resolve_device
 from neuralsolvers.evaluate.comparison import compare, verdict_text
-from neuralsolvers.evaluate.economics import trained_network, training_cost
+from neuralsolvers.evaluate.economics import trained_preconditioner, training_cost
 from neuralsolvers.evaluate.figures import residual_figure
 from neuralsolvers.evaluate.methods import Method, SolveRun, converged_all, median_runs, summary_row
 from neuralsolvers.evaluate.stencil_methods import FIELD_NETWORKS, NAMES, StencilSystem, method
@@ -146,13 +146,13 @@ class NeuralMultigridEvaluation(Evaluation):
         once per DCDM checkpoint (a multi-level network's rows marked so)."""
         dcdm = []
         for path in self.dcdm_checkpoints:
-            network, clock = trained_network(path, self.device)
-            dcdm.append((network, clock, " (multi-level)" if getattr(network, "levels", 1) != 1 else ""))
+            learned, clock = trained_preconditioner(path, self.device)
+            dcdm.append((learned, clock, " (multi-level)" if getattr(learned.network, "levels", 1) != 1 else ""))
         entries = []
         for name in self.methods:
             if name == "nmg":
-                network, clock = trained_network(self.checkpoint, self.device)
-                entries.append((method(name, network), clock))
+                learned, clock = trained_preconditioner(self.checkpoint, self.device)
+                entries.append((method(name, learned), clock))
             elif name in FIELD_NETWORKS:
                 entries += [(method(name, network, network_maxiter=self.network_maxiter, mark=mark), clock) for network, clock, mark in dcdm]
             else:

@@ -9,7 +9,10 @@ and with Ruge–Stüben coarsening, the references) and ``direct`` (SciPy's Supe
 ordering of ``A + Aᵀ``, the factorization as set-up). Learned (`LEARNED`, each
 needs its network): ``dcdm`` (the DCDM iteration) and ``fcg`` (flexible CG with the network as
 preconditioner), which run at most ``network_maxiter`` network calls, and ``nmg`` (plain CG with the
-V-cycle of a `neuralsolvers.models.NeuralMultigrid`). `method` makes one by name.
+V-cycle of a `neuralsolvers.models.NeuralMultigrid`). `method` makes one by name. A learned method
+builds its preconditioner through the kind registry (`neuralsolvers.solvers.learned.kinds`), as
+``neuralsolvers.load_preconditioner`` does, from a checkpoint read once
+(`neuralsolvers.evaluate.economics.trained_preconditioner`) or from a bare network.
 """
 
 from __future__ import annotations
@@ -32,8 +35,12 @@ from neuralsolvers.solvers import (
     Jacobi,
     SolverResult,
     dcdm,
-    dcdm_preconditioner,
     fcg,
+)
+from neuralsolvers.solvers.learned.kinds import (
+    FIELD_KIND,
+    NEURAL_MULTIGRID_KIND,
+    LearnedPreconditioner,
 )
 
 __all__ = ["BBMG_DEFAULTS", "CLASSICAL", "CYCLE_PRECISION", "FIELD_NETWORKS", "GMG_DEFAULTS", "LEARNED", "NAMES", "PCG", "StencilSystem", "method"]
@@ -125,8 +132,8 @@ def _direct_solve(system: StencilSystem, factor: Any) -> SolverResult:
                         message="sparse direct solve", true_residual=true, time=time.perf_counter() - start)  # fmt: skip
 
 
-def _field(network: nn.Module, system: StencilSystem) -> Any:
-    return dcdm_preconditioner(network, system.mask, dtype=system.b.dtype, device=system.b.device)
+def _field(learned: LearnedPreconditioner, system: StencilSystem) -> Any:
+    return learned(system.A, mask=system.mask, device=system.b.device)
 
 
 def _dcdm(system: StencilSystem, M: Any, maxiter: int) -> SolverResult:
@@ -137,8 +144,8 @@ def _fcg(system: StencilSystem, M: Any, maxiter: int, keep: int) -> SolverResult
     return fcg(system.A, system.b, M=M, rtol=system.rtol, maxiter=maxiter, keep=keep)
 
 
-def _cycle(network: nn.Module, system: StencilSystem) -> Any:
-    return network.preconditioner(system.A, precision=CYCLE_PRECISION if network.layout.galerkin else None)
+def _cycle(learned: LearnedPreconditioner, system: StencilSystem) -> Any:
+    return learned(system.A, precision=CYCLE_PRECISION if learned.network.layout.galerkin else None)
 
 
 PCG: tuple[Method[StencilSystem], ...] = (  # the classical PCGs: these can also finish a failed learned solve
@@ -160,7 +167,13 @@ LEARNED = (*FIELD_NETWORKS, "nmg")
 NAMES = (*(classical.name for classical in CLASSICAL), *LEARNED)
 
 
-def _learned(name: str, network: nn.Module, network_maxiter: int, keep: int) -> Method[StencilSystem]:
+def _learned(name: str, network: nn.Module | LearnedPreconditioner, network_maxiter: int, keep: int) -> Method[StencilSystem]:
+    """The learned method ``name`` of a checkpoint's preconditioner, or of a bare network (then of the
+    method's kind: DCDM's field wrapping for ``dcdm`` and ``fcg``, the neural multigrid for ``nmg``)."""
+    kind = NEURAL_MULTIGRID_KIND if name == "nmg" else FIELD_KIND
+    network = network if isinstance(network, LearnedPreconditioner) else LearnedPreconditioner(network, kind)
+    if name == "nmg" and network.kind != kind:
+        raise ValueError(f"method nmg needs a neural multigrid checkpoint; {network.source} is of kind {network.kind!r}")
     if name == "dcdm":
         return Method(name, "DCDM", partial(_field, network), partial(_dcdm, maxiter=network_maxiter), learned=True)
     if name == "fcg":
@@ -169,14 +182,15 @@ def _learned(name: str, network: nn.Module, network_maxiter: int, keep: int) -> 
 
 
 def method(
-    name: str, network: nn.Module | None = None, *, network_maxiter: int = 500, keep: int = 2, gmg: dict[str, Any] | None = None,
+    name: str, network: nn.Module | LearnedPreconditioner | None = None, *, network_maxiter: int = 500, keep: int = 2, gmg: dict[str, Any] | None = None,
     bbmg: dict[str, Any] | None = None, fallback: str | None = None, mark: str = "",
 ) -> Method[StencilSystem]:  # fmt: skip
     """The method ``name`` (one of `NAMES`).
 
     Args:
-        network: the trained network of a learned method: a DCDM network for ``dcdm`` and ``fcg``, a
-            ``NeuralMultigrid`` for ``nmg``.
+        network: the trained network of a learned method, or its checkpoint's ``LearnedPreconditioner``
+            (`neuralsolvers.evaluate.economics.trained_preconditioner`, built as its record says): a DCDM
+            network for ``dcdm`` and ``fcg``, a ``NeuralMultigrid`` for ``nmg``.
         network_maxiter: iteration cap (network calls) of ``dcdm`` and ``fcg``. keep: directions FCG keeps.
         gmg: options of `neuralsolvers.solvers.GeometricMultigrid` (default `GMG_DEFAULTS`).
         bbmg: options of ``bbmg``'s `neuralsolvers.solvers.GeometricMultigrid` (default `BBMG_DEFAULTS`;

@@ -55,6 +55,15 @@ from .learned.field_preconditioner import (
 from .learned.hybrid_solver import (
     hybrid as hybrid,
 )
+from .learned.kinds import (
+    LearnedPreconditioner as LearnedPreconditioner,
+)
+from .learned.kinds import (
+    register_preconditioner_kind as register_preconditioner_kind,
+)
+from .learned.matrix_kind import (
+    MATRIX_RECORD as MATRIX_RECORD,
+)
 from .learned.smoothed import (
     SmoothedPreconditioner as SmoothedPreconditioner,
 )
@@ -220,11 +229,11 @@ __all__ = [
     'cg', 'ChebCB', 'CycleOptions', 'dcdm', 'dcdm_preconditioner', 'dcdm_wrapping', 'DenseOperator',
     'DeviceLike', 'DiffusionStencil', 'fcg', 'FieldPreconditioner', 'fixed_point', 'FixedOmega',
     'formulas', 'ForwardOperator', 'GaussianBlur', 'GeometricMultigrid', 'gmres', 'HaarThreshold',
-    'hybrid', 'ic0_factor', 'Identity', 'IncompleteCholesky', 'Jacobi', 'least_squares_layer',
-    'LeastSquaresResult', 'Level', 'levenberg_marquardt', 'matrix_colors', 'MatrixFreeOperator',
+    'hybrid', 'ic0_factor', 'Identity', 'IncompleteCholesky', 'Jacobi', 'LearnedPreconditioner', 'least_squares_layer',
+    'LeastSquaresResult', 'Level', 'levenberg_marquardt', 'matrix_colors', 'MATRIX_RECORD', 'MatrixFreeOperator',
     'ModulePreconditioner', 'MultilevelHierarchy', 'NetworkProx', 'NetworkWrapping', 'NeuralMultigridPreconditioner',
     'normal_device', 'omega_grid', 'Operator', 'OperatorLike', 'OperatorPreconditioner', 'pgd',
-    'polynomial_library', 'Preconditioner', 'PreconditionerLike', 'prepare_system',
+    'polynomial_library', 'Preconditioner', 'PreconditionerLike', 'prepare_system', 'register_preconditioner_kind',
     'ProximalResult', 'random_mask', 'regret', 'RelaxationPolicy', 'replay', 'ScipyOperator',
     'SmoothedPreconditioner', 'SoftThreshold', 'SolverResult', 'sor', 'SORSplitting',
     'SparseOperator', 'SSOR', 'stlsq', 'SubsampledFourier', 'TotalVariation', 'TsallisINF',

@@ -5,6 +5,8 @@ Every operator has ``shape``, ``dtype``, ``device``, ``matvec(x)`` for ``x`` of 
 ``matmat(X)`` for ``X`` of shape ``(n, k)`` (``k`` right-hand sides at once); ``A @ x`` dispatches
 on the dimension. ``diagonal()`` is available where it is cheap (Jacobi, IC(0), AMG need it);
 ``finite()`` says whether the stored entries are all finite (None for a matrix-free operator).
+``check_sparse_spd`` is the one check of a sparse matrix that must be SPD (square, finite, symmetric,
+positive diagonal), with one line per failure.
 ``normal_device`` is the one place a device name is checked: every entry that takes ``device=``
 goes through it, so a device the machine lacks is one ``ConfigError`` (a ``ValueError``) that says so.
 
@@ -27,8 +29,10 @@ from neuralsolvers.solvers.types import DeviceLike, OperatorLike, SupportsMatvec
 
 __all__ = [
     "DenseOperator", "MatrixFreeOperator", "Operator", "ScipyOperator", "SparseOperator", "as_operator", "assembled",
-    "all_finite", "csr_tensor", "normal_device", "scipy_to_torch_csr",
+    "all_finite", "canonical_csr", "check_sparse_spd", "csr_tensor", "normal_device", "scipy_to_torch_csr",
 ]  # fmt: skip
+
+SPARSE_SYMMETRY_TOLERANCE = 1e-10  # of a sparse SPD matrix: max |a_ij − a_ji| ≤ this × max |a_ij|
 
 
 def all_finite(values: torch.Tensor) -> bool:
@@ -167,6 +171,41 @@ def scipy_to_torch_csr(matrix: sp.spmatrix | sp.sparray, dtype: torch.dtype = to
         torch.from_numpy(csr.indptr), torch.from_numpy(csr.indices), torch.from_numpy(csr.data).to(dtype), csr.shape
     ).to(normal_device(device))
 
+
+def canonical_csr(matrix: sp.spmatrix | sp.sparray) -> sp.csr_matrix:
+    """``matrix`` as CSR with sorted column indices and no duplicate entries (a copy)."""
+    csr = sp.csr_matrix(matrix, copy=True)
+    csr.sum_duplicates()
+    csr.sort_indices()
+    return csr
+
+
+def check_sparse_spd(matrix: sp.spmatrix | sp.sparray, name: str = "A") -> sp.csr_matrix:
+    """``matrix`` as canonical CSR after the checks an SPD matrix passes cheaply.
+
+    Raises:
+        ValueError: one line each: not square, not finite, not symmetric (to ``1e-10`` of its largest
+            entry), a diagonal entry that is not positive.
+    """
+    csr = canonical_csr(matrix)
+    if csr.shape[0] != csr.shape[1]:
+        raise ValueError(f"{name} must be square, got shape {csr.shape[0]}×{csr.shape[1]}")
+    if not np.all(np.isfinite(csr.data)):
+        raise ValueError(
+            f"{name} has {int((~np.isfinite(csr.data)).sum())} non-finite entries (NaN or inf)"
+        )
+    scale = float(np.abs(csr.data).max()) if csr.nnz else 0.0
+    asymmetry = float(abs(csr - csr.T).max()) if csr.nnz else 0.0
+    if asymmetry > SPARSE_SYMMETRY_TOLERANCE * scale:
+        raise ValueError(
+            f"{name} is not symmetric: max |a_ij − a_ji| = {asymmetry:.3g} against max |a_ij| = {scale:.3g}"
+        )
+    diagonal = csr.diagonal()
+    if csr.shape[0] and diagonal.min() <= 0:
+        raise ValueError(
+            f"{name} is not positive definite: its diagonal has {int((diagonal <= 0).sum())} entries ≤ 0 (row {int(diagonal.argmin())})"
+        )
+    return csr
 
 class SparseOperator(Operator):
     """A torch sparse CSR matrix (built from torch or SciPy)."""

@@ -14,6 +14,7 @@ from neuralsolvers.data_gen.runner import generate_split
 from neuralsolvers.evaluate import DCDMEvaluation
 from neuralsolvers.evaluate.measure import PeakMemory
 from neuralsolvers.evaluate.stencil_methods import CLASSICAL, StencilSystem, method
+from neuralsolvers.solvers.learned import LearnedPreconditioner
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +105,7 @@ def test_the_evaluation_marks_rows_that_fell_back(systems, tmp_path, monkeypatch
     import neuralsolvers.evaluate.dcdm as module
 
     clock = {"seconds": 3600.0, "device": "cpu", "num_devices": 2, "steps": 10}  # what the training clock writes: two device-hours
-    monkeypatch.setattr(module, "trained_network", lambda path, device: (NaNNetwork(), clock))
+    monkeypatch.setattr(module, "trained_preconditioner", lambda path, device: (LearnedPreconditioner(NaNNetwork(), "field"), clock))
     evaluation = DCDMEvaluation(str(systems), checkpoint="broken.ckpt", methods=["jacobi", "fcg"], num_systems=2, rtol=1e-8, fallback="jacobi")
     rows = {row["method"]: row for row in evaluation.run(tmp_path, use_wandb=False).rows}
     assert rows["FCG + network"]["fell_back"] == "2/2" and rows["FCG + network"]["converged"] == "2/2"

@@ -1,6 +1,7 @@
 """Learned networks inside solvers: field preconditioners (``FieldPreconditioner``, ``NetworkWrapping``),
-the DCDM iteration, the hybrid network + Krylov solver, a smoothed two-level wrap and the
-classical fallback."""
+the DCDM iteration, the hybrid network + Krylov solver, a smoothed two-level wrap, the
+classical fallback, and the registry of learned-preconditioner kinds (``kinds``: ``field``,
+``neural_multigrid``, ``matrix``) that ``neuralsolvers.load_preconditioner`` builds from."""
 
 from neuralsolvers._lazy import lazy_package
 

@@ -22,11 +22,38 @@ from .field_preconditioner import (
 from .hybrid_solver import (
     hybrid as hybrid,
 )
+from .kinds import (
+    BUILT_IN_KINDS as BUILT_IN_KINDS,
+)
+from .kinds import (
+    PRECONDITIONER_KINDS as PRECONDITIONER_KINDS,
+)
+from .kinds import (
+    LearnedPreconditioner as LearnedPreconditioner,
+)
+from .kinds import (
+    preconditioner_kind as preconditioner_kind,
+)
+from .kinds import (
+    register_preconditioner_kind as register_preconditioner_kind,
+)
+from .matrix_kind import (
+    MATRIX_RECORD as MATRIX_RECORD,
+)
+from .matrix_kind import (
+    MatrixPreconditionerNetwork as MatrixPreconditionerNetwork,
+)
+from .matrix_kind import (
+    sparse_spd_matrix as sparse_spd_matrix,
+)
 from .smoothed import (
     SmoothedPreconditioner as SmoothedPreconditioner,
 )
 
 __all__ = [
-    'dcdm', 'dcdm_preconditioner', 'dcdm_wrapping', 'FieldPreconditioner', 'hybrid',
-    'NetworkWrapping', 'SmoothedPreconditioner', 'with_fallback',
+    'BUILT_IN_KINDS', 'dcdm', 'dcdm_preconditioner', 'dcdm_wrapping',
+    'FieldPreconditioner', 'hybrid', 'LearnedPreconditioner', 'MATRIX_RECORD',
+    'MatrixPreconditionerNetwork', 'NetworkWrapping', 'preconditioner_kind',
+    'PRECONDITIONER_KINDS', 'register_preconditioner_kind', 'SmoothedPreconditioner', 'sparse_spd_matrix',
+    'with_fallback',
 ]

@@ -16,6 +16,12 @@ from .fno import (
 from .gnn import (
     GNNBaseline as GNNBaseline,
 )
+from .learned_amg import (
+    LearnedAMG as LearnedAMG,
+)
+from .learned_ic import (
+    LearnedIncompleteCholesky as LearnedIncompleteCholesky,
+)
 from .lpn import (
     LPN as LPN,
 )
@@ -58,6 +64,6 @@ from .registry import (
 
 __all__ = [
     'build_model', 'BUILT_IN', 'CGS', 'DCDMNet', 'DeepONet', 'FNO', 'GNNBaseline', 'HiddenTermNet',
-    'LagrangianNet', 'LPN', 'MgNO', 'MLP', 'model_spec', 'MODELS', 'NeuralMultigrid', 'PINNNet',
-    'register_model', 'VCycle',
+    'LagrangianNet', 'LearnedAMG', 'LearnedIncompleteCholesky', 'LPN', 'MgNO', 'MLP', 'model_spec', 'MODELS',
+    'NeuralMultigrid', 'PINNNet', 'register_model', 'VCycle',
 ]

@@ -28,6 +28,8 @@ BUILT_IN: dict[str, str] = {
     "gnn_baseline": "neuralsolvers.models.gnn",
     "hidden_term_net": "neuralsolvers.models.pinn_nets",
     "lagrangian_net": "neuralsolvers.models.pinn_nets",
+    "learned_amg": "neuralsolvers.models.learned_amg",
+    "learned_ic": "neuralsolvers.models.learned_ic",
     "lpn": "neuralsolvers.models.lpn",
     "mgno": "neuralsolvers.models.mgno",
     "neural_multigrid": "neuralsolvers.models.neural_multigrid",

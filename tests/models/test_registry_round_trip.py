@@ -30,6 +30,27 @@ def _inputs(*shape: int) -> torch.Tensor:
     return torch.randn(*shape, generator=torch.Generator().manual_seed(2))
 
 
+def _poisson(side: int) -> torch.Tensor:
+    """The 5-point Laplacian on a ``side × side`` grid, a float32 sparse CSR tensor."""
+    import scipy.sparse as sp
+
+    line = sp.diags([-1.0, 2.0, -1.0], [-1, 0, 1], shape=(side, side))
+    matrix = sp.kronsum(line, line, format="csr")
+    return torch.sparse_csr_tensor(torch.from_numpy(matrix.indptr), torch.from_numpy(matrix.indices), torch.from_numpy(matrix.data).float(), matrix.shape)
+
+
+def _level_graph():
+    """A learned AMG's first level of the 6×6 Laplacian (PyAMG's Ruge–Stüben prolongation)."""
+    from neuralsolvers.solvers.multigrid.learned_amg import LevelGraph, coarsening_plan
+
+    A = _poisson(6)
+    plan = coarsening_plan(torch.sparse_csr_tensor(A.crow_indices(), A.col_indices(), A.values().double(), A.shape), "ruge_stuben", max_coarse=4)
+    P = plan.prolongations[0]
+    rows = lambda indptr: torch.repeat_interleave(torch.arange(len(indptr) - 1), torch.from_numpy(indptr).diff())  # noqa: E731
+    return LevelGraph(rows(plan.matrices[0].indptr), torch.from_numpy(plan.matrices[0].indices).long(), torch.from_numpy(plan.matrices[0].data).float(),
+                      36, rows(P.indptr), torch.from_numpy(P.indices).long(), torch.from_numpy(P.data).float(), P.shape[1], 0)  # fmt: skip
+
+
 def _cases():
     """Registered name → (a small instance, its outputs on a fixed input as a tuple of tensors)."""
     from neuralsolvers.models import (
@@ -41,6 +62,8 @@ def _cases():
         GNNBaseline,
         HiddenTermNet,
         LagrangianNet,
+        LearnedAMG,
+        LearnedIncompleteCholesky,
         MgNO,
         NeuralMultigrid,
         PINNNet,
@@ -59,6 +82,8 @@ def _cases():
         "hidden_term_net": (lambda: HiddenTermNet(hidden=8, layers=2, center=[0.5], scale=[0.3], term_hidden=8),
                             lambda net: (net(points[:, :1]), net.term(_inputs(9, 2)))),  # fmt: skip
         "lagrangian_net": (lambda: LagrangianNet(period=3.0, hidden=8, state_layers=2, curve_layers=1, time_scale=2.0), lambda net: (net(points),)),
+        "learned_amg": (lambda: LearnedAMG(hidden=4, layers=1), lambda net: net(_level_graph())),
+        "learned_ic": (lambda: LearnedIncompleteCholesky(hidden=4, layers=1), lambda net: (net.factor(_poisson(5)).values(),)),
         "lpn": (lambda: LPN(kind="dense", in_features=3, hidden=8, alpha=0.05), lambda net: (net(_inputs(5, 3)),)),
         "mgno": (lambda: MgNO(width=6, num_layers=2, smoothing=[1, 1, 2]), lambda net: (net(_inputs(2, 16, 16)),)),
         "neural_multigrid": (lambda: NeuralMultigrid(dim=2, hidden=4, depth=1, coarsest=8), lambda net: (net(_inputs(1, net.layout.features, 8, 8)),)),

@@ -16,7 +16,7 @@ import scipy.sparse as sp
 import torch
 
 from neuralsolvers.solvers.classical.triangular import TriangularSolver
-from neuralsolvers.solvers.operators import assembled
+from neuralsolvers.solvers.operators import assembled, normal_device
 from neuralsolvers.solvers.preconditioners import Preconditioner
 from neuralsolvers.solvers.types import DeviceLike, OperatorLike
 
@@ -100,9 +100,25 @@ class IncompleteCholesky(Preconditioner):
     """
 
     def __init__(self, A: OperatorLike, dtype: torch.dtype | None = None, device: DeviceLike | None = None, backend: str = "auto"):
-        matrix, self.dtype, self.device = assembled(A, dtype, device)
-        self.shape = matrix.shape
-        self.factor = ic0_factor(matrix)
+        matrix, dtype, device = assembled(A, dtype, device)
+        self._use_factor(ic0_factor(matrix), dtype, device, backend)
+
+    @classmethod
+    def from_factor(cls, L: sp.spmatrix, dtype: torch.dtype = torch.float64, device: DeviceLike = "cpu", backend: str = "auto") -> IncompleteCholesky:
+        """``z = L⁻ᵀ L⁻¹ r`` for a given factor (e.g. a learned one, ``neuralsolvers.models.learned_ic``):
+        ``L`` square, lower triangular, with a positive diagonal, so ``L Lᵀ`` is SPD. Other arguments
+        as the constructor's; ``ValueError`` for any other ``L``."""
+        L = sp.csr_matrix(L, dtype=np.float64)
+        if L.shape[0] != L.shape[1] or sp.triu(L, k=1).count_nonzero():
+            raise ValueError(f"the factor must be square and lower triangular, got shape {L.shape}")
+        if not np.all(L.diagonal() > 0) or not np.isfinite(L.data).all():
+            raise ValueError("the factor needs finite entries and a positive diagonal (else L Lᵀ is not SPD)")
+        preconditioner = cls.__new__(cls)
+        preconditioner._use_factor(L, dtype, normal_device(device), backend)
+        return preconditioner
+
+    def _use_factor(self, factor: sp.csr_matrix, dtype: torch.dtype, device: torch.device, backend: str) -> None:
+        self.dtype, self.device, self.shape, self.factor = dtype, device, factor.shape, factor
         self.triangular = TriangularSolver(self.factor, backend=backend, dtype=self.dtype, device=self.device)
         self.backend = self.triangular.backend
 

@@ -37,6 +37,18 @@ from .hierarchy import (
 from .hierarchy import (
     MultilevelHierarchy as MultilevelHierarchy,
 )
+from .learned_amg import (
+    CoarseningPlan as CoarseningPlan,
+)
+from .learned_amg import (
+    LearnedAMGPreconditioner as LearnedAMGPreconditioner,
+)
+from .learned_amg import (
+    LevelGraph as LevelGraph,
+)
+from .learned_amg import (
+    coarsening_plan as coarsening_plan,
+)
 from .neural import (
     NeuralMultigridPreconditioner as NeuralMultigridPreconditioner,
 )
@@ -48,7 +60,7 @@ from .neural import (
 )
 
 __all__ = [
-    'AMG', 'BoxStencil', 'coarsen', 'CycleOptions', 'galerkin_operator', 'GeometricMultigrid', 'GridTransfer',
-    'interpolation_weights', 'Level', 'MultilevelHierarchy',
+    'AMG', 'BoxStencil', 'CoarseningPlan', 'coarsen', 'coarsening_plan', 'CycleOptions', 'galerkin_operator', 'GeometricMultigrid', 'GridTransfer',
+    'interpolation_weights', 'LearnedAMGPreconditioner', 'Level', 'LevelGraph', 'MultilevelHierarchy',
     'NeuralMultigridPreconditioner', 'prolong', 'restrict', 'stencil_features', 'StencilLayout',
 ]

@@ -1,0 +1,249 @@
+"""Learned algebraic multigrid: a message-passing network on each level's matrix graph gives the
+prolongation's values on PyAMG's pattern and per-unknown smoother weights, for any sparse SPD matrix.
+
+The network (torch_geometric ``MessagePassing``) reads scale-free inputs: per stored off-diagonal
+``a_ij / √(a_ii a_jj)`` (edge), per unknown ``log`` of its row dominance ``a_ii / Σ_{j≠i} |a_ij|``
+and of its stored entries (node), and per entry of the classical prolongation ``P⁰`` its share of
+its row, ``p_ik / Σ_k |p_ik|``. ``layers`` edge-conditioned updates ``h_i ← h_i + φ([h_i, mean_j
+ψ([h_i, h_j, e_ij])])`` give node embeddings; a coarse unknown's embedding is the ``|P⁰|``-weighted
+mean of its fine unknowns'; two heads give the raw numbers ``z_i`` (smoother) and ``y_ik`` (one per
+entry of ``P⁰``, from ``[h_i, g_k, share]``). Both heads start at zero, so the untrained network is
+the classical hierarchy; ``neuralsolvers.solvers.multigrid.learned_amg`` turns the raw numbers into
+a cycle that is SPD for any weights.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch_geometric.nn import MessagePassing
+from torch_geometric.utils import scatter
+
+from neuralsolvers.models.registry import register_model
+from neuralsolvers.solvers.multigrid.learned_amg import (
+    COARSENINGS,
+    CoarseningPlan,
+    LearnedAMGPreconditioner,
+    LevelGraph,
+    coarsening_plan,
+    scipy_csr,
+)
+
+__all__ = ["LearnedAMG"]
+
+PLAN_CACHE = 512  # coarsening plans kept while training (one per training matrix)
+
+
+def _fingerprint(A: torch.Tensor) -> str:
+    """A digest of a torch sparse CSR matrix's shape, pattern and values."""
+    digest = hashlib.blake2b(repr(tuple(A.shape)).encode(), digest_size=16)
+    for part in (A.crow_indices(), A.col_indices(), A.values()):
+        digest.update(part.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _mlp(inputs: int, hidden: int, outputs: int) -> nn.Sequential:
+    return nn.Sequential(nn.Linear(inputs, hidden), nn.ReLU(), nn.Linear(hidden, outputs))
+
+
+class _EdgeConditioned(MessagePassing):
+    """``h_i ← h_i + φ([h_i, mean_j ψ([h_i, h_j, e_ij])])`` over the stored off-diagonals of the level's matrix."""
+
+    def __init__(self, hidden: int):
+        super().__init__(aggr="mean")
+        self.message_net = _mlp(2 * hidden + 1, hidden, hidden)
+        self.update_net = _mlp(2 * hidden, hidden, hidden)
+
+    def forward(
+        self, h: torch.Tensor, edge_index: torch.Tensor, edge_attr: torch.Tensor
+    ) -> torch.Tensor:
+        messages = self.propagate(edge_index, h=h, edge_attr=edge_attr)
+        return h + self.update_net(torch.cat([h, messages], dim=1))
+
+    def message(
+        self, h_i: torch.Tensor, h_j: torch.Tensor, edge_attr: torch.Tensor
+    ) -> torch.Tensor:
+        return self.message_net(torch.cat([h_i, h_j, edge_attr], dim=1))
+
+
+@register_model("learned_amg")
+class LearnedAMG(nn.Module):
+    """Learned AMG for sparse SPD matrices.
+
+    Learned prolongation in the line of Luz, Galun, Maron, Basri and Yavneh, "Learning Algebraic
+    Multigrid Using Graph Neural Networks" (ICML 2020, <https://arxiv.org/abs/2003.05744>): values
+    on the classical sparsity pattern, here as bounded factors on PyAMG's values, with learned
+    ℓ1-Jacobi weights and Galerkin coarse operators, and a cycle that stays SPD for any weights
+    (``neuralsolvers.solvers.multigrid.learned_amg``), so plain ``cg`` takes it.
+
+    Args:
+        hidden: width of the embeddings and the hidden layers.
+        layers: message-passing layers (the receptive field on each level).
+        coarsening: PyAMG's ``"smoothed_aggregation"`` or ``"ruge_stuben"``.
+        omega: the classical ℓ1-Jacobi weight (the untrained network's), in ``(0.01, 1.99)``.
+        sweeps: smoothing sweeps before and after the coarse correction.
+        interpolation_range: learned factors on ``P⁰`` lie in ``1 ± interpolation_range``.
+        learn_smoother: give per-unknown smoother weights (else ``omega`` everywhere).
+        learn_interpolation: give the prolongation factors (else PyAMG's ``P⁰``).
+        max_coarse: PyAMG's coarsest size (densely factored).
+        max_levels: PyAMG's level cap.
+
+    Shapes:
+        - **input:** ``forward(graph)``: a ``LevelGraph`` (``A_l``'s ``nnz`` entries, ``P⁰_l``'s ``nnz_P``).
+        - **output:** ``(z, y)``: raw smoother numbers ``(n_l,)`` and prolongation numbers ``(nnz_P,)``
+          (dimensionless; zero for the untrained network; None where not learned).
+        - **preconditioner(A):** ``apply`` maps residuals ``(n,)`` or ``(n, k)`` (units of ``A x``) to
+          ``z ≈ A⁻¹ r`` of the same shape (units of ``x``).
+    """
+
+    def __init__(
+        self,
+        hidden: int = 16,
+        layers: int = 2,
+        coarsening: str = "smoothed_aggregation",
+        omega: float = 1.0,
+        sweeps: int = 1,
+        interpolation_range: float = 0.5,
+        learn_smoother: bool = True,
+        learn_interpolation: bool = True,
+        max_coarse: int = 100,
+        max_levels: int = 10,
+    ):
+        super().__init__()
+        if hidden < 1 or layers < 1:
+            raise ValueError(f"hidden and layers must be positive, got {hidden} and {layers}")
+        if coarsening not in COARSENINGS:
+            raise ValueError(f"coarsening must be one of {sorted(COARSENINGS)}, got {coarsening!r}")
+        if not (learn_smoother or learn_interpolation):
+            raise ValueError(
+                "a learned AMG learns the smoother, the interpolation or both; both are off"
+            )
+        self.cycle_options = {"coarsening": coarsening, "omega": omega, "sweeps": sweeps, "interpolation_range": interpolation_range,
+                              "max_coarse": max_coarse, "max_levels": max_levels}  # fmt: skip
+        self.learn_smoother, self.learn_interpolation = learn_smoother, learn_interpolation
+        self.encoder = nn.Linear(2, hidden)
+        self.message_layers = nn.ModuleList(_EdgeConditioned(hidden) for _ in range(layers))
+        self.smoother_head = _mlp(hidden, hidden, 1)
+        self.interpolation_head = _mlp(2 * hidden + 1, hidden, 1)
+        for head in (self.smoother_head, self.interpolation_head):
+            nn.init.zeros_(head[-1].weight)
+            nn.init.zeros_(head[-1].bias)
+        self._plans: OrderedDict[str, CoarseningPlan] = OrderedDict()
+        LearnedAMGPreconditioner.check_options(
+            **{
+                key: value
+                for key, value in self.cycle_options.items()
+                if key in ("omega", "sweeps", "interpolation_range")
+            }
+        )
+
+    def forward(self, graph: LevelGraph) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """Raw smoother numbers ``(n_l,)`` and prolongation numbers ``(nnz_P,)`` for one level."""
+        dtype = self.encoder.weight.dtype
+        values = graph.values.to(dtype)
+        diagonal_entry = graph.rows == graph.columns
+        diagonal = torch.zeros(graph.size, dtype=dtype, device=values.device).index_add_(
+            0, graph.rows[diagonal_entry], values[diagonal_entry]
+        )
+        rows, columns, off = (
+            graph.rows[~diagonal_entry],
+            graph.columns[~diagonal_entry],
+            values[~diagonal_entry],
+        )
+        scale = diagonal.clamp_min(torch.finfo(dtype).tiny).sqrt()
+        edge = (off / (scale[rows] * scale[columns]))[:, None]
+        off_sum = torch.zeros_like(diagonal).index_add_(0, rows, off.abs())
+        degree = torch.bincount(rows, minlength=graph.size).to(dtype)
+        dominance = torch.log(
+            diagonal.clamp_min(torch.finfo(dtype).tiny) / off_sum.clamp_min(torch.finfo(dtype).tiny)
+        ).clamp(-10, 10)
+        h = self.encoder(torch.stack([dominance, torch.log1p(degree) - 2], dim=1))
+        edge_index = torch.stack([columns, rows])  # messages flow from column j to row i
+        for layer in self.message_layers:
+            h = layer(h, edge_index, edge)
+        smoother = self.smoother_head(h)[:, 0] if self.learn_smoother else None
+        interpolation = None
+        if self.learn_interpolation:
+            magnitude = graph.p_values.to(dtype).abs()
+            coarse = scatter(
+                magnitude[:, None] * h[graph.p_rows],
+                graph.p_columns,
+                dim=0,
+                dim_size=graph.coarse_size,
+                reduce="sum",
+            )
+            coarse = (
+                coarse
+                / scatter(
+                    magnitude, graph.p_columns, dim=0, dim_size=graph.coarse_size, reduce="sum"
+                ).clamp_min(1e-30)[:, None]
+            )
+            share = (
+                graph.p_values.to(dtype)
+                / scatter(
+                    magnitude, graph.p_rows, dim=0, dim_size=graph.size, reduce="sum"
+                ).clamp_min(1e-30)[graph.p_rows]
+            )
+            interpolation = self.interpolation_head(
+                torch.cat([h[graph.p_rows], coarse[graph.p_columns], share[:, None]], dim=1)
+            )[:, 0]
+        return smoother, interpolation
+
+    def preconditioner(self, A: Any, *, differentiable: bool = False, precision: str | None = None, near_nullspace: np.ndarray | None = None,
+                       plan: Any = None) -> LearnedAMGPreconditioner:  # fmt: skip
+        """The learned V-cycle for ``A`` (SciPy or torch sparse SPD; on ``A``'s device, in ``A``'s dtype or
+        ``precision``, e.g. ``"float32"``): linear and SPD, for ``cg``, SciPy's ``cg``
+        (``.as_linear_operator()``) and PyAMG's Krylov solvers. ``differentiable`` keeps the graph
+        to the weights (training: each torch CSR matrix's ``CoarseningPlan`` is then kept, for the
+        next steps); ``plan`` reuses a ``CoarseningPlan`` of ``A``; ``near_nullspace`` is smoothed
+        aggregation's ``B`` (e.g. rigid-body modes)."""
+        if (
+            differentiable
+            and plan is None
+            and near_nullspace is None
+            and isinstance(A, torch.Tensor)
+            and A.layout == torch.sparse_csr
+        ):
+            plan = self._kept_plan(A)
+        return self._cycle(A, self, differentiable, precision, near_nullspace, plan)
+
+    def _kept_plan(self, A: torch.Tensor) -> CoarseningPlan:
+        """The coarsening plan of ``A`` made once and kept (the ``PLAN_CACHE`` most recent)."""
+        key = _fingerprint(A)
+        if key in self._plans:
+            self._plans.move_to_end(key)
+            return self._plans[key]
+        options = self.cycle_options
+        self._plans[key] = coarsening_plan(
+            scipy_csr(A), options["coarsening"], options["max_levels"], options["max_coarse"]
+        )
+        if len(self._plans) > PLAN_CACHE:
+            self._plans.popitem(last=False)
+        return self._plans[key]
+
+    def classical_preconditioner(self, A: Any, *, precision: str | None = None, near_nullspace: np.ndarray | None = None,
+                                 plan: Any = None) -> LearnedAMGPreconditioner:  # fmt: skip
+        """The classical cycle this network starts from (PyAMG's hierarchy, ℓ1-Jacobi of weight ``omega``) for ``A``."""
+        return self._cycle(A, None, False, precision, near_nullspace, plan)
+
+    def _cycle(
+        self,
+        A: Any,
+        network: Any,
+        differentiable: bool,
+        precision: str | None,
+        near_nullspace: Any,
+        plan: Any,
+    ) -> LearnedAMGPreconditioner:
+        dtype = {None: None, "float32": torch.float32, "float64": torch.float64}
+        if precision not in dtype:
+            raise ValueError(f"precision must be None, 'float32' or 'float64', got {precision!r}")
+        device = A.device if isinstance(A, torch.Tensor) else next(self.parameters()).device
+        with torch.set_grad_enabled(differentiable):
+            return LearnedAMGPreconditioner(A, network, plan=plan, differentiable=differentiable, dtype=dtype[precision], device=device,
+                                            near_nullspace=near_nullspace, **self.cycle_options)  # fmt: skip

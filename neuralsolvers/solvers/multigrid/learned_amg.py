@@ -1,0 +1,519 @@
+"""The learned algebraic multigrid cycle: PyAMG's coarsening, learned prolongation values and smoother
+weights, Galerkin coarse operators, for any sparse SPD matrix (no grid).
+
+Set-up for a matrix ``A`` (``SetupClock`` parts in brackets):
+
+1. [coarsening] PyAMG builds its classical hierarchy (smoothed aggregation or Ruge–Stüben): from it
+   come the prolongation patterns and classical values ``P⁰_l`` of every level (``CoarseningPlan``;
+   computed once per matrix and reusable, e.g. across training steps).
+2. [network] On each level ``l`` (finest first) a network reads the level's matrix graph
+   (``LevelGraph``: ``A_l`` and ``P⁰_l``) and gives raw numbers: ``z_i`` per unknown and ``y_k`` per
+   stored entry of ``P⁰_l``. One network serves every level, so the depth follows the matrix.
+3. [Galerkin products] ``P_l = P⁰_l ⊙ (1 + c tanh(y))`` (``c = interpolation_range``: the
+   classical values scaled by bounded factors, on the classical pattern), ``A_{l+1} = P_lᵀ A_l P_l``
+   (differentiable ``sparse_products`` while training, torch's sparse product otherwise).
+4. [coarsest factorization] the coarsest ``A_L`` is factored densely (Cholesky; a pseudo-inverse if
+   rounding made it singular, outside training).
+
+The cycle, from ``x = 0`` on level ``l``: ``ν`` ℓ1-Jacobi sweeps ``x ← x + W_l D_l⁻¹ (b − A_l x)``
+with ``D_l = diag(Σ_j |a_ij|)`` and ``W_l = diag(w)``, ``w_i = 0.01 + 1.98 σ(z_i + z_0)`` (``z_0`` makes
+``w_i = ω`` at ``z_i = 0``); the
+coarse correction ``x ← x + P_l B_{l+1} P_lᵀ (b − A_l x)``; ``ν`` sweeps again. Zero raw numbers
+(the untrained network, whose output layers start at zero, or ``network=None``) give PyAMG's
+hierarchy exactly with ℓ1-Jacobi smoothing of weight ``ω``: the classical method the learned one
+starts from.
+
+Why the cycle is symmetric positive definite for **any** network weights: ``D_l ⪰ A_l`` for every
+symmetric ``A_l`` (``xᵀ(D − A)x = ½ Σ_{i≠j} (|a_ij|(x_i² + x_j²) − 2 a_ij x_i x_j) ≥ 0``), and
+``w_i < 1.99``, so ``2 D_l W_l⁻¹ − A_l ⪰ (2/1.99 − 1) D_l ≻ 0`` on the finest level (``A`` SPD has a
+positive diagonal): the smoother converges in the energy norm, and the pre- and post-sweeps mirror
+each other. With restriction ``P_lᵀ`` the cycle is ``B_l = M̄_l + S_lᵀ P_l B_{l+1} P_lᵀ S_l`` with
+``M̄_l`` the symmetrized smoother (positive definite on the finest level, semidefinite below) and
+``S_l`` the smoother's error propagation; the second term is positive semidefinite whenever
+``B_{l+1}`` is, for any ``P_l`` (full rank or not: a coarse unknown whose column of ``P_l`` vanished
+has ``D = 0`` and is not smoothed), and the coarsest solve is ``A_L⁻¹`` or ``A_L⁺``, semidefinite.
+By induction ``B_0 = M̄_0 + (…) ≻ 0``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyamg
+import scipy.sparse as sp
+import torch
+
+from neuralsolvers.solvers.multigrid.galerkin import SMOOTHER_MARGIN
+from neuralsolvers.solvers.multigrid.hierarchy import (
+    MAX_COARSE_DIRECT,
+    Level,
+    MultilevelHierarchy,
+    SetupClock,
+    check_coarsest,
+)
+from neuralsolvers.solvers.multigrid.sparse_products import (
+    GalerkinPlan,
+    PatternMatrix,
+)
+from neuralsolvers.solvers.operators import canonical_csr, check_sparse_spd, scipy_to_torch_csr
+from neuralsolvers.solvers.preconditioners import Preconditioner
+from neuralsolvers.solvers.system import normal_device
+from neuralsolvers.solvers.types import DeviceLike
+
+__all__ = [
+    "COARSENINGS",
+    "CoarseningPlan",
+    "LearnedAMGPreconditioner",
+    "LevelGraph",
+    "coarsening_plan",
+    "scipy_csr",
+]
+
+COARSENINGS = {
+    "smoothed_aggregation": pyamg.smoothed_aggregation_solver,
+    "ruge_stuben": pyamg.ruge_stuben_solver,
+}
+WEIGHT_FLOOR = 0.01  # the smallest ℓ1-Jacobi weight: a saturated network still smooths (B stays definite in floating point)
+
+Network = Callable[["LevelGraph"], tuple[torch.Tensor | None, torch.Tensor | None]]
+
+
+
+
+@dataclass(eq=False)
+class CoarseningPlan:
+    """The classical hierarchy of one matrix that a learned AMG keeps: PyAMG's prolongations per level.
+
+    Attributes:
+        method: ``"smoothed_aggregation"`` or ``"ruge_stuben"``.
+        matrices: PyAMG's classical operators ``A_l`` (canonical CSR), finest first (``L + 1`` of them).
+        prolongations: PyAMG's ``P⁰_l`` (canonical CSR), ``L`` of them.
+        products: the symbolic Galerkin products per level (made when training first needs them).
+    """
+
+    method: str
+    matrices: list[sp.csr_matrix]
+    prolongations: list[sp.csr_matrix]
+    products: dict[tuple[int, str], GalerkinPlan] = field(default_factory=dict)
+
+    def galerkin(self, level: int, device: torch.device) -> GalerkinPlan:
+        """The symbolic ``P_lᵀ A_l P_l`` of ``level`` with index arrays on ``device`` (cached)."""
+        key = (level, str(device))
+        if key not in self.products:
+            self.products[key] = GalerkinPlan(
+                self.matrices[level], self.prolongations[level], device
+            )
+        return self.products[key]
+
+
+def coarsening_plan(
+    A: sp.spmatrix | sp.sparray | torch.Tensor, method: str = "smoothed_aggregation", max_levels: int = 10, max_coarse: int = 100,
+    near_nullspace: np.ndarray | None = None, **options: Any,
+) -> CoarseningPlan:  # fmt: skip
+    """PyAMG's classical hierarchy of ``A`` (checked SPD-like first), as a ``CoarseningPlan``; deterministic
+    (PyAMG's random start vectors are drawn from a fixed seed, the caller's NumPy state restored).
+
+    Args:
+        A: sparse SPD ``(n, n)`` (SciPy, or a torch tensor).
+        method: a key of ``COARSENINGS``.
+        max_levels: PyAMG's limits on the hierarchy.
+        max_coarse: see `max_levels`.
+        near_nullspace: smoothed aggregation's ``B`` ``(n, k)`` (e.g. rigid-body modes); default constants.
+        **options: further keyword arguments of the PyAMG builder (e.g. ``strength``).
+
+    Raises:
+        ValueError: unknown method, or ``A`` fails ``check_sparse_spd``.
+    """
+    if method not in COARSENINGS:
+        raise ValueError(f"coarsening must be one of {sorted(COARSENINGS)}, got {method!r}")
+    matrix = check_sparse_spd(scipy_csr(A))
+    if near_nullspace is not None:
+        if method != "smoothed_aggregation":
+            raise ValueError("a near null space (B) is taken by smoothed aggregation only")
+        options["B"] = np.asarray(near_nullspace, dtype=np.float64)
+    state = np.random.get_state()  # noqa: NPY002  PyAMG estimates spectral radii from random vectors: seeded, so a matrix has one hierarchy
+    np.random.seed(0)  # noqa: NPY002  its global generator is what PyAMG draws from
+    try:
+        solver = COARSENINGS[method](
+            matrix,
+            max_levels=max_levels,
+            max_coarse=max_coarse,
+            presmoother=None,
+            postsmoother=None,
+            **options,
+        )
+    finally:
+        np.random.set_state(state)  # noqa: NPY002
+    matrices, prolongations = [matrix], [canonical_csr(level.P) for level in solver.levels[:-1]]
+    for prolongation, level in zip(prolongations, solver.levels[1:], strict=True):
+        matrices.append(_structural(canonical_csr(level.A), matrices[-1], prolongation))
+    return CoarseningPlan(method, matrices, prolongations)
+
+
+def _structural(
+    coarse: sp.csr_matrix, fine: sp.csr_matrix, prolongation: sp.csr_matrix
+) -> sp.csr_matrix:
+    """``coarse``'s values in the structural pattern of ``Pᵀ A P`` (SciPy's product drops entries that
+    cancel to zero and stored zeros; a learned ``P`` makes them nonzero), as canonical CSR."""
+    ones = lambda matrix: sp.csr_matrix((np.ones(matrix.nnz), matrix.indices, matrix.indptr), shape=matrix.shape)  # noqa: E731  stored zeros count
+    pattern = canonical_csr(ones(prolongation).T @ ones(fine) @ ones(prolongation))
+    values = _reordered(
+        torch.from_numpy(coarse.data),
+        torch.from_numpy(coarse.indptr),
+        torch.from_numpy(coarse.indices),
+        pattern,
+    )
+    return sp.csr_matrix((values.numpy(), pattern.indices, pattern.indptr), shape=pattern.shape)
+
+
+@dataclass(frozen=True, eq=False)
+class LevelGraph:
+    """What a learned AMG's network reads on one level: the matrix graph and the classical prolongation.
+
+    Attributes:
+        rows: ``(nnz,)`` row of every stored entry of ``A_l`` (int64, CSR order).
+        columns: ``(nnz,)`` its column.
+        values: ``(nnz,)`` its value (units of ``A``; differentiable while training).
+        size: ``n_l``.
+        p_rows: ``(nnz_P,)`` fine row of every stored entry of ``P⁰_l``.
+        p_columns: ``(nnz_P,)`` its coarse column.
+        p_values: ``(nnz_P,)`` PyAMG's classical value (dimensionless).
+        coarse_size: ``n_{l+1}``.
+        level: the level's index (0 finest).
+    """
+
+    rows: torch.Tensor
+    columns: torch.Tensor
+    values: torch.Tensor
+    size: int
+    p_rows: torch.Tensor
+    p_columns: torch.Tensor
+    p_values: torch.Tensor
+    coarse_size: int
+    level: int
+
+
+def _index(array: np.ndarray, device: torch.device) -> torch.Tensor:
+    return torch.as_tensor(array, dtype=torch.int64).to(device)
+
+
+def _csr_rows(indptr: torch.Tensor) -> torch.Tensor:
+    return torch.repeat_interleave(
+        torch.arange(indptr.numel() - 1, device=indptr.device), indptr.diff()
+    )
+
+
+@dataclass(eq=False)
+class _Level:
+    A: PatternMatrix  # (n, n)
+    P: PatternMatrix  # (n, n_c)
+    R: PatternMatrix  # (n_c, n), Pᵀ
+    inverse_weights: torch.Tensor  # (n, 1): w / D_ℓ1, 0 where D_ℓ1 = 0
+    smoother_weights: torch.Tensor  # (n,): w
+
+
+class LearnedAMGPreconditioner(Preconditioner):
+    """One learned AMG V-cycle as a preconditioner (the construction and the SPD argument: module docstring).
+
+    Args:
+        A: sparse SPD matrix ``(n, n)`` (SciPy, or a torch sparse tensor).
+        network: ``LevelGraph → (z, y)`` raw numbers per unknown ``(n_l,)`` and per stored entry of
+            ``P⁰_l`` ``(nnz_P,)`` (either may be None: not learned); None: the classical cycle.
+        plan: the matrix's ``CoarseningPlan`` (default: made here, timed as "coarsening").
+        coarsening: PyAMG's method when the plan is made here.
+        omega: ℓ1-Jacobi weight of the classical smoother, in ``(0.01, 1.99)``.
+        sweeps: smoothing sweeps before and after the coarse correction (≥ 1).
+        interpolation_range: the learned factors on ``P⁰`` lie in ``1 ± interpolation_range`` (in ``[0, 1)``).
+        differentiable: keep the graph to the network's weights (training); the Galerkin products
+            then run through ``sparse_products``.
+        dtype: of the hierarchy (default ``A``'s; float64 for SciPy input); e.g. float32 inside a float64 solve.
+        device: of the hierarchy (default ``A``'s; the CPU for SciPy input).
+        max_levels: PyAMG's limits when the plan is made here.
+        max_coarse: see `max_levels`.
+        max_coarse_direct: the most unknowns the densely factored coarsest level may have.
+        near_nullspace: smoothed aggregation's ``B`` when the plan is made here.
+
+    Attributes:
+        plan: the ``CoarseningPlan``.
+        hierarchy: the levels as a ``MultilevelHierarchy`` (complexities, level table with the set-up in parts).
+        setup_seconds: wall seconds of the set-up per part (``SetupClock``).
+
+    Shapes:
+        - **input:** ``apply(r)``: residual ``(n,)`` or ``(n, k)`` in the units of ``A x``.
+        - **output:** ``z ≈ A⁻¹ r``, shaped like ``r``, in the units of ``x``.
+    """
+
+    def __init__(
+        self,
+        A: Any,
+        network: Network | None = None,
+        *,
+        plan: CoarseningPlan | None = None,
+        coarsening: str = "smoothed_aggregation",
+        omega: float = 1.0,
+        sweeps: int = 1,
+        interpolation_range: float = 0.5,
+        differentiable: bool = False,
+        dtype: torch.dtype | None = None,
+        device: DeviceLike | None = None,
+        max_levels: int = 10,
+        max_coarse: int = 100,
+        max_coarse_direct: int = MAX_COARSE_DIRECT,
+        near_nullspace: np.ndarray | None = None,
+    ):
+        self.check_options(omega, sweeps, interpolation_range)
+        values, self.dtype, self.device = _matrix_values(A, dtype, device)
+        self.clock = SetupClock(self.device)
+        self.omega, self.sweeps, self.interpolation_range = (
+            float(omega),
+            int(sweeps),
+            float(interpolation_range),
+        )
+        self.differentiable = differentiable
+        if plan is None:
+            with self.clock.part("coarsening"):
+                plan = coarsening_plan(
+                    scipy_csr(A), coarsening, max_levels, max_coarse, near_nullspace
+                )
+        self.plan = plan
+        self.shape = plan.matrices[0].shape
+        check_coarsest(plan.matrices[-1].shape[0], max_coarse_direct)
+        self._levels: list[_Level] = []
+        self._hierarchy: MultilevelHierarchy | None = None
+        with torch.set_grad_enabled(differentiable):
+            self._build(values, network)
+
+    @staticmethod
+    def check_options(omega: float, sweeps: int, interpolation_range: float) -> None:
+        """Refuse a smoother weight outside ``(0.01, 1.99)``, no sweeps, or a factor range outside ``[0, 1)`` (one line)."""
+        if (
+            not WEIGHT_FLOOR < omega < SMOOTHER_MARGIN
+            or sweeps < 1
+            or not 0 <= interpolation_range < 1
+        ):
+            raise ValueError(f"need {WEIGHT_FLOOR} < omega < {SMOOTHER_MARGIN}, sweeps ≥ 1 and 0 ≤ interpolation_range < 1; "
+                             f"got {omega}, {sweeps}, {interpolation_range}")  # fmt: skip
+
+    def _build(self, fine_values: torch.Tensor, network: Network | None) -> None:
+        values = fine_values
+        share = (self.omega - WEIGHT_FLOOR) / (SMOOTHER_MARGIN - WEIGHT_FLOOR)
+        bias = math.log(share / (1 - share))  # w = ω at z = 0
+        for index, (matrix, prolongation) in enumerate(
+            zip(self.plan.matrices[:-1], self.plan.prolongations, strict=True)
+        ):
+            indptr, columns = (
+                _index(matrix.indptr, self.device),
+                _index(matrix.indices, self.device),
+            )
+            rows = _csr_rows(indptr)
+            p_values = torch.as_tensor(prolongation.data, dtype=self.dtype, device=self.device)
+            smoother_raw = interpolation_raw = None
+            if network is not None:
+                with self.clock.part("network"):
+                    graph = LevelGraph(rows, columns, values, matrix.shape[0], _csr_rows(_index(prolongation.indptr, self.device)),
+                                       _index(prolongation.indices, self.device), p_values, prolongation.shape[1], index)  # fmt: skip
+                    smoother_raw, interpolation_raw = network(graph)
+            with self.clock.part("Galerkin products"):
+                if interpolation_raw is not None:
+                    p_values = p_values * (
+                        1 + self.interpolation_range * torch.tanh(interpolation_raw.to(self.dtype))
+                    )
+                raw = (
+                    torch.zeros(matrix.shape[0], dtype=self.dtype, device=self.device)
+                    if smoother_raw is None
+                    else smoother_raw.to(self.dtype)
+                )
+                weights = WEIGHT_FLOOR + (SMOOTHER_MARGIN - WEIGHT_FLOOR) * torch.sigmoid(
+                    raw + bias
+                )
+                l1 = torch.zeros(matrix.shape[0], dtype=self.dtype, device=self.device).index_add_(
+                    0, rows, values.abs()
+                )
+                inverse = torch.where(l1 > 0, weights / torch.where(l1 > 0, l1, 1), 0)
+                A_l = PatternMatrix(indptr, columns, values, matrix.shape, self.differentiable)
+                P_l = PatternMatrix(_index(prolongation.indptr, self.device), _index(prolongation.indices, self.device), p_values, prolongation.shape,
+                                    self.differentiable)  # fmt: skip
+                values, R_l = self._galerkin(index, A_l, P_l, values, p_values)
+            self._levels.append(_Level(A_l, P_l, R_l, inverse[:, None], weights))
+        with self.clock.part("coarsest factorization"):
+            self._factor(values)
+
+    def _galerkin(
+        self,
+        index: int,
+        A_l: PatternMatrix,
+        P_l: PatternMatrix,
+        a_values: torch.Tensor,
+        p_values: torch.Tensor,
+    ) -> tuple[torch.Tensor, PatternMatrix]:
+        """The next level's values (in the plan's CSR order of ``matrices[index + 1]``) and ``Pᵀ``."""
+        if self.differentiable:
+            galerkin = self.plan.galerkin(index, self.device)
+            indptr, columns = galerkin.transposed
+            R_l = PatternMatrix(
+                indptr.to(self.device),
+                columns.to(self.device),
+                p_values[galerkin.transpose_order],
+                P_l.shape[::-1],
+                True,
+            )
+            coarse = galerkin.values(a_values, p_values)
+            return _reordered(
+                coarse,
+                galerkin.coarse.indptr,
+                galerkin.coarse.indices,
+                self.plan.matrices[index + 1],
+            ), R_l
+        transposed = P_l.csr.t().to_sparse_csr()
+        R_l = PatternMatrix(
+            transposed.crow_indices(),
+            transposed.col_indices(),
+            transposed.values(),
+            P_l.shape[::-1],
+        )
+        product = torch.sparse.mm(transposed, torch.sparse.mm(A_l.csr, P_l.csr))
+        return _reordered(
+            product.values(),
+            product.crow_indices(),
+            product.col_indices(),
+            self.plan.matrices[index + 1],
+        ), R_l
+
+    def _factor(self, values: torch.Tensor) -> None:
+        coarse = self.plan.matrices[-1]
+        dense = torch.zeros(coarse.shape, dtype=torch.float64, device=self.device)
+        rows = _csr_rows(_index(coarse.indptr, self.device))
+        dense = dense.index_put(
+            (rows, _index(coarse.indices, self.device)), values.to(torch.float64), accumulate=True
+        )
+        self.coarsest_operator = dense
+        factor, info = torch.linalg.cholesky_ex(dense)
+        if int(info) == 0:
+            self._coarse_solve = lambda b: torch.cholesky_solve(b.to(torch.float64), factor).to(
+                self.dtype
+            )
+            self.coarsest_solve = f"dense Cholesky ({coarse.shape[0]} unknowns)"
+            return
+        if self.differentiable:
+            raise ValueError(f"the coarsest level ({coarse.shape[0]} unknowns) is not positive definite, so it cannot be "
+                             "factored while training (the learned prolongation lost rank)")  # fmt: skip
+        inverse = torch.linalg.pinv(dense, hermitian=True)
+        self._coarse_solve = lambda b: (inverse @ b.to(torch.float64)).to(self.dtype)
+        self.coarsest_solve = f"dense pseudo-inverse ({coarse.shape[0]} unknowns)"
+
+    def _cycle(self, index: int, b: torch.Tensor) -> torch.Tensor:
+        if index == len(self._levels):
+            return self._coarse_solve(b)
+        level = self._levels[index]
+        x = level.inverse_weights * b
+        for _ in range(self.sweeps - 1):
+            x = x + level.inverse_weights * (b - level.A @ x)
+        x = x + level.P @ self._cycle(index + 1, level.R @ (b - level.A @ x))
+        for _ in range(self.sweeps):
+            x = x + level.inverse_weights * (b - level.A @ x)
+        return x
+
+    def apply(self, r: torch.Tensor) -> torch.Tensor:
+        vector = r.dim() == 1
+        z = self._cycle(0, r[:, None] if vector else r)
+        return z[:, 0] if vector else z
+
+    @property
+    def setup_seconds(self) -> dict[str, float]:
+        """Wall seconds of the set-up per part: coarsening, network, Galerkin products, coarsest factorization."""
+        return dict(self.clock.seconds)
+
+    @property
+    def hierarchy(self) -> MultilevelHierarchy:
+        """The cycle's levels (built on first access; detached CPU copies of the learned parts)."""
+        if self._hierarchy is None:
+            records = []
+            for level in self._levels:
+                weights = level.smoother_weights.detach()
+                describe = f"ℓ1-Jacobi (w {weights.min():.2f}–{weights.max():.2f}) ×{self.sweeps}"
+                records.append(Level(level.A.csr.detach(), level.A.shape[0], level.A.values.numel(), smoother=describe,
+                                     smoother_weights=level.inverse_weights[:, 0].detach().cpu(),
+                                     prolongation=level.P.csr.detach().cpu(), restriction=level.R.csr.detach().cpu()))  # fmt: skip
+            coarse = self.plan.matrices[-1]
+            records.append(
+                Level(self.coarsest_operator, coarse.shape[0], coarse.nnz, smoother="direct")
+            )
+            self._hierarchy = MultilevelHierarchy(records, self.coarsest_solve, self.setup_seconds)
+        return self._hierarchy
+
+    @property
+    def levels(self) -> list[Level]:
+        """``hierarchy.levels``, finest first."""
+        return self.hierarchy.levels
+
+    def __repr__(self) -> str:
+        return f"LearnedAMGPreconditioner({self.plan.method}, device={self.device})\n{self.hierarchy.table()}"
+
+
+def _reordered(
+    values: torch.Tensor, indptr: torch.Tensor, indices: torch.Tensor, pattern: sp.csr_matrix
+) -> torch.Tensor:
+    """``values`` stored in the CSR pattern ``(indptr, indices)``, placed in ``pattern``'s CSR order (entries
+    ``pattern`` lacks must be absent; entries it has that the product lacks are zero)."""
+    if (
+        indices.numel() == pattern.nnz
+        and torch.equal(indptr.cpu().long(), torch.as_tensor(pattern.indptr, dtype=torch.int64))
+        and torch.equal(indices.cpu().long(), torch.as_tensor(pattern.indices, dtype=torch.int64))
+    ):
+        return values
+    n_columns = pattern.shape[1]
+    keys = _csr_rows(indptr.long()).cpu() * n_columns + indices.cpu().long()
+    target = torch.as_tensor(
+        _csr_rows_np(pattern.indptr) * n_columns + pattern.indices, dtype=torch.int64
+    )
+    position = torch.searchsorted(target, keys)
+    found = (position < target.numel()) & (target[position.clamp(max=target.numel() - 1)] == keys)
+    if not bool(found.all()):
+        raise ValueError("the Galerkin product has entries outside the classical coarse pattern")
+    return torch.zeros(pattern.nnz, dtype=values.dtype, device=values.device).index_add_(
+        0, position.to(values.device), values
+    )
+
+
+def _csr_rows_np(indptr: np.ndarray) -> np.ndarray:
+    return np.repeat(np.arange(len(indptr) - 1, dtype=np.int64), np.diff(indptr))
+
+
+def scipy_csr(A: Any) -> sp.csr_matrix:
+    """``A`` (SciPy, or a torch sparse/dense tensor) as SciPy CSR in float64."""
+    if sp.issparse(A):
+        return sp.csr_matrix(A, dtype=np.float64)
+    if isinstance(A, torch.Tensor):
+        matrix = A.detach().cpu()
+        if matrix.layout == torch.strided:
+            return sp.csr_matrix(matrix.double().numpy())
+        matrix = matrix.to_sparse_csr() if matrix.layout != torch.sparse_csr else matrix
+        return sp.csr_matrix(
+            (
+                matrix.values().double().numpy(),
+                matrix.col_indices().numpy(),
+                matrix.crow_indices().numpy(),
+            ),
+            shape=tuple(matrix.shape),
+        )
+    raise TypeError(
+        f"a learned AMG takes a SciPy sparse matrix or a torch tensor, got {type(A).__name__}"
+    )
+
+
+def _matrix_values(
+    A: Any, dtype: torch.dtype | None, device: DeviceLike | None
+) -> tuple[torch.Tensor, torch.dtype, torch.device]:
+    """``A``'s values in canonical CSR order (differentiable when ``A`` is a torch CSR tensor whose values
+    require grad and are already canonical), with the hierarchy's dtype and device."""
+    if isinstance(A, torch.Tensor):
+        dtype, device = dtype or A.dtype, normal_device(device or A.device)
+        if A.layout == torch.sparse_csr:
+            return A.values().to(dtype=dtype, device=device), dtype, device
+    dtype, device = dtype or torch.float64, normal_device(device or "cpu")
+    canonical = canonical_csr(scipy_csr(A))
+    return scipy_to_torch_csr(canonical, dtype, device).values(), dtype, device

@@ -40,11 +40,17 @@ from .preconditioner.dcdm import (
 from .preconditioner.krylov_data import (
     KrylovDataModule as KrylovDataModule,
 )
+from .preconditioner.learned import (
+    LearnedPreconditionerModule as LearnedPreconditionerModule,
+)
 from .preconditioner.losses import (
     dcdm_loss as dcdm_loss,
 )
 from .preconditioner.losses import (
     pcg_residual_loss as pcg_residual_loss,
+)
+from .preconditioner.matrix_data import (
+    MatrixDataModule as MatrixDataModule,
 )
 from .preconditioner.neural_multigrid import (
     NeuralMultigridModule as NeuralMultigridModule,
@@ -67,8 +73,9 @@ from .schedules import (
 
 __all__ = [
     'dcdm_loss', 'DCDMModule', 'GraphDataModule', 'GraphModule', 'KrylovDataModule',
-    'LearningRateLog', 'NeuralMultigridModule', 'NonFiniteLossStop', 'OperatorDataModule',
-    'OperatorModule', 'pcg_residual_loss', 'PhysicsOperatorModule', 'PINNDataModule', 'PINNModule',
-    'PredictionFigure', 'proximal_matching_loss', 'ProximalDataModule', 'ProximalModule',
-    'SceneDataModule', 'TrainingDiverged', 'WarmupCosineLR',
+    'LearnedPreconditionerModule', 'LearningRateLog', 'MatrixDataModule', 'NeuralMultigridModule',
+    'NonFiniteLossStop', 'OperatorDataModule', 'OperatorModule', 'pcg_residual_loss',
+    'PhysicsOperatorModule', 'PINNDataModule', 'PINNModule', 'PredictionFigure',
+    'proximal_matching_loss', 'ProximalDataModule', 'ProximalModule', 'SceneDataModule',
+    'TrainingDiverged', 'WarmupCosineLR',
 ]

@@ -7,11 +7,17 @@ from .dcdm import (
 from .krylov_data import (
     KrylovDataModule as KrylovDataModule,
 )
+from .learned import (
+    LearnedPreconditionerModule as LearnedPreconditionerModule,
+)
 from .losses import (
     dcdm_loss as dcdm_loss,
 )
 from .losses import (
     pcg_residual_loss as pcg_residual_loss,
+)
+from .matrix_data import (
+    MatrixDataModule as MatrixDataModule,
 )
 from .neural_multigrid import (
     NeuralMultigridModule as NeuralMultigridModule,
@@ -21,6 +27,6 @@ from .scene_data import (
 )
 
 __all__ = [
-    'dcdm_loss', 'DCDMModule', 'KrylovDataModule', 'NeuralMultigridModule', 'pcg_residual_loss',
-    'SceneDataModule',
+    'dcdm_loss', 'DCDMModule', 'KrylovDataModule', 'LearnedPreconditionerModule', 'MatrixDataModule',
+    'NeuralMultigridModule', 'pcg_residual_loss', 'SceneDataModule',
 ]

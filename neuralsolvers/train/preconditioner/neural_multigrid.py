@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
 from pytorch_lightning.cli import LRSchedulerCallable, OptimizerCallable
@@ -30,13 +29,14 @@ from neuralsolvers.solvers.stencils import DiffusionStencil
 from neuralsolvers.train.base import NetworkModule
 from neuralsolvers.train.preconditioner.losses import pcg_residual_loss
 from neuralsolvers.train.preconditioner.scene_data import SceneDataModule
+from neuralsolvers.train.preconditioner.validation import ValidationSolves
 
 __all__ = ["NEURAL_MULTIGRID_RECORD", "NeuralMultigridModule"]
 
 NEURAL_MULTIGRID_RECORD = {"kind": "neural_multigrid", "solver": "cg", "linear": True, "spd": True}
 
 
-class NeuralMultigridModule(NetworkModule):
+class NeuralMultigridModule(ValidationSolves, NetworkModule):
     """Train a [`NeuralMultigrid`][neuralsolvers.models.neural_multigrid.NeuralMultigrid] on a [`SceneDataModule`][neuralsolvers.train.preconditioner.scene_data.SceneDataModule].
 
     Args:
@@ -48,6 +48,8 @@ class NeuralMultigridModule(NetworkModule):
         val_rtol: relative true residual of the validation solves.
         val_maxiter: iteration cap of the validation solves.
     """
+
+    classical_method, classical_metric = "gmg", "gmg_iterations"
 
     def __init__(
         self,
@@ -126,38 +128,12 @@ class NeuralMultigridModule(NetworkModule):
     def on_test_epoch_end(self) -> None:
         self._log_solves("test")
 
-    def _log_solves(self, prefix: str) -> None:
-        """Mean CG iterations of the neural and the classical multigrid on the validation scenes (``data.val``, ``data.large``)."""
-        if self.trainer.sanity_checking:
-            return
-        splits = self.trainer.datamodule.splits
-        for split, suffix in (("val", ""), ("large", "_large")):
-            if split not in splits:
-                continue
-            learned, classical = [], []
-            for index in range(len(splits[split])):
-                learned.append(self.solve(split, index).iterations)
-                key = (split, index)
-                if key not in self._classical:
-                    self._classical[key] = self.solve(split, index, "gmg").iterations
-                classical.append(self._classical[key])
-            self.log(f"{prefix}/iterations{suffix}", sum(learned) / len(learned), prog_bar=suffix == "", sync_dist=True)
-            self.log(f"{prefix}/gmg_iterations{suffix}", sum(classical) / len(classical), sync_dist=True)
-
     def draw_figure(self, split: str) -> Figure | None:
         """Relative true residual against iteration on the first validation scene of each size
         (``data.val``, ``data.large``): neural against classical geometric multigrid."""
         splits = self.trainer.datamodule.splits
-        figure, axis = plt.subplots(figsize=(6, 4))
-        for colour, name in enumerate(name for name in ("val", "large") if name in splits):
-            grid = "×".join(map(str, splits[name].arrays["mask"].shape[1:]))
-            for method, style, label in (("neural_multigrid", "-", "neural MG"), ("gmg", ":", "GMG")):
-                history = self.solve(name, 0, method).residuals.cpu().numpy()
-                axis.semilogy(history, style, color=f"C{colour}", label=f"{grid}: {label}-PCG")
-        axis.axhline(self.hparams.val_rtol, color="k", lw=0.5)
-        axis.set_xlabel("iteration")
-        axis.set_ylabel("relative residual ‖b − Ax‖ / ‖b‖")
-        axis.set_title("Neural against geometric multigrid PCG on validation scene 0 (data.val, data.large)")
-        axis.legend(fontsize=8)
-        figure.tight_layout()
-        return figure
+        return self._residual_figure(
+            lambda name: "×".join(map(str, splits[name].arrays["mask"].shape[1:])),
+            (("neural_multigrid", "-", "neural MG"), ("gmg", ":", "GMG")),
+            "Neural against geometric multigrid PCG on validation scene 0 (data.val, data.large)",
+        )

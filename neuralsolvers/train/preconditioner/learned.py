@@ -1,0 +1,176 @@
+"""Unsupervised training of any learned preconditioner of sparse matrices.
+
+One module for every network that follows the protocol of learned matrix preconditioners:
+
+* ``model.preconditioner(A, *, differentiable=False) -> Preconditioner``: the preconditioner of
+  ``A`` (a torch sparse CSR matrix), an object with ``apply(r)`` on ``(n, k)`` residuals, linear and
+  SPD; with ``differentiable=True`` the gradient flows from its outputs to the network's weights;
+* ``model.classical_preconditioner(A) -> Preconditioner``: the classical method the network starts
+  from, the baseline of the validation;
+* optionally ``model.training_loss(A, probes) -> scalar tensor``: the model's own loss, used instead
+  of the PCG loss (e.g. a learned incomplete factorization's fit to ``A``).
+
+Every step builds the preconditioner of each matrix of the batch with the network's current weights,
+runs ``steps`` preconditioned CG iterations on ``probes`` random right-hand sides and lowers the mean
+log relative residual (`neuralsolvers.train.preconditioner.losses.pcg_residual_loss`): no solutions
+are needed. Validation solves the validation systems (``data.val``) and the larger ones of
+``data.large`` with plain ``cg`` in float64 to ``val_rtol`` (the stored right-hand sides; the
+preconditioners built and applied in the training dtype) and logs the iteration counts of the learned
+and of the classical preconditioner (``val/iterations``, ``val/classical_iterations``,
+``val/iterations_large``, ``val/classical_iterations_large``). Checkpoints carry a record for
+``neuralsolvers.load_preconditioner`` (``kind: matrix``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from matplotlib.figure import Figure
+from pytorch_lightning.cli import LRSchedulerCallable, OptimizerCallable
+from torch import nn
+
+from neuralsolvers.errors import ConfigError
+from neuralsolvers.solvers.krylov.conjugate_gradient import SolverResult, cg
+from neuralsolvers.solvers.learned.matrix_kind import MATRIX_RECORD
+from neuralsolvers.solvers.preconditioners import ModulePreconditioner, Preconditioner
+from neuralsolvers.train.base import NetworkModule
+from neuralsolvers.train.preconditioner.losses import pcg_residual_loss
+from neuralsolvers.train.preconditioner.matrix_data import MatrixDataModule
+from neuralsolvers.train.preconditioner.validation import ValidationSolves
+
+__all__ = ["DTYPES", "LearnedPreconditionerModule", "PRECONDITIONER_PROTOCOL"]
+
+PRECONDITIONER_PROTOCOL = ("preconditioner", "classical_preconditioner")  # the methods a model needs
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+def _as_preconditioner(M: Any, A: torch.Tensor) -> Preconditioner:
+    """The model's result as a ``Preconditioner`` for ``cg``: as it is, or an object with ``apply``
+    only wrapped as a linear SPD map in ``A``'s dtype (``cg`` applies it in that dtype)."""
+    if isinstance(M, Preconditioner):
+        return M
+    if not callable(getattr(M, "apply", None)):
+        raise TypeError(f"the model's preconditioner must have apply(r); got a {type(M).__name__}")
+    return ModulePreconditioner(M.apply, A.shape[0], linear_spd=True, dtype=A.dtype, device=A.device)
+
+
+class LearnedPreconditionerModule(ValidationSolves, NetworkModule):
+    """Train a learned preconditioner of sparse matrices on a [`MatrixDataModule`][neuralsolvers.train.preconditioner.matrix_data.MatrixDataModule].
+
+    Args:
+        model: the network, with ``preconditioner(A, *, differentiable=False)`` and
+            ``classical_preconditioner(A)`` (and optionally ``training_loss(A, probes)``); see the
+            module's description.
+        optimizer: optimizer factory.
+        scheduler: learning-rate scheduler factory, stepped every optimizer step.
+        steps: preconditioned CG steps of the loss.
+        probes: random right-hand sides per matrix and step.
+        val_rtol: relative true residual of the validation solves.
+        val_maxiter: iteration cap of the validation solves.
+        dtype: ``float32`` or ``float64``, the dtype of ``A`` given to the model in training and
+            in the validation solves' preconditioners.
+
+    Raises:
+        ConfigError: the model lacks a method of the protocol (named).
+    """
+
+    classical_method, classical_metric = "classical", "classical_iterations"
+
+    def __init__(
+        self,
+        model: nn.Module,
+        optimizer: OptimizerCallable = torch.optim.Adam,
+        scheduler: LRSchedulerCallable | None = None,
+        steps: int = 6,
+        probes: int = 4,
+        val_rtol: float = 1e-6,
+        val_maxiter: int = 500,
+        dtype: str = "float32",
+    ):
+        super().__init__(model, optimizer, scheduler)
+        missing = [name for name in PRECONDITIONER_PROTOCOL if not callable(getattr(model, name, None))]
+        if missing:
+            raise ConfigError(
+                f"LearnedPreconditionerModule trains a model with preconditioner(A, differentiable=...) and "
+                f"classical_preconditioner(A); {type(model).__name__} has no {' and no '.join(missing)}"
+            )
+        if steps < 1 or probes < 1 or not 0 < val_rtol < 1 or val_maxiter < 1:
+            raise ValueError(f"need steps, probes, val_maxiter ≥ 1 and 0 < val_rtol < 1; got {steps}, {probes}, {val_maxiter}, {val_rtol}")
+        if dtype not in DTYPES:
+            raise ConfigError(f"model.dtype must be one of {list(DTYPES)}, got {dtype!r}")
+        self.save_hyperparameters(ignore=["model", "optimizer", "scheduler"])
+        self._classical: dict[tuple[str, int], int] = {}
+
+    @property
+    def training_dtype(self) -> torch.dtype:
+        """The dtype of ``A`` given to the model."""
+        return DTYPES[self.hparams.dtype]
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Also record that the network is a preconditioner of matrices, for ``neuralsolvers.load_preconditioner``."""
+        super().on_save_checkpoint(checkpoint)
+        checkpoint["neuralsolvers_preconditioner"] = dict(MATRIX_RECORD)
+
+    def setup(self, stage: str) -> None:
+        datamodule = getattr(self.trainer, "datamodule", None)
+        if not isinstance(datamodule, MatrixDataModule):
+            raise ConfigError("LearnedPreconditionerModule trains on a MatrixDataModule (data.class_path: neuralsolvers.train.MatrixDataModule)")
+        datamodule.setup(stage)
+
+    def _loss(self, systems: list[dict[str, torch.Tensor]], seed: int | None = None) -> torch.Tensor:
+        """The mean loss over ``systems``; right-hand sides from ``seed`` when given (the same at every validation)."""
+        generator = None if seed is None else torch.Generator().manual_seed(seed)
+        own_loss = getattr(self.model, "training_loss", None)
+        losses = []
+        for system in systems:
+            A = system["A"].to(device=self.device, dtype=self.training_dtype)
+            probes = torch.randn(A.shape[0], self.hparams.probes, generator=generator, dtype=self.training_dtype).to(self.device)
+            if callable(own_loss):
+                losses.append(own_loss(A, probes))
+                continue
+            M = self.model.preconditioner(A, differentiable=True)
+            losses.append(pcg_residual_loss(lambda x, A=A: A @ x, M.apply, probes, self.hparams.steps))
+        return torch.stack(losses).mean()
+
+    def training_step(self, batch: list[dict[str, torch.Tensor]], batch_idx: int) -> torch.Tensor:
+        loss = self._loss(batch)
+        self.log("train/loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=len(batch), sync_dist=True)
+        return loss
+
+    def validation_step(self, batch: list[dict[str, torch.Tensor]], batch_idx: int) -> None:
+        self.log("val/loss", self._loss(batch, seed=batch_idx), on_epoch=True, prog_bar=True, batch_size=len(batch), sync_dist=True)
+
+    def test_step(self, batch: list[dict[str, torch.Tensor]], batch_idx: int) -> None:
+        self.log("test/loss", self._loss(batch, seed=batch_idx), on_epoch=True, batch_size=len(batch), sync_dist=True)
+
+    def solve(self, split: str, index: int, method: str = "learned") -> SolverResult:
+        """PCG on system ``index`` of ``split`` (``val`` or ``large``) in float64 with its stored
+        right-hand side, with the learned or (``method="classical"``) the classical preconditioner,
+        built from ``A`` in the training dtype and applied in it."""
+        dataset = self.trainer.datamodule.splits[split]
+        A = dataset[index]["A"].to(self.device)
+        b = dataset.rhs(index).to(self.device)
+        with torch.no_grad():
+            A_model = A.to(self.training_dtype)
+            if method == "classical":
+                M = self.model.classical_preconditioner(A_model)
+            else:
+                M = self.model.preconditioner(A_model)
+            return cg(A, b, M=_as_preconditioner(M, A_model), rtol=self.hparams.val_rtol, maxiter=self.hparams.val_maxiter)
+
+    def on_validation_epoch_end(self) -> None:
+        self._log_solves("val")
+
+    def on_test_epoch_end(self) -> None:
+        self._log_solves("test")
+
+    def draw_figure(self, split: str) -> Figure | None:
+        """Relative true residual against iteration on the first validation system of each size
+        (``data.val``, ``data.large``): learned against classical preconditioner."""
+        splits = self.trainer.datamodule.splits
+        return self._residual_figure(
+            lambda name: f"n={splits[name].matrix(0).shape[0]}",
+            (("learned", "-", "learned"), ("classical", ":", "classical")),
+            "Learned against classical preconditioner, PCG on validation system 0 (data.val, data.large)",
+        )

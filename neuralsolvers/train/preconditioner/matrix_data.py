@@ -1,0 +1,113 @@
+"""Sparse matrices for the unsupervised training of a learned preconditioner: a padded-CSR data set
+(``fe_diffusion``, or any store of the same arrays) per split.
+
+Training batches are systems ``{"A", "b"}`` of any sizes; the loss draws its own random right-hand
+sides, so no solution is needed. Validation systems come at the training size (``val``) and, to
+watch the iteration count as the systems grow, at a larger size (``large``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytorch_lightning as pl
+import scipy.sparse as sp
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from neuralsolvers.data_gen.finite_elements import load_systems
+from neuralsolvers.errors import ConfigError
+from neuralsolvers.solvers.operators import scipy_to_torch_csr
+from neuralsolvers.train.base import SplitLoaders
+from neuralsolvers.train.sampling import split_loader
+
+__all__ = ["MatrixDataModule", "MatrixDataset"]
+
+
+class MatrixDataset(Dataset):
+    """The systems of a padded-CSR data set split (``data/<name>/<split>`` of ``fe_diffusion``):
+    item ``i`` is ``{"A": (n, n) torch sparse CSR float64, "b": (n,) float64}``, ``n`` per system.
+
+    Args:
+        directory: the split's directory.
+        count: use only the first ``count`` systems.
+    """
+
+    def __init__(self, directory: str | Path, count: int | None = None):
+        self.directory = str(directory)
+        self.systems = load_systems(directory, count)
+        self._items = [{"A": scipy_to_torch_csr(A), "b": torch.as_tensor(b, dtype=torch.float64)} for A, b in self.systems]
+
+    def __len__(self) -> int:
+        return len(self.systems)
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        return dict(self._items[index])
+
+    def matrix(self, index: int) -> sp.csr_matrix:
+        """System ``index``'s matrix, SciPy CSR float64."""
+        return self.systems[index][0]
+
+    def rhs(self, index: int) -> torch.Tensor:
+        """System ``index``'s stored right-hand side, ``(n,)`` float64."""
+        return self._items[index]["b"]
+
+    def sizes(self) -> np.ndarray:
+        """The number of unknowns of every system."""
+        return np.array([A.shape[0] for A, _ in self.systems], dtype=np.int64)
+
+
+def _systems(batch: list[dict[str, torch.Tensor]]) -> list[dict[str, torch.Tensor]]:
+    """Systems are kept as a list (their sizes differ; each builds its own preconditioner)."""
+    return batch
+
+
+class MatrixDataModule(SplitLoaders, pl.LightningDataModule):
+    """Training and validation systems of padded-CSR data sets (e.g. ``fe_diffusion``).
+
+    Args:
+        train: directory of the training split (e.g. ``data/fe_diffusion_2d/train``).
+        val: directory of validation systems at the training size.
+        large: directory of validation systems of a larger size (a finer mesh), or None.
+        num_train: use only the first ``num_train`` training systems.
+        num_val: validation systems used from ``val`` and from ``large``.
+        batch_size: systems per optimizer step.
+        seed: seed of the shuffling.
+
+    Batches: a list of ``batch_size`` systems, each ``{"A", "b"}`` (see `MatrixDataset`).
+    """
+
+    def __init__(
+        self,
+        train: str,
+        val: str,
+        large: str | None = None,
+        num_train: int | None = None,
+        num_val: int = 4,
+        batch_size: int = 4,
+        seed: int = 0,
+    ):
+        super().__init__()
+        if batch_size < 1 or num_val < 1 or (num_train is not None and num_train < 1):
+            raise ConfigError(f"data.batch_size, data.num_val and data.num_train must be positive, got {batch_size}, {num_val}, {num_train}")
+        self.save_hyperparameters()
+        self.splits: dict[str, MatrixDataset] = {}
+
+    def setup(self, stage: str | None = None) -> None:
+        hp = self.hparams
+        if self.splits:
+            return
+        self.splits = {"train": MatrixDataset(hp.train, hp.num_train), "val": MatrixDataset(hp.val, hp.num_val)}
+        if hp.large is not None:
+            self.splits["large"] = MatrixDataset(hp.large, hp.num_val)
+        empty = [split for split, dataset in self.splits.items() if len(dataset) == 0]
+        if empty:
+            raise ConfigError(f"data: no systems in {', '.join(f'data.{split}' for split in empty)}")
+
+    def _loader(self, split: str, shuffle: bool) -> DataLoader:
+        return split_loader(self.splits[split], self.hparams.batch_size, self.hparams.seed, shuffle, collate_fn=_systems)
+
+    def test_dataloader(self) -> DataLoader:
+        """The validation systems again (a preconditioner's test is its solves)."""
+        return self._loader("val", shuffle=False)

@@ -13,6 +13,9 @@ from .comparison import (
 from .dcdm import (
     DCDMEvaluation as DCDMEvaluation,
 )
+from .finite_elements import (
+    FiniteElementEvaluation as FiniteElementEvaluation,
+)
 from .graph import (
     GraphEvaluation as GraphEvaluation,
 )
@@ -51,7 +54,7 @@ from .report import (
 )
 
 __all__ = [
-    'Comparison', 'DCDMEvaluation', 'Evaluation', 'GraphEvaluation', 'HiddenTermDiscovery',
+    'Comparison', 'DCDMEvaluation', 'Evaluation', 'FiniteElementEvaluation', 'GraphEvaluation', 'HiddenTermDiscovery',
     'InverseProblemEvaluation', 'Method', 'MovingObstacleEvaluation', 'NeuralMultigridEvaluation',
     'OperatorEvaluation', 'OperatorSolverEvaluation', 'Outcome', 'PINNEvaluation',
     'ProximalToyEvaluation', 'RelaxationEvaluation', 'Report',

@@ -67,7 +67,10 @@ BBMG_DEFAULTS: dict[str, Any] = {"smoother": "jacobi", "sweeps": 2, "precision":
 class StencilSystem:
     """``A x = b``: ``A`` a `neuralsolvers.solvers.DiffusionStencil`, ``b`` ``(n,)`` float64 on its
     device, ``mask`` the grid's fluid cells; solved to the relative true residual ``rtol``, the
-    classical methods from ``x0`` (None: zero) within ``maxiter`` iterations."""
+    classical methods from ``x0`` (None: zero) within ``maxiter`` iterations. ``A`` may also be any
+    assembled sparse SPD operator (a `neuralsolvers.solvers.SparseOperator`, ``mask`` all true) for
+    the methods that need no grid; ``near_nullspace`` ``(n, k)`` is then smoothed aggregation's ``B``
+    (e.g. the rigid-body modes of an elasticity system; None: the constants)."""
 
     A: Any
     b: torch.Tensor
@@ -75,6 +78,12 @@ class StencilSystem:
     rtol: float = 1e-6
     maxiter: int = 10_000
     x0: torch.Tensor | None = None
+    near_nullspace: np.ndarray | None = None
+
+
+def _near_nullspace(system: StencilSystem) -> dict[str, Any]:
+    """Smoothed aggregation's ``B`` of ``system`` as PyAMG's keyword (none where it has none)."""
+    return {} if system.near_nullspace is None else {"B": np.asarray(system.near_nullspace, dtype=np.float64)}
 
 
 def _jacobi(system: StencilSystem) -> Jacobi:
@@ -86,7 +95,7 @@ def _ic0(system: StencilSystem) -> IncompleteCholesky:
 
 
 def _amg(system: StencilSystem) -> AMG:
-    return AMG(system.A.to_scipy(), dtype=system.b.dtype, device=system.b.device)
+    return AMG(system.A.to_scipy(), dtype=system.b.dtype, device=system.b.device, **_near_nullspace(system))
 
 
 def _gmg(system: StencilSystem, options: dict[str, Any]) -> GeometricMultigrid:
@@ -94,11 +103,13 @@ def _gmg(system: StencilSystem, options: dict[str, Any]) -> GeometricMultigrid:
 
 
 def _pyamg_setup(system: StencilSystem, coarsening: str) -> Any:
-    """PyAMG's hierarchy with its defaults: smoothed aggregation (``sa``) or Ruge–Stüben (``rs``)."""
+    """PyAMG's hierarchy with its defaults: smoothed aggregation (``sa``, with the system's
+    ``near_nullspace`` as ``B`` where it has one) or Ruge–Stüben (``rs``)."""
     import pyamg
 
-    build = pyamg.ruge_stuben_solver if coarsening == "rs" else pyamg.smoothed_aggregation_solver
-    return build(system.A.to_scipy())
+    if coarsening == "rs":
+        return pyamg.ruge_stuben_solver(system.A.to_scipy())
+    return pyamg.smoothed_aggregation_solver(system.A.to_scipy(), **_near_nullspace(system))
 
 
 def _pyamg_solve(system: StencilSystem, hierarchy: Any) -> SolverResult:

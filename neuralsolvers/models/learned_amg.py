@@ -85,17 +85,19 @@ class LearnedAMG(nn.Module):
         hidden: width of the embeddings and the hidden layers.
         layers: message-passing layers (the receptive field on each level).
         coarsening: PyAMG's ``"smoothed_aggregation"`` or ``"ruge_stuben"``.
-        omega: the classical ℓ1-Jacobi weight (the untrained network's), in ``(0.01, 1.99)``.
+        omega: the classical ℓ1-Jacobi weight (the untrained network's), in ``(0.01, 1.99)``: one for
+            every sweep or a list with one per sweep.
+        coarse_omega: the same below the finest level (None: ``omega``).
         sweeps: smoothing sweeps before and after the coarse correction.
         interpolation_range: learned factors on ``P⁰`` lie in ``1 ± interpolation_range``.
-        learn_smoother: give per-unknown smoother weights (else ``omega`` everywhere).
+        learn_smoother: give per-unknown smoother weights, one per sweep (else ``omega`` everywhere).
         learn_interpolation: give the prolongation factors (else PyAMG's ``P⁰``).
         max_coarse: PyAMG's coarsest size (densely factored).
         max_levels: PyAMG's level cap.
 
     Shapes:
         - **input:** ``forward(graph)``: a ``LevelGraph`` (``A_l``'s ``nnz`` entries, ``P⁰_l``'s ``nnz_P``).
-        - **output:** ``(z, y)``: raw smoother numbers ``(n_l,)`` and prolongation numbers ``(nnz_P,)``
+        - **output:** ``(z, y)``: raw smoother numbers ``(n_l, sweeps)`` and prolongation numbers ``(nnz_P,)``
           (dimensionless; zero for the untrained network; None where not learned).
         - **preconditioner(A):** ``apply`` maps residuals ``(n,)`` or ``(n, k)`` (units of ``A x``) to
           ``z ≈ A⁻¹ r`` of the same shape (units of ``x``).
@@ -106,7 +108,8 @@ class LearnedAMG(nn.Module):
         hidden: int = 16,
         layers: int = 2,
         coarsening: str = "smoothed_aggregation",
-        omega: float = 1.0,
+        omega: float | list[float] = 1.0,
+        coarse_omega: float | list[float] | None = None,
         sweeps: int = 1,
         interpolation_range: float = 0.5,
         learn_smoother: bool = True,
@@ -123,27 +126,22 @@ class LearnedAMG(nn.Module):
             raise ValueError(
                 "a learned AMG learns the smoother, the interpolation or both; both are off"
             )
-        self.cycle_options = {"coarsening": coarsening, "omega": omega, "sweeps": sweeps, "interpolation_range": interpolation_range,
+        self.cycle_options = {"coarsening": coarsening, "omega": omega, "coarse_omega": coarse_omega, "sweeps": sweeps, "interpolation_range": interpolation_range,
                               "max_coarse": max_coarse, "max_levels": max_levels}  # fmt: skip
         self.learn_smoother, self.learn_interpolation = learn_smoother, learn_interpolation
         self.encoder = nn.Linear(2, hidden)
         self.message_layers = nn.ModuleList(_EdgeConditioned(hidden) for _ in range(layers))
-        self.smoother_head = _mlp(hidden, hidden, 1)
+        self.smoother_head = _mlp(hidden, hidden, sweeps)
         self.interpolation_head = _mlp(2 * hidden + 1, hidden, 1)
         for head in (self.smoother_head, self.interpolation_head):
             nn.init.zeros_(head[-1].weight)
             nn.init.zeros_(head[-1].bias)
         self._plans: OrderedDict[str, CoarseningPlan] = OrderedDict()
-        LearnedAMGPreconditioner.check_options(
-            **{
-                key: value
-                for key, value in self.cycle_options.items()
-                if key in ("omega", "sweeps", "interpolation_range")
-            }
-        )
+        for weight in (omega, coarse_omega if coarse_omega is not None else omega):
+            LearnedAMGPreconditioner.check_options(weight, sweeps, interpolation_range)
 
     def forward(self, graph: LevelGraph) -> tuple[torch.Tensor | None, torch.Tensor | None]:
-        """Raw smoother numbers ``(n_l,)`` and prolongation numbers ``(nnz_P,)`` for one level."""
+        """Raw smoother numbers ``(n_l, sweeps)`` and prolongation numbers ``(nnz_P,)`` for one level."""
         dtype = self.encoder.weight.dtype
         values = graph.values.to(dtype)
         diagonal_entry = graph.rows == graph.columns
@@ -166,7 +164,7 @@ class LearnedAMG(nn.Module):
         edge_index = torch.stack([columns, rows])  # messages flow from column j to row i
         for layer in self.message_layers:
             h = layer(h, edge_index, edge)
-        smoother = self.smoother_head(h)[:, 0] if self.learn_smoother else None
+        smoother = self.smoother_head(h) if self.learn_smoother else None
         interpolation = None
         if self.learn_interpolation:
             magnitude = graph.p_values.to(dtype).abs()

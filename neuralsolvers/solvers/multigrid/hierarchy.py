@@ -83,7 +83,7 @@ class Level:
 
     Attributes:
         operator: the level's operator: a ``DiffusionStencil`` (geometric and neural cycles) or a
-            torch sparse CSR matrix (AMG).
+            torch sparse CSR matrix (AMG; the learned AMG's coarsest level is a dense tensor).
         unknowns: its unknowns (for a stencil the fluid cells: obstacle cells are decoupled
             identity rows).
         nonzeros: the stored entries of its operator: for a stencil the diagonal of every fluid cell
@@ -111,6 +111,8 @@ class Level:
         - **AMG:** ``smoother_weights`` ``(n_l,)``: ``ω / (ρ(D⁻¹A) D)``; ``prolongation``
           ``(n_l, n_{l+1})`` and ``restriction`` ``(n_{l+1}, n_l)``: PyAMG's ``P`` and ``R`` as
           sparse CSR tensors.
+        - **learned AMG:** ``smoother_weights`` ``(n_l, sweeps)``: ``w_k / D_ℓ1`` per sweep;
+          ``prolongation`` and ``restriction`` the learned ``P_l`` and ``P_lᵀ`` as sparse CSR tensors.
         - **coarsest level:** all three None (solved directly).
     """
 

@@ -89,7 +89,8 @@ class CoarseningPlan:
 
     Attributes:
         method: ``"smoothed_aggregation"`` or ``"ruge_stuben"``.
-        matrices: PyAMG's classical operators ``A_l`` (canonical CSR), finest first (``L + 1`` of them).
+        matrices: PyAMG's classical operators ``A_l`` (canonical CSR), finest first (``L + 1`` of them;
+            the cycle reads only the finest, the others are the classical reference).
         prolongations: PyAMG's ``P⁰_l`` (canonical CSR), ``L`` of them.
         products: the symbolic Galerkin products per level (made when training first needs them).
     """
@@ -100,12 +101,17 @@ class CoarseningPlan:
     products: dict[tuple[int, str], GalerkinPlan] = field(default_factory=dict)
 
     def galerkin(self, level: int, device: torch.device) -> GalerkinPlan:
-        """The symbolic ``P_lᵀ A_l P_l`` of ``level`` with index arrays on ``device`` (cached)."""
+        """The symbolic ``P_lᵀ A_l P_l`` of ``level`` with index arrays on ``device`` (cached); ``A_l``'s
+        pattern is the finest matrix's on level 0, below it the structural pattern of the product above
+        (which a learned ``P`` fills: SciPy's classical products drop entries that cancel)."""
         key = (level, str(device))
         if key not in self.products:
-            self.products[key] = GalerkinPlan(
-                self.matrices[level], self.prolongations[level], device
-            )
+            if level == 0:
+                pattern = self.matrices[0]
+            else:
+                above = self.galerkin(level - 1, device).coarse
+                pattern = sp.csr_matrix((np.ones(above.nnz), above.indices.numpy(), above.indptr.numpy()), shape=above.shape)
+            self.products[key] = GalerkinPlan(pattern, self.prolongations[level], device)
         return self.products[key]
 
 
@@ -147,26 +153,7 @@ def coarsening_plan(
         )
     finally:
         np.random.set_state(state)  # noqa: NPY002
-    matrices, prolongations = [matrix], [canonical_csr(level.P) for level in solver.levels[:-1]]
-    for prolongation, level in zip(prolongations, solver.levels[1:], strict=True):
-        matrices.append(_structural(canonical_csr(level.A), matrices[-1], prolongation))
-    return CoarseningPlan(method, matrices, prolongations)
-
-
-def _structural(
-    coarse: sp.csr_matrix, fine: sp.csr_matrix, prolongation: sp.csr_matrix
-) -> sp.csr_matrix:
-    """``coarse``'s values in the structural pattern of ``Pᵀ A P`` (SciPy's product drops entries that
-    cancel to zero and stored zeros; a learned ``P`` makes them nonzero), as canonical CSR."""
-    ones = lambda matrix: sp.csr_matrix((np.ones(matrix.nnz), matrix.indices, matrix.indptr), shape=matrix.shape)  # noqa: E731  stored zeros count
-    pattern = canonical_csr(ones(prolongation).T @ ones(fine) @ ones(prolongation))
-    values = _reordered(
-        torch.from_numpy(coarse.data),
-        torch.from_numpy(coarse.indptr),
-        torch.from_numpy(coarse.indices),
-        pattern,
-    )
-    return sp.csr_matrix((values.numpy(), pattern.indices, pattern.indptr), shape=pattern.shape)
+    return CoarseningPlan(method, [matrix] + [canonical_csr(level.A) for level in solver.levels[1:]], [canonical_csr(level.P) for level in solver.levels[:-1]])
 
 
 @dataclass(frozen=True, eq=False)
@@ -301,111 +288,72 @@ class LearnedAMGPreconditioner(Preconditioner):
         return weights
 
     def _build(self, fine_values: torch.Tensor, network: Network | None) -> None:
-        values = fine_values
+        fine = self.plan.matrices[0]
+        indptr, columns, values = _index(fine.indptr, self.device), _index(fine.indices, self.device), fine_values
+        if values.numel() != fine.nnz:
+            raise ValueError(f"A's torch CSR tensor stores {values.numel()} entries but its canonical form {fine.nnz}: "
+                             "give it with sorted column indices and no duplicates (e.g. from a SciPy matrix)")  # fmt: skip
         biases = []  # (sweeps,) on the finest level and below it: w = ω at z = 0
         for omega in (self.omega, self.coarse_omega):
             share = (torch.tensor(omega, dtype=self.dtype, device=self.device) - WEIGHT_FLOOR) / (SMOOTHER_MARGIN - WEIGHT_FLOOR)
             biases.append(torch.log(share / (1 - share)))
-        for index, (matrix, prolongation) in enumerate(
-            zip(self.plan.matrices[:-1], self.plan.prolongations, strict=True)
-        ):
-            indptr, columns = (
-                _index(matrix.indptr, self.device),
-                _index(matrix.indices, self.device),
-            )
+        for index, prolongation in enumerate(self.plan.prolongations):
+            size = prolongation.shape[0]
             rows = _csr_rows(indptr)
+            p_indptr, p_columns = _index(prolongation.indptr, self.device), _index(prolongation.indices, self.device)
             p_values = torch.as_tensor(prolongation.data, dtype=self.dtype, device=self.device)
             smoother_raw = interpolation_raw = None
             if network is not None:
                 with self.clock.part("network"):
-                    graph = LevelGraph(rows, columns, values, matrix.shape[0], _csr_rows(_index(prolongation.indptr, self.device)),
-                                       _index(prolongation.indices, self.device), p_values, prolongation.shape[1], index)  # fmt: skip
+                    graph = LevelGraph(rows, columns, values, size, _csr_rows(p_indptr), p_columns, p_values, prolongation.shape[1], index)
                     smoother_raw, interpolation_raw = network(graph)
             with self.clock.part("Galerkin products"):
                 if interpolation_raw is not None:
-                    p_values = p_values * (
-                        1 + self.interpolation_range * torch.tanh(interpolation_raw.to(self.dtype))
-                    )
-                raw = (
-                    torch.zeros(matrix.shape[0], 1, dtype=self.dtype, device=self.device)
-                    if smoother_raw is None
-                    else smoother_raw.to(self.dtype).reshape(matrix.shape[0], -1)
-                )
+                    p_values = p_values * (1 + self.interpolation_range * torch.tanh(interpolation_raw.to(self.dtype)))
+                raw = torch.zeros(size, 1, dtype=self.dtype, device=self.device) if smoother_raw is None else smoother_raw.to(self.dtype).reshape(size, -1)
                 weights = WEIGHT_FLOOR + (SMOOTHER_MARGIN - WEIGHT_FLOOR) * torch.sigmoid(raw + biases[min(index, 1)])  # (n, sweeps)
-                l1 = torch.zeros(matrix.shape[0], dtype=self.dtype, device=self.device).index_add_(
-                    0, rows, values.abs()
-                )
+                l1 = torch.zeros(size, dtype=self.dtype, device=self.device).index_add_(0, rows, values.abs())
                 inverse = torch.where(l1[:, None] > 0, weights / torch.where(l1 > 0, l1, 1)[:, None], 0)
-                A_l = PatternMatrix(indptr, columns, values, matrix.shape, self.differentiable)
-                P_l = PatternMatrix(_index(prolongation.indptr, self.device), _index(prolongation.indices, self.device), p_values, prolongation.shape,
-                                    self.differentiable)  # fmt: skip
-                values, R_l = self._galerkin(index, A_l, P_l, values, p_values)
+                A_l = PatternMatrix(indptr, columns, values, (size, size), self.differentiable)
+                P_l = PatternMatrix(p_indptr, p_columns, p_values, prolongation.shape, self.differentiable)
+                R_l, (indptr, columns, values) = self._galerkin(index, A_l, P_l, values, p_values)
             self._levels.append(_Level(A_l, P_l, R_l, inverse, weights))
         with self.clock.part("coarsest factorization"):
-            self._factor(values)
+            self._factor(indptr, columns, values)
 
     def _galerkin(
-        self,
-        index: int,
-        A_l: PatternMatrix,
-        P_l: PatternMatrix,
-        a_values: torch.Tensor,
-        p_values: torch.Tensor,
-    ) -> tuple[torch.Tensor, PatternMatrix]:
-        """The next level's values (in the plan's CSR order of ``matrices[index + 1]``) and ``Pᵀ``."""
+        self, index: int, A_l: PatternMatrix, P_l: PatternMatrix, a_values: torch.Tensor, p_values: torch.Tensor
+    ) -> tuple[PatternMatrix, tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+        """``P_lᵀ`` and the next level's CSR ``(indptr, indices, values)``: the symbolic product's
+        pattern while training (differentiable), torch's sparse product's otherwise."""
         if self.differentiable:
             galerkin = self.plan.galerkin(index, self.device)
             indptr, columns = galerkin.transposed
-            R_l = PatternMatrix(
-                indptr.to(self.device),
-                columns.to(self.device),
-                p_values[galerkin.transpose_order],
-                P_l.shape[::-1],
-                True,
-            )
-            coarse = galerkin.values(a_values, p_values)
-            return _reordered(
-                coarse,
-                galerkin.coarse.indptr,
-                galerkin.coarse.indices,
-                self.plan.matrices[index + 1],
-            ), R_l
+            R_l = PatternMatrix(indptr.to(self.device), columns.to(self.device), p_values[galerkin.transpose_order], P_l.shape[::-1], True)
+            coarse = galerkin.coarse
+            return R_l, (coarse.indptr.to(self.device), coarse.indices.to(self.device), galerkin.values(a_values, p_values))
         transposed = P_l.csr.t().to_sparse_csr()
-        R_l = PatternMatrix(
-            transposed.crow_indices(),
-            transposed.col_indices(),
-            transposed.values(),
-            P_l.shape[::-1],
-        )
+        R_l = PatternMatrix(transposed.crow_indices(), transposed.col_indices(), transposed.values(), P_l.shape[::-1])
         product = torch.sparse.mm(transposed, torch.sparse.mm(A_l.csr, P_l.csr))
-        return _reordered(
-            product.values(),
-            product.crow_indices(),
-            product.col_indices(),
-            self.plan.matrices[index + 1],
-        ), R_l
+        return R_l, (product.crow_indices().long(), product.col_indices().long(), product.values())
 
-    def _factor(self, values: torch.Tensor) -> None:
-        coarse = self.plan.matrices[-1]
-        dense = torch.zeros(coarse.shape, dtype=torch.float64, device=self.device)
-        rows = _csr_rows(_index(coarse.indptr, self.device))
-        dense = dense.index_put(
-            (rows, _index(coarse.indices, self.device)), values.to(torch.float64), accumulate=True
-        )
+    def _factor(self, indptr: torch.Tensor, columns: torch.Tensor, values: torch.Tensor) -> None:
+        size = indptr.numel() - 1
+        self._coarsest_nonzeros = values.numel()
+        dense = torch.zeros(size, size, dtype=torch.float64, device=self.device)
+        dense = dense.index_put((_csr_rows(indptr), columns), values.to(torch.float64), accumulate=True)
         self.coarsest_operator = dense
         factor, info = torch.linalg.cholesky_ex(dense)
         if int(info) == 0:
-            self._coarse_solve = lambda b: torch.cholesky_solve(b.to(torch.float64), factor).to(
-                self.dtype
-            )
-            self.coarsest_solve = f"dense Cholesky ({coarse.shape[0]} unknowns)"
+            self._coarse_solve = lambda b: torch.cholesky_solve(b.to(torch.float64), factor).to(self.dtype)
+            self.coarsest_solve = f"dense Cholesky ({size} unknowns)"
             return
         if self.differentiable:
-            raise ValueError(f"the coarsest level ({coarse.shape[0]} unknowns) is not positive definite, so it cannot be "
+            raise ValueError(f"the coarsest level ({size} unknowns) is not positive definite, so it cannot be "
                              "factored while training (the learned prolongation lost rank)")  # fmt: skip
         inverse = torch.linalg.pinv(dense, hermitian=True)
         self._coarse_solve = lambda b: (inverse @ b.to(torch.float64)).to(self.dtype)
-        self.coarsest_solve = f"dense pseudo-inverse ({coarse.shape[0]} unknowns)"
+        self.coarsest_solve = f"dense pseudo-inverse ({size} unknowns)"
 
     def _cycle(self, index: int, b: torch.Tensor) -> torch.Tensor:
         if index == len(self._levels):
@@ -441,10 +389,7 @@ class LearnedAMGPreconditioner(Preconditioner):
                 records.append(Level(level.A.csr.detach(), level.A.shape[0], level.A.values.numel(), smoother=describe,
                                      smoother_weights=level.inverse_weights.detach().cpu(),
                                      prolongation=level.P.csr.detach().cpu(), restriction=level.R.csr.detach().cpu()))  # fmt: skip
-            coarse = self.plan.matrices[-1]
-            records.append(
-                Level(self.coarsest_operator, coarse.shape[0], coarse.nnz, smoother="direct")
-            )
+            records.append(Level(self.coarsest_operator, self.coarsest_operator.shape[0], self._coarsest_nonzeros, smoother="direct"))
             self._hierarchy = MultilevelHierarchy(records, self.coarsest_solve, self.setup_seconds)
         return self._hierarchy
 
@@ -455,35 +400,6 @@ class LearnedAMGPreconditioner(Preconditioner):
 
     def __repr__(self) -> str:
         return f"LearnedAMGPreconditioner({self.plan.method}, device={self.device})\n{self.hierarchy.table()}"
-
-
-def _reordered(
-    values: torch.Tensor, indptr: torch.Tensor, indices: torch.Tensor, pattern: sp.csr_matrix
-) -> torch.Tensor:
-    """``values`` stored in the CSR pattern ``(indptr, indices)``, placed in ``pattern``'s CSR order (entries
-    ``pattern`` lacks must be absent; entries it has that the product lacks are zero)."""
-    if (
-        indices.numel() == pattern.nnz
-        and torch.equal(indptr.cpu().long(), torch.as_tensor(pattern.indptr, dtype=torch.int64))
-        and torch.equal(indices.cpu().long(), torch.as_tensor(pattern.indices, dtype=torch.int64))
-    ):
-        return values
-    n_columns = pattern.shape[1]
-    keys = _csr_rows(indptr.long()).cpu() * n_columns + indices.cpu().long()
-    target = torch.as_tensor(
-        _csr_rows_np(pattern.indptr) * n_columns + pattern.indices, dtype=torch.int64
-    )
-    position = torch.searchsorted(target, keys)
-    found = (position < target.numel()) & (target[position.clamp(max=target.numel() - 1)] == keys)
-    if not bool(found.all()):
-        raise ValueError("the Galerkin product has entries outside the classical coarse pattern")
-    return torch.zeros(pattern.nnz, dtype=values.dtype, device=values.device).index_add_(
-        0, position.to(values.device), values
-    )
-
-
-def _csr_rows_np(indptr: np.ndarray) -> np.ndarray:
-    return np.repeat(np.arange(len(indptr) - 1, dtype=np.int64), np.diff(indptr))
 
 
 def scipy_csr(A: Any) -> sp.csr_matrix:

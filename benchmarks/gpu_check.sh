@@ -66,7 +66,16 @@ step "galerkin neural multigrid (fit)" bash -c "'$NS' generate --config configs/
     --checkpoint.dirpath='$OUT/checkpoints/galerkin2d' --trainer.enable_progress_bar=false"
 step "high contrast" "$PY" benchmarks/high_contrast.py --device cuda --sizes 1024 2048 --methods bbmg pyamg_rs \
     --checkpoint "$OUT/checkpoints/galerkin2d/best.ckpt" --out "$OUT"
-# 7. DCDM at reduced sizes, when the main job's checkpoint is there
+# 7. the learned AMG on finite elements: trained on CUDA, evaluated on CUDA on the held-out meshes
+step "learned AMG (fit)" bash -c "'$NS' generate --config configs/data/fe_diffusion_2d_mixed.yaml --out '$OUT/data/fe_2d' --overwrite=true \
+    && '$NS' generate --config configs/data/fe_diffusion_2d_heldout.yaml --out '$OUT/data/fe_2d_heldout' --overwrite=true \
+    && '$NS' fit --config configs/learned_amg_fe2d.yaml --trainer.accelerator=cuda \
+    --data.init_args.train='$OUT/data/fe_2d/train' --data.init_args.val='$OUT/data/fe_2d/val' --data.init_args.large='$OUT/data/fe_2d_heldout/test' \
+    --checkpoint.dirpath='$OUT/checkpoints/learned_amg' --trainer.enable_progress_bar=false"
+step "learned AMG (evaluate)" "$NS" evaluate --config configs/eval/learned_amg_fe2d.yaml --requires='[]' --task.init_args.device=cuda \
+    --task.init_args.systems="[$OUT/data/fe_2d_heldout/test]" --task.init_args.checkpoints="{learned_amg: $OUT/checkpoints/learned_amg/best.ckpt}" \
+    --task.init_args.methods='[jacobi, pyamg_rs, amg, l1amg, learned_amg]' --out "$OUT/learned_amg_fe2d" --wandb=false
+# 8. DCDM at reduced sizes, when the main job's checkpoint is there
 if [ -f checkpoints/dcdm_poisson2d/best.ckpt ]; then
     step "dcdm" "$PY" benchmarks/dcdm.py --checkpoint-2d checkpoints/dcdm_poisson2d/best.ckpt --sizes-2d 256 1024 --out "$OUT"
 else

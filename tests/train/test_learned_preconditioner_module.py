@@ -1,6 +1,7 @@
 """The learned-preconditioner module on sparse matrices: a tiny learned Jacobi polynomial trained with
 Lightning on a finite-element store lowers its PCG-residual loss, the validation solves are logged,
-and a model without the protocol or a data module of another kind is refused."""
+an elasticity store's rigid-body modes reach the models that take ``near_nullspace`` (and a kept
+``plan`` comes back), and a model without the protocol or a data module of another kind is refused."""
 
 import math
 
@@ -10,6 +11,7 @@ import pytorch_lightning as pl
 import torch
 from torch import nn
 
+from neuralsolvers.data_gen.fe_elasticity import FiniteElementElasticity, load_elasticity
 from neuralsolvers.data_gen.finite_elements import FiniteElementDiffusion
 from neuralsolvers.data_gen.runner import generate_split
 from neuralsolvers.errors import ConfigError
@@ -156,3 +158,62 @@ def test_a_model_or_data_module_of_another_kind_is_refused(store):
     module = LearnedPreconditionerModule(LearnedJacobi())
     with pytest.raises(ConfigError, match="MatrixDataModule"):
         trainer(max_steps=1).fit(module, datamodule=pl.LightningDataModule())
+
+
+class Recording(LearnedJacobi):
+    """Records the keywords every build was given; its preconditioners keep a ``plan`` (a fresh object)."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls = []
+
+    def _record(self, method, A, near_nullspace, plan, differentiable=False):
+        self.calls.append({"method": method, "n": A.shape[0], "near_nullspace": near_nullspace, "plan": plan, "differentiable": differentiable})
+        M = (super().preconditioner(A, differentiable=differentiable) if method == "preconditioner"
+             else super().classical_preconditioner(A))  # fmt: skip
+        M.plan = plan if plan is not None else object()
+        return M
+
+    def preconditioner(self, A, *, differentiable=False, near_nullspace=None, plan=None):
+        return self._record("preconditioner", A, near_nullspace, plan, differentiable)
+
+    def classical_preconditioner(self, A, *, near_nullspace=None, plan=None):
+        return self._record("classical", A, near_nullspace, plan)
+
+
+@pytest.fixture(scope="module")
+def elastic_store(tmp_path_factory):
+    root = tmp_path_factory.mktemp("elasticity")
+    generator = FiniteElementElasticity(mesh=["square"], refine=2)
+    for split, count, seed in (("train", 2, 0), ("val", 1, 1), ("large", 1, 2)):
+        generate_split(generator, root / split, num_samples=count, seed=seed)
+    return root
+
+
+def test_an_elasticity_store_passes_its_rigid_body_modes_to_the_model(elastic_store, store):
+    datamodule = MatrixDataModule(*(str(elastic_store / split) for split in ("train", "val")), large=str(elastic_store / "large"), batch_size=2, num_val=1)
+    datamodule.setup("fit")
+    item, stored = datamodule.splits["train"][1], load_elasticity(elastic_store / "train")[1]
+    assert item["index"] == 1 and item["near_nullspace"].dtype == torch.float64 and item["near_nullspace"].shape == (item["b"].shape[0], 3)
+    np.testing.assert_array_equal(item["near_nullspace"].numpy(), stored.modes)
+    np.testing.assert_array_equal(item["A"].to_dense().numpy(), stored.matrix.toarray())
+    model = Recording()
+    module = LearnedPreconditionerModule(model, optimizer=lambda p: torch.optim.Adam(p, lr=0.1), steps=2, probes=2)
+    fit = trainer(max_epochs=2, num_sanity_val_steps=0)
+    fit.fit(module, datamodule=datamodule)
+    modes = {(split, index): dataset[index]["near_nullspace"] for split, dataset in datamodule.splits.items() for index in range(len(dataset))}
+    assert {(call["method"], call["differentiable"]) for call in model.calls} == {("preconditioner", True), ("preconditioner", False), ("classical", False)}
+    for call in model.calls:  # every build got its system's modes
+        assert call["near_nullspace"] is not None
+        assert any(call["near_nullspace"] is mode for mode in modes.values())
+        assert call["near_nullspace"].shape[0] == call["n"]
+    # the second epoch's builds got the plans of the first back: fresh plans only once per system and method
+    fresh = [(call["method"], call["n"]) for call in model.calls if call["plan"] is None]
+    assert len(fresh) == len({(call["method"], id(call["near_nullspace"])) for call in model.calls})
+    assert sum(call["plan"] is not None for call in model.calls) > 0
+    # models without the keywords keep working on the same store; a diffusion store has no modes
+    plain = LearnedPreconditionerModule(LearnedJacobi(), optimizer=lambda p: torch.optim.Adam(p, lr=0.1), steps=2, probes=2)
+    trainer(max_steps=2, num_sanity_val_steps=0).fit(plain, datamodule=datamodule)
+    diffusion = data(store)
+    diffusion.setup("fit")
+    assert "near_nullspace" not in diffusion.splits["train"][0]

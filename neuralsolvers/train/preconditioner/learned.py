@@ -8,7 +8,13 @@ One module for every network that follows the protocol of learned matrix precond
 * ``model.classical_preconditioner(A) -> Preconditioner``: the classical method the network starts
   from, the baseline of the validation;
 * optionally ``model.training_loss(A, probes) -> scalar tensor``: the model's own loss, used instead
-  of the PCG loss (e.g. a learned incomplete factorization's fit to ``A``).
+  of the PCG loss (e.g. a learned incomplete factorization's fit to ``A``);
+* optionally a keyword ``near_nullspace`` of either method: a system that carries one (an elasticity
+  store's rigid-body modes, ``(n, k)`` float64 on the CPU) passes it there (e.g. smoothed
+  aggregation's ``B`` of the learned AMG); models without the keyword never get it;
+* optionally a keyword ``plan`` of either method, with a ``plan`` attribute on the preconditioners
+  it gives: what the matrix's preconditioner kept (the learned AMG's coarsening and symbolic Galerkin
+  products), passed back whenever the same method builds the same system's preconditioner again.
 
 Every step builds the preconditioner of each matrix of the batch with the network's current weights,
 runs ``steps`` preconditioned CG iterations on ``probes`` random right-hand sides and lowers the mean
@@ -23,6 +29,7 @@ and of the classical preconditioner (``val/iterations``, ``val/classical_iterati
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import torch
@@ -43,6 +50,21 @@ __all__ = ["DTYPES", "LearnedPreconditionerModule", "PRECONDITIONER_PROTOCOL"]
 
 PRECONDITIONER_PROTOCOL = ("preconditioner", "classical_preconditioner")  # the methods a model needs
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
+SYSTEM_KEYWORDS = ("near_nullspace",)  # items' keys passed on to the model's methods that take them
+PLAN_KEYWORD = "plan"  # a preconditioner's ``plan``, passed back for the same system
+
+
+def _keywords(method: Any) -> frozenset[str]:
+    """The keywords of ``SYSTEM_KEYWORDS`` and ``PLAN_KEYWORD`` that ``method`` accepts (all with ``**kwargs``)."""
+    known = (*SYSTEM_KEYWORDS, PLAN_KEYWORD)
+    try:
+        parameters = inspect.signature(method).parameters.values()
+    except (TypeError, ValueError):  # no signature to read (a builtin): pass nothing
+        return frozenset()
+    if any(parameter.kind is inspect.Parameter.VAR_KEYWORD for parameter in parameters):
+        return frozenset(known)
+    names = {parameter.name for parameter in parameters if parameter.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)}
+    return frozenset(key for key in known if key in names)
 
 
 def _as_preconditioner(M: Any, A: torch.Tensor) -> Preconditioner:
@@ -101,6 +123,22 @@ class LearnedPreconditionerModule(ValidationSolves, NetworkModule):
             raise ConfigError(f"model.dtype must be one of {list(DTYPES)}, got {dtype!r}")
         self.save_hyperparameters(ignore=["model", "optimizer", "scheduler"])
         self._classical: dict[tuple[str, int], int] = {}
+        self._accepts = {name: _keywords(getattr(model, name)) for name in PRECONDITIONER_PROTOCOL}  # read once
+        self._plans: dict[tuple[Any, ...], Any] = {}  # (method, split, index, n, nnz) → the preconditioner's plan
+
+    def _preconditioner(self, method: str, split: str, system: dict[str, Any], A: torch.Tensor, **options: Any) -> Any:
+        """``model.<method>(A, **options)`` for system ``system["index"]`` of ``split``, given the system's
+        entries beyond ``A`` and ``b`` (``near_nullspace``) and the plan it kept the last time, where
+        ``method`` takes them; the plan of the result is kept."""
+        accepts = self._accepts[method]
+        options.update({key: system[key] for key in SYSTEM_KEYWORDS if key in accepts and key in system})
+        key = (method, split, int(system["index"]), A.shape[0], A.values().numel()) if PLAN_KEYWORD in accepts and "index" in system else None
+        if key in self._plans:
+            options[PLAN_KEYWORD] = self._plans[key]
+        M = getattr(self.model, method)(A, **options)
+        if key is not None and key not in self._plans and getattr(M, PLAN_KEYWORD, None) is not None:
+            self._plans[key] = getattr(M, PLAN_KEYWORD)
+        return M
 
     @property
     def training_dtype(self) -> torch.dtype:
@@ -117,9 +155,10 @@ class LearnedPreconditionerModule(ValidationSolves, NetworkModule):
         if not isinstance(datamodule, MatrixDataModule):
             raise ConfigError("LearnedPreconditionerModule trains on a MatrixDataModule (data.class_path: neuralsolvers.train.MatrixDataModule)")
         datamodule.setup(stage)
+        self._plans.clear()  # they belong to the systems of the last data module
 
-    def _loss(self, systems: list[dict[str, torch.Tensor]], seed: int | None = None) -> torch.Tensor:
-        """The mean loss over ``systems``; right-hand sides from ``seed`` when given (the same at every validation)."""
+    def _loss(self, systems: list[dict[str, torch.Tensor]], seed: int | None = None, split: str = "train") -> torch.Tensor:
+        """The mean loss over ``systems`` (of ``split``); right-hand sides from ``seed`` when given (the same at every validation)."""
         generator = None if seed is None else torch.Generator().manual_seed(seed)
         own_loss = getattr(self.model, "training_loss", None)
         losses = []
@@ -129,7 +168,7 @@ class LearnedPreconditionerModule(ValidationSolves, NetworkModule):
             if callable(own_loss):
                 losses.append(own_loss(A, probes))
                 continue
-            M = self.model.preconditioner(A, differentiable=True)
+            M = self._preconditioner("preconditioner", split, system, A, differentiable=True)
             losses.append(pcg_residual_loss(lambda x, A=A: A @ x, M.apply, probes, self.hparams.steps))
         return torch.stack(losses).mean()
 
@@ -139,24 +178,22 @@ class LearnedPreconditionerModule(ValidationSolves, NetworkModule):
         return loss
 
     def validation_step(self, batch: list[dict[str, torch.Tensor]], batch_idx: int) -> None:
-        self.log("val/loss", self._loss(batch, seed=batch_idx), on_epoch=True, prog_bar=True, batch_size=len(batch), sync_dist=True)
+        self.log("val/loss", self._loss(batch, seed=batch_idx, split="val"), on_epoch=True, prog_bar=True, batch_size=len(batch), sync_dist=True)
 
     def test_step(self, batch: list[dict[str, torch.Tensor]], batch_idx: int) -> None:
-        self.log("test/loss", self._loss(batch, seed=batch_idx), on_epoch=True, batch_size=len(batch), sync_dist=True)
+        self.log("test/loss", self._loss(batch, seed=batch_idx, split="val"), on_epoch=True, batch_size=len(batch), sync_dist=True)
 
     def solve(self, split: str, index: int, method: str = "learned") -> SolverResult:
         """PCG on system ``index`` of ``split`` (``val`` or ``large``) in float64 with its stored
         right-hand side, with the learned or (``method="classical"``) the classical preconditioner,
         built from ``A`` in the training dtype and applied in it."""
         dataset = self.trainer.datamodule.splits[split]
-        A = dataset[index]["A"].to(self.device)
+        system = dataset[index]
+        A = system["A"].to(self.device)
         b = dataset.rhs(index).to(self.device)
         with torch.no_grad():
             A_model = A.to(self.training_dtype)
-            if method == "classical":
-                M = self.model.classical_preconditioner(A_model)
-            else:
-                M = self.model.preconditioner(A_model)
+            M = self._preconditioner("classical_preconditioner" if method == "classical" else "preconditioner", split, system, A_model)
             return cg(A, b, M=_as_preconditioner(M, A_model), rtol=self.hparams.val_rtol, maxiter=self.hparams.val_maxiter)
 
     def on_validation_epoch_end(self) -> None:

@@ -1,7 +1,8 @@
 """Sparse matrices for the unsupervised training of a learned preconditioner: a padded-CSR data set
 (``fe_diffusion``, or any store of the same arrays) per split.
 
-Training batches are systems ``{"A", "b"}`` of any sizes; the loss draws its own random right-hand
+Training batches are systems ``{"A", "b", "index"}`` of any sizes (with ``"near_nullspace"`` where
+the store has rigid-body modes, as ``fe_elasticity``'s); the loss draws its own random right-hand
 sides, so no solution is needed. Validation systems come at the training size (``val``) and, to
 watch the iteration count as the systems grow, at a larger size (``large``).
 """
@@ -9,6 +10,7 @@ watch the iteration count as the systems grow, at a larger size (``large``).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytorch_lightning as pl
@@ -17,17 +19,22 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from neuralsolvers.data_gen.finite_elements import load_systems
+from neuralsolvers.data_gen.store import ShardedDataset
 from neuralsolvers.errors import ConfigError
 from neuralsolvers.solvers.operators import scipy_to_torch_csr
 from neuralsolvers.train.base import SplitLoaders
 from neuralsolvers.train.sampling import split_loader
 
-__all__ = ["MatrixDataModule", "MatrixDataset"]
+__all__ = ["NEAR_NULLSPACE_KEY", "MatrixDataModule", "MatrixDataset"]
+
+NEAR_NULLSPACE_KEY = "rigid_body_modes"  # the stored array (N, max_n, k) that items carry as "near_nullspace"
 
 
 class MatrixDataset(Dataset):
     """The systems of a padded-CSR data set split (``data/<name>/<split>`` of ``fe_diffusion``):
-    item ``i`` is ``{"A": (n, n) torch sparse CSR float64, "b": (n,) float64}``, ``n`` per system.
+    item ``i`` is ``{"A": (n, n) torch sparse CSR float64, "b": (n,) float64, "index": i}``, ``n``
+    per system, and also ``"near_nullspace": (n, k) float64`` where the store holds
+    ``rigid_body_modes`` (``fe_elasticity``: smoothed aggregation's ``B``).
 
     Args:
         directory: the split's directory.
@@ -37,12 +44,18 @@ class MatrixDataset(Dataset):
     def __init__(self, directory: str | Path, count: int | None = None):
         self.directory = str(directory)
         self.systems = load_systems(directory, count)
-        self._items = [{"A": scipy_to_torch_csr(A), "b": torch.as_tensor(b, dtype=torch.float64)} for A, b in self.systems]
+        self._items = [{"A": scipy_to_torch_csr(A), "b": torch.as_tensor(b, dtype=torch.float64), "index": index}
+                       for index, (A, b) in enumerate(self.systems)]  # fmt: skip
+        store = ShardedDataset(directory)
+        if NEAR_NULLSPACE_KEY in store.metadata["shapes"]:
+            modes = store.load([NEAR_NULLSPACE_KEY])[NEAR_NULLSPACE_KEY]
+            for item, padded, (A, _) in zip(self._items, modes[: len(self.systems)], self.systems, strict=True):
+                item["near_nullspace"] = torch.tensor(padded[: A.shape[0]], dtype=torch.float64)
 
     def __len__(self) -> int:
         return len(self.systems)
 
-    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+    def __getitem__(self, index: int) -> dict[str, Any]:
         return dict(self._items[index])
 
     def matrix(self, index: int) -> sp.csr_matrix:
@@ -58,7 +71,7 @@ class MatrixDataset(Dataset):
         return np.array([A.shape[0] for A, _ in self.systems], dtype=np.int64)
 
 
-def _systems(batch: list[dict[str, torch.Tensor]]) -> list[dict[str, torch.Tensor]]:
+def _systems(batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Systems are kept as a list (their sizes differ; each builds its own preconditioner)."""
     return batch
 
@@ -75,7 +88,8 @@ class MatrixDataModule(SplitLoaders, pl.LightningDataModule):
         batch_size: systems per optimizer step.
         seed: seed of the shuffling.
 
-    Batches: a list of ``batch_size`` systems, each ``{"A", "b"}`` (see `MatrixDataset`).
+    Batches: a list of ``batch_size`` systems, each ``{"A", "b", "index"}`` (and ``"near_nullspace"``
+    from a store with rigid-body modes; see `MatrixDataset`).
     """
 
     def __init__(

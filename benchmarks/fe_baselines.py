@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import argparse
 
+import numpy as np
+
 from neuralsolvers.evaluate.economics import trained_preconditioner
 from neuralsolvers.evaluate.finite_elements import load_fe_systems
 from neuralsolvers.evaluate.matrix_methods import (
@@ -67,9 +69,13 @@ def main() -> None:
         for rtol in args.rtol:
             system = matrix_system(matrix, rhs, rtol=rtol, maxiter=args.maxiter, near_nullspace=modes)
             for solver in solvers:
-                solver.run(system)  # warm-up
-                run = solver.run(system)
-                rows.append({"system": index, "unknowns": matrix.shape[0], "rtol": f"{rtol:g}", **run.row()})
+                row = {"system": index, "unknowns": matrix.shape[0], "rtol": f"{rtol:g}"}
+                try:
+                    solver.run(system)  # warm-up
+                    row.update(solver.run(system).row())
+                except (ValueError, np.linalg.LinAlgError) as error:  # a breakdown (IC(0)'s pivot, NaN in PyAMG's coarse solve) is a row
+                    row.update(method=solver.label, converged=False, error=f"{type(error).__name__}: {error}")
+                rows.append(row)
                 print(rows[-1], flush=True)
     write_benchmark(args.out, args.name, rows, data=args.data, maxiter=args.maxiter, checkpoints=checkpoints, precision=args.precision)
 

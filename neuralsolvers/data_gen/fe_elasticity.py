@@ -27,7 +27,6 @@ for A, b, modes, block in load_elasticity("data/fe_elasticity_2d/train", count=4
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import cached_property
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -38,11 +37,11 @@ from neuralsolvers.data_gen.base import Generator
 from neuralsolvers.data_gen.finite_elements import (
     _COUNTS,
     FE_MESHES,
+    MeshFamilies,
     _smooth_field,
     check_spd,
     condense,
     fe_mesh,
-    padded_bounds,
     side_facets,
     simplex_element,
     to_systems,
@@ -155,7 +154,7 @@ def load_elasticity(
     return to_elasticity_systems(arrays)
 
 
-class FiniteElementElasticity(Generator):
+class FiniteElementElasticity(MeshFamilies, Generator):
     """Condensed P1/P2 finite-element systems of isotropic linear elasticity on random meshes.
 
     Per sample it draws a mesh family from ``mesh`` (the families, sizes and ``refine`` of
@@ -267,11 +266,6 @@ class FiniteElementElasticity(Generator):
         self.length_scale, self.tolerance = float(length_scale), float(tolerance)
 
     @property
-    def dim(self) -> int:
-        """Spatial dimension of the meshes (2 or 3), also the block size."""
-        return FE_MESHES[self.mesh[0]]
-
-    @property
     def num_modes(self) -> int:
         """Rigid-body modes: 3 in 2D, 6 in 3D."""
         return 3 if self.dim == 2 else 6
@@ -281,20 +275,6 @@ class FiniteElementElasticity(Generator):
         from skfem import ElementVector
 
         return ElementVector(simplex_element(self.dim, self.order))
-
-    @cached_property
-    def _bounds(self) -> tuple[int, int]:
-        return padded_bounds(self.mesh, self.refine, self.element())
-
-    @property
-    def max_n(self) -> int:
-        """Padded number of unknowns."""
-        return self._bounds[0]
-
-    @property
-    def max_nnz(self) -> int:
-        """Padded number of stored matrix entries."""
-        return self._bounds[1]
 
     def _clamped(self, mesh: Any, boundary: str, rng: np.random.Generator) -> np.ndarray:
         """The clamped boundary facets of one mesh."""

@@ -34,7 +34,7 @@ from neuralsolvers.data_gen.store import ShardedDataset
 from neuralsolvers.errors import DatasetError
 
 __all__ = ["BOUNDARIES", "FE_COEFFICIENTS", "FE_MESHES", "FORCINGS", "FiniteElementDiffusion", "check_spd",
-           "condense", "fe_mesh", "load_matrices", "load_systems", "padded_bounds", "side_facets",
+           "MeshFamilies", "condense", "fe_mesh", "load_matrices", "load_systems", "padded_bounds", "side_facets",
            "simplex_element", "to_systems"]  # fmt: skip
 
 FE_MESHES = {"disc": 2, "lshape": 2, "square": 2, "square_holes": 2, "delaunay": 2, "ball": 3, "cube": 3}
@@ -253,7 +253,39 @@ def check_spd(matrices: Sequence[sp.csr_matrix], vectors: Sequence[np.ndarray]) 
     return structure, asymmetry, indefinite
 
 
-class FiniteElementDiffusion(Generator):
+class MeshFamilies:
+    """What the finite-element generators share: the dimension of their mesh families and the padded
+    sizes of their stored systems (``max_n``, ``max_nnz``, from `padded_bounds` with the generator's
+    ``element()``). Needs ``mesh``, ``refine`` and ``element()``."""
+
+    mesh: list[str]
+    refine: int
+
+    def element(self) -> Any:
+        raise NotImplementedError
+
+    @property
+    def dim(self) -> int:
+        """Spatial dimension of the meshes (2 or 3)."""
+        return FE_MESHES[self.mesh[0]]
+
+    @cached_property
+    def _bounds(self) -> tuple[int, int]:
+        """``(max_n, max_nnz)``: see `padded_bounds`."""
+        return padded_bounds(self.mesh, self.refine, self.element())
+
+    @property
+    def max_n(self) -> int:
+        """Padded number of unknowns."""
+        return self._bounds[0]
+
+    @property
+    def max_nnz(self) -> int:
+        """Padded number of stored matrix entries."""
+        return self._bounds[1]
+
+
+class FiniteElementDiffusion(MeshFamilies, Generator):
     """Condensed P1/P2 finite-element systems of ``−∇·(κ∇u) = f`` on random unstructured meshes.
 
     Per sample it draws a mesh family from ``mesh``, a coefficient family from ``coefficients``,
@@ -374,28 +406,9 @@ class FiniteElementDiffusion(Generator):
             del params["anisotropy"], params["direction_spread"]
         return params
 
-    @property
-    def dim(self) -> int:
-        """Spatial dimension of the meshes (2 or 3)."""
-        return FE_MESHES[self.mesh[0]]
-
-    def _element(self) -> Any:
+    def element(self) -> Any:
+        """The scikit-fem element (P1 or P2 on triangles or tetrahedra)."""
         return simplex_element(self.dim, self.order)
-
-    @cached_property
-    def _bounds(self) -> tuple[int, int]:
-        """``(max_n, max_nnz)``: see `padded_bounds`."""
-        return padded_bounds(self.mesh, self.refine, self._element())
-
-    @property
-    def max_n(self) -> int:
-        """Padded number of unknowns."""
-        return self._bounds[0]
-
-    @property
-    def max_nnz(self) -> int:
-        """Padded number of stored matrix entries."""
-        return self._bounds[1]
 
     def _system(self, draws: tuple[int, int, int, int], rng: np.random.Generator) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
         """One condensed system: ``A`` ``(n, n)`` CSR, ``b`` ``(n,)``, free-DOF coordinates ``(n, dim)``."""
@@ -405,7 +418,7 @@ class FiniteElementDiffusion(Generator):
         family, coefficient, boundary, forcing = (names[k] for names, k in zip(
             (self.mesh, self.coefficients, self.boundary, self.forcing), draws, strict=True))  # fmt: skip
         mesh = fe_mesh(family, self.refine, rng)
-        basis = Basis(mesh, self._element())
+        basis = Basis(mesh, self.element())
         centroids = mesh.p[:, mesh.t].mean(axis=1).T  # (elements, dim)
         tensor = None
         if coefficient == "lognormal":

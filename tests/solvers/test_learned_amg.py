@@ -135,6 +135,17 @@ def test_cg_and_scipy_cg_agree(coarsening: str, mesh_2d: sp.csr_matrix) -> None:
     assert np.linalg.norm(b - mesh_2d @ x) <= 1e-8 * np.linalg.norm(b) * 1.01
 
 
+def test_pyamg_krylov_solvers_take_it(mesh_2d: sp.csr_matrix) -> None:
+    from pyamg.krylov import cg as pyamg_cg
+
+    M = randomized("ruge_stuben", 6, 0.3).preconditioner(mesh_2d)
+    b = np.random.default_rng(2).standard_normal(mesh_2d.shape[0])
+    residuals: list[float] = []
+    x, info = pyamg_cg(mesh_2d, b, M=M.as_linear_operator(), tol=1e-8, maxiter=200, residuals=residuals)
+    assert info == 0 and np.linalg.norm(b - mesh_2d @ x) <= 1e-7 * np.linalg.norm(b)
+    assert abs(len(residuals) - 1 - cg(mesh_2d, torch.from_numpy(b), M=M, rtol=1e-8).iterations) <= 2
+
+
 def test_set_up_in_parts_and_level_table(mesh_2d: sp.csr_matrix) -> None:
     M = LearnedAMG().preconditioner(mesh_2d)
     assert set(M.setup_seconds) == {"coarsening", "network", "Galerkin products", "coarsest factorization"}

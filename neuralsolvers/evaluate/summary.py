@@ -26,6 +26,7 @@ REQUIRED = ("title", "rows", "environment")
 COMPONENTS = {
     "Neural multigrid": "configs/eval/neural_mg_demo.yaml",
     "DCDM": "configs/eval/dcdm_poisson2d.yaml",
+    "Learned AMG (finite elements)": "configs/eval/learned_amg_fe2d.yaml",
     "Neural operators": "configs/eval/deeponet_antiderivative.yaml",
     "CGS graph solver": "configs/eval/cgs_porous_network.yaml",
     "LPN proximal": "configs/eval/lpn_laplace_toy.yaml",

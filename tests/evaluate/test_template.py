@@ -90,7 +90,7 @@ def test_every_evaluation_uses_the_template(name):
 
 
 def test_no_evaluation_keeps_a_copy_of_the_scaffolding():
-    assert len(EVALUATIONS) == 11
+    assert len(EVALUATIONS) == 12
     for path in sorted(PACKAGE.glob("*.py")):
         if path.stem in ("base", "report", "summary", "__init__"):
             continue

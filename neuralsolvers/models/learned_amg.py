@@ -14,8 +14,6 @@ a cycle that is SPD for any weights.
 
 from __future__ import annotations
 
-import hashlib
-from collections import OrderedDict
 from typing import Any
 
 import numpy as np
@@ -27,25 +25,11 @@ from torch_geometric.utils import scatter
 from neuralsolvers.models.registry import register_model
 from neuralsolvers.solvers.multigrid.learned_amg import (
     COARSENINGS,
-    CoarseningPlan,
     LearnedAMGPreconditioner,
     LevelGraph,
-    coarsening_plan,
-    scipy_csr,
 )
 
 __all__ = ["LearnedAMG"]
-
-PLAN_CACHE = 512  # coarsening plans kept while training (one per training matrix)
-
-
-def _fingerprint(A: torch.Tensor) -> str:
-    """A digest of a torch sparse CSR matrix's shape, pattern and values."""
-    digest = hashlib.blake2b(repr(tuple(A.shape)).encode(), digest_size=16)
-    for part in (A.crow_indices(), A.col_indices(), A.values()):
-        digest.update(part.detach().cpu().contiguous().numpy().tobytes())
-    return digest.hexdigest()
-
 
 def _mlp(inputs: int, hidden: int, outputs: int) -> nn.Sequential:
     return nn.Sequential(nn.Linear(inputs, hidden), nn.ReLU(), nn.Linear(hidden, outputs))
@@ -136,7 +120,6 @@ class LearnedAMG(nn.Module):
         for head in (self.smoother_head, self.interpolation_head):
             nn.init.zeros_(head[-1].weight)
             nn.init.zeros_(head[-1].bias)
-        self._plans: OrderedDict[str, CoarseningPlan] = OrderedDict()
         for weight in (omega, coarse_omega if coarse_omega is not None else omega):
             LearnedAMGPreconditioner.check_options(weight, sweeps, interpolation_range)
 
@@ -197,32 +180,9 @@ class LearnedAMG(nn.Module):
         """The learned V-cycle for ``A`` (SciPy or torch sparse SPD; on ``A``'s device, in ``A``'s dtype or
         ``precision``, e.g. ``"float32"``): linear and SPD, for ``cg``, SciPy's ``cg``
         (``.as_linear_operator()``) and PyAMG's Krylov solvers. ``differentiable`` keeps the graph
-        to the weights (training: each torch CSR matrix's ``CoarseningPlan`` is then kept, for the
-        next steps); ``plan`` reuses a ``CoarseningPlan`` of ``A``; ``near_nullspace`` is smoothed
-        aggregation's ``B`` (e.g. rigid-body modes)."""
-        if (
-            differentiable
-            and plan is None
-            and near_nullspace is None
-            and isinstance(A, torch.Tensor)
-            and A.layout == torch.sparse_csr
-        ):
-            plan = self._kept_plan(A)
+        to the weights (training); ``plan`` reuses a ``CoarseningPlan`` of ``A`` (the training module
+        keeps one per system); ``near_nullspace`` is smoothed aggregation's ``B`` (e.g. rigid-body modes)."""
         return self._cycle(A, self, differentiable, precision, near_nullspace, plan)
-
-    def _kept_plan(self, A: torch.Tensor) -> CoarseningPlan:
-        """The coarsening plan of ``A`` made once and kept (the ``PLAN_CACHE`` most recent)."""
-        key = _fingerprint(A)
-        if key in self._plans:
-            self._plans.move_to_end(key)
-            return self._plans[key]
-        options = self.cycle_options
-        self._plans[key] = coarsening_plan(
-            scipy_csr(A), options["coarsening"], options["max_levels"], options["max_coarse"]
-        )
-        if len(self._plans) > PLAN_CACHE:
-            self._plans.popitem(last=False)
-        return self._plans[key]
 
     def classical_preconditioner(self, A: Any, *, precision: str | None = None, near_nullspace: np.ndarray | None = None,
                                  plan: Any = None) -> LearnedAMGPreconditioner:  # fmt: skip

@@ -37,6 +37,7 @@ TINY_GENERATE = {
 TINY_FIT = {
     "dcdm_poisson2d": ["--model.init_args.val_maxiter=5"],
     "dcdm_poisson3d": ["--model.init_args.val_maxiter=2", "--data.init_args.num_systems=1"],
+    "learned_amg_fe3d": ["--model.init_args.model.init_args.max_coarse=10"],  # the tiny 3D systems are below the default coarsest size
 }
 
 

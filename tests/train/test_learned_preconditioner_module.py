@@ -143,6 +143,19 @@ def test_a_model_with_its_own_loss_trains_on_it(store):
     assert module._loss(systems).item() == pytest.approx((module.model.theta.item() - 1) ** 2)
 
 
+class Untrainable(LearnedJacobi):
+    """Its preconditioner never depends on the weight (as a learned AMG on a matrix too small to coarsen)."""
+
+    def preconditioner(self, A: torch.Tensor, *, differentiable: bool = False) -> JacobiSweeps:
+        return self.classical_preconditioner(A)
+
+
+def test_a_batch_whose_loss_does_not_depend_on_the_weights_is_one_clear_error(store):
+    module = LearnedPreconditionerModule(Untrainable(), dtype="float64")
+    with pytest.raises(ConfigError, match=r"do not depend on the network's weights: too small to coarsen\?"):
+        trainer(max_steps=1, limit_val_batches=0).fit(module, datamodule=data(store))
+
+
 class NoClassical(nn.Module):
     def preconditioner(self, A, *, differentiable=False):
         raise AssertionError

@@ -174,6 +174,10 @@ class LearnedPreconditionerModule(ValidationSolves, NetworkModule):
 
     def training_step(self, batch: list[dict[str, torch.Tensor]], batch_idx: int) -> torch.Tensor:
         loss = self._loss(batch)
+        if not loss.requires_grad:
+            sizes = ", ".join(str(system["A"].shape[0]) for system in batch)
+            raise ConfigError(f"the preconditioners of this batch (systems of {sizes} unknowns) do not depend on the network's weights: "
+                              "too small to coarsen? (a learned AMG solves a matrix below max_coarse directly)")  # fmt: skip
         self.log("train/loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=len(batch), sync_dist=True)
         return loss
 

@@ -18,6 +18,7 @@ histories of the first system, both at the tightest tolerance.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from operator import itemgetter
 from pathlib import Path
@@ -30,7 +31,7 @@ from matplotlib.figure import Figure
 from neuralsolvers.data_gen.fe_elasticity import FiniteElementElasticity, load_elasticity
 from neuralsolvers.data_gen.finite_elements import load_systems
 from neuralsolvers.data_gen.store import ShardedDataset, progress
-from neuralsolvers.errors import ConfigError
+from neuralsolvers.errors import CheckpointError, ConfigError
 from neuralsolvers.evaluate.base import Evaluation, Outcome, resolve_device
 from neuralsolvers.evaluate.comparison import compare, verdict_text
 from neuralsolvers.evaluate.economics import trained_preconditioner, training_cost
@@ -50,6 +51,7 @@ __all__ = ["FiniteElementEvaluation", "load_fe_systems", "size_figure"]
 
 # the classical references of the iteration ratios: column → method
 REFERENCES = {"iterations_vs_pyamg_sa": "pyamg", "iterations_vs_pyamg_rs": "pyamg_rs"}
+BREAKDOWNS = (ValueError, ArithmeticError, np.linalg.LinAlgError)  # what a method that breaks down raises (IC(0)'s pivot, NaN in a coarse solve)
 # one stored system: A (SciPy CSR), b (n,) float64, the near null space (n, k) or None
 FESystem = tuple[Any, np.ndarray, np.ndarray | None]
 
@@ -127,13 +129,25 @@ class FiniteElementEvaluation(Evaluation):
             entries.append((chosen, clock if chosen.learned else None))
         return entries
 
-    def _runs(self, chosen: Method, systems: list[StencilSystem]) -> list[SolveRun]:
-        """One run per system: the median-time one of ``repeats`` after a warm-up solve."""
+    def _runs(self, chosen: Method, systems: list[StencilSystem]) -> tuple[list[SolveRun], dict[int, str]]:
+        """One run per system: the median-time one of ``repeats`` after a warm-up solve; a method that
+        breaks down on a system (IC(0)'s pivot, NaN in PyAMG's coarse solve) gives a failed run there
+        and its message (by system), and the evaluation goes on."""
+        breakdowns: dict[int, str] = {}
 
-        def solver(system: StencilSystem) -> Callable[[], SolveRun]:
-            return lambda: chosen.run(system)
+        def solver(index: int, system: StencilSystem) -> Callable[[], SolveRun]:
+            def once() -> SolveRun:
+                try:
+                    return chosen.run(system)
+                except BREAKDOWNS as error:
+                    if isinstance(error, ConfigError | CheckpointError):  # the set-up's own mistakes stay errors
+                        raise
+                    breakdowns[index] = f"{type(error).__name__}: {error}"
+                    return SolveRun(chosen.label, 0, False, math.nan, math.nan, np.array([math.nan]), math.nan, 0)
 
-        return median_runs([solver(system) for system in systems], self.repeats)
+            return once
+
+        return median_runs([solver(index, system) for index, system in enumerate(systems)], self.repeats), breakdowns
 
     def evaluate(self) -> Outcome:
         entries = self._methods()
@@ -148,12 +162,13 @@ class FiniteElementEvaluation(Evaluation):
                 systems = [matrix_system(A, b, rtol, self.maxiter, B, self.device) for A, b, B in loaded]
                 block, histories, iterations = [], {}, []
                 for chosen, _ in progress(entries, len(entries), f"{dataset} to {rtol:g}: methods"):
-                    runs = self._runs(chosen, systems)
+                    runs, breakdowns = self._runs(chosen, systems)
                     histories[chosen.label] = runs[0]
-                    iterations.append([run.iterations for run in runs])
-                    if rtol == min(self.rtols):
+                    iterations.append(None if breakdowns else [run.iterations for run in runs])
+                    if rtol == min(self.rtols) and not breakdowns:
                         points.setdefault(chosen.label, []).extend(zip(sizes, iterations[-1], strict=True))
-                    block.append({"dataset": dataset, "unknowns": unknowns, "rtol": f"{rtol:g}", "method": chosen.label, **summary_row(runs)})
+                    block.append({"dataset": dataset, "unknowns": unknowns, "rtol": f"{rtol:g}", "method": chosen.label, **summary_row(runs),
+                                  "breakdown": "; ".join(f"system {index}: {text}" for index, text in sorted(breakdowns.items())) or "–"})  # fmt: skip
                 self._ratios_and_cost(block, entries, iterations, learned)
                 rows += block
                 if rtol == min(self.rtols):
@@ -171,16 +186,16 @@ class FiniteElementEvaluation(Evaluation):
         return Outcome(title, rows, self.device, config, figures, "\n".join(verdicts), headline)
 
     @staticmethod
-    def _ratios_and_cost(block: list[dict], entries: list[tuple[Method, dict | None]], iterations: list[list[int]], learned: set[str]) -> None:
+    def _ratios_and_cost(block: list[dict], entries: list[tuple[Method, dict | None]], iterations: list[list[int] | None], learned: set[str]) -> None:
         """Per row: iterations (per system) over PyAMG SA's and RS's on the same systems (mean of per-system
         ratios; None without that method or for a direct solve), total seconds over the fastest converged
         classical method's, training device-hours and break-even against that method."""
-        counts_of = {chosen.name: counts for (chosen, _), counts in zip(entries, iterations, strict=True)}
+        counts_of = {chosen.name: counts for (chosen, _), counts in zip(entries, iterations, strict=True)}  # None: broke down somewhere
         fastest = min((row["total_s"] for row in block if row["method"] not in learned and converged_all(row)), default=None)
         for row, (chosen, clock), counts in zip(block, entries, iterations, strict=True):
             for column, reference in REFERENCES.items():
                 theirs = counts_of.get(reference)
-                ratios = None if theirs is None or not any(counts) else [mine / max(other, 1) for mine, other in zip(counts, theirs, strict=True)]
+                ratios = None if theirs is None or counts is None or not any(counts) else [mine / max(other, 1) for mine, other in zip(counts, theirs, strict=True)]
                 row[column] = None if ratios is None else float(np.mean(ratios))
             row["total_vs_fastest_classical"] = None if fastest is None else row["total_s"] / fastest
             row.update(training_cost(clock if chosen.learned else None, row["total_s"], fastest))

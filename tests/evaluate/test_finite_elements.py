@@ -122,3 +122,26 @@ def test_an_elasticity_store_gives_smoothed_aggregation_its_rigid_body_modes(tmp
     assert method("pyamg").build(matrix_system(A, b)).levels[0].B.shape[1] == 1
     assert method("amg").build(system).pyamg.levels[0].B.shape[1] == 3
     assert method("pyamg").run(system).converged and method("pyamg_rs").run(system).converged
+
+
+def test_a_method_that_breaks_down_is_a_row_not_a_crash(store, monkeypatch):
+    import neuralsolvers.evaluate.finite_elements as fe_evaluation
+    from neuralsolvers.evaluate.methods import Method
+
+    def breaks_down(system):
+        raise ValueError("IC(0) breaks down at row 3 (pivot -1 ≤ 0)")
+
+    real = fe_evaluation.method
+
+    def patched(name, network=None, precision="float32"):
+        chosen = real(name, network, precision=precision)
+        return Method(chosen.name, chosen.label, breaks_down, chosen.solve) if name == "ic0" else chosen
+
+    monkeypatch.setattr(fe_evaluation, "method", patched)
+    outcome = evaluate.FiniteElementEvaluation([str(store)], methods=["jacobi", "ic0", "pyamg"], num_systems=2, rtol=[1e-6], repeats=1,
+                                               device="cpu").evaluate()  # fmt: skip
+    rows = {row["method"]: row for row in outcome.rows}
+    broken = rows["IC(0)-PCG"]
+    assert broken["converged"] == "0/2" and "system 0: ValueError: IC(0) breaks down" in broken["breakdown"]
+    assert broken["iterations_vs_pyamg_sa"] is None and rows["Jacobi-PCG"]["breakdown"] == "–"
+    assert "IC(0)" not in outcome.verdict.split("fastest")[1].split(";")[0]  # a broken method is never the fastest

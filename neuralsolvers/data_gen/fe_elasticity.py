@@ -352,41 +352,17 @@ class FiniteElementElasticity(MeshFamilies, Generator):
                 "modes": rigid_body_modes(locations[free][::dim]), "interior": interior}  # fmt: skip
 
     def generate(self, num_samples: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-        m, z, size = self.max_n, self.max_nnz, num_samples
-        arrays = {
-            "n": np.zeros(size, np.int64),
-            "nnz": np.zeros(size, np.int64),
-            "indptr": np.zeros((size, m + 1), np.int64),
-            "indices": np.zeros((size, z), np.int64),
-            "data": np.zeros((size, z)),
-            "b": np.zeros((size, m)),
-            "coordinates": np.zeros((size, m, self.dim)),
-            "rigid_body_modes": np.zeros((size, m, self.num_modes)),
-            "block_size": np.full(size, self.dim, np.int64),
-            "_interior": np.zeros((size, m), bool),  # handed to check, not stored
-        }
-        lists = {"mesh_index": self.mesh, "coefficient_index": self.coefficients,
-                 "boundary_index": self.boundary, "forcing_index": self.forcing}  # fmt: skip
-        for key, names in lists.items():
-            arrays[key] = rng.integers(len(names), size=size).astype(np.int64)
-        arrays["poisson_ratio"] = rng.uniform(*self.poisson_ratio, size=size)
-        for i in range(size):  # one mesh and one assembly per sample
-            draws = tuple(int(arrays[key][i]) for key in lists)
+        arrays = self._padded_arrays(num_samples)
+        arrays["rigid_body_modes"] = np.zeros((num_samples, self.max_n, self.num_modes))
+        arrays["block_size"] = np.full(num_samples, self.dim, np.int64)
+        arrays["_interior"] = np.zeros((num_samples, self.max_n), bool)  # handed to check, not stored
+        keys = self._draw_families(arrays, rng)
+        arrays["poisson_ratio"] = rng.uniform(*self.poisson_ratio, size=num_samples)
+        for i in range(num_samples):  # one mesh and one assembly per sample
+            draws = tuple(int(arrays[key][i]) for key in keys)
             system = self._system(draws, float(arrays["poisson_ratio"][i]), rng)
-            matrix = system["matrix"]
-            n, nnz = matrix.shape[0], matrix.nnz
-            if n > m or nnz > z:
-                raise DatasetError(
-                    f"{self.name}: a system of {n} unknowns, {nnz} entries exceeds the bound {m}, {z}"
-                )
-            arrays["n"][i], arrays["nnz"][i] = n, nnz
-            arrays["indptr"][i, : n + 1] = matrix.indptr
-            arrays["indices"][i, :nnz], arrays["data"][i, :nnz] = matrix.indices, matrix.data
-            arrays["b"][i, :n], arrays["coordinates"][i, :n] = system["b"], system["coordinates"]
-            arrays["rigid_body_modes"][i, :n], arrays["_interior"][i, :n] = (
-                system["modes"],
-                system["interior"],
-            )
+            n = self._store_system(arrays, i, system["matrix"], system["b"], system["coordinates"])
+            arrays["rigid_body_modes"][i, :n], arrays["_interior"][i, :n] = system["modes"], system["interior"]
         return arrays
 
     def check(self, arrays: dict[str, np.ndarray]) -> float:

@@ -284,6 +284,33 @@ class MeshFamilies:
         """Padded number of stored matrix entries."""
         return self._bounds[1]
 
+    def _padded_arrays(self, size: int) -> dict[str, np.ndarray]:
+        """Zeroed arrays of ``size`` systems: counts, padded CSR, loads, coordinates."""
+        m, z = self.max_n, self.max_nnz
+        return {"n": np.zeros(size, np.int64), "nnz": np.zeros(size, np.int64), "indptr": np.zeros((size, m + 1), np.int64),
+                "indices": np.zeros((size, z), np.int64), "data": np.zeros((size, z)), "b": np.zeros((size, m)),
+                "coordinates": np.zeros((size, m, self.dim))}  # fmt: skip
+
+    def _draw_families(self, arrays: dict[str, np.ndarray], rng: np.random.Generator) -> list[str]:
+        """Draw each system's mesh, coefficient, boundary and forcing index into ``arrays``; their keys."""
+        lists = {"mesh_index": self.mesh, "coefficient_index": self.coefficients,
+                 "boundary_index": self.boundary, "forcing_index": self.forcing}  # fmt: skip
+        size = len(arrays["n"])
+        for key, names in lists.items():
+            arrays[key] = rng.integers(len(names), size=size).astype(np.int64)
+        return list(lists)
+
+    def _store_system(self, arrays: dict[str, np.ndarray], i: int, matrix: sp.csr_matrix, load: np.ndarray, coordinates: np.ndarray) -> int:
+        """Write system ``i`` into the padded arrays (its size checked against the bounds); its unknowns."""
+        n, nnz = matrix.shape[0], matrix.nnz
+        if n > self.max_n or nnz > self.max_nnz:
+            raise DatasetError(f"{self.name}: a system of {n} unknowns, {nnz} entries exceeds the bound {self.max_n}, {self.max_nnz}")
+        arrays["n"][i], arrays["nnz"][i] = n, nnz
+        arrays["indptr"][i, : n + 1] = matrix.indptr
+        arrays["indices"][i, :nnz], arrays["data"][i, :nnz] = matrix.indices, matrix.data
+        arrays["b"][i, :n], arrays["coordinates"][i, :n] = load, coordinates
+        return n
+
 
 class FiniteElementDiffusion(MeshFamilies, Generator):
     """Condensed P1/P2 finite-element systems of ``−∇·(κ∇u) = f`` on random unstructured meshes.
@@ -477,30 +504,11 @@ class FiniteElementDiffusion(MeshFamilies, Generator):
         return epsilon * identity + (1.0 - epsilon) * direction[:, None] * direction[None, :]
 
     def generate(self, num_samples: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-        m, z, size = self.max_n, self.max_nnz, num_samples
-        arrays = {
-            "n": np.zeros(size, np.int64),
-            "nnz": np.zeros(size, np.int64),
-            "indptr": np.zeros((size, m + 1), np.int64),
-            "indices": np.zeros((size, z), np.int64),
-            "data": np.zeros((size, z)),
-            "b": np.zeros((size, m)),
-            "coordinates": np.zeros((size, m, self.dim)),
-        }
-        lists = {"mesh_index": self.mesh, "coefficient_index": self.coefficients,
-                 "boundary_index": self.boundary, "forcing_index": self.forcing}  # fmt: skip
-        for key, names in lists.items():
-            arrays[key] = rng.integers(len(names), size=size).astype(np.int64)
-        for i in range(size):  # one mesh and one assembly per sample
-            draws = tuple(int(arrays[key][i]) for key in lists)
-            matrix, vector, coordinates = self._system(draws, rng)  # type: ignore[arg-type]
-            n, nnz = matrix.shape[0], matrix.nnz
-            if n > m or nnz > z:
-                raise DatasetError(f"{self.name}: a system of {n} unknowns, {nnz} entries exceeds the bound {m}, {z}")
-            arrays["n"][i], arrays["nnz"][i] = n, nnz
-            arrays["indptr"][i, : n + 1] = matrix.indptr
-            arrays["indices"][i, :nnz], arrays["data"][i, :nnz] = matrix.indices, matrix.data
-            arrays["b"][i, :n], arrays["coordinates"][i, :n] = vector, coordinates
+        arrays = self._padded_arrays(num_samples)
+        keys = self._draw_families(arrays, rng)
+        for i in range(num_samples):  # one mesh and one assembly per sample
+            draws = tuple(int(arrays[key][i]) for key in keys)
+            self._store_system(arrays, i, *self._system(draws, rng))  # type: ignore[arg-type]
         return arrays
 
     def check(self, arrays: dict[str, np.ndarray]) -> float:

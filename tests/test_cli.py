@@ -297,7 +297,7 @@ def test_lightning_help_fits_a_screen_and_says_where_the_rest_is(command, capsys
     assert f"neuralsolvers {command} [--config FILE.yaml] --print_config=comments" in shown
 
 
-@pytest.mark.parametrize(("option", "name", "key"), [("--model.help", "NeuralMultigridModule", "--model.steps"),
+@pytest.mark.parametrize(("option", "name", "key"), [("--model.help", "LearnedPreconditionerModule", "--model.steps"),
                                                      ("--data.help", "SceneDataModule", "--data.large"),
                                                      ("--model.help", "DCDMModule", "--model.val_rtol")])  # fmt: skip
 def test_a_module_help_takes_its_class_name(option, name, key, capsys):
@@ -310,12 +310,12 @@ def test_a_module_help_takes_its_class_name(option, name, key, capsys):
 
 def test_print_config_resolves_modules_named_by_class_name(workdir, capsys):
     config = yaml.safe_load((CONFIGS / "neural_mg_poisson2d.yaml").read_text())
-    config["model"]["class_path"], config["data"]["class_path"] = "NeuralMultigridModule", "SceneDataModule"
+    config["model"]["class_path"], config["data"]["class_path"] = "LearnedPreconditionerModule", "SceneDataModule"
     config["model"]["init_args"]["model"]["class_path"] = "NeuralMultigrid"
     (workdir / "short.yaml").write_text(yaml.safe_dump(config))
     assert main(["fit", "--config", "short.yaml", "--print_config"]) == 0
     printed = yaml.safe_load(capsys.readouterr().out)
-    assert printed["model"]["class_path"] == "neuralsolvers.train.NeuralMultigridModule"
+    assert printed["model"]["class_path"] == "neuralsolvers.train.LearnedPreconditionerModule"
     assert printed["data"]["class_path"] == "neuralsolvers.train.SceneDataModule"
 
 

@@ -142,7 +142,7 @@ def workspace(tmp_path_factory) -> Path:
     from neuralsolvers.train import (
         DCDMModule,
         KrylovDataModule,
-        NeuralMultigridModule,
+        LearnedPreconditionerModule,
         OperatorModule,
         ProximalModule,
     )
@@ -150,9 +150,9 @@ def workspace(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("docs_workspace")
     torch.manual_seed(0)
     checkpoints = root / "checkpoints"
-    _save(NeuralMultigridModule(NeuralMultigrid(dim=2, hidden=8, depth=2, stencil=1)), checkpoints / "neural_mg_poisson2d/best.ckpt")
+    _save(LearnedPreconditionerModule(NeuralMultigrid(dim=2, hidden=8, depth=2, stencil=1)), checkpoints / "neural_mg_poisson2d/best.ckpt")
     galerkin = NeuralMultigrid(dim=2, hidden=4, depth=1, stencil=1, transfer=False, galerkin=True)
-    _save(NeuralMultigridModule(galerkin), checkpoints / "neural_mg_galerkin2d/best.ckpt")
+    _save(LearnedPreconditionerModule(galerkin), checkpoints / "neural_mg_galerkin2d/best.ckpt")
     _save(OperatorModule(DeepONet(num_sensors=100, branch_widths=[32], trunk_widths=[32], num_basis=16)),
           checkpoints / "deeponet_antiderivative/best.ckpt")  # fmt: skip
     _save(ProximalModule(LPN(kind="conv", hidden=8, beta=100.0, alpha=1e-6, image_size=64)), checkpoints / "lpn_images/best.ckpt")

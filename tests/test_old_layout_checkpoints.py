@@ -55,11 +55,19 @@ def test_an_old_pinn_checkpoint_loads_and_resumes(tmp_path, monkeypatch):
     assert read_checkpoint(tmp_path / "resumed/last.ckpt")["global_step"] == 4  # went on from step 2
 
 
-@pytest.mark.parametrize("name", ["PINNModule", "PINNDataModule", "NeuralMultigridModule", "SceneDataModule"])
+@pytest.mark.parametrize("name", ["PINNModule", "PINNDataModule", "SceneDataModule"])
 def test_the_old_class_paths_resolve(name):
     import neuralsolvers.train
 
     assert getattr(neuralsolvers.train, name).__name__ == name
+
+
+def test_the_neural_multigrid_module_is_now_the_learned_preconditioner_module():
+    import neuralsolvers.train
+
+    with pytest.warns(DeprecationWarning, match="NeuralMultigridModule is now LearnedPreconditionerModule"):
+        assert neuralsolvers.train.NeuralMultigridModule is neuralsolvers.train.LearnedPreconditionerModule
+    assert "NeuralMultigridModule" not in neuralsolvers.train.__all__
 
 
 def test_the_old_dcdm_module_name_is_an_alias_that_warns():

@@ -23,6 +23,7 @@ from torch_geometric.nn import MessagePassing
 from torch_geometric.utils import scatter
 
 from neuralsolvers.models.registry import register_model
+from neuralsolvers.solvers.learned.matrix_kind import MATRIX_RECORD
 from neuralsolvers.solvers.multigrid.learned_amg import (
     COARSENINGS,
     LearnedAMGPreconditioner,
@@ -86,6 +87,8 @@ class LearnedAMG(nn.Module):
         - **preconditioner(A):** ``apply`` maps residuals ``(n,)`` or ``(n, k)`` (units of ``A x``) to
           ``z ≈ A⁻¹ r`` of the same shape (units of ``x``).
     """
+
+    preconditioner_record = MATRIX_RECORD  # its checkpoints' kind: a preconditioner of sparse matrices
 
     def __init__(
         self,

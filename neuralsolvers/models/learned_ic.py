@@ -20,6 +20,7 @@ from torch_geometric.utils import scatter
 
 from neuralsolvers.models.registry import register_model
 from neuralsolvers.solvers.classical.ic0 import IncompleteCholesky, ic0_factor
+from neuralsolvers.solvers.learned.matrix_kind import MATRIX_RECORD
 from neuralsolvers.solvers.operators import (
     SparseOperator,
     check_sparse_spd,
@@ -252,6 +253,8 @@ class LearnedIncompleteCholesky(nn.Module):
           ``(E, 3)``, ``pairs`` ``(2, m)`` → raw outputs ``(n,)`` (diagonal) and ``(m,)`` (strict
           lower entries), dimensionless, zero for the untrained network.
     """
+
+    preconditioner_record = MATRIX_RECORD  # its checkpoints' kind: a preconditioner of sparse matrices
 
     def __init__(self, hidden: int = 16, layers: int = 2, correction: float = 0.5):
         super().__init__()

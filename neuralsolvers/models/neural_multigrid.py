@@ -13,12 +13,15 @@ level; the hierarchy, whose depth follows the grid, does the rest.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import torch
 from torch import nn
 
 from neuralsolvers.models.registry import register_model
+from neuralsolvers.solvers.learned.kinds import NEURAL_MULTIGRID_KIND
 from neuralsolvers.solvers.multigrid.cycle import CycleOptions
+from neuralsolvers.solvers.multigrid.geometric import GeometricMultigrid
 from neuralsolvers.solvers.multigrid.neural import (
     NeuralMultigridPreconditioner,
     StencilLayout,
@@ -80,6 +83,8 @@ class NeuralMultigrid(nn.Module):
           ``n = prod(A.grid)``) to ``z ≈ A⁻¹ r`` of the same shape (units of ``x``).
     """
 
+    preconditioner_record = {"kind": NEURAL_MULTIGRID_KIND, "solver": "cg", "linear": True, "spd": True}  # its checkpoints' kind
+
     def __init__(
         self,
         dim: int = 2,
@@ -120,6 +125,24 @@ class NeuralMultigrid(nn.Module):
         """The V-cycle for ``A`` (on ``A``'s device; in ``A``'s dtype, or in ``precision``, e.g.
         ``"float32"`` inside a float64 solve, as ``CycleOptions.precision``): linear and SPD, for
         ``cg``, SciPy's ``cg`` (``.as_linear_operator()``) and PyAMG's Krylov solvers.
-        ``differentiable`` keeps the graph to the weights (training)."""
+        ``differentiable`` keeps the graph to the weights (training).
+
+        Raises:
+            ValueError: ``A`` is not a ``DiffusionStencil``, or its grid is not ``dim``-dimensional.
+        """
+        self.check_operator(A)
         options = self.cycle if precision is None else replace(self.cycle, precision=precision)
         return NeuralMultigridPreconditioner(A, self, self.layout, options=options, differentiable=differentiable)
+
+    def classical_preconditioner(self, A: DiffusionStencil) -> GeometricMultigrid:
+        """The classical geometric multigrid with this network's cycle (what the untrained network is)."""
+        self.check_operator(A)
+        return GeometricMultigrid(A, options=self.cycle)
+
+    def check_operator(self, A: Any, name: str = "the neural multigrid") -> None:
+        """One ``ValueError`` line (naming the network ``name``) when ``A`` is no ``DiffusionStencil`` of ``dim`` dimensions."""
+        if not isinstance(A, DiffusionStencil):
+            raise ValueError(f"{name} needs the system as a DiffusionStencil (grid, mask, coefficient, walls), "
+                             f"which it coarsens; got a {type(A).__name__}")  # fmt: skip
+        if len(A.grid) != self.dim:
+            raise ValueError(f"{name} is {self.dim}D but the grid {'×'.join(map(str, A.grid))} is {len(A.grid)}D")

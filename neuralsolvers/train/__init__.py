@@ -7,4 +7,4 @@ imported on first use."""
 
 from neuralsolvers._lazy import lazy_package
 
-__getattr__, __dir__, __all__ = lazy_package(__name__, __file__, elsewhere={'DiffusionSorption1D': 'neuralsolvers.physics.sorption', 'FixedWeights': 'neuralsolvers.physics.loss_balancing', 'HardConstraint': 'neuralsolvers.physics.hard_constraint', 'LearningRateAnnealing': 'neuralsolvers.physics.loss_balancing', 'OperatorLoss': 'neuralsolvers.physics.losses', 'relative_l2': 'neuralsolvers.physics.losses'}, hidden={'PreconditionerModule': '.preconditioner.dcdm'})
+__getattr__, __dir__, __all__ = lazy_package(__name__, __file__, elsewhere={'DiffusionSorption1D': 'neuralsolvers.physics.sorption', 'FixedWeights': 'neuralsolvers.physics.loss_balancing', 'HardConstraint': 'neuralsolvers.physics.hard_constraint', 'LearningRateAnnealing': 'neuralsolvers.physics.loss_balancing', 'OperatorLoss': 'neuralsolvers.physics.losses', 'relative_l2': 'neuralsolvers.physics.losses'}, hidden={'PreconditionerModule': '.preconditioner.dcdm'}, renamed={'NeuralMultigridModule': 'LearnedPreconditionerModule'})

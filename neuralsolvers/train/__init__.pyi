@@ -52,9 +52,6 @@ from .preconditioner.losses import (
 from .preconditioner.matrix_data import (
     MatrixDataModule as MatrixDataModule,
 )
-from .preconditioner.neural_multigrid import (
-    NeuralMultigridModule as NeuralMultigridModule,
-)
 from .preconditioner.scene_data import (
     SceneDataModule as SceneDataModule,
 )
@@ -73,7 +70,7 @@ from .schedules import (
 
 __all__ = [
     'dcdm_loss', 'DCDMModule', 'GraphDataModule', 'GraphModule', 'KrylovDataModule',
-    'LearnedPreconditionerModule', 'LearningRateLog', 'MatrixDataModule', 'NeuralMultigridModule',
+    'LearnedPreconditionerModule', 'LearningRateLog', 'MatrixDataModule',
     'NonFiniteLossStop', 'OperatorDataModule', 'OperatorModule', 'pcg_residual_loss',
     'PhysicsOperatorModule', 'PINNDataModule', 'PINNModule', 'PredictionFigure',
     'proximal_matching_loss', 'ProximalDataModule', 'ProximalModule', 'SceneDataModule',

@@ -9,7 +9,7 @@ seed 0.
 
 Every LightningModule and LightningDataModule of ``neuralsolvers.train`` and every network of
 ``neuralsolvers.models`` is imported before parsing, so a config or ``--model.help``/``--data.help``
-may name one by its class name alone (``--model.help NeuralMultigridModule``). ``--help`` fits a
+may name one by its class name alone (``--model.help LearnedPreconditionerModule``). ``--help`` fits a
 screen: the options, ``model`` and ``data`` in full, the trainer's and the other groups' keys by
 name (``--print_config=comments`` prints every key with its help and default).
 """
@@ -121,7 +121,7 @@ class HelpParser(LightningArgumentParser):
     }
     MORE = """
 Each key with its help and default: neuralsolvers {command} [--config FILE.yaml] --print_config=comments
-A module's keys: --model.help NAME, --data.help NAME (a class name, e.g. NeuralMultigridModule, or a
+A module's keys: --model.help NAME, --data.help NAME (a class name, e.g. LearnedPreconditionerModule, or a
 dotted path); a callback's or logger's: --trainer.callbacks.help NAME, --trainer.logger.help NAME.
 """
 

@@ -1,7 +1,8 @@
 """The learned-preconditioner module on sparse matrices: a tiny learned Jacobi polynomial trained with
 Lightning on a finite-element store lowers its PCG-residual loss, the validation solves are logged,
 an elasticity store's rigid-body modes reach the models that take ``near_nullspace`` (and a kept
-``plan`` comes back), and a model without the protocol or a data module of another kind is refused."""
+``plan`` comes back), a model without the protocol or a data module of another kind is refused, and
+the neural multigrid trains in the same module on diffusion scenes."""
 
 import math
 
@@ -11,13 +12,15 @@ import pytorch_lightning as pl
 import torch
 from torch import nn
 
+from neuralsolvers.data_gen.diffusion_scenes import DiffusionScenes
 from neuralsolvers.data_gen.fe_elasticity import FiniteElementElasticity, load_elasticity
 from neuralsolvers.data_gen.finite_elements import FiniteElementDiffusion
 from neuralsolvers.data_gen.runner import generate_split
 from neuralsolvers.errors import ConfigError
+from neuralsolvers.models import NeuralMultigrid
 from neuralsolvers.models.registry import register_model
 from neuralsolvers.solvers.preconditioners import Preconditioner
-from neuralsolvers.train import LearnedPreconditionerModule, MatrixDataModule
+from neuralsolvers.train import LearnedPreconditionerModule, MatrixDataModule, SceneDataModule
 
 
 def diagonal(A: torch.Tensor) -> torch.Tensor:
@@ -230,3 +233,36 @@ def test_an_elasticity_store_passes_its_rigid_body_modes_to_the_model(elastic_st
     diffusion = data(store)
     diffusion.setup("fit")
     assert "near_nullspace" not in diffusion.splits["train"][0]
+
+
+@pytest.fixture(scope="module")
+def scene_store(tmp_path_factory):
+    root = tmp_path_factory.mktemp("scenes")
+    for split, grid, count, seed in (("train", 16, 4, 0), ("val", 16, 1, 1), ("large", 32, 1, 2)):
+        generate_split(DiffusionScenes(grid=[grid, grid], families=["boxes"]), root / split, num_samples=count, seed=seed)
+    return root
+
+
+def test_the_neural_multigrid_trains_in_the_same_module_on_scenes(scene_store):
+    """One module for every learned preconditioner: the neural multigrid on a SceneDataModule (its
+    probes zero outside the fluid), validated against its classical geometric multigrid."""
+    torch.manual_seed(0)
+    scenes = SceneDataModule(*(str(scene_store / split) for split in ("train", "val")), large=str(scene_store / "large"), num_val=1, batch_size=2)
+    module = LearnedPreconditionerModule(NeuralMultigrid(dim=2, hidden=4, depth=1), optimizer=lambda p: torch.optim.Adam(p, lr=0.01), steps=3, probes=2)
+    fit = trainer(max_steps=2, num_sanity_val_steps=0)
+    fit.fit(module, datamodule=scenes)
+    metrics = fit.callback_metrics
+    for key in ("val/iterations", "val/classical_iterations", "val/iterations_large", "val/classical_iterations_large"):
+        assert key in metrics and 1 <= float(metrics[key]) < module.hparams.val_maxiter, key
+    classical = module.solve("large", 0, "classical")
+    assert classical.converged and classical.iterations == float(metrics["val/classical_iterations_large"])
+    untrained = LearnedPreconditionerModule(NeuralMultigrid(dim=2, hidden=4, depth=1))
+    untrained.trainer = fit  # the untrained network is geometric multigrid: the same iterations
+    assert untrained.solve("large", 0).iterations == classical.iterations
+    checkpoint = {"state_dict": module.state_dict()}
+    module.on_save_checkpoint(checkpoint)
+    assert checkpoint["neuralsolvers_preconditioner"]["kind"] == "neural_multigrid"
+    assert fit.datamodule.splits["large"].label(0) == "32×32"
+    wrong = LearnedPreconditionerModule(NeuralMultigrid(dim=3, hidden=4, depth=1))
+    with pytest.raises(ValueError, match="the neural multigrid is 3D but the grid 16×16 is 2D"):
+        trainer(max_steps=1, num_sanity_val_steps=0).fit(wrong, datamodule=scenes)

@@ -12,7 +12,6 @@ from torch import nn
 from neuralsolvers.solvers.learned.kinds import NEURAL_MULTIGRID_KIND, register_preconditioner_kind
 from neuralsolvers.solvers.operators import normal_device
 from neuralsolvers.solvers.preconditioners import Preconditioner
-from neuralsolvers.solvers.stencils import DiffusionStencil
 
 __all__ = ["neural_multigrid_builder"]
 
@@ -25,12 +24,6 @@ def neural_multigrid_builder(
     """The neural multigrid's V-cycle for ``A`` (the builder of the ``neural_multigrid`` kind): ``A``
     must be the system's ``DiffusionStencil`` (``grid`` and ``mask`` come from it); ``device``
     default ``A``'s; ``options`` go to ``network.preconditioner`` (e.g. ``precision="float32"``)."""
-    if not isinstance(A, DiffusionStencil):
-        raise ValueError(f"the neural multigrid of {checkpoint} needs the system as a DiffusionStencil (grid, mask, "
-                         f"coefficient, walls), which it coarsens; got a {type(A).__name__}")  # fmt: skip
-    if len(A.grid) != network.dim:
-        raise ValueError(
-            f"the network of {checkpoint} is {network.dim}D but the grid {'×'.join(map(str, A.grid))} is {len(A.grid)}D"
-        )
+    network.check_operator(A, f"the neural multigrid of {checkpoint}")
     device = normal_device(device or A.device)
     return network.to(device).preconditioner(A.to(device=device), **options)

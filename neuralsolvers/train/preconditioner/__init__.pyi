@@ -19,14 +19,11 @@ from .losses import (
 from .matrix_data import (
     MatrixDataModule as MatrixDataModule,
 )
-from .neural_multigrid import (
-    NeuralMultigridModule as NeuralMultigridModule,
-)
 from .scene_data import (
     SceneDataModule as SceneDataModule,
 )
 
 __all__ = [
     'dcdm_loss', 'DCDMModule', 'KrylovDataModule', 'LearnedPreconditionerModule', 'MatrixDataModule',
-    'NeuralMultigridModule', 'pcg_residual_loss', 'SceneDataModule',
+    'pcg_residual_loss', 'SceneDataModule',
 ]

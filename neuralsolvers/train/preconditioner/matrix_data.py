@@ -70,6 +70,18 @@ class MatrixDataset(Dataset):
         """The number of unknowns of every system."""
         return np.array([A.shape[0] for A, _ in self.systems], dtype=np.int64)
 
+    def item_operator(self, item: dict[str, Any], dtype: torch.dtype = torch.float64, device: str | torch.device = "cpu") -> torch.Tensor:
+        """The matrix of a batch item (one of this data set's items), torch sparse CSR in ``dtype`` on ``device``."""
+        return item["A"].to(device=device, dtype=dtype)
+
+    def operator(self, index: int, dtype: torch.dtype = torch.float64, device: str | torch.device = "cpu") -> torch.Tensor:
+        """System ``index``'s matrix, torch sparse CSR in ``dtype`` on ``device``."""
+        return self.item_operator(self._items[index], dtype, device)
+
+    def label(self, index: int) -> str:
+        """System ``index``'s size, for figures: ``n=<unknowns>``."""
+        return f"n={self.systems[index][0].shape[0]}"
+
 
 def _systems(batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Systems are kept as a list (their sizes differ; each builds its own preconditioner)."""

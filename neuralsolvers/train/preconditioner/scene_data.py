@@ -1,4 +1,5 @@
-"""Scenes for the unsupervised training of a neural multigrid: a ``diffusion_scenes`` data set per split.
+"""Scenes for the unsupervised training of a neural multigrid (`LearnedPreconditionerModule`): a
+``diffusion_scenes`` data set per split.
 
 Training batches are scenes (mask, coefficient, walls); the loss draws its own random right-hand
 sides, so no solution is needed. Validation scenes come at the training size (``val``) and, to watch
@@ -12,7 +13,7 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from neuralsolvers.data_gen.diffusion_scenes import load_scenes, scene_operator
+from neuralsolvers.data_gen.diffusion_scenes import load_scenes, scene_operator, scene_stencil
 from neuralsolvers.errors import ConfigError
 from neuralsolvers.solvers.stencils import DiffusionStencil
 from neuralsolvers.train.base import SplitLoaders
@@ -45,6 +46,14 @@ class SceneDataset(Dataset):
     def rhs(self, index: int) -> torch.Tensor:
         """Scene ``index``'s stored right-hand side, flattened ``(n,)`` float64."""
         return torch.as_tensor(self.arrays["b"][index].astype(np.float64)).reshape(-1)
+
+    def item_operator(self, item: dict[str, torch.Tensor], dtype: torch.dtype = torch.float32, device: str | torch.device = "cpu") -> DiffusionStencil:
+        """The matrix-free operator of a batch item (a scene of this data set)."""
+        return scene_stencil(item["mask"], item["coefficient"], item["walls"].tolist(), dtype, device)
+
+    def label(self, index: int) -> str:
+        """Scene ``index``'s grid, for figures: ``64×64``."""
+        return "×".join(map(str, self.arrays["mask"].shape[1:]))
 
 
 def _scenes(batch: list[dict[str, torch.Tensor]]) -> list[dict[str, torch.Tensor]]:

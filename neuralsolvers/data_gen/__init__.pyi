@@ -56,6 +56,9 @@ from .graphs import (
     ValueIteration as ValueIteration,
 )
 from .graphs import (
+    load_graph_systems as load_graph_systems,
+)
+from .graphs import (
     load_graphs as load_graphs,
 )
 from .graphs import (
@@ -109,6 +112,12 @@ from .pinn_references import (
 from .poisson import (
     PoissonObstacles as PoissonObstacles,
 )
+from .pyamg_examples import (
+    PyAMGExamples as PyAMGExamples,
+)
+from .pyamg_examples import (
+    load_pyamg_examples as load_pyamg_examples,
+)
 from .sequences import (
     CrankNicolsonHeat as CrankNicolsonHeat,
 )
@@ -124,8 +133,8 @@ __all__ = [
     'ConvectionReference', 'CrankNicolsonHeat', 'Darcy2D', 'DiffusionReaction', 'DiffusionScenes',
     'DiffusionSorption', 'FiniteElementDiffusion', 'FiniteElementElasticity', 'FisherKPPObservations', 'Generator', 'HeatSequence', 'HelmholtzReference',
     'ImagePatches', 'import_neuralop_darcy', 'KleinGordonReference', 'KrylovVectors',
-    'laplace_map_prox', 'LaplaceToy', 'load_elasticity', 'load_graphs', 'load_matrices', 'load_neuralop_darcy',
-    'load_systems', 'LotkaVolterraObservations', 'MovingObstacles', 'ODEOperator', 'PoissonObstacles',
-    'PoreNetwork', 'RBFField', 'ShardedDataset', 'SpectralField', 'subsample', 'to_pyg',
+    'laplace_map_prox', 'LaplaceToy', 'load_elasticity', 'load_graph_systems', 'load_graphs', 'load_matrices', 'load_neuralop_darcy',
+    'load_pyamg_examples', 'load_systems', 'LotkaVolterraObservations', 'MovingObstacles', 'ODEOperator', 'PoissonObstacles',
+    'PoreNetwork', 'PyAMGExamples', 'RBFField', 'ShardedDataset', 'SpectralField', 'subsample', 'to_pyg',
     'ValueIteration',
 ]

@@ -8,6 +8,9 @@ two edges). Arrays named ``edge_*`` are edge-level, other arrays with a per-samp
 node-level; [`to_pyg`][neuralsolvers.data_gen.graphs.to_pyg] un-pads a batch into ``torch_geometric.data.Data`` objects and
 [`load_graphs`][neuralsolvers.data_gen.graphs.load_graphs] does so for a dataset directory. ``max_nodes``/``max_edges`` follow from the
 constructor parameters only, so all shards of a dataset agree.
+[`load_graph_systems`][neuralsolvers.data_gen.graphs.load_graph_systems] reads a pore-network store as sparse SPD systems
+``(A, b)`` instead: each network's weighted Laplacian grounded at its boundary pores
+(`interior_system`), training data for the learned preconditioners of matrices (``MatrixDataModule``).
 
 * [`PoreNetwork`][neuralsolvers.data_gen.graphs.PoreNetwork]: steady Stokes flow through random 2D Delaunay pore networks (a weighted
   graph Laplacian with Dirichlet inlet/outlet pressures).
@@ -36,7 +39,7 @@ if TYPE_CHECKING:
     from torch_geometric.data import Data
 
 __all__ = ["PORE_EDGE_FEATURES", "PORE_NODE_FEATURES", "PoreNetwork", "ValueIteration",
-           "interior_solve", "laplacian_matrix", "load_graphs", "to_pyg"]  # fmt: skip
+           "interior_solve", "interior_system", "laplacian_matrix", "load_graph_systems", "load_graphs", "to_pyg"]  # fmt: skip
 
 PORE_NODE_FEATURES = ("x", "y", "boundary", "masked_pressure", "diameter")
 PORE_EDGE_FEATURES = ("throat_diameter", "throat_length", "conductance")
@@ -95,16 +98,63 @@ def load_graphs(
     return graphs
 
 
+def interior_system(laplacian: sp.spmatrix, boundary: np.ndarray, values: np.ndarray) -> tuple[sp.csr_matrix, np.ndarray]:
+    """The Dirichlet-condensed system ``L_II u_I = −L_IB u_B`` of the non-boundary nodes ``I``:
+    ``A = L_II`` ``(n_I, n_I)`` CSR float64 (canonical: sorted indices, no duplicates) and
+    ``b = −L_IB values_B`` ``(n_I,)`` float64; ``boundary`` ``(n,)`` bool, ``values`` ``(n,)``
+    (read on ``boundary`` only). ``A`` is SPD when every connected part of the interior has an
+    edge of positive weight to a boundary node (always so on a connected graph)."""
+    laplacian, interior = sp.csr_matrix(laplacian, dtype=np.float64), ~boundary
+    rows = laplacian[interior]
+    matrix = sp.csr_matrix(rows[:, interior])
+    matrix.sum_duplicates()  # also sorts the column indices
+    return matrix, -(rows[:, boundary] @ np.asarray(values, dtype=np.float64)[boundary])
+
+
 def interior_solve(laplacian: sp.spmatrix, boundary: np.ndarray, values: np.ndarray) -> np.ndarray:
     """Solve ``(L u)_I = 0`` on the non-boundary nodes ``I`` with ``u = values`` on ``boundary``
-    (SciPy's sparse direct solver); ``(n,)`` with the boundary values kept."""
+    (`interior_system`, SciPy's sparse direct solver); ``(n,)`` with the boundary values kept."""
     u = np.where(boundary, values, 0.0).astype(np.float64)
-    interior = ~boundary
-    if interior.any():
-        laplacian = sp.csr_matrix(laplacian)
-        rhs = -laplacian[interior][:, boundary] @ u[boundary]
-        u[interior] = spla.spsolve(laplacian[interior][:, interior].tocsc(), rhs)
+    if (~boundary).any():
+        matrix, rhs = interior_system(laplacian, boundary, u)
+        u[~boundary] = spla.spsolve(matrix.tocsc(), rhs)
     return u
+
+
+def load_graph_systems(
+    directory: str | Path, count: int | None = None, expect: dict[str, Any] | None = None
+) -> list[tuple[sp.csr_matrix, np.ndarray]]:
+    """The interior (grounded) systems ``L_II p_I = −L_IB p_B`` of a `PoreNetwork` dataset split
+    directory (``data/<name>/<split>``): sparse SPD matrices for learned preconditioners of matrices.
+
+    Per network, from the stored conductances, boundary flags and boundary pressures
+    (`laplacian_matrix`, `interior_system`): ``A`` ``(n_I, n_I)`` CSR float64 (canonical) in units
+    of conductance, ``b`` ``(n_I,)`` float64 the boundary inflow; the solution is the stored
+    interior pressures ``y[~boundary]``. ``count``: only the first ``count`` networks; ``expect``:
+    generator parameters the data must have been made with (see `ShardedDataset`).
+
+    Raises:
+        DatasetError: the store is not ``pore_network``'s, or a network has no interior pore or a
+            part of its interior that no throat of positive conductance joins to the boundary (``A``
+            singular). The generator makes neither from its defaults: its networks are connected
+            (checked) with positive conductances, so every interior part reaches the boundary; only
+            a network of a few pores (``min_pores`` < 10, say) can fall wholly into the inlet and
+            outlet strips.
+    """
+    dataset = ShardedDataset(directory, expect=expect, generator=PoreNetwork.name)
+    arrays = {key: value[:count] for key, value in dataset.load([*_COUNTS, "edge_index", "edge_attr", "x"]).items()}
+    systems = []
+    for i, (n, e) in enumerate(zip(arrays["num_nodes"].tolist(), arrays["num_edges"].tolist(), strict=True)):
+        (sources, targets), conductance = arrays["edge_index"][i, :, :e], arrays["edge_attr"][i, :e, 2]
+        boundary, joined = arrays["x"][i, :n, 2] > 0.5, conductance > 0
+        throats = laplacian_matrix(n, sources[joined], targets[joined], conductance[joined])
+        parts = connected_components(throats, directed=False)[1]
+        if boundary.all() or not np.isin(parts[~boundary], parts[boundary]).all():
+            problem = "no interior pore" if boundary.all() else "interior pores that no throat joins to the boundary (a singular A)"
+            raise DatasetError(f"{directory}: network {i} has {problem}; its grounded Laplacian is no SPD system")
+        laplacian = laplacian_matrix(n, sources, targets, conductance)
+        systems.append(interior_system(laplacian, boundary, arrays["x"][i, :n, 3]))
+    return systems
 
 
 def _edge_mask(arrays: dict[str, np.ndarray]) -> np.ndarray:

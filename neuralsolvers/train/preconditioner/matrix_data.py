@@ -1,5 +1,6 @@
 """Sparse matrices for the unsupervised training of a learned preconditioner: a padded-CSR data set
-(``fe_diffusion``, or any store of the same arrays) per split.
+(``fe_diffusion``, ``fe_elasticity``, or any store of the same arrays) or a ``pore_network`` graph
+store (each network's Laplacian grounded at its inlet and outlet pores, `load_graph_systems`) per split.
 
 Training batches are systems ``{"A", "b", "index"}`` of any sizes (with ``"near_nullspace"`` where
 the store has rigid-body modes, as ``fe_elasticity``'s); the loss draws its own random right-hand
@@ -19,6 +20,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from neuralsolvers.data_gen.finite_elements import load_systems
+from neuralsolvers.data_gen.graphs import load_graph_systems
 from neuralsolvers.data_gen.store import ShardedDataset
 from neuralsolvers.errors import ConfigError
 from neuralsolvers.solvers.operators import scipy_to_torch_csr
@@ -31,9 +33,11 @@ NEAR_NULLSPACE_KEY = "rigid_body_modes"  # the stored array (N, max_n, k) that i
 
 
 class MatrixDataset(Dataset):
-    """The systems of a padded-CSR data set split (``data/<name>/<split>`` of ``fe_diffusion``):
-    item ``i`` is ``{"A": (n, n) torch sparse CSR float64, "b": (n,) float64, "index": i}``, ``n``
-    per system, and also ``"near_nullspace": (n, k) float64`` where the store holds
+    """The systems of a data set split (``data/<name>/<split>``): padded CSR (``fe_diffusion``,
+    ``fe_elasticity``, any store of those arrays) or ``pore_network``'s grounded graph Laplacians
+    (`neuralsolvers.data_gen.graphs.load_graph_systems`), chosen by the store's generator; a store
+    of another generator is one ``ConfigError``. Item ``i`` is ``{"A": (n, n) torch sparse CSR
+    float64, "b": (n,) float64, "index": i}``, ``n`` per system, and also ``"near_nullspace": (n, k) float64`` where the store holds
     ``rigid_body_modes`` (``fe_elasticity``: smoothed aggregation's ``B``).
 
     Args:
@@ -43,10 +47,17 @@ class MatrixDataset(Dataset):
 
     def __init__(self, directory: str | Path, count: int | None = None):
         self.directory = str(directory)
-        self.systems = load_systems(directory, count)
+        store = ShardedDataset(directory)
+        # the store's generator → its (A, b) reader; another generator's store is read as padded CSR if it holds those arrays
+        loaders = {"fe_diffusion": load_systems, "fe_elasticity": load_systems, "pyamg_examples": load_systems,
+                   "pore_network": load_graph_systems}  # fmt: skip
+        generator = store.metadata["generator"]
+        if generator not in loaders and not {"n", "nnz", "indptr", "indices", "data", "b"} <= store.metadata["shapes"].keys():
+            raise ConfigError(f"{directory}: a store of generator {generator!r} holds no sparse systems; MatrixDataset reads those of "
+                              f"{', '.join(sorted(loaders))} (or any store of the padded-CSR arrays n, nnz, indptr, indices, data, b)")  # fmt: skip
+        self.systems = loaders.get(generator, load_systems)(directory, count)
         self._items = [{"A": scipy_to_torch_csr(A), "b": torch.as_tensor(b, dtype=torch.float64), "index": index}
                        for index, (A, b) in enumerate(self.systems)]  # fmt: skip
-        store = ShardedDataset(directory)
         if NEAR_NULLSPACE_KEY in store.metadata["shapes"]:
             modes = store.load([NEAR_NULLSPACE_KEY])[NEAR_NULLSPACE_KEY]
             for item, padded, (A, _) in zip(self._items, modes[: len(self.systems)], self.systems, strict=True):
@@ -89,7 +100,8 @@ def _systems(batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 class MatrixDataModule(SplitLoaders, pl.LightningDataModule):
-    """Training and validation systems of padded-CSR data sets (e.g. ``fe_diffusion``).
+    """Training and validation systems of padded-CSR data sets (e.g. ``fe_diffusion``) or of
+    ``pore_network`` graph stores (see `MatrixDataset`).
 
     Args:
         train: directory of the training split (e.g. ``data/fe_diffusion_2d/train``).

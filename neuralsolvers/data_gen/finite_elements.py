@@ -356,7 +356,8 @@ class FiniteElementDiffusion(MeshFamilies, Generator):
 
     Args:
         mesh: mesh families to draw from (all 2D or all 3D).
-        refine: mesh size, see above (1–8).
+        refine: mesh size, see above (1–9: 2D P1 up to ~590k unknowns on the L-shape at 9, generated in
+            ~16 s and 1.7 GB on 2 cores; 3D grows 8× per step).
         order: 1 (P1) or 2 (P2) Lagrange elements.
         coefficients: coefficient families to draw from.
         boundary: boundary kinds to draw from.
@@ -403,8 +404,8 @@ class FiniteElementDiffusion(MeshFamilies, Generator):
                 raise ValueError(f"{what} must be a list of one or more of {list(allowed)}, got {given!r}")
         if len({FE_MESHES[name] for name in mesh}) != 1:
             raise ValueError(f"mesh families must be all 2D or all 3D, got {list(mesh)}")
-        if not (isinstance(refine, int | np.integer) and 1 <= refine <= 8):
-            raise ValueError(f"refine must be an integer in [1, 8], got {refine!r}")
+        if not (isinstance(refine, int | np.integer) and 1 <= refine <= 9):
+            raise ValueError(f"refine must be an integer in [1, 9], got {refine!r}")
         if order not in (1, 2):
             raise ValueError(f"order must be 1 or 2, got {order!r}")
         if not 0 < sigma <= 10:

@@ -1,8 +1,9 @@
 """Learned preconditioners of sparse SPD matrices against the classical ones, on finite-element systems.
 
 Each ``fe_diffusion`` or ``fe_elasticity`` dataset split (unstructured P1/P2 meshes; for elasticity
-the stored rigid-body modes are smoothed aggregation's ``B``) is solved to every relative true
-residual of ``rtol`` by every method of `neuralsolvers.evaluate.matrix_methods`: plain CG with the
+the stored rigid-body modes are smoothed aggregation's ``B``) or ``pyamg_examples`` split (PyAMG's
+own SPD example matrices) is solved to every relative true residual of ``rtol`` by every method of
+`neuralsolvers.evaluate.matrix_methods`: plain CG with the
 learned AMG's V-cycle (``learned_amg``) and the learned incomplete Cholesky factor (``learned_ic``),
 each from its checkpoint; the learned AMG's classical start (``l1amg``: PyAMG's hierarchy with
 ℓ1-Jacobi, what learning started from); Jacobi-, IC(0)-, AMG-PCG (torch V-cycle; PyAMG's smoothed
@@ -30,6 +31,7 @@ from matplotlib.figure import Figure
 
 from neuralsolvers.data_gen.fe_elasticity import FiniteElementElasticity, load_elasticity
 from neuralsolvers.data_gen.finite_elements import load_systems
+from neuralsolvers.data_gen.pyamg_examples import PyAMGExamples, load_pyamg_examples
 from neuralsolvers.data_gen.store import ShardedDataset, progress
 from neuralsolvers.errors import CheckpointError, ConfigError
 from neuralsolvers.evaluate.base import Evaluation, Outcome, resolve_device
@@ -57,10 +59,14 @@ FESystem = tuple[Any, np.ndarray, np.ndarray | None]
 
 
 def load_fe_systems(directory: str | Path, count: int) -> list[FESystem]:
-    """The first ``count`` systems of a ``fe_diffusion`` or ``fe_elasticity`` split as ``(A, b, B)``:
-    ``B`` the stored rigid-body modes of an elasticity system, None for diffusion (the constants)."""
-    if ShardedDataset(directory).metadata["generator"] == FiniteElementElasticity.name:
+    """The first ``count`` systems of a ``fe_diffusion``, ``fe_elasticity`` or ``pyamg_examples`` split
+    as ``(A, b, B)``: ``B`` the stored rigid-body modes (elasticity; PyAMG's ``bar`` where stored),
+    None for diffusion (the constants)."""
+    made_by = ShardedDataset(directory).metadata["generator"]
+    if made_by == FiniteElementElasticity.name:
         return [(system.matrix, system.b, system.modes) for system in load_elasticity(directory, count)]
+    if made_by == PyAMGExamples.name:
+        return load_pyamg_examples(directory, count)
     return [(A, b, None) for A, b in load_systems(directory, count, generator="fe_diffusion")]
 
 
@@ -68,8 +74,8 @@ class FiniteElementEvaluation(Evaluation):
     """Learned AMG- and learned IC-PCG against classical preconditioners on finite-element systems.
 
     Args:
-        systems: directories of ``fe_diffusion`` or ``fe_elasticity`` dataset splits (e.g. the
-            held-out test split of ``configs/data/fe_diffusion_2d_heldout.yaml``).
+        systems: directories of ``fe_diffusion``, ``fe_elasticity`` or ``pyamg_examples`` dataset
+            splits (e.g. the held-out test split of ``configs/data/fe_diffusion_2d_heldout.yaml``).
         checkpoints: ``{learned method: checkpoint}``: ``learned_amg`` (a ``LearnedAMG``, ``neuralsolvers fit
             --config configs/learned_amg_fe2d.yaml``; also needed by ``l1amg``, its classical start) and
             ``learned_ic`` (a ``LearnedIncompleteCholesky``); each optional, each read once.
@@ -82,6 +88,8 @@ class FiniteElementEvaluation(Evaluation):
         precision: of the AMG cycles (``learned_amg``, ``l1amg``) inside the float64 CG: ``float32``
             (the default) or None (float64).
         device: ``cpu``, ``cuda`` or ``auto``.
+        skip: ``{method: unknowns}``: leave ``method`` out of a split whose largest system has more
+            unknowns (e.g. ``direct: 400000`` in 3D, where SuperLU's fill takes minutes and gigabytes).
     """
 
     component = "Learned AMG (finite elements)"
@@ -97,6 +105,7 @@ class FiniteElementEvaluation(Evaluation):
         repeats: int = 1,
         precision: str | None = CYCLE_PRECISION,
         device: str = "auto",
+        skip: dict[str, int] | None = None,
     ):
         self.methods = ["jacobi", "ic0", "pyamg", "pyamg_rs", "direct"] if methods is None else list(methods)
         self.checkpoints = dict(checkpoints or {})
@@ -117,6 +126,9 @@ class FiniteElementEvaluation(Evaluation):
             raise ConfigError(f"precision must be float32, float64 or None, got {precision!r}")
         self.systems, self.num_systems, self.maxiter, self.repeats = list(systems), num_systems, maxiter, repeats
         self.precision, self.device = precision, resolve_device(device)
+        self.skip = dict(skip or {})
+        if any(name not in self.methods for name in self.skip) or any(int(limit) < 1 for limit in self.skip.values()):
+            raise ConfigError(f"skip takes {{method: unknowns}} of the chosen methods {self.methods}, limits ≥ 1; got {self.skip}")
 
     def _methods(self) -> list[tuple[Method, dict | None]]:
         """``(method, training clock)`` per row, in the order of ``methods``; each checkpoint read once."""
@@ -158,10 +170,11 @@ class FiniteElementEvaluation(Evaluation):
             dataset = "/".join(Path(directory).parts[-2:])
             sizes = [A.shape[0] for A, _, _ in loaded]
             unknowns = f"{min(sizes):,}" if min(sizes) == max(sizes) else f"{min(sizes):,}–{max(sizes):,}"
+            here = [(chosen, clock) for chosen, clock in entries if max(sizes) <= self.skip.get(chosen.name, math.inf)]
             for rtol in self.rtols:
                 systems = [matrix_system(A, b, rtol, self.maxiter, B, self.device) for A, b, B in loaded]
                 block, histories, iterations = [], {}, []
-                for chosen, _ in progress(entries, len(entries), f"{dataset} to {rtol:g}: methods"):
+                for chosen, _ in progress(here, len(here), f"{dataset} to {rtol:g}: methods"):
                     runs, breakdowns = self._runs(chosen, systems)
                     histories[chosen.label] = runs[0]
                     iterations.append(None if breakdowns else [run.iterations for run in runs])
@@ -169,7 +182,7 @@ class FiniteElementEvaluation(Evaluation):
                         points.setdefault(chosen.label, []).extend(zip(sizes, iterations[-1], strict=True))
                     block.append({"dataset": dataset, "unknowns": unknowns, "rtol": f"{rtol:g}", "method": chosen.label, **summary_row(runs),
                                   "breakdown": "; ".join(f"system {index}: {text}" for index, text in sorted(breakdowns.items())) or "–"})  # fmt: skip
-                self._ratios_and_cost(block, entries, iterations, learned)
+                self._ratios_and_cost(block, here, iterations, learned)
                 rows += block
                 if rtol == min(self.rtols):
                     first = {"runs": histories, "where": f"{dataset}, {sizes[0]:,} unknowns"}
@@ -178,7 +191,7 @@ class FiniteElementEvaluation(Evaluation):
                                         where=f"finite-element systems {scope}", iterations=itemgetter("iterations")))  # fmt: skip
                 verdicts.append(verdict_text(headline[-1], scope))
         config = {"systems": self.systems, "checkpoints": self.checkpoints, "num_systems": self.num_systems, "methods": self.methods,
-                  "rtol": self.rtols, "maxiter": self.maxiter, "repeats": self.repeats, "precision": self.precision,
+                  "rtol": self.rtols, "maxiter": self.maxiter, "repeats": self.repeats, "precision": self.precision, "skip": self.skip,
                   "training_time": {chosen.label: clock for chosen, clock in entries if clock is not None}}  # fmt: skip
         figures = {"iterations_by_size": size_figure(points, min(self.rtols)),
                    "residuals": residual_figure(first["runs"], min(self.rtols), first["where"])}  # fmt: skip

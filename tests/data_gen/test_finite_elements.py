@@ -146,6 +146,7 @@ def test_smoothed_aggregation_cg_solves_a_high_contrast_system():
         ({"forcing": []}, "forcing must be"),
         ({"order": 3}, "order must be 1 or 2"),
         ({"refine": 0}, "refine must be an integer"),
+        ({"refine": 10}, r"refine must be an integer in \[1, 9\]"),
         ({"sigma": 0}, "sigma must lie"),
         ({"contrast": -1}, "contrast must lie"),
         ({"length_scale": 0}, "length_scale must be positive"),

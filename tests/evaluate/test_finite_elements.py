@@ -145,3 +145,15 @@ def test_a_method_that_breaks_down_is_a_row_not_a_crash(store, monkeypatch):
     assert broken["converged"] == "0/2" and "system 0: ValueError: IC(0) breaks down" in broken["breakdown"]
     assert broken["iterations_vs_pyamg_sa"] is None and rows["Jacobi-PCG"]["breakdown"] == "–"
     assert "IC(0)" not in outcome.verdict.split("fastest")[1].split(";")[0]  # a broken method is never the fastest
+
+
+def test_skip_leaves_a_method_out_of_splits_above_its_size(store):
+    sizes = [A.shape[0] for A, _, _ in load_fe_systems(store, 2)]
+    outcome = evaluate.FiniteElementEvaluation([str(store)], methods=["jacobi", "direct"], num_systems=2, rtol=[1e-6], device="cpu",
+                                               skip={"direct": max(sizes) - 1}).evaluate()  # fmt: skip
+    assert [row["method"] for row in outcome.rows] == ["Jacobi-PCG"] and outcome.config["skip"] == {"direct": max(sizes) - 1}
+    kept = evaluate.FiniteElementEvaluation([str(store)], methods=["jacobi", "direct"], num_systems=2, rtol=[1e-6], device="cpu",
+                                            skip={"direct": max(sizes)}).evaluate()  # fmt: skip
+    assert len(kept.rows) == 2
+    with pytest.raises(ConfigError, match="skip takes"):
+        evaluate.FiniteElementEvaluation([str(store)], methods=["jacobi"], skip={"direct": 10})

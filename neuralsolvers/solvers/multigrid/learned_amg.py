@@ -58,7 +58,7 @@ from neuralsolvers.solvers.multigrid.sparse_products import (
     GalerkinPlan,
     PatternMatrix,
 )
-from neuralsolvers.solvers.operators import canonical_csr, check_sparse_spd, scipy_to_torch_csr
+from neuralsolvers.solvers.operators import canonical_csr, check_sparse_spd
 from neuralsolvers.solvers.preconditioners import Preconditioner
 from neuralsolvers.solvers.system import normal_device
 from neuralsolvers.solvers.types import DeviceLike
@@ -257,16 +257,19 @@ class LearnedAMGPreconditioner(Preconditioner):
     ):
         self.omega = self.check_options(omega, sweeps, interpolation_range)
         self.coarse_omega = self.omega if coarse_omega is None else self.check_options(coarse_omega, sweeps, interpolation_range)
-        values, self.dtype, self.device = _matrix_values(A, dtype, device)
+        self.dtype, self.device = _dtype_and_device(A, dtype, device)
         self.clock = SetupClock(self.device)
         self.sweeps, self.interpolation_range = int(sweeps), float(interpolation_range)
         self.differentiable = differentiable
-        if plan is None:
+        fresh = plan is None
+        if fresh:
             with self.clock.part("coarsening"):
                 plan = coarsening_plan(
                     scipy_csr(A), coarsening, max_levels, max_coarse, near_nullspace
                 )
         self.plan = plan
+        # a SciPy A's values in canonical order: the checked copy the fresh plan made, else canonicalized here
+        values = _matrix_values(A, self.dtype, self.device, plan.matrices[0] if fresh else None)
         self.shape = plan.matrices[0].shape
         check_coarsest(plan.matrices[-1].shape[0], max_coarse_direct)
         self._levels: list[_Level] = []
@@ -424,15 +427,18 @@ def scipy_csr(A: Any) -> sp.csr_matrix:
     )
 
 
-def _matrix_values(
-    A: Any, dtype: torch.dtype | None, device: DeviceLike | None
-) -> tuple[torch.Tensor, torch.dtype, torch.device]:
-    """``A``'s values in canonical CSR order (differentiable when ``A`` is a torch CSR tensor whose values
-    require grad and are already canonical), with the hierarchy's dtype and device."""
+def _dtype_and_device(A: Any, dtype: torch.dtype | None, device: DeviceLike | None) -> tuple[torch.dtype, torch.device]:
+    """The hierarchy's dtype and device: the given ones, else a torch ``A``'s, else float64 on the CPU."""
     if isinstance(A, torch.Tensor):
-        dtype, device = dtype or A.dtype, normal_device(device or A.device)
-        if A.layout == torch.sparse_csr:
-            return A.values().to(dtype=dtype, device=device), dtype, device
-    dtype, device = dtype or torch.float64, normal_device(device or "cpu")
-    canonical = canonical_csr(scipy_csr(A))
-    return scipy_to_torch_csr(canonical, dtype, device).values(), dtype, device
+        return dtype or A.dtype, normal_device(device or A.device)
+    return dtype or torch.float64, normal_device(device or "cpu")
+
+
+def _matrix_values(A: Any, dtype: torch.dtype, device: torch.device, canonical: sp.csr_matrix | None = None) -> torch.Tensor:
+    """``A``'s values in canonical CSR order, in ``dtype`` on ``device``: a torch CSR tensor's own
+    (differentiable when they require grad; they must be canonical already), else those of
+    ``canonical`` (``A`` in canonical CSR, when the caller has it) or of ``A`` canonicalized here."""
+    if isinstance(A, torch.Tensor) and A.layout == torch.sparse_csr:
+        return A.values().to(dtype=dtype, device=device)
+    canonical = canonical_csr(scipy_csr(A)) if canonical is None else canonical
+    return torch.as_tensor(canonical.data, dtype=dtype, device=device)

@@ -18,7 +18,8 @@ One module for every network that follows the protocol of learned preconditioner
   aggregation's ``B`` of the learned AMG); models without the keyword never get it;
 * optionally a keyword ``plan`` of either method, with a ``plan`` attribute on the preconditioners
   it gives: what the matrix's preconditioner kept (the learned AMG's coarsening and symbolic Galerkin
-  products), passed back whenever the same method builds the same system's preconditioner again.
+  products), passed back whenever either method builds the same system's preconditioner again (so
+  a plan serves both: the learned AMG's learned and classical cycles share PyAMG's coarsening).
 
 The data are any data module whose ``splits`` (``train``, ``val``, optionally ``large``) are
 operator data sets (`OPERATOR_DATASET`): a [`MatrixDataModule`][neuralsolvers.train.preconditioner.matrix_data.MatrixDataModule]
@@ -146,15 +147,15 @@ class LearnedPreconditionerModule(NetworkModule):
         self.save_hyperparameters(ignore=["model", "optimizer", "scheduler"])
         self._classical: dict[tuple[str, int], int] = {}
         self._accepts = {name: _keywords(getattr(model, name)) for name in PRECONDITIONER_PROTOCOL}  # read once
-        self._plans: dict[tuple[Any, ...], Any] = {}  # (method, split, index, n, nnz) → the preconditioner's plan
+        self._plans: dict[tuple[Any, ...], Any] = {}  # (split, index, n, nnz) → the plan of the system's first preconditioner
 
     def _preconditioner(self, method: str, split: str, system: dict[str, Any], A: torch.Tensor, **options: Any) -> Any:
         """``model.<method>(A, **options)`` for system ``system["index"]`` of ``split``, given the system's
-        entries beyond ``A`` and ``b`` (``near_nullspace``) and the plan it kept the last time, where
-        ``method`` takes them; the plan of the result is kept."""
+        entries beyond ``A`` and ``b`` (``near_nullspace``) and the plan kept from the system's first
+        preconditioner (of either method), where ``method`` takes them; a new plan is kept."""
         accepts = self._accepts[method]
         options.update({key: system[key] for key in SYSTEM_KEYWORDS if key in accepts and key in system})
-        key = (method, split, int(system["index"]), A.shape[0], A.values().numel()) if PLAN_KEYWORD in accepts and "index" in system else None
+        key = (split, int(system["index"]), A.shape[0], A.values().numel()) if PLAN_KEYWORD in accepts and "index" in system else None
         if key in self._plans:
             options[PLAN_KEYWORD] = self._plans[key]
         M = getattr(self.model, method)(A, **options)

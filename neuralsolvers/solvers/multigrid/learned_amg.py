@@ -319,7 +319,10 @@ class LearnedAMGPreconditioner(Preconditioner):
                 inverse = torch.where(l1[:, None] > 0, weights / torch.where(l1 > 0, l1, 1)[:, None], 0)
                 A_l = PatternMatrix(indptr, columns, values, (size, size), self.differentiable)
                 P_l = PatternMatrix(p_indptr, p_columns, p_values, prolongation.shape, self.differentiable)
-                R_l, (indptr, columns, values) = self._galerkin(index, A_l, P_l, values, p_values)
+                if interpolation_raw is None and not values.requires_grad:  # A_l and P_l as PyAMG's: so is their product
+                    R_l, (indptr, columns, values) = self._classical_galerkin(index, P_l)
+                else:
+                    R_l, (indptr, columns, values) = self._galerkin(index, A_l, P_l, values, p_values)
             self._levels.append(_Level(A_l, P_l, R_l, inverse, weights))
         with self.clock.part("coarsest factorization"):
             self._factor(indptr, columns, values)
@@ -339,6 +342,16 @@ class LearnedAMGPreconditioner(Preconditioner):
         R_l = PatternMatrix(transposed.crow_indices(), transposed.col_indices(), transposed.values(), P_l.shape[::-1])
         product = torch.sparse.mm(transposed, torch.sparse.mm(A_l.csr, P_l.csr))
         return R_l, (product.crow_indices().long(), product.col_indices().long(), product.values())
+
+    def _classical_galerkin(self, index: int, P_l: PatternMatrix) -> tuple[PatternMatrix, tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+        """``P_lᵀ`` and the next level's CSR ``(indptr, indices, values)`` where the level's operator and
+        prolongation are PyAMG's (no learned interpolation, no gradient to ``A``): PyAMG's own Galerkin
+        product, which the plan holds, in the hierarchy's dtype."""
+        transposed = P_l.csr.t().to_sparse_csr()
+        R_l = PatternMatrix(transposed.crow_indices(), transposed.col_indices(), transposed.values(), P_l.shape[::-1], self.differentiable)
+        coarse = self.plan.matrices[index + 1]
+        values = torch.as_tensor(coarse.data, dtype=self.dtype, device=self.device)
+        return R_l, (_index(coarse.indptr, self.device), _index(coarse.indices, self.device), values)
 
     def _factor(self, indptr: torch.Tensor, columns: torch.Tensor, values: torch.Tensor) -> None:
         size = indptr.numel() - 1

@@ -44,6 +44,9 @@ from .preconditioner.learned import (
     LearnedPreconditionerModule as LearnedPreconditionerModule,
 )
 from .preconditioner.losses import (
+    cycle_energy_loss as cycle_energy_loss,
+)
+from .preconditioner.losses import (
     dcdm_loss as dcdm_loss,
 )
 from .preconditioner.losses import (
@@ -69,7 +72,7 @@ from .schedules import (
 )
 
 __all__ = [
-    'dcdm_loss', 'DCDMModule', 'GraphDataModule', 'GraphModule', 'KrylovDataModule',
+    'cycle_energy_loss', 'dcdm_loss', 'DCDMModule', 'GraphDataModule', 'GraphModule', 'KrylovDataModule',
     'LearnedPreconditionerModule', 'LearningRateLog', 'MatrixDataModule',
     'NonFiniteLossStop', 'OperatorDataModule', 'OperatorModule', 'pcg_residual_loss',
     'PhysicsOperatorModule', 'PINNDataModule', 'PINNModule', 'PredictionFigure',

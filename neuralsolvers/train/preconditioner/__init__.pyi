@@ -11,6 +11,9 @@ from .learned import (
     LearnedPreconditionerModule as LearnedPreconditionerModule,
 )
 from .losses import (
+    cycle_energy_loss as cycle_energy_loss,
+)
+from .losses import (
     dcdm_loss as dcdm_loss,
 )
 from .losses import (
@@ -24,6 +27,6 @@ from .scene_data import (
 )
 
 __all__ = [
-    'dcdm_loss', 'DCDMModule', 'KrylovDataModule', 'LearnedPreconditionerModule', 'MatrixDataModule',
+    'cycle_energy_loss', 'dcdm_loss', 'DCDMModule', 'KrylovDataModule', 'LearnedPreconditionerModule', 'MatrixDataModule',
     'pcg_residual_loss', 'SceneDataModule',
 ]

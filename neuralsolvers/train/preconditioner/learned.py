@@ -28,8 +28,11 @@ operator data sets (`OPERATOR_DATASET`): a [`MatrixDataModule`][neuralsolvers.tr
 scenes on grids). Every step builds the preconditioner of each operator of the batch with the
 network's current weights, runs ``steps`` preconditioned CG iterations on ``probes`` random
 right-hand sides (zero outside an operator's ``mask``, where it has one) and lowers the mean log
-relative residual (`neuralsolvers.train.preconditioner.losses.pcg_residual_loss`): no solutions
-are needed. Validation solves the validation systems (``data.val``) and the larger ones of
+relative residual (`neuralsolvers.train.preconditioner.losses.pcg_residual_loss`; ``loss: pcg``),
+or applies the preconditioner's error propagation ``I − M A`` ``steps`` times to ``probes`` random
+errors and lowers the log of its energy-norm contraction
+(`neuralsolvers.train.preconditioner.losses.cycle_energy_loss`; ``loss: cycle``, for a multigrid
+cycle): no solutions are needed. Validation solves the validation systems (``data.val``) and the larger ones of
 ``data.large`` with plain ``cg`` in float64 to ``val_rtol`` (the stored right-hand sides; the
 preconditioners built and applied in the training dtype) and logs the iteration counts of the
 learned and of the classical preconditioner (``val/iterations``, ``val/classical_iterations``,
@@ -59,14 +62,15 @@ from neuralsolvers.solvers.preconditioners import (
     Preconditioner,
 )
 from neuralsolvers.train.base import NetworkModule
-from neuralsolvers.train.preconditioner.losses import pcg_residual_loss
+from neuralsolvers.train.preconditioner.losses import cycle_energy_loss, pcg_residual_loss
 
-__all__ = ["DTYPES", "LearnedPreconditionerModule", "OPERATOR_DATASET", "PRECONDITIONER_PROTOCOL", "SOLVE_SPLITS"]
+__all__ = ["DTYPES", "LOSSES", "LearnedPreconditionerModule", "OPERATOR_DATASET", "PRECONDITIONER_PROTOCOL", "SOLVE_SPLITS"]
 
 PRECONDITIONER_PROTOCOL = ("preconditioner", "classical_preconditioner")  # the methods a model needs
 # what every split of the data module answers: item_operator(item, dtype, device) (the operator of a
 # batch item), operator(index, dtype, device), rhs(index) ((n,) float64) and label(index) (its size, for figures)
 OPERATOR_DATASET = ("item_operator", "operator", "rhs", "label")
+LOSSES = {"pcg": pcg_residual_loss, "cycle": cycle_energy_loss}  # loss(apply_A, apply_M, probes, steps)
 SOLVE_SPLITS = (("val", ""), ("large", "_large"))  # the validation splits solved, and their metrics' suffix
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 SYSTEM_KEYWORDS = ("near_nullspace",)  # items' keys passed on to the model's methods that take them
@@ -111,12 +115,15 @@ class LearnedPreconditionerModule(NetworkModule):
             ``preconditioner_record``); see the module's description.
         optimizer: optimizer factory.
         scheduler: learning-rate scheduler factory, stepped every optimizer step.
-        steps: preconditioned CG steps of the loss.
-        probes: random right-hand sides per matrix and step.
+        steps: preconditioned CG steps (``loss: pcg``) or applications of the error propagation
+            (``loss: cycle``) of the loss.
+        probes: random right-hand sides (errors) per matrix and step.
         val_rtol: relative true residual of the validation solves.
         val_maxiter: iteration cap of the validation solves.
         dtype: ``float32`` or ``float64``, the dtype of ``A`` given to the model in training and
             in the validation solves' preconditioners.
+        loss: ``pcg`` (the residual after ``steps`` PCG steps) or ``cycle`` (the energy-norm
+            contraction of ``I − M A``); a model's own ``training_loss`` replaces either.
 
     Raises:
         ConfigError: the model lacks a method of the protocol (named).
@@ -132,6 +139,7 @@ class LearnedPreconditionerModule(NetworkModule):
         val_rtol: float = 1e-6,
         val_maxiter: int = 500,
         dtype: str = "float32",
+        loss: str = "pcg",
     ):
         super().__init__(model, optimizer, scheduler)
         missing = [name for name in PRECONDITIONER_PROTOCOL if not callable(getattr(model, name, None))]
@@ -144,6 +152,8 @@ class LearnedPreconditionerModule(NetworkModule):
             raise ValueError(f"need steps, probes, val_maxiter ≥ 1 and 0 < val_rtol < 1; got {steps}, {probes}, {val_maxiter}, {val_rtol}")
         if dtype not in DTYPES:
             raise ConfigError(f"model.dtype must be one of {list(DTYPES)}, got {dtype!r}")
+        if loss not in LOSSES:
+            raise ConfigError(f"model.loss must be one of {list(LOSSES)}, got {loss!r}")
         self.save_hyperparameters(ignore=["model", "optimizer", "scheduler"])
         self._classical: dict[tuple[str, int], int] = {}
         self._accepts = {name: _keywords(getattr(model, name)) for name in PRECONDITIONER_PROTOCOL}  # read once
@@ -201,7 +211,7 @@ class LearnedPreconditionerModule(NetworkModule):
                 losses.append(own_loss(A, probes))
                 continue
             M = self._preconditioner("preconditioner", split, system, A, differentiable=True)
-            losses.append(pcg_residual_loss(_matmat(A), M.apply, probes, self.hparams.steps))
+            losses.append(LOSSES[self.hparams.loss](_matmat(A), M.apply, probes, self.hparams.steps))
         return torch.stack(losses).mean()
 
     def training_step(self, batch: list[dict[str, torch.Tensor]], batch_idx: int) -> torch.Tensor:

@@ -304,7 +304,8 @@ def model_from_checkpoint(checkpoint: dict, path: str | Path = "checkpoint") -> 
     try:
         model.load_state_dict(state)
     except RuntimeError as error:
-        raise CheckpointError(f"{path}: weights do not fit model {spec['name']!r}: {error}") from None
+        detail = " ".join(line.strip() for line in str(error).splitlines() if line.strip())
+        raise CheckpointError(f"{path}: weights do not fit model {spec['name']!r} (written by an older version of it? retrain it): {detail}") from None
     return model.eval()
 
 

@@ -216,3 +216,16 @@ def test_a_learned_preconditioner_of_a_bare_network_builds_like_the_checkpoint(t
     bare = LearnedPreconditioner(network, "field")(stencil)
     loaded = neuralsolvers.load_preconditioner(path, stencil)
     assert torch.allclose(bare(r), loaded(r))
+
+
+def test_weights_of_another_version_of_the_network_are_one_clear_line(tmp_path):
+    from neuralsolvers.models import LearnedAMG
+
+    path = save(LearnedAMG(hidden=4, layers=1), tmp_path / "amg.ckpt", dict(MATRIX_RECORD))
+    checkpoint = torch.load(path, weights_only=False)
+    checkpoint["state_dict"]["model.message_layers.0.message_net.0.weight"] = torch.zeros(4, 9)  # an older layer's weight
+    del checkpoint["state_dict"]["model.message_layers.0.update_net.0.weight"]
+    torch.save(checkpoint, path)
+    with pytest.raises(CheckpointError, match=r"weights do not fit model 'learned_amg' \(written by an older version of it\? retrain it\)") as error:
+        neuralsolvers.load_preconditioner(path, laplacian())
+    assert "\n" not in str(error.value) and "message_net" in str(error.value)

@@ -4,8 +4,9 @@ prolongation's values on PyAMG's pattern and per-unknown smoother weights, for a
 The network (torch_geometric ``MessagePassing``) reads scale-free inputs: per stored off-diagonal
 ``a_ij / √(a_ii a_jj)`` (edge), per unknown ``log`` of its row dominance ``a_ii / Σ_{j≠i} |a_ij|``
 and of its stored entries (node), and per entry of the classical prolongation ``P⁰`` its share of
-its row, ``p_ik / Σ_k |p_ik|``. ``layers`` edge-conditioned updates ``h_i ← h_i + φ([h_i, mean_j
-ψ([h_i, h_j, e_ij])])`` give node embeddings; a coarse unknown's embedding is the ``|P⁰|``-weighted
+its row, ``p_ik / Σ_k |p_ik|``. ``layers`` edge-weighted updates ``h_i ← h_i + φ([h_i, mean_j e_ij h_j,
+mean_j |e_ij| h_j, mean_j h_j])`` give node embeddings (each mean one sparse product: the pass costs
+a few sparse products of the embedding's width per level, not per-entry tensors); a coarse unknown's embedding is the ``|P⁰|``-weighted
 mean of its fine unknowns'; two heads give the raw numbers ``z_i`` (smoother) and ``y_ik`` (one per
 entry of ``P⁰``, from ``[h_i, g_k, share]``). Both heads start at zero, so the untrained network is
 the classical hierarchy; ``neuralsolvers.solvers.multigrid.learned_amg`` turns the raw numbers into
@@ -14,13 +15,14 @@ a cycle that is SPD for any weights.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 from torch_geometric.nn import MessagePassing
-from torch_geometric.utils import scatter
+from torch_geometric.utils import scatter, spmm
 
 from neuralsolvers.models.registry import register_model
 from neuralsolvers.solvers.learned.matrix_kind import MATRIX_RECORD
@@ -29,31 +31,33 @@ from neuralsolvers.solvers.multigrid.learned_amg import (
     LearnedAMGPreconditioner,
     LevelGraph,
 )
+from neuralsolvers.solvers.operators import csr_tensor
 
-__all__ = ["LearnedAMG"]
+__all__ = ["EDGE_CHANNELS", "LearnedAMG"]
+
+EDGE_CHANNELS = ("coupling", "magnitude", "count")  # the message weights of an entry: e_ij, |e_ij|, 1 (each over the row's degree)
 
 def _mlp(inputs: int, hidden: int, outputs: int) -> nn.Sequential:
     return nn.Sequential(nn.Linear(inputs, hidden), nn.ReLU(), nn.Linear(hidden, outputs))
 
 
 class _EdgeConditioned(MessagePassing):
-    """``h_i ← h_i + φ([h_i, mean_j ψ([h_i, h_j, e_ij])])`` over the stored off-diagonals of the level's matrix."""
+    """``h_i ← h_i + φ([h_i, m_i])`` with ``m_i`` the means over the stored off-diagonals ``j`` of row
+    ``i`` of ``e_ij h_j``, ``|e_ij| h_j`` and ``h_j`` (``EDGE_CHANNELS``): messages linear in the
+    neighbours' embeddings, weighted by the scale-free couplings, so each is one sparse matrix product
+    (PyG's fused ``message_and_aggregate``; no per-entry tensors of the embedding's width), and a
+    nonlinear node update."""
 
     def __init__(self, hidden: int):
-        super().__init__(aggr="mean")
-        self.message_net = _mlp(2 * hidden + 1, hidden, hidden)
-        self.update_net = _mlp(2 * hidden, hidden, hidden)
+        super().__init__(aggr="sum")
+        self.update_net = _mlp((1 + len(EDGE_CHANNELS)) * hidden, hidden, hidden)
 
-    def forward(
-        self, h: torch.Tensor, edge_index: torch.Tensor, edge_attr: torch.Tensor
-    ) -> torch.Tensor:
-        messages = self.propagate(edge_index, h=h, edge_attr=edge_attr)
-        return h + self.update_net(torch.cat([h, messages], dim=1))
+    def forward(self, h: torch.Tensor, adjacency: Sequence[torch.Tensor]) -> torch.Tensor:
+        messages = [self.propagate(weights, x=h) for weights in adjacency]
+        return h + self.update_net(torch.cat([h, *messages], dim=1))
 
-    def message(
-        self, h_i: torch.Tensor, h_j: torch.Tensor, edge_attr: torch.Tensor
-    ) -> torch.Tensor:
-        return self.message_net(torch.cat([h_i, h_j, edge_attr], dim=1))
+    def message_and_aggregate(self, adj_t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        return spmm(adj_t, x, reduce="sum")
 
 
 @register_model("learned_amg")
@@ -140,16 +144,18 @@ class LearnedAMG(nn.Module):
             values[~diagonal_entry],
         )
         scale = diagonal.clamp_min(torch.finfo(dtype).tiny).sqrt()
-        edge = (off / (scale[rows] * scale[columns]))[:, None]
+        edge = off / (scale[rows] * scale[columns])
         off_sum = torch.zeros_like(diagonal).index_add_(0, rows, off.abs())
         degree = torch.bincount(rows, minlength=graph.size).to(dtype)
         dominance = torch.log(
             diagonal.clamp_min(torch.finfo(dtype).tiny) / off_sum.clamp_min(torch.finfo(dtype).tiny)
         ).clamp(-10, 10)
         h = self.encoder(torch.stack([dominance, torch.log1p(degree) - 2], dim=1))
-        edge_index = torch.stack([columns, rows])  # messages flow from column j to row i
+        indptr = torch.cat([degree.new_zeros(1, dtype=torch.long), torch.cumsum(degree.long(), 0)])  # the off-diagonals' CSR rows
+        share = 1 / degree.clamp_min(1)[rows]  # means over the row's neighbours
+        adjacency = [csr_tensor(indptr, columns, weights * share, (graph.size, graph.size)) for weights in (edge, edge.abs(), torch.ones_like(edge))]
         for layer in self.message_layers:
-            h = layer(h, edge_index, edge)
+            h = layer(h, adjacency)
         smoother = self.smoother_head(h) if self.learn_smoother else None
         interpolation = None
         if self.learn_interpolation:

@@ -94,11 +94,13 @@ def test_features_are_dimensionless_fractions():
 
 
 def test_bad_inputs_are_refused():
-    with pytest.raises(ValueError, match="2D grids"):
+    with pytest.raises(ValueError, match="the neural multigrid is 2D but the grid 6×6×6 is 3D"):
         NeuralMultigrid(dim=2).preconditioner(scene((6, 6, 6)))
+    with pytest.raises(ValueError, match="needs the system as a DiffusionStencil"):
+        NeuralMultigrid(dim=2).classical_preconditioner(torch.eye(4).to_sparse_csr())
     with pytest.raises(ValueError, match="stencil 1 or 3"):
         StencilLayout(2, stencil=5)
-    with pytest.raises(TypeError, match="DiffusionStencil"):
+    with pytest.raises(ValueError, match="needs the system as a DiffusionStencil .* got a Tensor$"):
         NeuralMultigrid(dim=2).preconditioner(torch.eye(4))
 
 

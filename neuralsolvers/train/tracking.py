@@ -14,7 +14,7 @@ from typing import Any
 import pytorch_lightning as pl
 import yaml
 from pytorch_lightning.cli import SaveConfigCallback
-from pytorch_lightning.loggers import WandbLogger
+from pytorch_lightning.loggers import CSVLogger, WandbLogger
 
 __all__ = ["METRICS_FILE", "WANDB_RUN_KEY", "MetricsCSV", "SaveRunConfig", "WandbRun", "WandbRunId", "run_directory"]
 
@@ -103,7 +103,10 @@ class MetricsCSV(pl.Callback):
         logger = trainer.loggers[0]
         if "log_metrics" in vars(logger):  # already tapped (a second stage on the same trainer)
             return
-        self.path = run_directory(trainer) / METRICS_FILE
+        path = run_directory(trainer) / METRICS_FILE
+        if any(isinstance(other, CSVLogger) and Path(other.log_dir) / METRICS_FILE == path for other in trainer.loggers):
+            return  # a CSV logger writes its own metrics.csv there (one column per metric)
+        self.path = path
         log_metrics: Callable[..., None] = logger.log_metrics
 
         def log_and_append(metrics: Mapping[str, float], step: int | None = None) -> None:

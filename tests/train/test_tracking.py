@@ -128,3 +128,14 @@ def test_metrics_csv_appends_to_an_existing_file(tmp_path):
         callback.path = tmp_path / "metrics.csv"
         callback._append({"train/loss": float(step), "epoch": 1.0, "note": "not a number"}, step, epoch=0)
     assert (tmp_path / "metrics.csv").read_text().splitlines() == ["step,epoch,name,value", "3,1,train/loss,3.0", "4,1,train/loss,4.0"]
+
+
+def test_a_csv_logger_alone_keeps_its_own_metrics_csv(offline_run_dir):
+    """With ``--trainer.logger=CSVLogger`` the run's directory is the CSV logger's, whose own
+    ``metrics.csv`` (one column per metric) holds the metrics: nothing else writes into it."""
+    args = ["fit", "--config", str(CONFIGS / "deeponet_antiderivative.yaml"), "--trainer.max_epochs=2", "--trainer.enable_progress_bar=false",
+            "--trainer.logger=CSVLogger", "--trainer.logger.save_dir=csv"]  # fmt: skip
+    assert main(args) == 0
+    (metrics,) = (offline_run_dir / "csv").rglob("metrics.csv")
+    header = metrics.read_text().splitlines()[0].split(",")
+    assert "val/rel_l2" in header and "name" not in header

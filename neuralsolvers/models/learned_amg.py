@@ -153,7 +153,9 @@ class LearnedAMG(nn.Module):
         h = self.encoder(torch.stack([dominance, torch.log1p(degree) - 2], dim=1))
         indptr = torch.cat([degree.new_zeros(1, dtype=torch.long), torch.cumsum(degree.long(), 0)])  # the off-diagonals' CSR rows
         share = 1 / degree.clamp_min(1)[rows]  # means over the row's neighbours
-        adjacency = [csr_tensor(indptr, columns, weights * share, (graph.size, graph.size)) for weights in (edge, edge.abs(), torch.ones_like(edge))]
+        means = csr_tensor(indptr, columns, share, (graph.size, graph.size))  # its index arrays (int32 where they fit) serve all three
+        crow, col = means.crow_indices(), means.col_indices()
+        adjacency = [csr_tensor(crow, col, weights * share, (graph.size, graph.size)) for weights in (edge, edge.abs())] + [means]
         for layer in self.message_layers:
             h = layer(h, adjacency)
         smoother = self.smoother_head(h) if self.learn_smoother else None

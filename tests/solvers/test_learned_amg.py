@@ -229,3 +229,22 @@ def test_bad_options_are_one_line() -> None:
 def test_canonical_csr_sums_duplicates() -> None:
     matrix = sp.csr_matrix((np.array([1.0, 2.0, 3.0]), np.array([1, 0, 0]), np.array([0, 3, 3])), shape=(2, 2))
     assert canonical_csr(matrix).nnz == 2 and matrix.nnz == 3
+
+
+def test_non_finite_interpolation_from_pyamg_is_one_line(monkeypatch, mesh_2d: sp.csr_matrix) -> None:
+    """PyAMG's Ruge–Stüben interpolation divides by zero on some matrices (a 3D cube with mixed walls and
+    binary κ at 342k unknowns: ``inf`` in P, NaN below): the plan refuses it instead of a NaN cycle."""
+    import neuralsolvers.solvers.multigrid.learned_amg as learned_amg
+
+    real = learned_amg.COARSENINGS["ruge_stuben"]
+
+    def broken(A, **options):
+        solver = real(A, **options)
+        solver.levels[0].P = solver.levels[0].P.tolil()
+        solver.levels[0].P[3, 0] = np.inf
+        solver.levels[0].P = solver.levels[0].P.tocsr()
+        return solver
+
+    monkeypatch.setitem(learned_amg.COARSENINGS, "ruge_stuben", broken)
+    with pytest.raises(ValueError, match=r"^PyAMG's ruge_stuben coarsening gave non-finite interpolation weights on level 0 .*coarsening='smoothed_aggregation'$"):
+        LearnedAMG(coarsening="ruge_stuben").preconditioner(mesh_2d)

@@ -131,7 +131,9 @@ def coarsening_plan(
         **options: further keyword arguments of the PyAMG builder (e.g. ``strength``).
 
     Raises:
-        ValueError: unknown method, or ``A`` fails ``check_sparse_spd``.
+        ValueError: unknown method, ``A`` fails ``check_sparse_spd``, or PyAMG's interpolation has
+            non-finite weights (Ruge–Stüben's classical interpolation divides by zero on some matrices,
+            e.g. a 3D cube with mixed boundaries and binary κ at 342k unknowns).
     """
     if method not in COARSENINGS:
         raise ValueError(f"coarsening must be one of {sorted(COARSENINGS)}, got {method!r}")
@@ -153,7 +155,13 @@ def coarsening_plan(
         )
     finally:
         np.random.set_state(state)  # noqa: NPY002
-    return CoarseningPlan(method, [matrix] + [canonical_csr(level.A) for level in solver.levels[1:]], [canonical_csr(level.P) for level in solver.levels[:-1]])
+    prolongations = [canonical_csr(level.P) for level in solver.levels[:-1]]
+    for index, prolongation in enumerate(prolongations):
+        if not np.all(np.isfinite(prolongation.data)):
+            raise ValueError(f"PyAMG's {method} coarsening gave non-finite interpolation weights on level {index} "
+                             f"({prolongation.shape[0]} unknowns; its interpolation divides by zero on this matrix): "
+                             "try coarsening='smoothed_aggregation'")  # fmt: skip
+    return CoarseningPlan(method, [matrix] + [canonical_csr(level.A) for level in solver.levels[1:]], prolongations)
 
 
 @dataclass(frozen=True, eq=False)

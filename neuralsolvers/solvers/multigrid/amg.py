@@ -23,6 +23,7 @@ from neuralsolvers.solvers.multigrid.hierarchy import (
     Level,
     MultilevelHierarchy,
     check_coarsest,
+    seeded_pyamg,
 )
 from neuralsolvers.solvers.operators import assembled, scipy_to_torch_csr
 from neuralsolvers.solvers.preconditioners import Preconditioner
@@ -104,10 +105,8 @@ class AMG(Preconditioner):
         matrix, self.dtype, self.device = assembled(A, dtype, device)
         self.shape = matrix.shape
         smoother = ("jacobi", {"omega": omega, "iterations": sweeps, "withrho": True})
-        self.pyamg = BUILDERS[method](
-            matrix, presmoother=smoother, postsmoother=smoother, max_levels=max_levels,
-            max_coarse=max_coarse, coarse_solver="pinv", **options,
-        )
+        self.pyamg = seeded_pyamg(BUILDERS[method], matrix, presmoother=smoother, postsmoother=smoother, max_levels=max_levels,
+                                  max_coarse=max_coarse, coarse_solver="pinv", **options)  # fmt: skip
         self._levels: list[_Level] = []
         self._hierarchy: MultilevelHierarchy | None = None
         for level in self.pyamg.levels[:-1]:

@@ -15,15 +15,17 @@ unknowns before it is formed.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
 import torch
 
 from neuralsolvers.solvers.stencils import DiffusionStencil
 
-__all__ = ["MAX_COARSE_DIRECT", "Level", "MultilevelHierarchy", "SetupClock", "check_coarsest"]
+__all__ = ["MAX_COARSE_DIRECT", "Level", "MultilevelHierarchy", "SetupClock", "check_coarsest", "seeded_pyamg"]
 
 MAX_COARSE_DIRECT = 10_000
 """Default cap on the unknowns of a directly solved coarsest level: a dense ``n × n`` float64 matrix
@@ -185,3 +187,16 @@ class MultilevelHierarchy:
 
     def __repr__(self) -> str:
         return f"MultilevelHierarchy\n{self.table()}"
+
+
+def seeded_pyamg(builder: Callable[..., Any], matrix: Any, **options: Any) -> Any:
+    """``builder(matrix, **options)`` (a PyAMG solver builder) with NumPy's global generator seeded
+    and the caller's state restored after: PyAMG estimates spectral radii (Jacobi weights ``ω/ρ``, the
+    smoothed prolongation) from random start vectors, so unseeded a matrix gets a different hierarchy,
+    and different iterations, on every build."""
+    state = np.random.get_state()  # noqa: NPY002  the global generator is what PyAMG draws from
+    np.random.seed(0)  # noqa: NPY002
+    try:
+        return builder(matrix, **options)
+    finally:
+        np.random.set_state(state)  # noqa: NPY002

@@ -53,6 +53,7 @@ from neuralsolvers.solvers.multigrid.hierarchy import (
     MultilevelHierarchy,
     SetupClock,
     check_coarsest,
+    seeded_pyamg,
 )
 from neuralsolvers.solvers.multigrid.sparse_products import (
     GalerkinPlan,
@@ -142,19 +143,7 @@ def coarsening_plan(
         if method != "smoothed_aggregation":
             raise ValueError("a near null space (B) is taken by smoothed aggregation only")
         options["B"] = np.asarray(near_nullspace, dtype=np.float64)
-    state = np.random.get_state()  # noqa: NPY002  PyAMG estimates spectral radii from random vectors: seeded, so a matrix has one hierarchy
-    np.random.seed(0)  # noqa: NPY002  its global generator is what PyAMG draws from
-    try:
-        solver = COARSENINGS[method](
-            matrix,
-            max_levels=max_levels,
-            max_coarse=max_coarse,
-            presmoother=None,
-            postsmoother=None,
-            **options,
-        )
-    finally:
-        np.random.set_state(state)  # noqa: NPY002
+    solver = seeded_pyamg(COARSENINGS[method], matrix, max_levels=max_levels, max_coarse=max_coarse, presmoother=None, postsmoother=None, **options)
     prolongations = [canonical_csr(level.P) for level in solver.levels[:-1]]
     for index, prolongation in enumerate(prolongations):
         if not np.all(np.isfinite(prolongation.data)):

@@ -182,3 +182,25 @@ def test_the_setup_is_reported_in_parts():
     with clock.part("outer"), clock.part("inner"):
         time.sleep(0.02)
     assert clock.seconds["inner"] >= 0.02 and clock.seconds["outer"] < 0.01
+
+
+def test_pyamg_hierarchies_are_seeded_so_a_matrix_gets_one():
+    """PyAMG draws random vectors for its spectral-radius estimates (ω/ρ of the Jacobi smoother, the
+    smoothed prolongation): seeded, two builds of the same matrix agree, and the caller's NumPy state
+    is left as it was."""
+    import numpy as np
+    import pyamg
+
+    from neuralsolvers.solvers.multigrid.amg import AMG
+
+    A = pyamg.gallery.poisson((40, 40), format="csr")
+    np.random.seed(123)  # noqa: NPY002
+    before = np.random.random()  # noqa: NPY002
+    np.random.seed(123)  # noqa: NPY002
+    first, second = AMG(A), AMG(A)
+    assert np.random.random() == before  # noqa: NPY002
+    for one, other in zip(first.pyamg.levels, second.pyamg.levels, strict=True):
+        assert (abs(one.A - other.A)).max() == 0
+        if hasattr(one, "P"):
+            assert (abs(one.P - other.P)).max() == 0
+            assert one.presmoother.keywords["omega"] == other.presmoother.keywords["omega"]

@@ -35,8 +35,8 @@ import scipy.sparse as sp
 
 from neuralsolvers.data_gen.base import Generator
 from neuralsolvers.data_gen.finite_elements import (
-    _COUNTS,
     FE_MESHES,
+    SYSTEM_KEYS,
     MeshFamilies,
     _smooth_field,
     check_spd,
@@ -67,7 +67,7 @@ ELASTIC_FORCINGS = ("gravity", "smooth")
 _END = (
     0.2  # ``end`` clamps the boundary facets within this fraction of the extent along a direction
 )
-_KEYS = (*_COUNTS, "indptr", "indices", "data", "b", "rigid_body_modes", "block_size")
+_KEYS = (*SYSTEM_KEYS, "rigid_body_modes", "block_size")
 
 
 class ElasticitySystem(NamedTuple):

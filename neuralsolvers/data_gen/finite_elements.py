@@ -34,14 +34,14 @@ from neuralsolvers.data_gen.store import ShardedDataset
 from neuralsolvers.errors import DatasetError
 
 __all__ = ["BOUNDARIES", "FE_COEFFICIENTS", "FE_MESHES", "FORCINGS", "FiniteElementDiffusion", "check_spd",
-           "MeshFamilies", "condense", "fe_mesh", "load_matrices", "load_systems", "padded_bounds", "side_facets",
+           "MeshFamilies", "SYSTEM_KEYS", "condense", "fe_mesh", "load_matrices", "load_systems", "padded_bounds", "side_facets",
            "simplex_element", "to_systems"]  # fmt: skip
 
 FE_MESHES = {"disc": 2, "lshape": 2, "square": 2, "square_holes": 2, "delaunay": 2, "ball": 3, "cube": 3}
 FE_COEFFICIENTS = ("lognormal", "binary", "constant", "anisotropic")
 BOUNDARIES = ("dirichlet", "mixed")
 FORCINGS = ("one", "smooth")
-_COUNTS = ("n", "nnz")
+SYSTEM_KEYS = ("n", "nnz", "indptr", "indices", "data", "b")  # the padded-CSR arrays of a stored system (A, b)
 _DENSE_CHECK = 1500  # matrices up to this size get a dense Cholesky factorization in `check`
 _MODES = 64  # random Fourier modes of the smooth Gaussian fields
 
@@ -53,7 +53,7 @@ def to_systems(arrays: dict[str, np.ndarray]) -> list[tuple[sp.csr_matrix, np.nd
     ``data`` ``(N, max_nnz)`` and ``b`` ``(N, max_n)``; ``A`` is a ``(n, n)`` float64
     ``scipy.sparse.csr_matrix``, ``b`` ``(n,)`` float64.
     """
-    missing = [key for key in (*_COUNTS, "indptr", "indices", "data", "b") if key not in arrays]
+    missing = [key for key in SYSTEM_KEYS if key not in arrays]
     if missing:
         raise ValueError(f"matrix arrays need {missing}; got {sorted(arrays)}")
     systems = []
@@ -74,7 +74,7 @@ def load_systems(
     [`ShardedDataset`][neuralsolvers.data_gen.store.ShardedDataset]).
     """
     dataset = ShardedDataset(directory, expect=expect, generator=generator)
-    arrays = dataset.load([*_COUNTS, "indptr", "indices", "data", "b"])
+    arrays = dataset.load(list(SYSTEM_KEYS))
     if count is not None:
         arrays = {key: value[:count] for key, value in arrays.items()}
     return to_systems(arrays)

@@ -34,6 +34,7 @@ from scipy.spatial import Delaunay
 from neuralsolvers.data_gen.base import Generator
 from neuralsolvers.data_gen.store import ShardedDataset
 from neuralsolvers.errors import DatasetError
+from neuralsolvers.solvers.operators import canonical_csr
 
 if TYPE_CHECKING:
     from torch_geometric.data import Data
@@ -106,9 +107,7 @@ def interior_system(laplacian: sp.spmatrix, boundary: np.ndarray, values: np.nda
     edge of positive weight to a boundary node (always so on a connected graph)."""
     laplacian, interior = sp.csr_matrix(laplacian, dtype=np.float64), ~boundary
     rows = laplacian[interior]
-    matrix = sp.csr_matrix(rows[:, interior])
-    matrix.sum_duplicates()  # also sorts the column indices
-    return matrix, -(rows[:, boundary] @ np.asarray(values, dtype=np.float64)[boundary])
+    return canonical_csr(rows[:, interior]), -(rows[:, boundary] @ np.asarray(values, dtype=np.float64)[boundary])
 
 
 def interior_solve(laplacian: sp.spmatrix, boundary: np.ndarray, values: np.ndarray) -> np.ndarray:

@@ -32,9 +32,10 @@ import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from neuralsolvers.data_gen.base import Generator
-from neuralsolvers.data_gen.finite_elements import _COUNTS, MeshFamilies, check_spd, to_systems
+from neuralsolvers.data_gen.finite_elements import SYSTEM_KEYS, MeshFamilies, check_spd, to_systems
 from neuralsolvers.data_gen.store import ShardedDataset
 from neuralsolvers.errors import ConfigError, DatasetError
+from neuralsolvers.solvers.operators import canonical_csr
 
 __all__ = ["PYAMG_EXAMPLES", "PYAMG_EXCLUDED", "PyAMGExample", "PyAMGExamples", "load_pyamg_examples", "pyamg_example"]
 
@@ -83,9 +84,7 @@ def pyamg_example(name: str) -> PyAMGExample:
     from pyamg.gallery import load_example
 
     raw = load_example(_validated([name])[0])
-    matrix = sp.csr_matrix(raw["A"], dtype=np.float64)
-    matrix.sum_duplicates()
-    matrix.sort_indices()
+    matrix = canonical_csr(sp.csr_matrix(raw["A"], dtype=np.float64))
     modes = np.asarray(raw["B"], dtype=np.float64)
     vertices = np.asarray(raw["vertices"], dtype=np.float64)
     n, k = modes.shape
@@ -101,9 +100,8 @@ def load_pyamg_examples(directory: str | Path, count: int | None = None) -> list
     ``(n, k)`` or None where the store has none (smoothed aggregation then takes the constants);
     ``count``: only the first ``count``."""
     dataset = ShardedDataset(directory, generator=PyAMGExamples.name)
-    keys = [*_COUNTS, "indptr", "indices", "data", "b"]
     with_modes = "rigid_body_modes" in dataset.metadata["shapes"]
-    arrays = dataset.load(keys + ["rigid_body_modes"] * with_modes)
+    arrays = dataset.load([*SYSTEM_KEYS] + ["rigid_body_modes"] * with_modes)
     if count is not None:
         arrays = {key: value[:count] for key, value in arrays.items()}
     return [(A, b, np.array(arrays["rigid_body_modes"][i, : len(b)]) if with_modes else None)

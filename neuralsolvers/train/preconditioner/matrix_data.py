@@ -19,7 +19,7 @@ import scipy.sparse as sp
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from neuralsolvers.data_gen.finite_elements import load_systems
+from neuralsolvers.data_gen.finite_elements import SYSTEM_KEYS, load_systems
 from neuralsolvers.data_gen.graphs import load_graph_systems
 from neuralsolvers.data_gen.store import ShardedDataset
 from neuralsolvers.errors import ConfigError
@@ -27,9 +27,11 @@ from neuralsolvers.solvers.operators import scipy_to_torch_csr
 from neuralsolvers.train.base import SplitLoaders
 from neuralsolvers.train.sampling import split_loader
 
-__all__ = ["NEAR_NULLSPACE_KEY", "MatrixDataModule", "MatrixDataset"]
+__all__ = ["NEAR_NULLSPACE_KEY", "SYSTEM_READERS", "MatrixDataModule", "MatrixDataset"]
 
 NEAR_NULLSPACE_KEY = "rigid_body_modes"  # the stored array (N, max_n, k) that items carry as "near_nullspace"
+# the generators whose stores hold no padded CSR (SYSTEM_KEYS), and their (A, b) readers; every other store is read as padded CSR
+SYSTEM_READERS = {"pore_network": load_graph_systems}
 
 
 class MatrixDataset(Dataset):
@@ -48,14 +50,12 @@ class MatrixDataset(Dataset):
     def __init__(self, directory: str | Path, count: int | None = None):
         self.directory = str(directory)
         store = ShardedDataset(directory)
-        # the store's generator → its (A, b) reader; another generator's store is read as padded CSR if it holds those arrays
-        loaders = {"fe_diffusion": load_systems, "fe_elasticity": load_systems, "pyamg_examples": load_systems,
-                   "pore_network": load_graph_systems}  # fmt: skip
         generator = store.metadata["generator"]
-        if generator not in loaders and not {"n", "nnz", "indptr", "indices", "data", "b"} <= store.metadata["shapes"].keys():
+        if generator not in SYSTEM_READERS and not set(SYSTEM_KEYS) <= store.metadata["shapes"].keys():
             raise ConfigError(f"{directory}: a store of generator {generator!r} holds no sparse systems; MatrixDataset reads those of "
-                              f"{', '.join(sorted(loaders))} (or any store of the padded-CSR arrays n, nnz, indptr, indices, data, b)")  # fmt: skip
-        self.systems = loaders.get(generator, load_systems)(directory, count)
+                              f"fe_diffusion, fe_elasticity, pyamg_examples, {', '.join(sorted(SYSTEM_READERS))} (or any store of the padded-CSR "
+                              f"arrays {', '.join(SYSTEM_KEYS)})")  # fmt: skip
+        self.systems = SYSTEM_READERS.get(generator, load_systems)(directory, count)
         self._items = [{"A": scipy_to_torch_csr(A), "b": torch.as_tensor(b, dtype=torch.float64), "index": index}
                        for index, (A, b) in enumerate(self.systems)]  # fmt: skip
         if NEAR_NULLSPACE_KEY in store.metadata["shapes"]:
